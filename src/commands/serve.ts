@@ -1,0 +1,49 @@
+import {Command, Flags} from '@oclif/core'
+import {ListenError} from '../lib/server/http.ts'
+import {serve, ServeConfigError} from '../lib/server/serve.ts'
+
+export default class Serve extends Command {
+  static override summary = 'Run the kmcp MCP server (stdio or Streamable HTTP).'
+  static override description = [
+    'stdio (default) is for an MCP client that starts kmcp itself, one process per session.',
+    'http serves MCP Streamable HTTP at --path, with GET /healthz (liveness) and GET /readyz (readiness: the Kubernetes API answers).',
+    'Kubernetes access: --kubeconfig if given, else the in-cluster service account, else $KUBECONFIG, else ~/.kube/config; the client is created on the first tool call.',
+  ].join('\n')
+
+  static override examples = [
+    '<%= config.bin %> serve',
+    '<%= config.bin %> serve --kubeconfig ~/.kube/config --context staging',
+    '<%= config.bin %> serve --transport http --host 127.0.0.1 --port 4204',
+  ]
+
+  static override flags = {
+    transport: Flags.string({char: 't', options: ['stdio', 'http'], default: 'stdio', summary: 'MCP transport.'}),
+    host: Flags.string({default: '0.0.0.0', summary: 'HTTP: address to listen on.'}),
+    port: Flags.integer({default: 4204, min: 0, max: 65535, summary: 'HTTP: port to listen on (0 picks a free port).'}),
+    path: Flags.string({default: '/mcp', summary: 'HTTP: path of the MCP endpoint.'}),
+    kubeconfig: Flags.string({summary: 'Kubeconfig file to use (overrides in-cluster and $KUBECONFIG).', env: 'KMCP_KUBECONFIG'}),
+    context: Flags.string({summary: 'Kubeconfig context to use.'}),
+    'log-level': Flags.string({options: ['debug', 'info', 'warn', 'error', 'silent'], default: 'info', summary: 'Log level (logs go to stderr).', env: 'KMCP_LOG_LEVEL'}),
+    'insecure-no-auth': Flags.boolean({default: false, summary: 'HTTP: serve without authentication on a non-loopback address.'}),
+  }
+
+  async run(): Promise<void> {
+    const {flags} = await this.parse(Serve)
+    if (!flags.path.startsWith('/')) this.error('--path must start with "/", e.g. /mcp', {exit: 2})
+    try {
+      await serve({
+        transport: flags.transport as 'stdio' | 'http',
+        host: flags.host,
+        port: flags.port,
+        path: flags.path.replace(/\/+$/, '') || '/',
+        kubeconfig: flags.kubeconfig,
+        context: flags.context,
+        logLevel: flags['log-level'] as 'info',
+        insecureNoAuth: flags['insecure-no-auth'],
+      })
+    } catch (error) {
+      if (error instanceof ServeConfigError || error instanceof ListenError) this.error(error.message, {exit: 1})
+      throw error
+    }
+  }
+}

@@ -1,0 +1,24 @@
+import {McpServer} from '@modelcontextprotocol/sdk/server/mcp.js'
+import pjson from '../../../package.json' with {type: 'json'}
+import {toolsets} from '../tools/index.ts'
+import {mountToolsets, type ToolEnvironment} from '../tools/registry.ts'
+
+const INSTRUCTIONS = [
+  'kmcp manages PostgreSQL clusters run by the CloudNativePG (CNPG) operator on Kubernetes.',
+  'Start with list_postgres_clusters to find clusters, then get_cluster_status for details.',
+  'Change tools accept dry_run=true to preview a change validated by the API server without storing it.',
+  'Destructive tools ask the human for confirmation (or need an explicit confirm flag): never set a confirm flag unless the user asked for that exact change.',
+].join(' ')
+
+/**
+ * One MCP server instance with every toolset mounted. Cheap to create: the Kubernetes client
+ * behind `env.kube` is shared and made on first use.
+ */
+export function createMcpServer(env: ToolEnvironment): McpServer {
+  const server = new McpServer(
+    {name: 'kmcp', title: 'kmcp: CloudNativePG for AI agents', version: pjson.version},
+    {capabilities: {tools: {listChanged: false}, logging: {}}, instructions: INSTRUCTIONS},
+  )
+  mountToolsets(server, toolsets, env)
+  return server
+}

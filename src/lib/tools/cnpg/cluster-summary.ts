@@ -1,0 +1,80 @@
+import {z} from 'zod'
+import {type CnpgCluster, conditionSchema, postgresImage, renderConditions, summarizeConditions} from './api.ts'
+
+/**
+ * One cluster as kmcp reports it, shared by list_postgres_clusters and get_cluster_status (and the
+ * cluster resource), so the model sees the same fields with the same names everywhere.
+ */
+export const clusterSummarySchema = z.object({
+  name: z.string(),
+  namespace: z.string(),
+  instances: z.number().describe('Desired instances (spec.instances)'),
+  ready_instances: z.number().describe('Instances ready (status.readyInstances)'),
+  phase: z.string().describe('status.phase as the operator reports it, "Unknown" when not yet reported'),
+  current_primary: z.string().describe('Pod name of the current primary, "unknown" when not yet reported'),
+  target_primary: z.string().optional(),
+  postgres_version: z.string().optional().describe('PostgreSQL image in use (detailed)'),
+  storage_size: z.string().optional().describe('PGDATA volume size (detailed)'),
+  storage_class: z.string().optional(),
+  phase_reason: z.string().optional(),
+  instance_names: z.array(z.string()).optional(),
+  instances_status: z.record(z.string(), z.array(z.string())).optional().describe('Instance names per health state'),
+  conditions: z.array(conditionSchema).optional(),
+  postgresql_parameters: z.record(z.string(), z.string()).optional(),
+  legacy_managed_roles: z.array(z.string()).optional().describe('Role names declared in spec.managed.roles'),
+  hibernated: z.boolean().optional(),
+  creation_timestamp: z.string().optional(),
+})
+
+export type ClusterSummary = z.infer<typeof clusterSummarySchema>
+
+export function summarizeCluster(cluster: CnpgCluster, detailed: boolean): ClusterSummary {
+  const summary: ClusterSummary = {
+    name: cluster.metadata.name,
+    namespace: cluster.metadata.namespace ?? '',
+    instances: cluster.spec.instances ?? 1,
+    ready_instances: cluster.status?.readyInstances ?? 0,
+    phase: cluster.status?.phase || 'Unknown',
+    current_primary: cluster.status?.currentPrimary || 'unknown',
+  }
+  const target = cluster.status?.targetPrimary
+  if (target && target !== summary.current_primary) summary.target_primary = target
+  const hibernation = cluster.metadata.annotations?.['cnpg.io/hibernation']
+  if (hibernation === 'on') summary.hibernated = true
+  if (!detailed) return summary
+  summary.postgres_version = postgresImage(cluster)
+  summary.storage_size = cluster.spec.storage?.size ?? 'unspecified'
+  summary.storage_class = cluster.spec.storage?.storageClass
+  summary.phase_reason = cluster.status?.phaseReason || undefined
+  summary.instance_names = cluster.status?.instanceNames
+  summary.instances_status = cluster.status?.instancesStatus
+  summary.conditions = summarizeConditions(cluster.status?.conditions)
+  summary.postgresql_parameters = cluster.spec.postgresql?.parameters
+  const roles = cluster.spec.managed?.roles?.map((r) => String(r.name ?? '')).filter(Boolean)
+  if (roles?.length) summary.legacy_managed_roles = roles
+  summary.creation_timestamp = cluster.metadata.creationTimestamp
+  return summary
+}
+
+/** The text block the reference's clients match on (`X/Y ready`, `Current Primary`). */
+export function renderClusterSummary(summary: ClusterSummary): string {
+  const lines = [
+    `**Cluster: ${summary.namespace}/${summary.name}**`,
+    `- Status: ${summary.phase}${summary.phase_reason ? ` (${summary.phase_reason})` : ''}`,
+    `- Instances: ${summary.ready_instances}/${summary.instances} ready`,
+    `- Current Primary: ${summary.current_primary}`,
+  ]
+  if (summary.target_primary) lines.push(`- Target Primary: ${summary.target_primary} (switchover or failover in progress)`)
+  if (summary.hibernated) lines.push('- Hibernated: yes (annotation cnpg.io/hibernation=on)')
+  if (summary.postgres_version !== undefined) lines.push(`- PostgreSQL Version: ${summary.postgres_version}`)
+  if (summary.storage_size !== undefined) lines.push(`- Storage Size: ${summary.storage_size}${summary.storage_class ? ` (class ${summary.storage_class})` : ''}`)
+  if (summary.instances_status) {
+    for (const [state, names] of Object.entries(summary.instances_status)) lines.push(`- Instances ${state}: ${names.join(', ')}`)
+  }
+  if (summary.postgresql_parameters && Object.keys(summary.postgresql_parameters).length > 0) {
+    lines.push(`- PostgreSQL parameters: ${Object.entries(summary.postgresql_parameters).map(([k, v]) => `${k}=${v}`).join(', ')}`)
+  }
+  if (summary.legacy_managed_roles) lines.push(`- Roles in spec.managed.roles: ${summary.legacy_managed_roles.join(', ')}`)
+  if (summary.conditions) lines.push(...renderConditions(summary.conditions))
+  return lines.join('\n')
+}
