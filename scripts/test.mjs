@@ -1,0 +1,97 @@
+#!/usr/bin/env node
+// The project's test command (npm test). Installs and builds what the tests need, then runs
+// every test file with Node's test runner against real parts: a kube-apiserver + etcd built from
+// the official Go modules, redis-server, an OIDC provider and `kmcp serve` processes.
+//
+//   npm test                       all tests
+//   npm test -- test/foundation    only the files under a folder (or give files)
+import {spawnSync} from 'node:child_process'
+import {existsSync, readdirSync, statSync} from 'node:fs'
+import {join, relative, resolve} from 'node:path'
+import {fileURLToPath} from 'node:url'
+
+const root = resolve(fileURLToPath(import.meta.url), '..', '..')
+const say = (message) => process.stderr.write(`test: ${message}\n`)
+
+function run(command, args, options = {}) {
+  const result = spawnSync(command, args, {stdio: 'inherit', cwd: root, ...options})
+  if (result.error) return {status: 1, error: result.error}
+  return result
+}
+
+function which(command) {
+  return spawnSync('sh', ['-c', `command -v ${command}`], {encoding: 'utf8'}).stdout.trim()
+}
+
+const [major] = process.versions.node.split('.').map(Number)
+if (major < 24) {
+  say(`Node ${process.versions.node} is too old: the tests need Node >= 24 (run them with "npm test", which uses the node@24 devDependency; run "npm ci" first).`)
+  process.exit(1)
+}
+
+// redis-server: a Debian package. Installed here when missing so that a fresh machine needs
+// nothing beyond the README's command.
+if (!which('redis-server')) {
+  if (process.getuid?.() === 0 && which('apt-get')) {
+    say('redis-server is missing: installing the Debian package redis-server')
+    const update = run('apt-get', ['update', '-qq'])
+    const install = update.status === 0 ? run('apt-get', ['install', '-y', '-qq', 'redis-server'], {env: {...process.env, DEBIAN_FRONTEND: 'noninteractive'}}) : update
+    if (install.status !== 0) {
+      say('could not install redis-server with apt-get; install it (apt-get install redis-server) and run again.')
+      process.exit(1)
+    }
+  } else {
+    say('redis-server is missing: install the Debian package (sudo apt-get install redis-server) and run again.')
+    process.exit(1)
+  }
+}
+
+// The Go-built kube-apiserver harness and helm (skipped when their binaries are current).
+if (run(process.execPath, [join(root, 'scripts/build-tools.mjs')]).status !== 0) {
+  say('building the Go test tools failed (see above).')
+  process.exit(1)
+}
+
+// The compiled TypeScript (bin/run.js) and the single executable, both tested.
+if (run(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json']).status !== 0) {
+  say('TypeScript compilation failed (see above).')
+  process.exit(1)
+}
+if (run(join(root, 'node_modules/.bin/bun'), [join(root, 'scripts/build-binary.ts')]).status !== 0) {
+  say('building the single executable failed (see above).')
+  process.exit(1)
+}
+
+function testFiles(target) {
+  const full = resolve(root, target)
+  if (!existsSync(full)) {
+    say(`no such test file or folder: ${target}`)
+    process.exit(2)
+  }
+  if (statSync(full).isFile()) return [relative(root, full)]
+  return readdirSync(full, {recursive: true})
+    .map((entry) => join(full, String(entry)))
+    .filter((file) => file.endsWith('.test.ts') && !file.includes('node_modules'))
+    .map((file) => relative(root, file))
+    .sort()
+}
+
+const targets = process.argv.slice(2)
+const files = (targets.length > 0 ? targets : ['test']).flatMap(testFiles)
+if (files.length === 0) {
+  say('no test files found')
+  process.exit(1)
+}
+const result = run(process.execPath, [
+  '--no-warnings',
+  '--test',
+  '--test-global-setup=test/support/global-setup.ts',
+  `--test-concurrency=${process.env.KMCP_TEST_CONCURRENCY ?? 3}`,
+  '--test-timeout=300000',
+  '--test-reporter=spec',
+  '--test-reporter-destination=stdout',
+  '--test-reporter=junit',
+  '--test-reporter-destination=test-results/junit.xml',
+  ...files,
+])
+process.exit(result.status ?? 1)
