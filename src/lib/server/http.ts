@@ -187,8 +187,13 @@ export async function serveHttp(options: HttpServeOptions): Promise<RunningHttpS
   }
 
   const server = createServer((req, res) => {
-    inFlight++
-    res.once('close', () => inFlight--)
+    // GET on the MCP path is a long-lived SSE stream that never ends on its own; draining waits
+    // for everything else.
+    const drainable = req.method !== 'GET'
+    if (drainable) {
+      inFlight++
+      res.once('close', () => inFlight--)
+    }
     handle(req, res).catch((error: unknown) => {
       log.error('HTTP request failed', {path: req.url?.split('?')[0], error: error instanceof Error ? error.message : String(error)})
       if (!res.headersSent) jsonRpcError(res, 500, -32603, 'Internal error')
@@ -225,8 +230,7 @@ export async function serveHttp(options: HttpServeOptions): Promise<RunningHttpS
     const closed = new Promise<void>((resolve) => server.close(() => resolve()))
     server.closeIdleConnections()
     const deadline = Date.now() + (options.drainTimeoutMs ?? 10_000)
-    // Sessions with an open SSE stream count as in flight; ask them to finish first.
-    while (inFlight > sessionsWithStreams(sessions) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
+    while (inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
     await Promise.allSettled([...sessions.values()].map((s) => s.server.close()))
     sessions.clear()
     server.closeAllConnections()
@@ -235,11 +239,6 @@ export async function serveHttp(options: HttpServeOptions): Promise<RunningHttpS
   }
 
   return {server, url, shutdown}
-}
-
-function sessionsWithStreams(sessions: Map<string, Session>): number {
-  // Each session may hold one standalone GET stream; those never end on their own.
-  return sessions.size
 }
 
 export class ListenError extends Error {

@@ -1,0 +1,129 @@
+import {after, before, describe, test} from 'node:test'
+import assert from 'node:assert/strict'
+import {mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import YAML from 'yaml'
+import {createNamespace, harness} from '../support/kube.ts'
+import {makeHealthyCluster} from '../support/operator.ts'
+import {callTool, connectHttp, startHttpServer, textOf, type HttpServerProcess} from '../support/mcp.ts'
+import {startTcpProxy, type TcpProxy} from '../support/tcp-proxy.ts'
+
+function kubeconfigThrough(proxy: TcpProxy): string {
+  const config = YAML.parse(readFileSync(harness().kubeconfigFor('admin'), 'utf8'))
+  for (const cluster of config.clusters) cluster.cluster.server = `https://127.0.0.1:${proxy.port}`
+  const file = join(mkdtempSync(join(tmpdir(), 'kmcp-http-')), 'kubeconfig')
+  writeFileSync(file, YAML.stringify(config))
+  return file
+}
+
+describe('kmcp serve --transport http', () => {
+  let server: HttpServerProcess
+  let proxy: TcpProxy
+  let namespace: string
+
+  before(async () => {
+    namespace = await createNamespace('http')
+    await makeHealthyCluster(namespace, 'web-db', {instances: 2})
+    const api = new URL(harness().server)
+    proxy = await startTcpProxy({host: api.hostname, port: Number(api.port)})
+    server = await startHttpServer({kubeconfig: kubeconfigThrough(proxy)})
+  })
+
+  after(async () => {
+    await server?.stop('SIGKILL')
+    await proxy?.stop()
+  })
+
+  test('/healthz answers 200 without touching Kubernetes', async () => {
+    const response = await fetch(`${server.baseUrl}/healthz`)
+    assert.equal(response.status, 200)
+    assert.deepEqual(await response.json(), {status: 'ok'})
+  })
+
+  test('/readyz is 200 when the API server answers and 503 naming the failed check when it does not', async () => {
+    const ready = await fetch(`${server.baseUrl}/readyz`)
+    assert.equal(ready.status, 200)
+    const body = (await ready.json()) as {ready: boolean; checks: Array<{name: string; ok: boolean}>}
+    assert.equal(body.ready, true)
+    assert.deepEqual(body.checks.map((c) => [c.name, c.ok]), [['kubernetes', true]])
+    await proxy.stop()
+    try {
+      const notReady = await fetch(`${server.baseUrl}/readyz`)
+      assert.equal(notReady.status, 503)
+      const failed = (await notReady.json()) as {ready: boolean; checks: Array<{name: string; ok: boolean; error: string}>}
+      assert.equal(failed.checks[0].name, 'kubernetes')
+      assert.equal(failed.checks[0].ok, false)
+      assert.match(failed.checks[0].error, /Could not reach the Kubernetes API server/)
+    } finally {
+      await proxy.start()
+    }
+    assert.equal((await fetch(`${server.baseUrl}/readyz`)).status, 200)
+  })
+
+  test('a real MCP client lists tools and calls one over Streamable HTTP', async () => {
+    const client = await connectHttp(server.url)
+    try {
+      const {tools} = await client.listTools()
+      assert.ok(tools.some((t) => t.name === 'get_cluster_status'))
+      const result = await callTool(client, 'get_cluster_status', {name: 'web-db', namespace})
+      assert.match(textOf(result), /Instances: 2\/2 ready/)
+    } finally {
+      await client.close()
+    }
+  })
+
+  test('malformed JSON gets a JSON-RPC parse error and the server keeps serving', async () => {
+    const response = await fetch(server.url, {
+      method: 'POST',
+      headers: {'content-type': 'application/json', accept: 'application/json, text/event-stream'},
+      body: '{"jsonrpc": "2.0", "id": 1, "method": ',
+    })
+    assert.equal(response.status, 400)
+    const body = (await response.json()) as {error: {code: number}}
+    assert.equal(body.error.code, -32700)
+    assert.equal((await fetch(`${server.baseUrl}/healthz`)).status, 200)
+  })
+
+  test('a request without a session that is not initialize is refused with a clear message', async () => {
+    const response = await fetch(server.url, {
+      method: 'POST',
+      headers: {'content-type': 'application/json', accept: 'application/json, text/event-stream'},
+      body: JSON.stringify({jsonrpc: '2.0', id: 1, method: 'tools/list'}),
+    })
+    assert.equal(response.status, 400)
+    assert.match(((await response.json()) as {error: {message: string}}).error.message, /must be initialize/)
+  })
+
+  test('an unknown session id is a 404 telling the client to initialize again', async () => {
+    const response = await fetch(server.url, {
+      method: 'POST',
+      headers: {'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-session-id': 'not-a-session'},
+      body: JSON.stringify({jsonrpc: '2.0', id: 1, method: 'tools/list'}),
+    })
+    assert.equal(response.status, 404)
+  })
+})
+
+test('SIGTERM drains an in-flight tool call, then exits 0', async () => {
+  const namespace = await createNamespace('drain')
+  await makeHealthyCluster(namespace, 'slow-db', {instances: 1})
+  const api = new URL(harness().server)
+  const proxy = await startTcpProxy({host: api.hostname, port: Number(api.port)})
+  const server = await startHttpServer({kubeconfig: kubeconfigThrough(proxy)})
+  try {
+    const client = await connectHttp(server.url)
+    proxy.delayMs = 1500 // every new connection to the API server now takes 1.5 s
+    const inFlight = callTool(client, 'get_cluster_status', {name: 'slow-db', namespace})
+    await new Promise((resolve) => setTimeout(resolve, 400))
+    const exited = server.stop('SIGTERM')
+    const result = await inFlight
+    assert.equal(result.isError, undefined, textOf(result))
+    assert.match(textOf(result), /slow-db/)
+    assert.equal(await exited, 0)
+    await client.close().catch(() => undefined)
+  } finally {
+    await server.stop('SIGKILL')
+    await proxy.stop()
+  }
+})

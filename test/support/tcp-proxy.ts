@@ -1,0 +1,57 @@
+// A TCP forwarder on a loopback port, to take the Kubernetes API server "away" and bring it back,
+// or slow it down, without touching the shared test harness.
+import {createServer, connect, type Server, type Socket} from 'node:net'
+import {once} from 'node:events'
+
+export interface TcpProxy {
+  port: number
+  /** Milliseconds to hold each new connection before forwarding it. */
+  delayMs: number
+  /** Closes the listener and every open connection: clients get "connection refused". */
+  stop(): Promise<void>
+  /** Listens again on the same port. */
+  start(): Promise<void>
+}
+
+export async function startTcpProxy(target: {host: string; port: number}, port = 0): Promise<TcpProxy> {
+  const sockets = new Set<Socket>()
+  let server: Server | undefined
+  const proxy: TcpProxy = {
+    port,
+    delayMs: 0,
+    async stop() {
+      for (const socket of sockets) socket.destroy()
+      sockets.clear()
+      if (server) {
+        const closing = once(server, 'close')
+        server.close()
+        await closing
+        server = undefined
+      }
+    },
+    async start() {
+      server = createServer((client) => {
+        sockets.add(client)
+        client.on('close', () => sockets.delete(client))
+        client.on('error', () => client.destroy())
+        client.pause()
+        setTimeout(() => {
+          const upstream = connect(target.port, target.host)
+          sockets.add(upstream)
+          upstream.on('close', () => sockets.delete(upstream))
+          upstream.on('error', () => client.destroy())
+          client.on('close', () => upstream.destroy())
+          upstream.on('close', () => client.destroy())
+          client.pipe(upstream)
+          upstream.pipe(client)
+          client.resume()
+        }, proxy.delayMs)
+      })
+      server.listen(proxy.port, '127.0.0.1')
+      await once(server, 'listening')
+      proxy.port = (server.address() as {port: number}).port
+    },
+  }
+  await proxy.start()
+  return proxy
+}
