@@ -66,3 +66,108 @@ export const dryRunParam = z
   .boolean()
   .default(false)
   .describe('true: send the request to the API server with dryRun=All and show what it would do (validated by the CRD schema and webhooks); nothing is stored.')
+
+/**
+ * Kubernetes resource quantities (the grammar of k8s.io/apimachinery resource.Quantity):
+ * an optional sign, a decimal number, then a binary suffix (Ki…Ei), a decimal suffix (m, k, M…E)
+ * or a decimal exponent (e3, E-2). No library for Node implements it, hence this small parser.
+ */
+const QUANTITY = /^([+-]?)([0-9]+(?:\.[0-9]*)?|\.[0-9]+)(Ki|Mi|Gi|Ti|Pi|Ei|[mkMGTPE]|[eE][+-]?[0-9]+)?$/
+const BINARY_POWER: Record<string, number> = {Ki: 10, Mi: 20, Gi: 30, Ti: 40, Pi: 50, Ei: 60}
+const DECIMAL_POWER: Record<string, number> = {m: -3, '': 0, k: 3, M: 6, G: 9, T: 12, P: 15, E: 18}
+const QUANTITY_MAX_LENGTH = 64
+
+/** An exact quantity: `numerator / 10^scale`. Exact so that 1G < 1Gi and 1000M == 1G compare right. */
+export interface Quantity {
+  text: string
+  numerator: bigint
+  scale: number
+}
+
+/** Parses a Kubernetes quantity, or explains what is wrong with it. */
+export function parseQuantity(text: string): {quantity: Quantity} | {problem: string} {
+  const example = 'e.g. "10Gi", "500Mi", "1.5G" or "2147483648" (bytes)'
+  if (text.length === 0) return {problem: `is empty; give a number with an optional unit, ${example}`}
+  if (text.length > QUANTITY_MAX_LENGTH) return {problem: `is longer than ${QUANTITY_MAX_LENGTH} characters`}
+  const match = QUANTITY.exec(text)
+  if (!match) {
+    const hint = /\s/.test(text) ? 'must not contain spaces' : /^[0-9.+-]*[a-zA-Z]+$/.test(text) ? 'has an unknown unit (use Ki, Mi, Gi, Ti, Pi, Ei for powers of 1024, or k, M, G, T, P, E for powers of 1000)' : 'is not a number followed by an optional unit'
+    return {problem: `${hint}; Kubernetes quantities look like ${example}`}
+  }
+  const [, sign, number, suffix = ''] = match
+  const [whole, fraction = ''] = number.split('.')
+  let numerator = BigInt((whole || '0') + fraction)
+  let scale = fraction.length
+  if (suffix in BINARY_POWER) {
+    numerator *= 2n ** BigInt(BINARY_POWER[suffix])
+  } else {
+    const power = suffix in DECIMAL_POWER ? DECIMAL_POWER[suffix] : Number(suffix.slice(1))
+    // Kubernetes itself rejects exponents this large; the bound also keeps the BigInt small.
+    if (Math.abs(power) > 30) return {problem: `has an exponent out of range (${suffix}); Kubernetes quantities look like ${example}`}
+    if (power >= 0) numerator *= 10n ** BigInt(power)
+    else scale -= power
+  }
+  if (sign === '-') numerator = -numerator
+  return {quantity: {text, numerator, scale}}
+}
+
+/** -1, 0 or 1 as a is less than, equal to or greater than b. */
+export function compareQuantities(a: Quantity, b: Quantity): number {
+  const scale = Math.max(a.scale, b.scale)
+  const left = a.numerator * 10n ** BigInt(scale - a.scale)
+  const right = b.numerator * 10n ** BigInt(scale - b.scale)
+  return left < right ? -1 : left > right ? 1 : 0
+}
+
+/** The number of bytes a storage quantity stands for, rounded up as Kubernetes does. */
+export function quantityToBytes(quantity: Quantity): bigint {
+  const divisor = 10n ** BigInt(quantity.scale)
+  const bytes = quantity.numerator / divisor
+  return quantity.numerator % divisor === 0n || quantity.numerator < 0n ? bytes : bytes + 1n
+}
+
+/** Explains why `text` is not a usable storage size (a positive whole number of bytes), or undefined. */
+export function storageSizeProblem(text: string): string | undefined {
+  const parsed = parseQuantity(text)
+  if ('problem' in parsed) return parsed.problem
+  const {numerator, scale} = parsed.quantity
+  if (numerator <= 0n) return 'must be greater than zero'
+  if (numerator % 10n ** BigInt(scale) !== 0n) return 'is not a whole number of bytes (the "m" suffix means thousandths; use Mi or M for megabytes)'
+  if (quantityToBytes(parsed.quantity) < 1024n * 1024n) return 'is smaller than 1Mi, too small for a PostgreSQL volume (did you mean Mi or Gi?)'
+  return undefined
+}
+
+/** A storage size such as "10Gi": a Kubernetes quantity, positive, whole bytes, at least 1Mi. */
+export function storageSizeParam(what: string, description: string): z.ZodString {
+  return z
+    .string()
+    .superRefine((value, ctx) => {
+      const problem = storageSizeProblem(value)
+      if (problem) ctx.addIssue({code: 'custom', message: `${what} "${value}" is not a valid storage size: it ${problem}`})
+    })
+    .describe(description)
+}
+
+/** A CPU or memory quantity for resource requests/limits, e.g. "500m" CPU or "2Gi" memory. */
+export function resourceQuantityParam(what: string, description: string): z.ZodString {
+  return z
+    .string()
+    .superRefine((value, ctx) => {
+      const parsed = parseQuantity(value)
+      if ('problem' in parsed) ctx.addIssue({code: 'custom', message: `${what} "${value}" is not a valid Kubernetes quantity: it ${parsed.problem}`})
+      else if (parsed.quantity.numerator <= 0n) ctx.addIssue({code: 'custom', message: `${what} "${value}" must be greater than zero`})
+    })
+    .describe(description)
+}
+
+/** Explains why `text` is not an RFC 3339 date-time with a time zone, or returns undefined. */
+export function rfc3339Problem(text: string): string | undefined {
+  const match = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$/.exec(text)
+  if (!match) return 'is not an RFC 3339 date-time with a time zone, e.g. "2026-11-24T15:30:00Z" or "2026-11-24T16:30:00+01:00"'
+  const [, year, month, day, hour, minute, second] = match.map(Number)
+  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate()
+  if (month < 1 || month > 12) return `has month ${month}, which is not 01-12`
+  if (day < 1 || day > daysInMonth) return `has day ${day}, which does not exist in ${match[1]}-${match[2]}`
+  if (hour > 23 || minute > 59 || second > 60) return 'has a time of day out of range (hours 00-23, minutes 00-59, seconds 00-59)'
+  return undefined
+}
