@@ -1,4 +1,5 @@
 import Serve from './commands/serve.ts'
+import SecretsCreate from './commands/secrets/create.ts'
 
 /**
  * Every kmcp command, by oclif id (topics separated by ":", typed with spaces). oclif's explicit
@@ -6,4 +7,5 @@ import Serve from './commands/serve.ts'
  */
 export const COMMANDS = {
   serve: Serve,
+  'secrets:create': SecretsCreate,
 }
