@@ -29,17 +29,14 @@ export function toYaml(object: unknown): string {
 }
 
 /** The dry-run text: what would be stored, as YAML, and the server's verdict. */
-export function renderDryRun(options: {heading: string; object: Record<string, unknown>; notes?: string[]; nextStep: string}): string {
+export function renderDryRun(options: {heading: string; object?: Record<string, unknown>; notes?: string[]; nextStep: string}): string {
+  const objectLines = options.object ? ['', 'The object as the API server would store it:', '```yaml', toYaml(previewObject(options.object)), '```'] : []
   return [
     `**Dry run: ${options.heading}**`,
     '',
-    'The API server accepted this request with dryRun=All (CRD schema, CEL rules and any admission webhooks passed). Nothing was stored.',
+    'The API server accepted this request with dryRun=All (permissions, CRD schema, CEL rules and any admission webhooks passed). Nothing was stored.',
     ...(options.notes ?? []),
-    '',
-    'The object as the API server would store it:',
-    '```yaml',
-    toYaml(previewObject(options.object)),
-    '```',
+    ...objectLines,
     '',
     options.nextStep,
   ].join('\n')

@@ -171,3 +171,52 @@ export function rfc3339Problem(text: string): string | undefined {
   if (hour > 23 || minute > 59 || second > 60) return 'has a time of day out of range (hours 00-23, minutes 00-59, seconds 00-59)'
   return undefined
 }
+
+const LABEL_NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/
+
+/** Explains why `key` is not a Kubernetes label key ("prefix/name"), or returns undefined. */
+export function labelKeyProblem(key: string): string | undefined {
+  const slash = key.lastIndexOf('/')
+  const prefix = slash >= 0 ? key.slice(0, slash) : undefined
+  const name = slash >= 0 ? key.slice(slash + 1) : key
+  if (prefix !== undefined && (prefix.length === 0 || prefix.length > 253 || !DNS_SUBDOMAIN.test(prefix))) return 'has a prefix that is not a DNS subdomain of at most 253 characters'
+  if (name.length === 0 || name.length > 63 || !LABEL_NAME.test(name)) return 'has a name part that is not 1-63 letters, digits, "-", "_" or "." starting and ending with a letter or digit'
+  return undefined
+}
+
+/** Explains why `value` is not a Kubernetes label value, or returns undefined. */
+export function labelValueProblem(value: string): string | undefined {
+  if (value.length === 0) return undefined
+  if (value.length > 63 || !LABEL_NAME.test(value)) return 'is not at most 63 letters, digits, "-", "_" or "." starting and ending with a letter or digit'
+  return undefined
+}
+
+/** A map of label keys to label values, e.g. a node selector. */
+export function labelMapParam(what: string, description: string) {
+  return z
+    .record(z.string(), z.string())
+    .superRefine((map, ctx) => {
+      const entries = Object.entries(map)
+      if (entries.length > 20) ctx.addIssue({code: 'custom', message: `${what} may have at most 20 entries (got ${entries.length})`})
+      for (const [key, value] of entries) {
+        const keyProblem = labelKeyProblem(key)
+        if (keyProblem) ctx.addIssue({code: 'custom', message: `${what} key ${JSON.stringify(key)} is not a valid label key: it ${keyProblem}`})
+        const valueProblem = labelValueProblem(value)
+        if (valueProblem) ctx.addIssue({code: 'custom', message: `${what} value ${JSON.stringify(value)} (key ${JSON.stringify(key)}) is not a valid label value: it ${valueProblem}`})
+      }
+    })
+    .describe(description)
+}
+
+/** A DNS subdomain name such as a StorageClass name (dots allowed, at most 253 characters). */
+export function dnsSubdomainParam(what: string, description: string): z.ZodString {
+  return z
+    .string()
+    .superRefine((value, ctx) => {
+      if (value.length === 0 || value.length > 253 || !DNS_SUBDOMAIN.test(value)) {
+        ctx.addIssue({code: 'custom', message: `${what} "${value}" is not a valid name: use 1-253 lower-case letters, digits, "-" and ".", starting and ending with a letter or digit`})
+      }
+    })
+    .describe(description)
+}

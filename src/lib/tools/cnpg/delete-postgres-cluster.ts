@@ -1,0 +1,101 @@
+import {defineTool, type ToolReply} from '../registry.ts'
+import {kubeStep} from '../errors.ts'
+import {KubeApiError, describeKubeError} from '../../k8s/errors.ts'
+import {confirmDestructive, notConfirmedStructure, renderNotConfirmed} from '../confirm.ts'
+import {serverDryRun, renderDryRun} from '../dry-run.ts'
+import {dryRunParam, namespaceParam} from '../validation.ts'
+import {KMCP_ROLE_SECRET_SELECTOR, type Secret, deleteKmcpSecret} from '../postgres/secrets.ts'
+import {z} from 'zod'
+import {type CnpgCluster, type ObjectList, cnpgPath} from './api.ts'
+import {loadCluster} from './cluster-ops.ts'
+import {callExample, clusterNameParam} from './params.ts'
+
+export const deletePostgresCluster = defineTool({
+  name: 'delete_postgres_cluster',
+  title: 'Delete a PostgreSQL cluster',
+  description: [
+    'Delete a CloudNativePG cluster with all its instances, volumes and data. Kubernetes removes what the operator created for it (pods, PVCs, services, the <name>-app and other operator Secrets); kmcp also removes the role password Secrets it created itself for this cluster, and never any other Secret.',
+    'Destructive and irreversible: the human is asked to confirm when the client supports it; otherwise confirm_deletion=true is required. Without confirmation nothing is changed and the result shows what would be lost.',
+    'Example: {"name": "orders-db", "namespace": "payments", "dry_run": true}, then {"name": "orders-db", "namespace": "payments", "confirm_deletion": true}.',
+    'Errors: 404 when the cluster does not exist; 403 without delete permission on clusters (cnpg-cloudnative-pg-edit).',
+  ].join('\n'),
+  input: {
+    name: clusterNameParam,
+    confirm_deletion: z.boolean().default(false).describe('Must be true to delete when the client cannot ask the human directly. Only set it when the user explicitly asked to delete this cluster.'),
+    namespace: namespaceParam,
+    dry_run: dryRunParam,
+  },
+  annotations: {readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false},
+  handler: async (args, context): Promise<ToolReply<Record<string, unknown>>> => {
+    const target = await loadCluster(context, args.name, args.namespace)
+    const {kube, namespace, cluster} = target
+    const roleSecrets = await listKmcpRoleSecrets(kube, namespace, args.name, context.signal)
+    const instances = cluster.spec.instances ?? 1
+    const preview = [
+      `Deleting cluster ${target.ref} destroys:`,
+      `- ${instances} instance(s) with ${cluster.spec.storage?.size ?? 'unspecified'} of storage each, and ALL their data (PVCs are removed with the cluster)`,
+      `- current primary: ${cluster.status?.currentPrimary || 'unknown'}; phase: ${cluster.status?.phase || 'Unknown'}`,
+      roleSecrets.names
+        ? roleSecrets.names.length > 0
+          ? `- role password Secrets created by kmcp: ${roleSecrets.names.join(', ')}`
+          : '- no role password Secrets created by kmcp'
+        : `- kmcp-created role Secrets could not be listed (${roleSecrets.problem}); they would be left in place`,
+      '- Secrets not created by kmcp are not deleted by kmcp (Kubernetes removes the operator-owned ones with the cluster).',
+      'Backups in object stores and VolumeSnapshots are not deleted.',
+    ].join('\n')
+    const action = `deleting cluster ${target.ref}`
+    const deleteRequest = {method: 'DELETE' as const, path: cnpgPath('clusters', namespace, args.name), body: {apiVersion: 'v1', kind: 'DeleteOptions', preconditions: {uid: cluster.metadata.uid}}, signal: context.signal}
+
+    if (args.dry_run) {
+      await serverDryRun<CnpgCluster>(kube, deleteRequest, action)
+      return {
+        structured: {status: 'dry_run', cluster: target.ref, instances, role_secrets: roleSecrets.names ?? []},
+        target: target.ref,
+        dryRun: true,
+        render: () => renderDryRun({heading: `delete cluster ${target.ref}`, notes: ['', preview], nextStep: `To delete it (only if the user asked): ${callExample('delete_postgres_cluster', {name: args.name, namespace, confirm_deletion: true})}`}),
+      }
+    }
+
+    const outcome = await confirmDestructive(context, {summary: preview, flag: args.confirm_deletion})
+    if (!outcome.confirmed) {
+      return {
+        structured: {...notConfirmedStructure(outcome), cluster: target.ref},
+        target: target.ref,
+        render: () => renderNotConfirmed({heading: 'DELETION', outcome, preview, flagName: 'confirm_deletion', retryCall: callExample('delete_postgres_cluster', {name: args.name, namespace, confirm_deletion: true})}),
+      }
+    }
+
+    // The uid precondition makes sure a cluster re-created under the same name meanwhile survives.
+    await kubeStep(action, () => kube.request({...deleteRequest}))
+    const deleted: string[] = []
+    const failed: string[] = []
+    for (const secret of roleSecrets.items ?? []) {
+      try {
+        if ((await deleteKmcpSecret(kube, namespace, secret.metadata.name, context.signal, secret.metadata.uid)) === 'deleted') deleted.push(secret.metadata.name)
+      } catch (error) {
+        failed.push(`${secret.metadata.name}: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`)
+      }
+    }
+    const lines = [`Successfully deleted cluster ${target.ref} (confirmed by ${outcome.via === 'human' ? 'the human' : 'confirm_deletion=true'}). The operator and Kubernetes are removing its pods and volumes.`]
+    if (deleted.length > 0) lines.push(`Cleaned up ${deleted.length} associated role secret(s) created by kmcp: ${deleted.join(', ')}`)
+    if (failed.length > 0) lines.push(`Could not delete these kmcp role Secrets (delete them with kubectl): ${failed.join('; ')}`)
+    if (!roleSecrets.names) lines.push(`kmcp role Secrets were not checked: ${roleSecrets.problem}`)
+    return {structured: {status: 'deleted', cluster: target.ref, confirmed_by: outcome.via, deleted_secrets: deleted, failed_secrets: failed}, target: target.ref, render: () => lines.join('\n')}
+  },
+})
+
+/** kmcp's own role Secrets for the cluster, or why they could not be listed (e.g. no Secret access). */
+async function listKmcpRoleSecrets(kube: Parameters<typeof deleteKmcpSecret>[0], namespace: string, cluster: string, signal: AbortSignal): Promise<{items?: Secret[]; names?: string[]; problem?: string}> {
+  try {
+    const list = await kube.request<ObjectList<Secret>>({
+      method: 'GET',
+      path: `/api/v1/namespaces/${encodeURIComponent(namespace)}/secrets`,
+      query: {labelSelector: `cnpg.io/cluster=${cluster},${KMCP_ROLE_SECRET_SELECTOR}`},
+      signal,
+    })
+    return {items: list.items, names: list.items.map((s) => s.metadata.name).sort()}
+  } catch (error) {
+    if (error instanceof KubeApiError && error.status === 403) return {problem: 'kmcp may not list Secrets in this namespace'}
+    return {problem: describeKubeError(error, 'listing kmcp role Secrets').split('\n')[0]}
+  }
+}

@@ -1,0 +1,42 @@
+import {z} from 'zod'
+import {kubeName} from '../validation.ts'
+
+/**
+ * Parameters several cluster tools share, with the same names as the reference so an agent
+ * prompt written for it still works.
+ */
+
+/** CNPG derives Service, Secret and PVC names from the cluster name, hence the 50-character cap. */
+export const clusterNameParam = kubeName('name', {maxLength: 50, description: 'Name of the CNPG Cluster, e.g. "orders-db" (RFC 1123, at most 50 characters).'})
+
+/** Instance (Pod) names are "<cluster>-<serial>". */
+export const instanceParam = kubeName('instance', {description: 'Instance (Pod) name, e.g. "orders-db-2". get_cluster_status with detail_level="detailed" lists them.'})
+
+export const instancesParam = (description: string) =>
+  z
+    .number()
+    .int('instances must be a whole number')
+    .min(1, 'instances must be at least 1 (one primary)')
+    .max(10, 'instances must be at most 10 (kmcp\'s limit for one cluster; one primary plus up to nine replicas)')
+    .describe(description)
+
+/** A PostgreSQL identifier kmcp accepts for database and owner names. */
+export function postgresIdentifier(what: string, description: string): z.ZodString {
+  return z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]*$/, `${what} must start with a lower-case letter or "_" and contain only lower-case letters, digits and "_"`)
+    .max(63, `${what} must be at most 63 characters (PostgreSQL's identifier limit)`)
+    .refine((value) => !value.startsWith('pg_'), `${what} must not start with "pg_" (reserved by PostgreSQL)`)
+    .describe(description)
+}
+
+/** "ns/name" for messages: the same notation as get_cluster_status. */
+export function ref(namespace: string, name: string): string {
+  return `${namespace}/${name}`
+}
+
+/** A call the model can copy, e.g. `delete_postgres_cluster({"name": "x", "confirm_deletion": true})`. */
+export function callExample(tool: string, args: Record<string, unknown>): string {
+  const defined = Object.fromEntries(Object.entries(args).filter(([, value]) => value !== undefined && value !== false))
+  return `${tool}(${JSON.stringify(defined)})`
+}
