@@ -45,8 +45,13 @@ export class KubeClient {
   private readonly dispatcher: Dispatcher
   private readonly undici: typeof import('undici')
   private staticHeaders?: Record<string, string>
+  /** Impersonate-User / Impersonate-Group headers of a per-user view (see withImpersonation). */
+  private readonly impersonation: Record<string, string | string[]>
+  private readonly init: ConstructorParameters<typeof KubeClient>[0]
 
-  constructor(init: {kc: KubeConfig; server: string; namespace: string; configSource: string; dispatcher: Dispatcher; undici: typeof import('undici'); staticHeaders?: Record<string, string>}) {
+  constructor(init: {kc: KubeConfig; server: string; namespace: string; configSource: string; dispatcher: Dispatcher; undici: typeof import('undici'); staticHeaders?: Record<string, string>; impersonation?: Record<string, string | string[]>}) {
+    this.init = init
+    this.impersonation = init.impersonation ?? {}
     this.kc = init.kc
     this.server = init.server.replace(/\/+$/, '')
     this.defaultNamespace = init.namespace
@@ -56,12 +61,28 @@ export class KubeClient {
     this.staticHeaders = init.staticHeaders
   }
 
-  private async authHeaders(): Promise<Record<string, string>> {
-    if (this.staticHeaders) return this.staticHeaders
+  /** The kubeconfig cluster entry in use (server, CA); `kmcp rbac setup` copies it into a ServiceAccount kubeconfig. */
+  currentCluster(): ReturnType<KubeConfig['getCurrentCluster']> {
+    return this.kc.getCurrentCluster()
+  }
+
+  /**
+   * A view of this client that acts as another user (Kubernetes impersonation), sharing the same
+   * credentials and connection pool. The API server then applies that user's RBAC; kmcp's own
+   * identity needs only the `impersonate` verb on users and groups.
+   */
+  withImpersonation(user: string, groups: string[]): KubeClient {
+    const impersonation: Record<string, string | string[]> = {'impersonate-user': user}
+    if (groups.length > 0) impersonation['impersonate-group'] = groups
+    return new KubeClient({...this.init, impersonation})
+  }
+
+  private async authHeaders(): Promise<Record<string, string | string[]>> {
+    if (this.staticHeaders) return {...this.staticHeaders, ...this.impersonation}
     const options: {headers?: Record<string, string>} = {}
     // Exec plugins, OIDC and rotating token files are refreshed by client-node on every call.
     await this.kc.applyToHTTPSOptions(options)
-    return {...options.headers}
+    return {...options.headers, ...this.impersonation}
   }
 
   private url(path: string, query?: KubeRequest['query']): string {
@@ -73,7 +94,7 @@ export class KubeClient {
   }
 
   async request<T = unknown>(req: KubeRequest): Promise<T> {
-    const headers: Record<string, string> = {accept: 'application/json', ...(await this.authHeaders())}
+    const headers: Record<string, string | string[]> = {accept: 'application/json', ...(await this.authHeaders())}
     let body: string | undefined
     if (req.body !== undefined) {
       headers['content-type'] = req.contentType ?? 'application/json'
@@ -104,7 +125,7 @@ export class KubeClient {
    * passes. The caller decides what to wait for.
    */
   async *watch<T>(path: string, query: Record<string, string | number | boolean | undefined>, signal?: AbortSignal): AsyncGenerator<WatchEvent<T>> {
-    const headers: Record<string, string> = {accept: 'application/json', ...(await this.authHeaders())}
+    const headers: Record<string, string | string[]> = {accept: 'application/json', ...(await this.authHeaders())}
     let response: Dispatcher.ResponseData
     try {
       response = await this.undici.request(this.url(path, {...query, watch: 'true', allowWatchBookmarks: 'true'}), {
