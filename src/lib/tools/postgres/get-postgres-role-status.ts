@@ -1,0 +1,86 @@
+import {z} from 'zod'
+import type {KubeClient} from '../../k8s/client.ts'
+import {defineTool} from '../registry.ts'
+import {ToolError} from '../errors.ts'
+import {truncationSchema} from '../budget.ts'
+import {formatParam, namespaceParam} from '../validation.ts'
+import {type DatabaseRole, findManagedObject} from './objects.ts'
+import {clusterNameParam, roleNameParam} from './params.ts'
+import {renderRoleAttributes, renderRoleStatus, roleSchema, roleStatusSchema, summarizeRole, summarizeRoleStatus} from './role-summary.ts'
+
+/** The DatabaseRole of a role, or an error that says how to find the right name. */
+export async function requireRole(
+  kube: KubeClient,
+  namespace: string,
+  cluster: string,
+  role: string,
+  signal: AbortSignal,
+): Promise<DatabaseRole> {
+  const found = await findManagedObject<{plural: 'databaseroles'; item: DatabaseRole}>(kube, 'databaseroles', namespace, cluster, role, signal)
+  if (!found) {
+    throw new ToolError(`No DatabaseRole for role "${role}" of cluster ${cluster} was found in namespace ${namespace}. list_postgres_roles shows the roles of the cluster (roles in spec.managed.roles are listed as legacy and are not DatabaseRole objects).`)
+  }
+  return found
+}
+
+export const getPostgresRoleStatus = defineTool({
+  name: 'get_postgres_role_status',
+  title: 'Get PostgreSQL role status',
+  description: [
+    'Show one PostgreSQL role managed by a DatabaseRole: its attributes, reclaim policy, password Secret name (never the password) and the operator\'s status (applied, message, client certificate expiry, conditions).',
+    'Use it after create_postgres_role or update_postgres_role to check that the operator applied the change.',
+    'Example: {"cluster_name": "orders-db", "role_name": "app_reader", "namespace": "payments"}.',
+    'Errors: "No DatabaseRole … was found" when the role is not managed by a DatabaseRole (list_postgres_roles shows what exists); 403 when kmcp may not read databaseroles there.',
+  ].join('\n'),
+  input: {cluster_name: clusterNameParam, role_name: roleNameParam, namespace: namespaceParam, format: formatParam},
+  output: {
+    cluster: z.string(),
+    namespace: z.string(),
+    crd_name: z.string(),
+    role_name: z.string(),
+    ensure: z.string(),
+    reclaim_policy: z.string(),
+    generation: z.number().optional(),
+    resource_version: z.string().optional(),
+    attributes: roleSchema,
+    status: roleStatusSchema,
+    truncated: truncationSchema,
+  },
+  annotations: {readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false},
+  handler: async (args, context) => {
+    const kube = await context.kube()
+    const namespace = await context.namespace(args.namespace)
+    const role = await requireRole(kube, namespace, args.cluster_name, args.role_name, context.signal)
+    const attributes = summarizeRole(role)
+    const structured = {
+      cluster: args.cluster_name,
+      namespace,
+      crd_name: role.metadata.name,
+      role_name: role.spec.name,
+      ensure: attributes.ensure,
+      reclaim_policy: attributes.reclaim_policy,
+      generation: role.metadata.generation,
+      resource_version: role.metadata.resourceVersion,
+      attributes,
+      status: summarizeRoleStatus(role),
+    }
+    return {
+      structured,
+      render: (s: typeof structured) =>
+        [
+          `**Role: ${s.namespace}/${s.crd_name}**`,
+          `- Role Name: ${s.role_name}`,
+          `- Cluster: ${s.cluster}`,
+          `- Ensure: ${s.ensure}`,
+          `- Reclaim Policy: ${s.reclaim_policy}`,
+          `- Generation: ${s.generation ?? 'unknown'}`,
+          `- Resource Version: ${s.resource_version ?? 'unknown'}`,
+          '',
+          'Role Attributes:',
+          ...renderRoleAttributes(s.attributes),
+          '',
+          ...renderRoleStatus(s.status),
+        ].join('\n'),
+    }
+  },
+})

@@ -1,0 +1,60 @@
+import {z} from 'zod'
+import {defineTool} from '../registry.ts'
+import {truncationSchema} from '../budget.ts'
+import {formatParam, namespaceParam} from '../validation.ts'
+import {type DatabaseRole, getCluster, legacyManagedRoles, listManagedObjects} from './objects.ts'
+import {clusterNameParam} from './params.ts'
+import {renderRoleAttributes, roleSchema, summarizeRole} from './role-summary.ts'
+
+export const listPostgresRoles = defineTool({
+  name: 'list_postgres_roles',
+  title: 'List PostgreSQL roles of a cluster',
+  description: [
+    'List the PostgreSQL roles (users) of a CloudNativePG cluster that are managed through DatabaseRole objects, with their attributes (login, superuser, createdb, …), reclaim policy, whether the operator applied them, and the Secret holding each password (never the password).',
+    'Roles declared the old way in the Cluster\'s spec.managed.roles are listed separately under legacy_managed_roles; kmcp does not change those.',
+    'Example: {"cluster_name": "orders-db", "namespace": "payments"}.',
+    'Errors: "cluster was not found" when no cluster has that name (list_postgres_clusters shows them); 403 when kmcp may not read clusters or databaseroles in the namespace.',
+  ].join('\n'),
+  input: {cluster_name: clusterNameParam, namespace: namespaceParam, format: formatParam},
+  output: {
+    cluster: z.string(),
+    namespace: z.string(),
+    roles: z.array(roleSchema),
+    count: z.number(),
+    legacy_managed_roles: z.array(z.string()).describe('Role names in the Cluster\'s spec.managed.roles (not DatabaseRole objects)'),
+    truncated: truncationSchema,
+  },
+  annotations: {readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false},
+  handler: async (args, context) => {
+    const kube = await context.kube()
+    const namespace = await context.namespace(args.namespace)
+    const cluster = await getCluster(kube, namespace, args.cluster_name, context.signal)
+    const roles = await listManagedObjects<{plural: 'databaseroles'; item: DatabaseRole}>(kube, 'databaseroles', namespace, args.cluster_name, context.signal)
+    const structured = {
+      cluster: args.cluster_name,
+      namespace,
+      roles: roles.map(summarizeRole),
+      count: roles.length,
+      legacy_managed_roles: legacyManagedRoles(cluster),
+    }
+    return {
+      structured,
+      listField: 'roles',
+      moreHint: 'Ask for one role at a time with get_postgres_role_status.',
+      render: (s: typeof structured) => {
+        if (s.roles.length === 0 && s.legacy_managed_roles.length === 0) {
+          return `No managed roles found for cluster ${s.namespace}/${s.cluster}. Create one with create_postgres_role.`
+        }
+        const lines = [`Found ${s.count} managed role(s) for cluster ${s.namespace}/${s.cluster}:`, '']
+        for (const role of s.roles) {
+          lines.push(`**${role.name}** (DatabaseRole: ${role.crd_name})`, `- Ensure: ${role.ensure}`, `- Reclaim Policy: ${role.reclaim_policy}`, `- Applied: ${role.applied === null ? 'not reported yet' : role.applied ? 'True' : 'False'}`)
+          lines.push(...renderRoleAttributes(role), '')
+        }
+        if (s.legacy_managed_roles.length > 0) {
+          lines.push(`Legacy roles in the Cluster's spec.managed.roles (not managed through DatabaseRole; kmcp leaves them alone): ${s.legacy_managed_roles.join(', ')}`)
+        }
+        return lines.join('\n').trimEnd()
+      },
+    }
+  },
+})

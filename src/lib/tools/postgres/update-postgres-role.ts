@@ -1,0 +1,214 @@
+import {z} from 'zod'
+import type {KubeClient} from '../../k8s/client.ts'
+import {KubeApiError} from '../../k8s/errors.ts'
+import {defineTool} from '../registry.ts'
+import {ToolError, kubeStep} from '../errors.ts'
+import {FIELD_MANAGER, renderDryRun, serverDryRun} from '../dry-run.ts'
+import {cnpgPath} from '../cnpg/api.ts'
+import {dryRunParam, namespaceParam} from '../validation.ts'
+import {checkDerivedName, roleSecretName} from './names.ts'
+import type {DatabaseRole} from './objects.ts'
+import {ROLE_FLAG_DESCRIPTIONS, clusterNameParam, commentParam, connectionLimitParam, inRolesParam, reclaimPolicyParam, roleNameParam, validUntilParam} from './params.ts'
+import {type RoleSummary, renderRoleAttributes, summarizeRole} from './role-summary.ts'
+import {requireRole} from './get-postgres-role-status.ts'
+import {type Secret, createRoleSecret, deleteKmcpSecret, foreignSecretRefusal, generatePassword, isKmcpRoleSecret, kubectlReadPasswordCommand, readSecret, replaceRolePassword, restoreSecretData} from './secrets.ts'
+
+const FLAGS = ['login', 'superuser', 'inherit', 'createdb', 'createrole', 'replication', 'bypassrls'] as const
+
+const input = {
+  cluster_name: clusterNameParam,
+  role_name: roleNameParam,
+  login: z.boolean().optional().describe(`${ROLE_FLAG_DESCRIPTIONS.login} Omit to keep.`),
+  superuser: z.boolean().optional().describe(`${ROLE_FLAG_DESCRIPTIONS.superuser} Omit to keep.`),
+  inherit: z.boolean().optional().describe(`${ROLE_FLAG_DESCRIPTIONS.inherit} Omit to keep.`),
+  createdb: z.boolean().optional().describe(`${ROLE_FLAG_DESCRIPTIONS.createdb} Omit to keep.`),
+  createrole: z.boolean().optional().describe(`${ROLE_FLAG_DESCRIPTIONS.createrole} Omit to keep.`),
+  replication: z.boolean().optional().describe(`${ROLE_FLAG_DESCRIPTIONS.replication} Omit to keep.`),
+  bypassrls: z.boolean().optional().describe(`${ROLE_FLAG_DESCRIPTIONS.bypassrls} Omit to keep.`),
+  in_roles: inRolesParam.optional().describe('The complete new list of roles this role is a member of (replaces the old list; [] removes all memberships). Omit to keep.'),
+  connection_limit: connectionLimitParam.optional(),
+  valid_until: validUntilParam.optional(),
+  comment: commentParam.optional(),
+  disable_password: z.boolean().optional().describe('true: set the password to NULL (the Secret is left alone). false: manage the password through the Secret again.'),
+  client_certificate: z.boolean().optional().describe('true: the operator issues a TLS client certificate (needs login). false: stop issuing it.'),
+  reclaim_policy: reclaimPolicyParam.optional().describe('"retain" or "delete": what happens to the PostgreSQL role when its DatabaseRole is deleted.'),
+  password: z.string().min(8, 'password must be at least 8 characters').max(1024, 'password must be at most 1024 characters').optional().describe('A new password to store in the role\'s Secret. Prefer generate_password=true so that the password never passes through the conversation.'),
+  generate_password: z.boolean().default(false).describe('true: kmcp generates a new random password and stores it in the role\'s Secret (it is not shown).'),
+  namespace: namespaceParam,
+  dry_run: dryRunParam,
+}
+
+type Args = z.output<z.ZodObject<typeof input>>
+
+interface UpdatePlan {
+  /** Merge patch of spec; null removes a field. */
+  spec: Record<string, unknown>
+  changes: string[]
+  /** Secret to write the new password into, when one is set. */
+  secretName?: string
+}
+
+const show = (value: unknown) => (value === undefined || value === null ? 'unset' : Array.isArray(value) ? `[${value.join(', ')}]` : String(value))
+
+/** Compares the arguments with the role as it is now; only real differences become changes. */
+function planUpdate(role: DatabaseRole, args: Args): UpdatePlan {
+  const current = summarizeRole(role)
+  const spec: Record<string, unknown> = {}
+  const changes: string[] = []
+  const change = (label: string, field: string, before: unknown, after: unknown) => {
+    if (JSON.stringify(before) === JSON.stringify(after)) return
+    spec[field] = after
+    changes.push(`${label}: ${show(before)} -> ${show(after)}`)
+  }
+  for (const flag of FLAGS) if (args[flag] !== undefined) change(flag, flag, current[flag], args[flag])
+  if (args.in_roles !== undefined) change('in_roles', 'inRoles', current.in_roles, args.in_roles)
+  if (args.connection_limit !== undefined) change('connection_limit', 'connectionLimit', current.connection_limit, args.connection_limit)
+  if (args.valid_until !== undefined) change('valid_until', 'validUntil', current.valid_until, args.valid_until)
+  if (args.comment !== undefined) change('comment', 'comment', current.comment, args.comment)
+  if (args.reclaim_policy !== undefined) change('reclaim_policy', 'databaseRoleReclaimPolicy', current.reclaim_policy, args.reclaim_policy)
+  if (args.client_certificate !== undefined && args.client_certificate !== current.client_certificate) {
+    spec.clientCertificate = {enabled: args.client_certificate}
+    changes.push(`client_certificate: ${current.client_certificate} -> ${args.client_certificate}`)
+  }
+
+  const effectiveLogin = args.login ?? current.login
+  const certificateWanted = args.client_certificate ?? current.client_certificate
+  if (certificateWanted && !effectiveLogin) throw new ToolError('A client certificate requires login: keep login=true, or set client_certificate=false as well.')
+
+  const newPassword = args.password !== undefined || args.generate_password
+  if (args.password !== undefined && args.generate_password) throw new ToolError('Give either password or generate_password=true, not both.')
+  if (newPassword && args.disable_password === true) throw new ToolError('A new password and disable_password=true contradict each other: choose one.')
+  let secretName: string | undefined
+  if (args.disable_password === true && !current.disable_password) {
+    spec.disablePassword = true
+    spec.passwordSecret = null
+    changes.push(`password: Secret ${current.password_secret ?? 'none'} -> disabled (NULL); the Secret itself is left in place`)
+  }
+  const reenable = args.disable_password === false && current.disable_password
+  if (newPassword || reenable) {
+    secretName = role.spec.passwordSecret?.name ?? roleSecretName(role.spec.cluster.name, role.spec.name)
+    checkDerivedName('Secret', secretName)
+    if (current.disable_password) {
+      spec.disablePassword = null
+      changes.push('disable_password: true -> false')
+    }
+    if (!role.spec.passwordSecret) {
+      spec.passwordSecret = {name: secretName}
+      changes.push(`password_secret: unset -> ${secretName}`)
+    }
+    if (newPassword) changes.push(`password: replaced in Secret ${secretName} (not shown)`)
+  }
+  return {spec, changes, secretName}
+}
+
+/** Writes the password into the role's Secret (creating it when missing); returns how to undo it. */
+async function writePassword(kube: KubeClient, role: DatabaseRole, namespace: string, secretName: string, password: string, signal: AbortSignal): Promise<() => Promise<void>> {
+  const existing = await readSecret(kube, namespace, secretName, signal)
+  if (existing && !isKmcpRoleSecret(existing)) throw new ToolError(foreignSecretRefusal(namespace, secretName))
+  if (!existing) {
+    const created = await createRoleSecret(kube, {namespace, name: secretName, cluster: role.spec.cluster.name, role: role.spec.name}, password, signal)
+    return async () => {
+      await deleteKmcpSecret(kube, namespace, secretName, AbortSignal.timeout(10_000), created.metadata.uid)
+    }
+  }
+  const {before} = await replaceRolePassword(kube, namespace, secretName, role.spec.name, password, signal)
+  return async () => {
+    await restoreSecretData(kube, before as Secret, AbortSignal.timeout(10_000))
+  }
+}
+
+interface UpdateRoleResult extends Record<string, unknown> {
+  status: 'dry_run' | 'updated' | 'no_change'
+  cluster: string
+  namespace: string
+  crd_name: string
+  role_name: string
+  changes: string[]
+  attributes: RoleSummary
+  password_secret?: string
+  read_password_command?: string
+}
+
+export const updatePostgresRole = defineTool({
+  name: 'update_postgres_role',
+  title: 'Update a PostgreSQL role',
+  description: [
+    'Change a PostgreSQL role managed by a DatabaseRole: any attribute (login, superuser, createdb, …), memberships (in_roles replaces the list), connection limit, expiry, comment, reclaim policy, client certificate, or its password.',
+    'Only the arguments you give change; the result lists each change as "old -> new". For a new password prefer generate_password=true (kmcp stores a random one in the role\'s Secret; it is never shown). kmcp only writes Secrets it created; a Secret made by someone else is refused, not overwritten.',
+    'The change is checked by the API server first (dry run); the Secret is written next and the DatabaseRole last, and a failed DatabaseRole update puts the Secret back as it was.',
+    'Example: {"cluster_name": "orders-db", "role_name": "app_reader", "connection_limit": 20, "in_roles": ["pg_read_all_data"], "namespace": "payments"}.',
+    'Errors: "No DatabaseRole … was found" (list_postgres_roles shows the roles); 422 when the CRD rejects the change; 409 after repeated concurrent changes (retry); 403 when kmcp may not patch databaseroles or Secrets.',
+  ].join('\n'),
+  input,
+  annotations: {readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false},
+  handler: async (args, context) => {
+    const namespace = await context.namespace(args.namespace)
+    const kube = await context.kube()
+    const password = args.password ?? (args.generate_password ? generatePassword() : undefined)
+
+    for (let attempt = 1; ; attempt++) {
+      const role = await requireRole(kube, namespace, args.cluster_name, args.role_name, context.signal)
+      const target = `${namespace}/${role.metadata.name}`
+      const plan = planUpdate(role, args)
+      const base = {cluster: args.cluster_name, namespace, crd_name: role.metadata.name, role_name: role.spec.name, changes: plan.changes}
+      const render = (s: UpdateRoleResult) => renderUpdate(s)
+      if (plan.changes.length === 0) {
+        const structured: UpdateRoleResult = {status: 'no_change', ...base, attributes: summarizeRole(role)}
+        return {structured, target, dryRun: args.dry_run, render}
+      }
+      const needsSecret = plan.secretName !== undefined && (password !== undefined || !(await readSecret(kube, namespace, plan.secretName, context.signal)))
+      const patch = {method: 'PATCH' as const, path: cnpgPath('databaseroles', namespace, role.metadata.name), contentType: 'application/merge-patch+json' as const, signal: context.signal}
+      const hasSpecChange = Object.keys(plan.spec).length > 0
+      // Optimistic concurrency: the patch applies only to the version the changes were computed from.
+      const body = {metadata: {resourceVersion: role.metadata.resourceVersion}, spec: plan.spec}
+      const preview = hasSpecChange ? await serverDryRun<DatabaseRole>(kube, {...patch, body}, `updating DatabaseRole ${target}`) : role
+
+      if (args.dry_run) {
+        const structured: UpdateRoleResult = {status: 'dry_run', ...base, attributes: summarizeRole(preview), password_secret: plan.secretName}
+        return {
+          structured,
+          target,
+          dryRun: true,
+          render: () =>
+            renderDryRun({
+              heading: `update role "${role.spec.name}" of cluster ${namespace}/${args.cluster_name}`,
+              object: preview as unknown as Record<string, unknown>,
+              notes: ['Changes:', ...plan.changes.map((c) => `- ${c}`)],
+              nextStep: 'Call again without dry_run to apply these changes.',
+            }),
+        }
+      }
+
+      const undoSecret = needsSecret && plan.secretName ? await writePassword(kube, role, namespace, plan.secretName, password ?? generatePassword(), context.signal) : undefined
+      let updated = role
+      if (hasSpecChange) {
+        try {
+          updated = await kube.request<DatabaseRole>({...patch, body, query: {fieldManager: FIELD_MANAGER}})
+        } catch (error) {
+          await undoSecret?.().catch(() => undefined)
+          if (error instanceof KubeApiError && error.status === 409 && attempt < 4) continue
+          const undoNote = undoSecret ? '\nThe password Secret was put back as it was before this call.' : ''
+          const message = await kubeStep(`updating DatabaseRole ${target}`, () => Promise.reject(error)).catch((e: Error) => e.message)
+          throw new ToolError(`${message}${undoNote}`)
+        }
+      }
+      const structured: UpdateRoleResult = {
+        status: 'updated',
+        ...base,
+        attributes: summarizeRole(updated),
+        password_secret: plan.secretName,
+        read_password_command: password !== undefined && plan.secretName ? kubectlReadPasswordCommand(namespace, plan.secretName) : undefined,
+      }
+      return {structured, target, render}
+    }
+  },
+})
+
+function renderUpdate(s: UpdateRoleResult): string {
+  if (s.status === 'no_change') {
+    return `No updates specified for role "${s.role_name}" of cluster ${s.namespace}/${s.cluster}: every given value already matches. Give at least one attribute to change.`
+  }
+  const lines = [`Role "${s.role_name}" of cluster ${s.namespace}/${s.cluster} updated (DatabaseRole ${s.crd_name}). The operator applies it in PostgreSQL; check with get_postgres_role_status.`, '', 'Changes:', ...s.changes.map((c) => `- ${c}`), '', 'Role Attributes now:', ...renderRoleAttributes(s.attributes)]
+  if (s.read_password_command) lines.push('', `Read the new password with: ${s.read_password_command}`)
+  return lines.join('\n')
+}
