@@ -19,6 +19,8 @@ export interface CallerIdentity {
   /** May call the admin_* tools. */
   isAdmin: boolean
   transport: 'stdio' | 'http'
+  /** Set with `kmcp serve --impersonate`: Kubernetes requests are made as this user and groups. */
+  kubernetes?: {user: string; groups: string[]}
 }
 
 /** What a tool handler may use. It knows nothing of transports. */
@@ -100,10 +102,14 @@ type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>
 
 function makeContext(server: McpServer, env: ToolEnvironment, extra: Extra): ToolContext {
   const progressToken = extra._meta?.progressToken
+  const identity = env.identityFor(extra)
   return {
-    kube: () => env.kube.get(),
+    kube: async () => {
+      const client = await env.kube.get()
+      return identity.kubernetes ? client.withImpersonation(identity.kubernetes.user, identity.kubernetes.groups) : client
+    },
     namespace: async (explicit) => explicit ?? (await env.kube.get()).defaultNamespace,
-    identity: env.identityFor(extra),
+    identity,
     signal: extra.signal,
     progress: async (progress, total, message) => {
       if (progressToken === undefined) return
