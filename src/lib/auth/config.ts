@@ -1,0 +1,254 @@
+import {createHash, hkdfSync} from 'node:crypto'
+import {existsSync, readFileSync} from 'node:fs'
+import {parse as parseYaml} from 'yaml'
+import type {RedisSettings} from '../storage/redis.ts'
+import {storageKeyRing, type StorageKey} from '../storage/encrypted.ts'
+
+export const DEFAULT_OIDC_CONFIG_PATH = '/etc/mcp/oidc.yaml'
+
+/** Everything the OAuth facade needs, resolved and validated. */
+export interface AuthConfig {
+  authType: 'auth0' | 'oidc'
+  /** The upstream identity provider's issuer, exactly as it writes it in tokens. */
+  issuer: string
+  /** auth0: the API identifier sent as `audience`; oidc: expected `aud` of JWT access tokens, if any. */
+  audience?: string
+  clientId: string
+  clientSecret?: string
+  upstreamTokenAuthMethod: 'client_secret_post' | 'client_secret_basic' | 'none'
+  /** Scopes kmcp asks the identity provider for. */
+  upstreamScopes: string[]
+  /** kmcp's public origin: issuer of its own tokens and base of every endpoint it advertises. */
+  publicUrl: string
+  /** Scopes of kmcp's own tokens; every request to /mcp needs all of them. */
+  mcpScopes: string[]
+  signingKeys: SigningKey[]
+  storageKeys: StorageKey[]
+  /** Undefined: the in-memory store (loopback development only). */
+  redis?: RedisSettings
+  groupsClaim: string
+  adminUsers: string[]
+  adminGroups: string[]
+  accessTokenLifetimeSeconds: number
+  refreshTokenLifetimeSeconds: number
+  /** Where the settings came from, for messages. */
+  source: string
+}
+
+export interface SigningKey {
+  kid: string
+  key: Uint8Array
+}
+
+export class AuthConfigError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'AuthConfigError'
+  }
+}
+
+type Yaml = Record<string, unknown>
+
+interface LoadOptions {
+  /** --oidc-config, or undefined for the default path. */
+  path?: string
+  /** The HTTP server listens on loopback only (allows http:// URLs and the in-memory store). */
+  loopback: boolean
+  env?: NodeJS.ProcessEnv
+  adminUsers?: string[]
+  adminGroups?: string[]
+}
+
+function isLoopbackUrl(url: URL): boolean {
+  return url.hostname === 'localhost' || url.hostname === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(url.hostname)
+}
+
+/**
+ * Reads --oidc-config (YAML) then the environment, then the secret files they name. Every missing
+ * or malformed setting stops start-up with a message naming the key and where it was looked for;
+ * no key is ever generated behind the user's back.
+ */
+export function loadAuthConfig(options: LoadOptions): AuthConfig {
+  const env = options.env ?? process.env
+  const path = options.path ?? DEFAULT_OIDC_CONFIG_PATH
+  let yaml: Yaml = {}
+  if (existsSync(path)) {
+    try {
+      const parsed: unknown = parseYaml(readFileSync(path, 'utf8'))
+      if (parsed !== null && parsed !== undefined && (typeof parsed !== 'object' || Array.isArray(parsed))) throw new Error('the top level is not a mapping of keys')
+      yaml = (parsed ?? {}) as Yaml
+    } catch (error) {
+      throw new AuthConfigError(`cannot read ${path} (--oidc-config): ${(error as Error).message}`)
+    }
+  } else if (options.path) {
+    throw new AuthConfigError(`the OIDC configuration file ${path} (from --oidc-config) does not exist.`)
+  }
+  const where = existsSync(path) ? path : `${path} (not present)`
+
+  /** A string setting: YAML key first, then the first environment variable that is set. */
+  const text = (key: string, envNames: string[]): string | undefined => {
+    const fromYaml = yaml[key]
+    if (fromYaml !== undefined && fromYaml !== null && fromYaml !== '') {
+      if (typeof fromYaml !== 'string' && typeof fromYaml !== 'number') throw new AuthConfigError(`\`${key}\` in ${path} must be a string.`)
+      return String(fromYaml).trim()
+    }
+    for (const name of envNames) if (env[name]?.trim()) return env[name]!.trim()
+    return undefined
+  }
+  const required = (key: string, envNames: string[]): string => {
+    const value = text(key, envNames)
+    if (!value) throw new AuthConfigError(`missing \`${key}\`: set it in ${where} or the environment variable ${envNames.join(' / ')}.`)
+    return value
+  }
+  /** A secret: `<key>_file` (YAML), then `<key>` (YAML), then the environment variable, then `<ENV>_FILE`. */
+  const secret = (key: string, envName: string): {value: string; from: string} | undefined => {
+    const file = text(`${key}_file`, [`${envName}_FILE`])
+    if (file) {
+      try {
+        return {value: readFileSync(file, 'utf8').trim(), from: `${file} (\`${key}_file\`)`}
+      } catch (error) {
+        throw new AuthConfigError(`cannot read ${file} (\`${key}_file\`): ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}.`)
+      }
+    }
+    const value = text(key, [envName])
+    return value ? {value, from: `\`${key}\` / ${envName}`} : undefined
+  }
+  const list = (key: string, envName: string, fallback: string[]): string[] => {
+    const value = yaml[key] ?? env[envName]
+    if (value === undefined || value === null || value === '') return fallback
+    if (Array.isArray(value)) return value.map(String).filter(Boolean)
+    return String(value).split(/[\s,]+/).filter(Boolean)
+  }
+  const seconds = (key: string, fallback: number): number => {
+    const value = yaml[key]
+    if (value === undefined) return fallback
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) throw new AuthConfigError(`\`${key}\` in ${path} must be a whole number of seconds.`)
+    return value
+  }
+  const url = (key: string, envNames: string[], value: string): string => {
+    let parsed: URL
+    try {
+      parsed = new URL(value)
+    } catch {
+      throw new AuthConfigError(`\`${key}\` (${envNames.join(' / ')}) is not a URL: ${JSON.stringify(value)}.`)
+    }
+    if (parsed.protocol !== 'https:' && !(parsed.protocol === 'http:' && isLoopbackUrl(parsed))) {
+      throw new AuthConfigError(`\`${key}\` must be an https:// URL (http:// is accepted only for loopback addresses, for tests and local development); got ${value}.`)
+    }
+    return value
+  }
+
+  const authType = (text('auth_type', ['OIDC_AUTH_TYPE']) ?? 'oidc').toLowerCase()
+  if (authType !== 'auth0' && authType !== 'oidc') {
+    throw new AuthConfigError(`\`auth_type\` must be auth0 or oidc (got ${JSON.stringify(authType)}; from ${where} or OIDC_AUTH_TYPE). For Keycloak, Okta, Entra ID, Dex or Google use oidc.`)
+  }
+  const issuer = url('issuer', ['OIDC_ISSUER'], required('issuer', ['OIDC_ISSUER']))
+  const audience = authType === 'auth0' ? required('audience', ['OIDC_AUDIENCE']) : text('audience', ['OIDC_AUDIENCE'])
+  const clientId = required('client_id', ['OIDC_CLIENT_ID', 'AUTH0_CLIENT_ID'])
+  const clientSecret = secret('client_secret', authType === 'auth0' ? 'AUTH0_CLIENT_SECRET' : 'OIDC_CLIENT_SECRET')
+  if (!clientSecret && authType === 'auth0') {
+    throw new AuthConfigError(`missing the Auth0 client secret: set \`client_secret_file\` in ${where}, or AUTH0_CLIENT_SECRET.`)
+  }
+  const publicUrl = url('public_url', ['PUBLIC_URL'], required('public_url', ['PUBLIC_URL'])).replace(/\/+$/, '')
+  if (new URL(publicUrl).pathname !== '/' || new URL(publicUrl).search) {
+    throw new AuthConfigError(`\`public_url\` must be an origin without a path (e.g. https://kmcp.example.com); got ${publicUrl}.`)
+  }
+
+  const signing = secret('jwt_signing_key', 'JWT_SIGNING_KEY')
+  if (!signing) throw new AuthConfigError(`missing the token signing key: set \`jwt_signing_key_file\` in ${where} (a file holding 64 hex characters, e.g. from \`openssl rand -hex 32\`), or JWT_SIGNING_KEY. kmcp never generates one: tokens must survive restarts and be shared by replicas.`)
+  const signingKeys = parseKeyList(signing.value).map((entry, index) => {
+    try {
+      return signingKeyFrom(entry)
+    } catch (error) {
+      throw new AuthConfigError(`signing key ${index + 1} from ${signing.from} ${(error as Error).message}.`)
+    }
+  })
+
+  const storage = secret('storage_encryption_key', 'STORAGE_ENCRYPTION_KEY')
+  if (!storage) throw new AuthConfigError(`missing the storage encryption key: set \`storage_encryption_key_file\` in ${where} (a Fernet key: 32 random bytes in URL-safe base64, e.g. from \`openssl rand -base64 32 | tr '+/' '-_'\`), or STORAGE_ENCRYPTION_KEY.`)
+  let storageKeys: StorageKey[]
+  try {
+    storageKeys = storageKeyRing(parseKeyList(storage.value))
+  } catch (error) {
+    throw new AuthConfigError(`the storage encryption key from ${storage.from} ${(error as Error).message}.`)
+  }
+
+  const redis = redisSettings(yaml, env, path)
+  if (!redis && !options.loopback) {
+    throw new AuthConfigError(`missing \`redis\`: set \`redis.url\` (or redis.host/port) in ${where}, or REDIS_URL. Tokens and registered clients must live in Redis when kmcp is reachable from other machines; the in-memory store is for loopback development only.`)
+  }
+
+  const method = text('token_endpoint_auth_method', ['OIDC_TOKEN_ENDPOINT_AUTH_METHOD']) ?? (clientSecret ? 'client_secret_post' : 'none')
+  if (method !== 'client_secret_post' && method !== 'client_secret_basic' && method !== 'none') {
+    throw new AuthConfigError(`\`token_endpoint_auth_method\` must be client_secret_post, client_secret_basic or none (got ${method}).`)
+  }
+  if (method !== 'none' && !clientSecret) {
+    throw new AuthConfigError(`\`token_endpoint_auth_method\` is ${method} but no client secret is set: set \`client_secret_file\` in ${where} or OIDC_CLIENT_SECRET.`)
+  }
+
+  return {
+    authType,
+    issuer,
+    audience,
+    clientId,
+    clientSecret: clientSecret?.value,
+    upstreamTokenAuthMethod: method,
+    upstreamScopes: list('required_scopes', 'OIDC_REQUIRED_SCOPES', list('scope', 'OIDC_SCOPE', ['openid', 'profile', 'email', 'offline_access'])),
+    publicUrl,
+    mcpScopes: list('mcp_scopes', 'KMCP_MCP_SCOPES', ['kmcp']),
+    signingKeys,
+    storageKeys,
+    redis,
+    groupsClaim: text('groups_claim', ['OIDC_GROUPS_CLAIM']) ?? 'groups',
+    adminUsers: options.adminUsers ?? list('admin_users', 'KMCP_ADMIN_USERS', []),
+    adminGroups: options.adminGroups ?? list('admin_groups', 'KMCP_ADMIN_GROUPS', []),
+    accessTokenLifetimeSeconds: seconds('access_token_lifetime_seconds', 3600),
+    refreshTokenLifetimeSeconds: seconds('refresh_token_lifetime_seconds', 30 * 24 * 3600),
+    source: where,
+  }
+}
+
+function parseKeyList(value: string): string[] {
+  return value.split(/[\s,]+/).filter(Boolean)
+}
+
+/**
+ * 64 hex characters are used as the raw 256-bit key (what `openssl rand -hex 32` and the
+ * reference's Helm secret produce); any other string of at least 32 characters goes through HKDF.
+ */
+export function signingKeyFrom(text: string): SigningKey {
+  let key: Uint8Array
+  if (/^[0-9a-fA-F]{64}$/.test(text)) key = Buffer.from(text, 'hex')
+  else if (text.length >= 32) key = Buffer.from(hkdfSync('sha256', Buffer.from(text, 'utf8'), 'mcp-jwt-v1', 'kmcp-access-token', 32))
+  else throw new Error('is too short: use 64 hex characters (openssl rand -hex 32)')
+  return {kid: createHash('sha256').update(key).digest('base64url').slice(0, 12), key}
+}
+
+function redisSettings(yaml: Yaml, env: NodeJS.ProcessEnv, path: string): RedisSettings | undefined {
+  const section = yaml.redis
+  if (section !== undefined && section !== null && (typeof section !== 'object' || Array.isArray(section))) {
+    throw new AuthConfigError(`\`redis\` in ${path} must be a mapping (url, host, port, db, password_file).`)
+  }
+  const r = (section ?? {}) as Yaml
+  const str = (value: unknown): string | undefined => (value === undefined || value === null || value === '' ? undefined : String(value))
+  const int = (key: string, value: string | undefined): number | undefined => {
+    if (value === undefined) return undefined
+    const n = Number(value)
+    if (!Number.isInteger(n) || n < 0) throw new AuthConfigError(`\`redis.${key}\` must be a whole number (got ${value}).`)
+    return n
+  }
+  const url = str(r.url) ?? env.REDIS_URL
+  const host = str(r.host) ?? env.REDIS_HOST
+  if (!url && !host) return undefined
+  if (url && !/^rediss?:\/\//.test(url)) throw new AuthConfigError(`\`redis.url\` / REDIS_URL must start with redis:// or rediss:// (got a value starting ${JSON.stringify(url.slice(0, 8))}).`)
+  let password = str(r.password) ?? env.REDIS_PASSWORD
+  const passwordFile = str(r.password_file) ?? env.REDIS_PASSWORD_FILE
+  if (passwordFile) {
+    try {
+      password = readFileSync(passwordFile, 'utf8').trim()
+    } catch (error) {
+      throw new AuthConfigError(`cannot read ${passwordFile} (\`redis.password_file\` / REDIS_PASSWORD_FILE): ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}.`)
+    }
+  }
+  return {url, host, port: int('port', str(r.port) ?? env.REDIS_PORT), db: int('db', str(r.db) ?? env.REDIS_DB), password}
+}

@@ -1,0 +1,76 @@
+import {Redis} from 'ioredis'
+import {log} from '../server/logger.ts'
+import type {KeyValueStore} from './kv.ts'
+
+export interface RedisSettings {
+  /** redis:// or rediss:// URL; host/port/db/password below override its parts. */
+  url?: string
+  host?: string
+  port?: number
+  db?: number
+  password?: string
+  username?: string
+}
+
+/**
+ * Redis through ioredis. Commands fail at once while the connection is down (no offline queue),
+ * so a request gets an error instead of hanging, /readyz reports the outage, and ioredis keeps
+ * reconnecting in the background so the server recovers without a restart.
+ */
+export class RedisStore implements KeyValueStore {
+  private readonly redis: Redis
+  private lastState = 'connecting'
+
+  constructor(settings: RedisSettings) {
+    const options = {
+      lazyConnect: false,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      connectTimeout: 3000,
+      retryStrategy: (attempt: number) => Math.min(attempt * 200, 2000),
+      ...(settings.host ? {host: settings.host} : {}),
+      ...(settings.port ? {port: settings.port} : {}),
+      ...(settings.db !== undefined ? {db: settings.db} : {}),
+      ...(settings.password ? {password: settings.password} : {}),
+      ...(settings.username ? {username: settings.username} : {}),
+    }
+    this.redis = settings.url ? new Redis(settings.url, options) : new Redis(options)
+    this.redis.on('ready', () => this.noteState('ready'))
+    this.redis.on('end', () => this.noteState('closed'))
+    this.redis.on('error', (error: Error) => this.noteState('error', error.message))
+  }
+
+  /** Logs connection changes once per change, not once per reconnect attempt. */
+  private noteState(state: string, detail?: string): void {
+    if (state === this.lastState) return
+    this.lastState = state
+    if (state === 'ready') log.info('redis connected')
+    else if (state === 'error') log.warn('redis unavailable; retrying in the background', {error: detail})
+  }
+
+  async get(key: string): Promise<string | undefined> {
+    return (await this.redis.get(key)) ?? undefined
+  }
+
+  async set(key: string, value: string, ttlSeconds?: number): Promise<void> {
+    if (ttlSeconds) await this.redis.set(key, value, 'EX', Math.max(1, Math.ceil(ttlSeconds)))
+    else await this.redis.set(key, value)
+  }
+
+  async getdel(key: string): Promise<string | undefined> {
+    return (await this.redis.getdel(key)) ?? undefined
+  }
+
+  async del(key: string): Promise<void> {
+    await this.redis.del(key)
+  }
+
+  async ping(): Promise<void> {
+    if (this.redis.status !== 'ready') throw new Error(`redis is not connected (state: ${this.redis.status})`)
+    await this.redis.ping()
+  }
+
+  async close(): Promise<void> {
+    this.redis.disconnect()
+  }
+}
