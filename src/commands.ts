@@ -1,5 +1,6 @@
 import Serve from './commands/serve.ts'
 import SecretsCreate from './commands/secrets/create.ts'
+import RbacSetup from './commands/rbac/setup.ts'
 
 /**
  * Every kmcp command, by oclif id (topics separated by ":", typed with spaces). oclif's explicit
@@ -8,4 +9,5 @@ import SecretsCreate from './commands/secrets/create.ts'
 export const COMMANDS = {
   serve: Serve,
   'secrets:create': SecretsCreate,
+  'rbac:setup': RbacSetup,
 }
