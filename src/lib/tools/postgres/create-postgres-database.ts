@@ -1,0 +1,113 @@
+import {z} from 'zod'
+import {defineTool} from '../registry.ts'
+import {ToolError, kubeStep} from '../errors.ts'
+import {FIELD_MANAGER, renderDryRun, serverDryRun} from '../dry-run.ts'
+import {CNPG_API_VERSION, type CnpgCluster, cnpgPath} from '../cnpg/api.ts'
+import {dryRunParam, namespaceParam} from '../validation.ts'
+import {checkDerivedName, objectNameFor, postgresName} from './names.ts'
+import {type Database, type DatabaseRole, findManagedObject, getCluster, legacyManagedRoles, listManagedObjects} from './objects.ts'
+import {clusterNameParam, databaseNameParam, reclaimPolicyParam} from './params.ts'
+import {CREATE_OPTIONS, type DatabaseSummary, renderCreateOptions, summarizeDatabase} from './database-summary.ts'
+import type {KubeClient} from '../../k8s/client.ts'
+
+// Locale names ("en_US.UTF-8", "und-u-ks-level2", "C.UTF-8") and encodings: printable, no quotes.
+const localeText = (what: string, example: string) =>
+  z
+    .string()
+    .min(1, `${what} must not be empty (omit it instead)`)
+    .max(128, `${what} must be at most 128 characters`)
+    .regex(/^[A-Za-z0-9_.@=+:-]+$/, `${what} may contain only letters, digits and _ . @ = + : - (e.g. ${example})`)
+
+const input = {
+  cluster_name: clusterNameParam,
+  database_name: databaseNameParam,
+  owner: postgresName('owner', 'Role that owns the database, e.g. "app" or a role made with create_postgres_role. It must exist in the cluster (see skip_owner_check).'),
+  reclaim_policy: reclaimPolicyParam.default('retain').describe('What happens to the PostgreSQL database when its Database object is deleted: "retain" (default) keeps it with its data, "delete" drops it.'),
+  encoding: localeText('encoding', '"UTF8"').optional().describe('ENCODING, e.g. "UTF8". Cannot be changed later.'),
+  locale: localeText('locale', '"en_US.UTF-8"').optional().describe('LOCALE (sets LC_COLLATE and LC_CTYPE), e.g. "en_US.UTF-8". Cannot be changed later.'),
+  locale_provider: z.enum(['builtin', 'icu', 'libc']).optional().describe('LOCALE_PROVIDER (PostgreSQL 16+): "libc", "icu" (needs icu_locale) or "builtin" (PostgreSQL 17+, needs builtin_locale). Cannot be changed later.'),
+  locale_collate: localeText('locale_collate', '"en_US.UTF-8"').optional().describe('LC_COLLATE, e.g. "en_US.UTF-8". Cannot be changed later.'),
+  locale_ctype: localeText('locale_ctype', '"en_US.UTF-8"').optional().describe('LC_CTYPE, e.g. "en_US.UTF-8". Cannot be changed later.'),
+  icu_locale: localeText('icu_locale', '"en-US"').optional().describe('ICU_LOCALE, e.g. "en-US"; only with locale_provider="icu". Cannot be changed later.'),
+  icu_rules: z.string().min(1).max(1024, 'icu_rules must be at most 1024 characters').optional().describe('ICU_RULES (PostgreSQL 16+) tailoring rules, e.g. "&V << w <<< W"; only with locale_provider="icu". Cannot be changed later.'),
+  builtin_locale: localeText('builtin_locale', '"C.UTF-8"').optional().describe('BUILTIN_LOCALE (PostgreSQL 17+), "C" or "C.UTF-8"; only with locale_provider="builtin". Cannot be changed later.'),
+  collation_version: z.string().min(1).max(64).regex(/^[A-Za-z0-9_.-]+$/, 'collation_version may contain only letters, digits, "_", "." and "-" (e.g. "153.120")').optional().describe('COLLATION_VERSION, e.g. "153.120". Rarely needed.'),
+  skip_owner_check: z.boolean().default(false).describe('true: do not check that the owner role is known to Kubernetes (for roles created by SQL directly).'),
+  namespace: namespaceParam,
+  dry_run: dryRunParam,
+}
+
+/** Roles kmcp can see for a cluster: DatabaseRoles, legacy managed roles, the bootstrap owner and postgres. */
+async function knownRoles(kube: KubeClient, namespace: string, cluster: CnpgCluster, signal: AbortSignal): Promise<string[]> {
+  const roles = await listManagedObjects<{plural: 'databaseroles'; item: DatabaseRole}>(kube, 'databaseroles', namespace, cluster.metadata.name, signal)
+  const bootstrap = cluster.spec.bootstrap as {initdb?: {owner?: string; database?: string}} | undefined
+  const initdbOwner = bootstrap?.initdb?.owner ?? bootstrap?.initdb?.database ?? (bootstrap === undefined || bootstrap.initdb ? 'app' : undefined)
+  return [...new Set(['postgres', ...(initdbOwner ? [initdbOwner] : []), ...legacyManagedRoles(cluster), ...roles.map((r) => r.spec.name)])]
+}
+
+interface CreateDatabaseResult extends Record<string, unknown> {
+  status: 'dry_run' | 'created'
+  cluster: string
+  namespace: string
+  database: DatabaseSummary
+}
+
+export const createPostgresDatabase = defineTool({
+  name: 'create_postgres_database',
+  title: 'Create a PostgreSQL database',
+  description: [
+    'Create a PostgreSQL database in a CloudNativePG cluster through a Database object named "<cluster>-<database>", owned by an existing role, with optional locale and encoding options (these cannot be changed later).',
+    'Rules the API server enforces (CEL): icu_locale and icu_rules need locale_provider="icu"; builtin_locale needs locale_provider="builtin"; the names "postgres", "template0" and "template1" are reserved. dry_run=true checks all of this and shows the object without storing it.',
+    'Example: {"cluster_name": "orders-db", "database_name": "orders", "owner": "app", "encoding": "UTF8", "locale_provider": "icu", "icu_locale": "en-US", "namespace": "payments"}.',
+    'Errors: "cluster was not found"; "owner … is not a role of the cluster" (create it with create_postgres_role first, or skip_owner_check=true); "already exists"; 422 for the rules above; 403 when kmcp may not create databases there.',
+  ].join('\n'),
+  input,
+  annotations: {readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false},
+  handler: async (args, context) => {
+    const namespace = await context.namespace(args.namespace)
+    const crdName = objectNameFor(args.cluster_name, args.database_name)
+    checkDerivedName('Database', crdName)
+    const kube = await context.kube()
+    const cluster = await getCluster(kube, namespace, args.cluster_name, context.signal)
+    const existing = await findManagedObject<{plural: 'databases'; item: Database}>(kube, 'databases', namespace, args.cluster_name, args.database_name, context.signal)
+    if (existing) throw new ToolError(`Database "${args.database_name}" already exists for cluster ${namespace}/${args.cluster_name} (Database object "${existing.metadata.name}"). get_postgres_database_status shows it.`)
+    if (!args.skip_owner_check) {
+      const roles = await knownRoles(kube, namespace, cluster, context.signal)
+      if (!roles.includes(args.owner)) {
+        throw new ToolError(`Owner "${args.owner}" is not a role of cluster ${namespace}/${args.cluster_name} that kmcp can see (known: ${roles.join(', ')}). Create it first with create_postgres_role, or pass skip_owner_check=true if it was created directly in PostgreSQL.`)
+      }
+    }
+
+    const options = Object.fromEntries(CREATE_OPTIONS.filter((o) => args[o.arg] !== undefined).map((o) => [o.field, args[o.arg]]))
+    const manifest: Database = {
+      apiVersion: CNPG_API_VERSION,
+      kind: 'Database',
+      metadata: {name: crdName, namespace, labels: {'cnpg.io/cluster': args.cluster_name, 'cnpg.io/database': args.database_name, 'app.kubernetes.io/managed-by': 'kmcp'}},
+      spec: {name: args.database_name, owner: args.owner, cluster: {name: args.cluster_name}, ensure: 'present', databaseReclaimPolicy: args.reclaim_policy, ...options},
+    }
+    const createRequest = {method: 'POST' as const, path: cnpgPath('databases', namespace), body: manifest, signal: context.signal}
+    const target = `${namespace}/${crdName}`
+    const policyNote = `Reclaim policy "${args.reclaim_policy}": deleting the Database object later ${args.reclaim_policy === 'delete' ? 'DROPS the database and all its data' : 'keeps the database and its data in PostgreSQL'}.`
+    const render = (s: CreateDatabaseResult) =>
+      [
+        `Created database "${s.database.database_name}" in cluster ${s.namespace}/${s.cluster} (Database ${s.database.crd_name}), owner ${s.database.owner}. The operator creates it in PostgreSQL; check with get_postgres_database_status.`,
+        ...renderCreateOptions(s.database.create_options, false),
+        policyNote,
+        `kubectl: kubectl get database ${s.database.crd_name} -n ${s.namespace} -o yaml`,
+      ].join('\n')
+
+    if (args.dry_run) {
+      const preview = await serverDryRun<Database>(kube, createRequest, `creating Database ${target}`)
+      const structured: CreateDatabaseResult = {status: 'dry_run', cluster: args.cluster_name, namespace, database: summarizeDatabase(preview)}
+      return {
+        structured,
+        target,
+        dryRun: true,
+        render: () => renderDryRun({heading: `create database "${args.database_name}" in cluster ${namespace}/${args.cluster_name}`, object: preview as unknown as Record<string, unknown>, notes: [policyNote], nextStep: 'Call again without dry_run to create it.'}),
+      }
+    }
+    const created = await kubeStep(`creating Database ${target}`, () => kube.request<Database>({...createRequest, query: {fieldManager: FIELD_MANAGER}}))
+    const structured: CreateDatabaseResult = {status: 'created', cluster: args.cluster_name, namespace, database: summarizeDatabase(created)}
+    return {structured, target, render}
+  },
+})

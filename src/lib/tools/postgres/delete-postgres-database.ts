@@ -1,0 +1,69 @@
+import {z} from 'zod'
+import {defineTool, type ToolReply} from '../registry.ts'
+import {kubeStep} from '../errors.ts'
+import {renderDryRun, serverDryRun} from '../dry-run.ts'
+import {confirmDestructive, notConfirmedStructure, renderNotConfirmed} from '../confirm.ts'
+import {cnpgPath} from '../cnpg/api.ts'
+import {callExample} from '../cnpg/params.ts'
+import {dryRunParam, namespaceParam} from '../validation.ts'
+import type {Database} from './objects.ts'
+import {clusterNameParam, databaseNameParam} from './params.ts'
+import {requireDatabase} from './get-postgres-database-status.ts'
+
+export const deletePostgresDatabase = defineTool({
+  name: 'delete_postgres_database',
+  title: 'Delete a PostgreSQL database',
+  description: [
+    'Delete the Database object of a PostgreSQL database. With reclaim policy "delete" the operator DROPS the database and all its data; with "retain" (the default) the database stays in PostgreSQL and only the Database object goes.',
+    'Dropping is destructive: the human is asked to confirm when the client supports it, otherwise confirm_deletion=true is required. dry_run=true shows what would happen.',
+    'Finds the Database object by its spec, whatever its object name.',
+    'Example: {"cluster_name": "orders-db", "database_name": "orders", "namespace": "payments", "dry_run": true}.',
+    'Errors: "No Database object … was found" (list_postgres_databases shows them); 403 when kmcp may not delete databases there.',
+  ].join('\n'),
+  input: {
+    cluster_name: clusterNameParam,
+    database_name: databaseNameParam,
+    confirm_deletion: z.boolean().default(false).describe('Must be true to drop a database (reclaim policy "delete") when the client cannot ask the human directly. Only set it when the user explicitly asked for it.'),
+    namespace: namespaceParam,
+    dry_run: dryRunParam,
+  },
+  annotations: {readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false},
+  handler: async (args, context): Promise<ToolReply<Record<string, unknown>>> => {
+    const namespace = await context.namespace(args.namespace)
+    const kube = await context.kube()
+    const database = await requireDatabase(kube, namespace, args.cluster_name, args.database_name, context.signal)
+    const target = `${namespace}/${database.metadata.name}`
+    const drops = database.spec.databaseReclaimPolicy === 'delete'
+    const outcomeText = drops
+      ? `the database "${database.spec.name}" will be dropped from PostgreSQL with ALL its data (reclaim policy "delete")`
+      : `the database "${database.spec.name}" will be retained in PostgreSQL with its data (reclaim policy "retain"); only the Database object is removed`
+    const preview = [`Deleting Database ${target} (owner ${database.spec.owner}):`, `- ${outcomeText}`].join('\n')
+    const deleteRequest = {method: 'DELETE' as const, path: cnpgPath('databases', namespace, database.metadata.name), body: {apiVersion: 'v1', kind: 'DeleteOptions', preconditions: {uid: database.metadata.uid}}, signal: context.signal}
+    const action = `deleting Database ${target}`
+    const base = {crd_name: database.metadata.name, database_name: database.spec.name, owner: database.spec.owner, drops_database: drops}
+
+    if (args.dry_run) {
+      const object = await serverDryRun<Database>(kube, deleteRequest, action)
+      const notes = ['', preview, ...(drops ? ['WARNING: this deletes data. Take a backup first if it may be needed.'] : [])]
+      return {structured: {status: 'dry_run', ...base}, target, dryRun: true, render: () => renderDryRun({heading: `delete database "${database.spec.name}" of cluster ${namespace}/${args.cluster_name}`, object: object as unknown as Record<string, unknown>, notes, nextStep: 'Call again without dry_run to delete it.'})}
+    }
+    let confirmedBy: string | undefined
+    if (drops) {
+      const outcome = await confirmDestructive(context, {summary: preview, flag: args.confirm_deletion})
+      if (!outcome.confirmed) {
+        return {
+          structured: {...notConfirmedStructure(outcome), ...base},
+          target,
+          render: () => renderNotConfirmed({heading: 'DELETION', outcome, preview, flagName: 'confirm_deletion', retryCall: callExample('delete_postgres_database', {cluster_name: args.cluster_name, database_name: args.database_name, namespace, confirm_deletion: true})}),
+        }
+      }
+      confirmedBy = outcome.via === 'human' ? 'the human' : 'confirm_deletion=true'
+    }
+    await kubeStep(action, () => kube.request(deleteRequest))
+    return {
+      structured: {status: 'deleted', ...base, confirmed_by: confirmedBy},
+      target,
+      render: () => `Deleted Database ${target}${confirmedBy ? ` (confirmed by ${confirmedBy})` : ''}: ${outcomeText}.`,
+    }
+  },
+})

@@ -1,0 +1,98 @@
+import {z} from 'zod'
+import {defineTool, type ToolReply} from '../registry.ts'
+import {ToolError, kubeStep} from '../errors.ts'
+import {FIELD_MANAGER, renderDryRun, serverDryRun} from '../dry-run.ts'
+import {confirmDestructive, notConfirmedStructure, renderNotConfirmed} from '../confirm.ts'
+import {cnpgPath} from '../cnpg/api.ts'
+import {callExample} from '../cnpg/params.ts'
+import {dryRunParam, namespaceParam} from '../validation.ts'
+import {roleSecretName} from './names.ts'
+import {type DatabaseRole, findManagedObject} from './objects.ts'
+import {clusterNameParam, roleNameParam} from './params.ts'
+import {deleteKmcpSecret, isKmcpRoleSecret, readSecret} from './secrets.ts'
+
+export const deletePostgresRole = defineTool({
+  name: 'delete_postgres_role',
+  title: 'Delete a PostgreSQL role',
+  description: [
+    'Delete the DatabaseRole of a PostgreSQL role, and the role\'s password Secret if kmcp created it (a Secret made by someone else is kept). What happens inside PostgreSQL follows the reclaim policy: "retain" keeps the role, "delete" drops it; drop_role=true switches the policy to "delete" first.',
+    'Dropping a role is destructive: the human is asked to confirm when the client supports it, otherwise confirm_deletion=true is required. Removing a DatabaseRole whose role is retained needs no confirmation.',
+    'With no DatabaseRole but a kmcp-made Secret left over, the Secret is cleaned up.',
+    'Example: {"cluster_name": "orders-db", "role_name": "app_reader", "drop_role": true, "dry_run": true, "namespace": "payments"}.',
+    'Errors: "nothing to delete" when neither the DatabaseRole nor a kmcp Secret exists; 403 when kmcp may not delete databaseroles or Secrets.',
+  ].join('\n'),
+  input: {
+    cluster_name: clusterNameParam,
+    role_name: roleNameParam,
+    drop_role: z.boolean().default(false).describe('true: drop the role inside PostgreSQL too (sets the reclaim policy to "delete" before deleting). Objects it owns must be reassigned first or the operator reports an error.'),
+    confirm_deletion: z.boolean().default(false).describe('Must be true to drop a role when the client cannot ask the human directly. Only set it when the user explicitly asked for it.'),
+    namespace: namespaceParam,
+    dry_run: dryRunParam,
+  },
+  annotations: {readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false},
+  handler: async (args, context): Promise<ToolReply<Record<string, unknown>>> => {
+    const namespace = await context.namespace(args.namespace)
+    const kube = await context.kube()
+    const role = await findManagedObject<{plural: 'databaseroles'; item: DatabaseRole}>(kube, 'databaseroles', namespace, args.cluster_name, args.role_name, context.signal)
+    const secretName = role?.spec.passwordSecret?.name ?? roleSecretName(args.cluster_name, args.role_name)
+    const secret = await readSecret(kube, namespace, secretName, context.signal)
+    const secretIsKmcp = secret !== undefined && isKmcpRoleSecret(secret)
+    const secretFate = !secret ? `no Secret ${secretName} exists` : secretIsKmcp ? `Secret ${secretName} (created by kmcp) is deleted` : `Secret ${secretName} was not created by kmcp and is kept`
+
+    if (!role) {
+      const target = `${namespace}/${secretName}`
+      if (!secretIsKmcp) throw new ToolError(`Role "${args.role_name}" of cluster ${args.cluster_name} has no DatabaseRole in namespace ${namespace}, and ${secret ? `Secret ${secretName} was not created by kmcp` : `no Secret ${secretName} exists`}: nothing to delete. list_postgres_roles shows the managed roles.`)
+      if (args.dry_run) return {structured: {status: 'dry_run', secret: secretName}, target, dryRun: true, render: () => `Dry run: role "${args.role_name}" has no DatabaseRole; the orphaned Secret ${secretName} created by kmcp would be deleted. Nothing was changed.`}
+      const result = await deleteKmcpSecret(kube, namespace, secretName, context.signal, secret.metadata.uid)
+      return {structured: {status: 'secret_cleaned_up', secret: secretName, result}, target, render: () => `Cleaned up orphaned PostgreSQL role secret ${secretName} (created by kmcp; role "${args.role_name}" had no DatabaseRole).`}
+    }
+
+    const target = `${namespace}/${role.metadata.name}`
+    const currentPolicy = role.spec.databaseRoleReclaimPolicy ?? 'retain'
+    const drops = args.drop_role || currentPolicy === 'delete'
+    const outcomeText = drops
+      ? `the role "${role.spec.name}" will be dropped from PostgreSQL${args.drop_role && currentPolicy !== 'delete' ? ' (reclaim policy forced to "delete" by drop_role)' : ' (reclaim policy "delete")'}`
+      : `the role "${role.spec.name}" will be retained in PostgreSQL (reclaim policy "retain"); only its DatabaseRole is removed`
+    const preview = [`Deleting DatabaseRole ${target}:`, `- ${outcomeText}`, `- ${secretFate}`].join('\n')
+    const deleteRequest = {method: 'DELETE' as const, path: cnpgPath('databaseroles', namespace, role.metadata.name), body: {apiVersion: 'v1', kind: 'DeleteOptions', preconditions: {uid: role.metadata.uid}}, signal: context.signal}
+    const action = `deleting DatabaseRole ${target}`
+
+    if (args.dry_run) {
+      const object = await serverDryRun<DatabaseRole>(kube, deleteRequest, action)
+      return {
+        structured: {status: 'dry_run', crd_name: role.metadata.name, role_name: role.spec.name, drops_role: drops, secret: secretName, secret_deleted: secretIsKmcp},
+        target,
+        dryRun: true,
+        render: () => renderDryRun({heading: `delete role "${role.spec.name}" of cluster ${namespace}/${args.cluster_name}`, object: object as unknown as Record<string, unknown>, notes: ['', preview], nextStep: 'Call again without dry_run to delete it.'}),
+      }
+    }
+
+    let confirmedBy: string | undefined
+    if (drops) {
+      const outcome = await confirmDestructive(context, {summary: `${preview}\nThe role's privileges and memberships are lost.`, flag: args.confirm_deletion})
+      if (!outcome.confirmed) {
+        return {
+          structured: {...notConfirmedStructure(outcome), crd_name: role.metadata.name, role_name: role.spec.name},
+          target,
+          render: () => renderNotConfirmed({heading: 'DELETION', outcome, preview, flagName: 'confirm_deletion', retryCall: callExample('delete_postgres_role', {cluster_name: args.cluster_name, role_name: args.role_name, namespace, drop_role: args.drop_role, confirm_deletion: true})}),
+        }
+      }
+      confirmedBy = outcome.via === 'human' ? 'the human' : 'confirm_deletion=true'
+    }
+    if (args.drop_role && currentPolicy !== 'delete') {
+      await kubeStep(`setting the reclaim policy of DatabaseRole ${target} to delete`, () =>
+        kube.request({method: 'PATCH', path: deleteRequest.path, contentType: 'application/merge-patch+json', query: {fieldManager: FIELD_MANAGER}, body: {spec: {databaseRoleReclaimPolicy: 'delete'}}, signal: context.signal}),
+      )
+    }
+    await kubeStep(action, () => kube.request(deleteRequest))
+    const secretResult = secretIsKmcp ? await deleteKmcpSecret(kube, namespace, secretName, context.signal, secret.metadata.uid) : 'foreign'
+    const lines = [`Deleted DatabaseRole ${target}${confirmedBy ? ` (confirmed by ${confirmedBy})` : ''}: ${outcomeText}.`]
+    if (secretResult === 'deleted') lines.push(`Deleted Secret ${secretName} (created by kmcp).`)
+    else if (secret) lines.push(`Kept Secret ${secretName}: it was not created by kmcp.`)
+    return {
+      structured: {status: 'deleted', crd_name: role.metadata.name, role_name: role.spec.name, drops_role: drops, secret: secretName, secret_deleted: secretResult === 'deleted', confirmed_by: confirmedBy},
+      target,
+      render: () => lines.join('\n'),
+    }
+  },
+})

@@ -1,0 +1,42 @@
+import {z} from 'zod'
+import {defineTool} from '../registry.ts'
+import {truncationSchema} from '../budget.ts'
+import {formatParam, namespaceParam} from '../validation.ts'
+import {type Database, getCluster, listManagedObjects} from './objects.ts'
+import {clusterNameParam} from './params.ts'
+import {databaseSchema, renderCreateOptions, summarizeDatabase} from './database-summary.ts'
+
+export const listPostgresDatabases = defineTool({
+  name: 'list_postgres_databases',
+  title: 'List PostgreSQL databases of a cluster',
+  description: [
+    'List the PostgreSQL databases of a CloudNativePG cluster that are managed through Database objects: name, owner, reclaim policy, whether the operator applied them, and their locale/encoding options.',
+    'Databases created by hand inside PostgreSQL (and the bootstrap "app" database) are not Database objects and are not listed.',
+    'Example: {"cluster_name": "orders-db", "namespace": "payments"}.',
+    'Errors: "cluster was not found" (list_postgres_clusters shows them); 403 when kmcp may not read databases in the namespace.',
+  ].join('\n'),
+  input: {cluster_name: clusterNameParam, namespace: namespaceParam, format: formatParam},
+  output: {cluster: z.string(), namespace: z.string(), databases: z.array(databaseSchema), count: z.number(), truncated: truncationSchema},
+  annotations: {readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false},
+  handler: async (args, context) => {
+    const kube = await context.kube()
+    const namespace = await context.namespace(args.namespace)
+    await getCluster(kube, namespace, args.cluster_name, context.signal)
+    const databases = await listManagedObjects<{plural: 'databases'; item: Database}>(kube, 'databases', namespace, args.cluster_name, context.signal)
+    const structured = {cluster: args.cluster_name, namespace, databases: databases.map(summarizeDatabase), count: databases.length}
+    return {
+      structured,
+      listField: 'databases',
+      moreHint: 'Ask for one database at a time with get_postgres_database_status.',
+      render: (s: typeof structured) => {
+        if (s.databases.length === 0) return `No managed databases found for cluster ${s.namespace}/${s.cluster}. Create one with create_postgres_database.`
+        const lines = [`Found ${s.count} managed database(s) for cluster ${s.namespace}/${s.cluster}:`, '']
+        for (const db of s.databases) {
+          lines.push(`**${db.database_name}** (CRD: ${db.crd_name})`, `- Owner: ${db.owner}`, `- Ensure: ${db.ensure}`, `- Reclaim Policy: ${db.reclaim_policy}`, `- Applied: ${db.applied === null ? 'not reported yet' : db.applied ? 'True' : 'False'}`)
+          lines.push(...renderCreateOptions(db.create_options, false), '')
+        }
+        return lines.join('\n').trimEnd()
+      },
+    }
+  },
+})
