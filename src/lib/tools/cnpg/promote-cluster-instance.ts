@@ -1,0 +1,66 @@
+import {z} from 'zod'
+import {type ToolReply, defineTool} from '../registry.ts'
+import {ToolError} from '../errors.ts'
+import {renderDryRun} from '../dry-run.ts'
+import {dryRunParam, namespaceParam} from '../validation.ts'
+import {healthyInstances, instanceNames, loadCluster, mergePatchCluster} from './cluster-ops.ts'
+import {callExample, clusterNameParam, instanceParam} from './params.ts'
+
+export const promoteClusterInstance = defineTool({
+  name: 'promote_cluster_instance',
+  title: 'Promote a replica to primary (switchover)',
+  description: [
+    'Switch the primary of a CloudNativePG cluster over to another instance, the way "kubectl cnpg promote" does: it sets status.targetPrimary and the operator performs a controlled switchover (a few seconds of write unavailability).',
+    'Use it during a storage shrink (to move the primary to a resized instance), before maintenance on the primary\'s node, or to choose where the primary runs.',
+    'Refused when the instance is unknown, already primary, when a switchover is already in progress, or when the instance is not reported healthy (force=true overrides the last check only).',
+    'Example: {"name": "orders-db", "namespace": "payments", "instance": "orders-db-3"}.',
+    'Errors: 404 when the cluster does not exist; 403 without patch permission on clusters/status (cnpg-cloudnative-pg-edit).',
+  ].join('\n'),
+  input: {
+    name: clusterNameParam,
+    instance: instanceParam,
+    force: z.boolean().default(false).describe('true: promote even if the instance is not reported healthy (risk of data loss if it lags behind). Only when the user asked.'),
+    namespace: namespaceParam,
+    dry_run: dryRunParam,
+  },
+  annotations: {readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false},
+  handler: async (args, context): Promise<ToolReply<Record<string, unknown>>> => {
+    const target = await loadCluster(context, args.name, args.namespace)
+    const {cluster} = target
+    const known = instanceNames(cluster)
+    if (known.length > 0 && !known.includes(args.instance)) {
+      throw new ToolError(`Instance "${args.instance}" is not part of cluster ${target.ref}. Its instances are: ${known.join(', ')}.`)
+    }
+    const primary = cluster.status?.currentPrimary
+    if (primary === args.instance) {
+      return {structured: {status: 'unchanged', cluster: target.ref, primary}, target: target.ref, render: () => `Instance ${args.instance} is already the primary of cluster ${target.ref}. No change made.`}
+    }
+    const pending = cluster.status?.targetPrimary
+    if (pending && pending !== primary) {
+      throw new ToolError(`A switchover or failover of cluster ${target.ref} to ${pending} is already in progress (current primary ${primary ?? 'unknown'}). Wait for it to finish (get_cluster_status), then try again.`)
+    }
+    const healthy = healthyInstances(cluster)
+    const unhealthy = !healthy.includes(args.instance)
+    if (unhealthy && !args.force) {
+      throw new ToolError(`Instance ${args.instance} is not currently reported healthy (healthy instances: ${healthy.join(', ') || 'none'}). Promoting it could lose recent transactions. Wait until it is healthy, pick a healthy instance, or pass force=true if the user accepts the risk.`)
+    }
+    const patch = {status: {targetPrimary: args.instance}}
+    const action = `promoting ${args.instance} to primary of cluster ${target.ref}`
+    if (args.dry_run) {
+      await mergePatchCluster(target, args.name, patch, {action, dryRun: true, subresource: 'status', signal: context.signal})
+      return {
+        structured: {status: 'dry_run', cluster: target.ref, current_primary: primary ?? 'unknown', target_primary: args.instance},
+        target: target.ref,
+        dryRun: true,
+        render: () => renderDryRun({heading: `switchover of cluster ${target.ref} from ${primary ?? 'unknown'} to ${args.instance}`, notes: ['It would set status.targetPrimary; the operator then demotes the current primary and promotes the target.'], nextStep: `To apply: ${callExample('promote_cluster_instance', {name: args.name, namespace: target.namespace, instance: args.instance, force: args.force})}`}),
+      }
+    }
+    await mergePatchCluster(target, args.name, patch, {action, subresource: 'status', signal: context.signal})
+    const lines = [
+      `Successfully requested switchover of cluster ${target.ref}: ${primary ?? 'unknown'} -> ${args.instance} (status.targetPrimary set).`,
+      `The operator now demotes the current primary and promotes ${args.instance}; writes pause for a few seconds. Check with get_cluster_status({"name": "${args.name}", "namespace": "${target.namespace}"}).`,
+    ]
+    if (unhealthy) lines.push(`WARNING: ${args.instance} was not reported healthy; it was promoted because force=true.`)
+    return {structured: {status: 'switchover_requested', cluster: target.ref, previous_primary: primary ?? 'unknown', target_primary: args.instance, forced: unhealthy}, target: target.ref, render: () => lines.join('\n')}
+  },
+})

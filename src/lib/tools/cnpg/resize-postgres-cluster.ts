@@ -1,0 +1,193 @@
+import {z} from 'zod'
+import {type ToolReply, defineTool} from '../registry.ts'
+import {ToolError} from '../errors.ts'
+import {confirmDestructive, notConfirmedStructure, renderNotConfirmed} from '../confirm.ts'
+import {renderDryRun} from '../dry-run.ts'
+import {type Quantity, compareQuantities, dryRunParam, namespaceParam, storageSizeParam} from '../validation.ts'
+import {quantityOrUndefined} from './instances.ts'
+import {type ClusterTarget, loadCluster, mergePatchCluster} from './cluster-ops.ts'
+import {callExample, clusterNameParam} from './params.ts'
+
+/** CNPG's annotation that turns its admission webhook's validation off for one cluster. */
+export const VALIDATION_ANNOTATION = 'cnpg.io/validation'
+
+export const resizePostgresCluster = defineTool({
+  name: 'resize_postgres_cluster',
+  title: 'Resize PostgreSQL cluster storage',
+  description: [
+    'Change the data volume size (spec.storage.size) of a CloudNativePG cluster.',
+    'Growing is done in place: the operator expands each PVC (needs a StorageClass that allows volume expansion). Nothing else changes.',
+    'Shrinking is not possible in place, so it is a workflow: this tool temporarily disables CNPG validation (annotation cnpg.io/validation=disabled), sets the smaller size and adds extra_instances new replicas (built with the new size), then restores the annotation. Then: get_cluster_resize_status shows the next step; promote_cluster_instance moves the primary to a resized instance; delete_cluster_instance recycles each old-size instance; finally scale_postgres_cluster back to the original count. A shrink needs confirmation (the human is asked when the client supports it, else confirm_shrink=true).',
+    'If a shrink fails half-way the result says exactly what was and was not applied; restore_validation_only=true re-enables validation on its own.',
+    'Examples: grow {"name": "orders-db", "storage_size": "50Gi"}; shrink {"name": "orders-db", "storage_size": "5Gi", "extra_instances": 1, "confirm_shrink": true}; recover {"name": "orders-db", "restore_validation_only": true}.',
+    'Errors: 404 when the cluster does not exist; 403 without patch permission on clusters; 422 when the API server rejects the new spec.',
+  ].join('\n'),
+  input: {
+    name: clusterNameParam,
+    storage_size: storageSizeParam('storage_size', 'The new size of each instance\'s data volume, e.g. "50Gi". Required unless restore_validation_only=true.').optional(),
+    extra_instances: z
+      .number()
+      .int('extra_instances must be a whole number')
+      .min(1, 'extra_instances must be at least 1: a shrink needs new replicas to move the data to')
+      .max(5, 'extra_instances must be at most 5')
+      .default(1)
+      .describe('Shrink only: replicas to add (1-5), built with the new size, before old instances are recycled.'),
+    confirm_shrink: z.boolean().default(false).describe('Shrink only: must be true when the client cannot ask the human. Only set it when the user asked for the shrink.'),
+    restore_validation_only: z.boolean().default(false).describe('true: only remove the cnpg.io/validation=disabled annotation left by an interrupted shrink; storage_size is ignored.'),
+    namespace: namespaceParam,
+    dry_run: dryRunParam,
+  },
+  annotations: {readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false},
+  handler: async (args, context): Promise<ToolReply<Record<string, unknown>>> => {
+    if (!args.restore_validation_only && args.storage_size === undefined) {
+      throw new ToolError('storage_size is required unless restore_validation_only=true. Example: {"name": "orders-db", "storage_size": "50Gi"}.')
+    }
+    const target = await loadCluster(context, args.name, args.namespace)
+    if (args.restore_validation_only) return restoreValidation(target, args, context.signal)
+
+    const desiredText = args.storage_size as string
+    // Validated by the input schema already.
+    const desired = quantityOrUndefined(desiredText) as Quantity
+    const currentText = target.cluster.spec.storage?.size
+    const current = quantityOrUndefined(currentText)
+    if (!current) {
+      throw new ToolError(`Cluster ${target.ref} has spec.storage.size ${JSON.stringify(currentText ?? null)}, which is not a valid Kubernetes quantity, so kmcp cannot tell a grow from a shrink. Fix the cluster's spec.storage.size first (kubectl edit cluster ${args.name} -n ${target.namespace}).`)
+    }
+    const order = compareQuantities(desired, current)
+    if (order === 0) {
+      return {structured: {status: 'unchanged', cluster: target.ref, storage_size: currentText}, target: target.ref, render: () => `Cluster ${target.ref} storage is already set to ${currentText}. No change made. See get_cluster_resize_status for the state of its volumes.`}
+    }
+    if (order > 0) return grow(target, args.name, currentText as string, desiredText, args.dry_run, context.signal)
+    return shrink(target, {name: args.name, currentSize: currentText as string, desiredSize: desiredText, extra: args.extra_instances, dryRun: args.dry_run, confirmFlag: args.confirm_shrink}, context)
+  },
+})
+
+async function restoreValidation(target: ClusterTarget, args: {name: string; dry_run: boolean}, signal: AbortSignal): Promise<ToolReply<Record<string, unknown>>> {
+  const value = target.cluster.metadata.annotations?.[VALIDATION_ANNOTATION]
+  if (value !== 'disabled') {
+    return {structured: {status: 'unchanged', cluster: target.ref, validation_disabled: false}, target: target.ref, render: () => `Validation is already enabled on cluster ${target.ref} (no ${VALIDATION_ANNOTATION}=disabled annotation). No change made.`}
+  }
+  const patch = {metadata: {annotations: {[VALIDATION_ANNOTATION]: null}}}
+  const action = `re-enabling validation on cluster ${target.ref}`
+  if (args.dry_run) {
+    await mergePatchCluster(target, args.name, patch, {action, dryRun: true, signal})
+    return {structured: {status: 'dry_run', cluster: target.ref}, target: target.ref, dryRun: true, render: () => renderDryRun({heading: `remove annotation ${VALIDATION_ANNOTATION}=disabled from cluster ${target.ref}`, nextStep: `To apply: ${callExample('resize_postgres_cluster', {name: args.name, namespace: target.namespace, restore_validation_only: true})}`})}
+  }
+  await mergePatchCluster(target, args.name, patch, {action, signal})
+  return {structured: {status: 'validation_restored', cluster: target.ref}, target: target.ref, render: () => `Re-enabled CNPG validation on cluster ${target.ref} (removed annotation ${VALIDATION_ANNOTATION}=disabled).`}
+}
+
+async function grow(target: ClusterTarget, name: string, currentSize: string, desiredSize: string, dryRun: boolean, signal: AbortSignal): Promise<ToolReply<Record<string, unknown>>> {
+  const patch = {spec: {storage: {size: desiredSize}}}
+  const action = `growing the storage of cluster ${target.ref} to ${desiredSize}`
+  const online = (target.cluster.spec.storage as {resizeInUseVolumes?: boolean} | undefined)?.resizeInUseVolumes !== false
+  const note = online
+    ? 'The operator expands each PVC in place while the instances keep running (spec.storage.resizeInUseVolumes is true); the StorageClass must allow volume expansion.'
+    : 'spec.storage.resizeInUseVolumes is false: the operator restarts each instance to expand its PVC; the StorageClass must allow volume expansion.'
+  if (dryRun) {
+    const preview = await mergePatchCluster(target, name, patch, {action, dryRun: true, signal})
+    return {structured: {status: 'dry_run', cluster: target.ref, direction: 'grow', current_size: currentSize, desired_size: desiredSize}, target: target.ref, dryRun: true, render: () => renderDryRun({heading: `grow storage of cluster ${target.ref} from ${currentSize} to ${desiredSize}`, object: preview as unknown as Record<string, unknown>, notes: [note], nextStep: `To apply: ${callExample('resize_postgres_cluster', {name, namespace: target.namespace, storage_size: desiredSize})}`})}
+  }
+  await mergePatchCluster(target, name, patch, {action, signal})
+  return {
+    structured: {status: 'growing', cluster: target.ref, previous_size: currentSize, storage_size: desiredSize},
+    target: target.ref,
+    render: () => `Successfully requested storage growth of cluster ${target.ref} from ${currentSize} to ${desiredSize}.\n${note}\nFollow it with get_cluster_resize_status({"name": "${name}", "namespace": "${target.namespace}"}).`,
+  }
+}
+
+interface ShrinkPlan {
+  name: string
+  currentSize: string
+  desiredSize: string
+  extra: number
+  dryRun: boolean
+  confirmFlag: boolean
+}
+
+async function shrink(target: ClusterTarget, plan: ShrinkPlan, context: Parameters<typeof resizePostgresCluster.handler>[1]): Promise<ToolReply<Record<string, unknown>>> {
+  const {name} = plan
+  const currentInstances = target.cluster.spec.instances ?? 1
+  const targetInstances = currentInstances + plan.extra
+  const previousValidation = target.cluster.metadata.annotations?.[VALIDATION_ANNOTATION]
+  const steps = [
+    `1. set annotation ${VALIDATION_ANNOTATION}=disabled (CNPG refuses a smaller size otherwise)`,
+    `2. set spec.storage.size=${plan.desiredSize} and spec.instances=${targetInstances} (${currentInstances} + ${plan.extra} new replica(s) with the new size)`,
+    `3. restore the annotation to its previous value (${previousValidation === undefined ? 'absent' : JSON.stringify(previousValidation)})`,
+  ]
+  const warnings = [
+    `Existing ${currentInstances} instance(s) keep their ${plan.currentSize} volumes until you recycle them (delete_cluster_instance); data is re-cloned to new volumes.`,
+    'Make sure the data fits in the new size, and that the cluster is healthy before starting.',
+  ]
+  const followUp = [
+    'Next steps:',
+    `1. get_cluster_resize_status({"name": "${name}", "namespace": "${target.namespace}"}) until the new replica(s) are healthy`,
+    '2. promote_cluster_instance to a resized instance if the primary still has the old size',
+    '3. delete_cluster_instance for each instance at the old size (one at a time, waiting for it to be rebuilt)',
+    `4. scale_postgres_cluster({"name": "${name}", "namespace": "${target.namespace}", "instances": ${currentInstances}}) to return to the original count`,
+  ]
+  const preview = [`Shrinking the storage of cluster ${target.ref} from ${plan.currentSize} to ${plan.desiredSize} will:`, ...steps, '', ...warnings].join('\n')
+  const specPatch = {spec: {storage: {size: plan.desiredSize}, instances: targetInstances}}
+  const retryCall = callExample('resize_postgres_cluster', {name, namespace: target.namespace, storage_size: plan.desiredSize, extra_instances: plan.extra, confirm_shrink: true})
+
+  if (plan.dryRun) {
+    const object = await mergePatchCluster(target, name, {metadata: {annotations: {[VALIDATION_ANNOTATION]: 'disabled'}}, ...specPatch}, {action: `shrinking cluster ${target.ref}`, dryRun: true, signal: context.signal})
+    return {
+      structured: {status: 'dry_run', cluster: target.ref, direction: 'shrink', current_size: plan.currentSize, desired_size: plan.desiredSize, instances: currentInstances, target_instances: targetInstances},
+      target: target.ref,
+      dryRun: true,
+      render: () => renderDryRun({heading: `shrink storage of cluster ${target.ref}`, object: object as unknown as Record<string, unknown>, notes: ['', preview], nextStep: `To apply (only if the user asked): ${retryCall}`}),
+    }
+  }
+
+  const outcome = await confirmDestructive(context, {summary: preview, flag: plan.confirmFlag})
+  if (!outcome.confirmed) {
+    return {
+      structured: {...notConfirmedStructure(outcome), cluster: target.ref},
+      target: target.ref,
+      render: () => renderNotConfirmed({heading: 'SHRINK', outcome, preview, flagName: 'confirm_shrink', retryCall}),
+    }
+  }
+
+  await mergePatchCluster(target, name, {metadata: {annotations: {[VALIDATION_ANNOTATION]: 'disabled'}}}, {action: `disabling validation on cluster ${target.ref} (step 1 of the shrink; nothing else was changed)`, signal: context.signal})
+  let specError: unknown
+  try {
+    await mergePatchCluster(target, name, specPatch, {action: `setting the smaller size on cluster ${target.ref} (step 2 of the shrink)`, signal: context.signal})
+  } catch (error) {
+    specError = error
+  }
+  // Always restore, even when step 2 failed or the call was cancelled: hence a signal of its own.
+  let restoreError: unknown
+  try {
+    await mergePatchCluster(target, name, {metadata: {annotations: {[VALIDATION_ANNOTATION]: previousValidation ?? null}}}, {action: `restoring the ${VALIDATION_ANNOTATION} annotation on cluster ${target.ref} (step 3 of the shrink)`, signal: AbortSignal.timeout(30_000)})
+  } catch (error) {
+    restoreError = error
+  }
+  const message = (error: unknown) => (error instanceof Error ? error.message : String(error))
+  const recoverCall = callExample('resize_postgres_cluster', {name, namespace: target.namespace, restore_validation_only: true})
+  if (specError && restoreError) {
+    throw new ToolError([
+      `The shrink of cluster ${target.ref} was NOT applied: ${message(specError)}`,
+      '',
+      `In addition, validation could NOT be restored: ${message(restoreError)}`,
+      `The cluster is left with annotation ${VALIDATION_ANNOTATION}=disabled and otherwise unchanged (size ${plan.currentSize}, ${currentInstances} instances).`,
+      `To recover once the problem is fixed: ${recoverCall}`,
+    ].join('\n'))
+  }
+  if (specError) {
+    throw new ToolError(`The shrink of cluster ${target.ref} was NOT applied: ${message(specError)}\n\nThe ${VALIDATION_ANNOTATION} annotation was restored to its previous value; the cluster is unchanged (size ${plan.currentSize}, ${currentInstances} instances).`)
+  }
+  if (restoreError) {
+    throw new ToolError([
+      `The shrink of cluster ${target.ref} WAS applied (spec.storage.size=${plan.desiredSize}, spec.instances=${targetInstances}), but validation could NOT be restored: ${message(restoreError)}`,
+      `The cluster still has annotation ${VALIDATION_ANNOTATION}=disabled. Re-enable it as soon as possible: ${recoverCall}`,
+      '',
+      ...followUp,
+    ].join('\n'))
+  }
+  return {
+    structured: {status: 'shrinking', cluster: target.ref, confirmed_by: outcome.via, previous_size: plan.currentSize, storage_size: plan.desiredSize, previous_instances: currentInstances, instances: targetInstances, validation_restored: true},
+    target: target.ref,
+    render: () => [`Shrink of cluster ${target.ref} was applied: spec.storage.size ${plan.currentSize} -> ${plan.desiredSize}, spec.instances ${currentInstances} -> ${targetInstances}; validation restored.`, '', ...followUp].join('\n'),
+  }
+}
