@@ -34,6 +34,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -47,6 +48,7 @@ import (
 	"k8s.io/component-base/cli/globalflag"
 	"k8s.io/component-base/logs"
 	logsapi "k8s.io/component-base/logs/api/v1"
+	"k8s.io/klog/v2"
 	apiapp "k8s.io/kubernetes/cmd/kube-apiserver/app"
 	apioptions "k8s.io/kubernetes/cmd/kube-apiserver/app/options"
 	kcmapp "k8s.io/kubernetes/cmd/kube-controller-manager/app"
@@ -145,6 +147,19 @@ func run() int {
 	}
 
 	h := &harness{cfg: cfg, done: make(chan struct{})}
+	// Components exit through klog (Fatal, FlushAndExit), e.g. the namespace controller when the
+	// apiserver goes away while it starts. During our own shutdown that is ignored (the goroutine
+	// just parks); otherwise report it, remove the temp dir and exit with the component's code.
+	klog.OsExit = func(exitCode int) {
+		if h.shuttingDown.Load() {
+			select {}
+		}
+		fail("an embedded component exited fatally (code %d); see the component log", exitCode)
+		if h.cfg.tempDir {
+			_ = os.RemoveAll(h.cfg.dataDir)
+		}
+		os.Exit(exitCode)
+	}
 	code := h.start()
 	return code
 }
@@ -156,10 +171,13 @@ type harness struct {
 	apiDone   chan error
 	done      chan struct{}
 	cleanOnce sync.Once
+	// set once shutdown starts
+	shuttingDown atomic.Bool
 }
 
 // cleanup stops etcd and removes the temp dir. Safe to call more than once.
 func (h *harness) cleanup() {
+	h.shuttingDown.Store(true)
 	h.cleanOnce.Do(func() {
 		if h.cancel != nil {
 			h.cancel()

@@ -1,0 +1,261 @@
+#!/usr/bin/env node
+// Builds the Go test tools into .cache/bin/:
+//   kube-harness  from test/kube-apiserver (etcd + kube-apiserver v1.36.3 + KCM)
+//   helm          helm.sh/helm/v3/cmd/helm at a pinned version
+// Rebuilds kube-harness when the binary is missing or older than its sources;
+// builds helm when missing or when the pinned version changed.
+//
+// CLI:    node scripts/build-tools.mjs [kube-harness] [helm] [--force]
+//         (no tool names = both)
+// Module: import { buildTools, ensureKubeHarness, ensureHelm } from './build-tools.mjs'
+//
+// Plain Node ESM, no dependencies. Progress goes to stderr. Logs of the go
+// builds go to .cache/logs/build-<tool>.log.
+
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+export const KUBERNETES_VERSION = 'v1.36.3';
+export const HELM_VERSION = 'v3.22.0';
+export const MIN_GO = [1, 26];
+
+const HARNESS_SRC = path.join(ROOT, 'test', 'kube-apiserver');
+const DEFAULT_BIN_DIR = path.join(ROOT, '.cache', 'bin');
+const LOG_DIR = path.join(ROOT, '.cache', 'logs');
+
+export class BuildError extends Error {}
+
+function say(msg) {
+  process.stderr.write(`build-tools: ${msg}\n`);
+}
+
+function rel(p) {
+  const r = path.relative(process.cwd(), p);
+  return r && !r.startsWith('..') ? r : p;
+}
+
+/** Returns the `go` version as [major, minor], or throws a BuildError with what to do. */
+export function checkGo() {
+  const res = spawnSync('go', ['env', 'GOVERSION'], { encoding: 'utf8' });
+  if (res.error || res.status !== 0) {
+    throw new BuildError(
+      'the Go toolchain (`go`) was not found on PATH: install Go 1.26+ from https://go.dev/dl/ ' +
+        '(apt-get install golang is too old for Kubernetes 1.36) and put its bin/ on PATH, ' +
+        'or set KMCP_KUBE_HARNESS_BIN to a prebuilt kube-harness binary',
+    );
+  }
+  const m = /go(\d+)\.(\d+)/.exec(res.stdout);
+  const ver = m ? [Number(m[1]), Number(m[2])] : [0, 0];
+  if (ver[0] < MIN_GO[0] || (ver[0] === MIN_GO[0] && ver[1] < MIN_GO[1])) {
+    // go >= 1.21 can fetch the toolchain named in go.mod (GOTOOLCHAIN=auto) through the module proxy.
+    say(`warning: ${res.stdout.trim()} is older than go1.${MIN_GO[1]}; relying on GOTOOLCHAIN=auto to fetch a newer toolchain`);
+  }
+  return ver;
+}
+
+function mtime(p) {
+  try {
+    return fs.statSync(p).mtimeMs;
+  } catch {
+    return -1;
+  }
+}
+
+function harnessSources() {
+  const files = fs
+    .readdirSync(HARNESS_SRC)
+    .filter((f) => f.endsWith('.go') || f === 'go.mod' || f === 'go.sum')
+    .map((f) => path.join(HARNESS_SRC, f));
+  files.push(fileURLToPath(import.meta.url)); // ldflags live here
+  return files;
+}
+
+/** True when the kube-harness binary is missing or older than any of its sources. */
+export function kubeHarnessIsStale(bin = path.join(DEFAULT_BIN_DIR, 'kube-harness')) {
+  const b = mtime(bin);
+  if (b < 0) return true;
+  return harnessSources().some((f) => mtime(f) > b);
+}
+
+function pidAlive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return e.code === 'EPERM';
+  }
+}
+
+/** Cross-process lock so two concurrent test runs do not build the same tool at once. */
+async function withLock(name, fn) {
+  fs.mkdirSync(DEFAULT_BIN_DIR, { recursive: true });
+  const lock = path.join(DEFAULT_BIN_DIR, `.${name}.lock`);
+  const deadline = Date.now() + 60 * 60 * 1000;
+  let announced = false;
+  for (;;) {
+    try {
+      fs.writeFileSync(lock, String(process.pid), { flag: 'wx' });
+      break;
+    } catch (e) {
+      if (e.code !== 'EEXIST') throw e;
+      const holder = Number(fs.readFileSync(lock, 'utf8').trim() || 0);
+      if (!holder || !pidAlive(holder)) {
+        fs.rmSync(lock, { force: true });
+        continue;
+      }
+      if (Date.now() > deadline) throw new BuildError(`timed out waiting for ${rel(lock)} (held by pid ${holder})`);
+      if (!announced) say(`waiting for another build of ${name} (pid ${holder}) to finish`);
+      announced = true;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    fs.rmSync(lock, { force: true });
+  }
+}
+
+/** Runs `go args...` in cwd, logging to logFile, with a heartbeat on stderr. */
+function runGo(args, { cwd, env, logFile, label }) {
+  fs.mkdirSync(path.dirname(logFile), { recursive: true });
+  const out = fs.openSync(logFile, 'w');
+  fs.writeSync(out, `$ (cd ${cwd} && go ${args.join(' ')})\n`);
+  const started = Date.now();
+  return new Promise((resolve, reject) => {
+    const child = spawn('go', args, { cwd, env, stdio: ['ignore', out, out] });
+    const beat = setInterval(() => {
+      say(`still building ${label} (${Math.round((Date.now() - started) / 1000)}s)...`);
+    }, 60_000);
+    beat.unref();
+    const finish = (err) => {
+      clearInterval(beat);
+      fs.closeSync(out);
+      if (err) reject(err);
+      else resolve((Date.now() - started) / 1000);
+    };
+    child.on('error', (e) => finish(new BuildError(`cannot run go: ${e.message}`)));
+    child.on('exit', (code, signal) => {
+      if (code === 0) return finish();
+      let last = '';
+      try {
+        const lines = fs.readFileSync(logFile, 'utf8').trim().split('\n');
+        last = lines[lines.length - 1] ?? '';
+      } catch {}
+      finish(
+        new BuildError(
+          `building ${label} failed (${signal ?? `exit ${code}`}); see ${rel(logFile)}` + (last ? ` (last line: ${last.slice(0, 200)})` : ''),
+        ),
+      );
+    });
+  });
+}
+
+function buildEnv() {
+  return { ...process.env, CGO_ENABLED: '0' };
+}
+
+/** Builds .cache/bin/kube-harness if missing or stale; returns its path. Honours KMCP_KUBE_HARNESS_BIN. */
+export async function ensureKubeHarness({ force = false, binDir = DEFAULT_BIN_DIR } = {}) {
+  if (process.env.KMCP_KUBE_HARNESS_BIN) return process.env.KMCP_KUBE_HARNESS_BIN;
+  const bin = path.join(binDir, 'kube-harness');
+  if (!force && !kubeHarnessIsStale(bin)) return bin;
+  return withLock('kube-harness', async () => {
+    if (!force && !kubeHarnessIsStale(bin)) return bin; // built by someone else meanwhile
+    checkGo();
+    const minor = KUBERNETES_VERSION.split('.')[1];
+    const ldflags = [
+      '-s',
+      '-w',
+      `-X k8s.io/component-base/version.gitVersion=${KUBERNETES_VERSION}`,
+      '-X k8s.io/component-base/version.gitMajor=1',
+      `-X k8s.io/component-base/version.gitMinor=${minor}`,
+      '-X k8s.io/component-base/version.gitTreeState=clean',
+      '-X k8s.io/component-base/version.gitCommit=kmcp-kube-harness',
+    ].join(' ');
+    const tmp = `${bin}.tmp-${process.pid}`;
+    const logFile = path.join(LOG_DIR, 'build-kube-harness.log');
+    const fresh = mtime(bin) < 0;
+    say(
+      `building kube-harness (Kubernetes ${KUBERNETES_VERSION}) -> ${rel(bin)}` +
+        (fresh ? '; a cold build takes ~10 min on 2 cores, a warm one ~30 s' : '') +
+        `; log: ${rel(logFile)}`,
+    );
+    try {
+      const secs = await runGo(['build', '-trimpath', '-ldflags', ldflags, '-o', tmp, '.'], {
+        cwd: HARNESS_SRC,
+        env: buildEnv(),
+        logFile,
+        label: 'kube-harness',
+      });
+      fs.renameSync(tmp, bin);
+      say(`built kube-harness in ${secs.toFixed(0)}s`);
+    } finally {
+      fs.rmSync(tmp, { force: true });
+    }
+    return bin;
+  });
+}
+
+/** Builds .cache/bin/helm (pinned HELM_VERSION) if missing; returns its path. */
+export async function ensureHelm({ force = false, binDir = DEFAULT_BIN_DIR } = {}) {
+  const bin = path.join(binDir, 'helm');
+  const stamp = path.join(binDir, '.helm.version');
+  const current = () => mtime(bin) >= 0 && fs.existsSync(stamp) && fs.readFileSync(stamp, 'utf8').trim() === HELM_VERSION;
+  if (!force && current()) return bin;
+  return withLock('helm', async () => {
+    if (!force && current()) return bin;
+    checkGo();
+    const logFile = path.join(LOG_DIR, 'build-helm.log');
+    const gobin = path.join(binDir, `.helm-build-${process.pid}`);
+    say(`building helm ${HELM_VERSION} -> ${rel(bin)}; log: ${rel(logFile)}`);
+    try {
+      const secs = await runGo(['install', '-trimpath', '-ldflags', '-s -w', `helm.sh/helm/v3/cmd/helm@${HELM_VERSION}`], {
+        cwd: binDir,
+        env: { ...buildEnv(), GOBIN: gobin },
+        logFile,
+        label: 'helm',
+      });
+      fs.renameSync(path.join(gobin, 'helm'), bin);
+      fs.writeFileSync(stamp, HELM_VERSION + '\n');
+      say(`built helm in ${secs.toFixed(0)}s`);
+    } finally {
+      fs.rmSync(gobin, { recursive: true, force: true });
+    }
+    return bin;
+  });
+}
+
+/** Ensures the named tools (default: both). Returns {kubeHarness?, helm?} paths. */
+export async function buildTools({ tools = ['kube-harness', 'helm'], force = false } = {}) {
+  const result = {};
+  for (const t of tools) {
+    if (t === 'kube-harness') result.kubeHarness = await ensureKubeHarness({ force });
+    else if (t === 'helm') result.helm = await ensureHelm({ force });
+    else throw new BuildError(`unknown tool "${t}" (known: kube-harness, helm)`);
+  }
+  return result;
+}
+
+const isMain = process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url);
+if (isMain) {
+  const args = process.argv.slice(2);
+  const force = args.includes('--force');
+  const tools = args.filter((a) => !a.startsWith('--'));
+  if (args.includes('--help') || args.includes('-h')) {
+    process.stdout.write('usage: node scripts/build-tools.mjs [kube-harness] [helm] [--force]\n');
+    process.exit(0);
+  }
+  buildTools({ tools: tools.length ? tools : undefined, force }).then(
+    (r) => {
+      for (const p of Object.values(r)) process.stdout.write(p + '\n');
+    },
+    (e) => {
+      process.stderr.write(`build-tools: error: ${e instanceof BuildError ? e.message : e.stack}\n`);
+      process.exit(1);
+    },
+  );
+}
