@@ -20,6 +20,10 @@ import { fileURLToPath } from 'node:url';
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const KUBERNETES_VERSION = 'v1.36.3';
 export const HELM_VERSION = 'v3.22.0';
+// k8s.io/client-go in helm v3.22.0's go.mod is v0.37.0: helm's default Capabilities.KubeVersion.
+const HELM_K8S_MINOR = '37';
+// Bump when the helm build flags change, so existing binaries are rebuilt.
+const HELM_STAMP = `${HELM_VERSION} ldflags-1`;
 export const MIN_GO = [1, 26];
 
 const HARNESS_SRC = path.join(ROOT, 'test', 'kube-apiserver');
@@ -69,14 +73,34 @@ function harnessSources() {
     .readdirSync(HARNESS_SRC)
     .filter((f) => f.endsWith('.go') || f === 'go.mod' || f === 'go.sum')
     .map((f) => path.join(HARNESS_SRC, f));
-  files.push(fileURLToPath(import.meta.url)); // ldflags live here
   return files;
 }
 
-/** True when the kube-harness binary is missing or older than any of its sources. */
+function harnessLdflags() {
+  const minor = KUBERNETES_VERSION.split('.')[1];
+  return [
+    '-s',
+    '-w',
+    `-X k8s.io/component-base/version.gitVersion=${KUBERNETES_VERSION}`,
+    '-X k8s.io/component-base/version.gitMajor=1',
+    `-X k8s.io/component-base/version.gitMinor=${minor}`,
+    '-X k8s.io/component-base/version.gitTreeState=clean',
+    '-X k8s.io/component-base/version.gitCommit=kmcp-kube-harness',
+  ].join(' ');
+}
+
+/**
+ * True when the kube-harness binary is missing, older than any of its sources
+ * (test/kube-apiserver/*.go, go.mod, go.sum) or was built with other flags.
+ */
 export function kubeHarnessIsStale(bin = path.join(DEFAULT_BIN_DIR, 'kube-harness')) {
   const b = mtime(bin);
   if (b < 0) return true;
+  let stamp = '';
+  try {
+    stamp = fs.readFileSync(`${bin}.ldflags`, 'utf8');
+  } catch {}
+  if (stamp.trim() !== harnessLdflags()) return true;
   return harnessSources().some((f) => mtime(f) > b);
 }
 
@@ -166,16 +190,7 @@ export async function ensureKubeHarness({ force = false, binDir = DEFAULT_BIN_DI
   return withLock('kube-harness', async () => {
     if (!force && !kubeHarnessIsStale(bin)) return bin; // built by someone else meanwhile
     checkGo();
-    const minor = KUBERNETES_VERSION.split('.')[1];
-    const ldflags = [
-      '-s',
-      '-w',
-      `-X k8s.io/component-base/version.gitVersion=${KUBERNETES_VERSION}`,
-      '-X k8s.io/component-base/version.gitMajor=1',
-      `-X k8s.io/component-base/version.gitMinor=${minor}`,
-      '-X k8s.io/component-base/version.gitTreeState=clean',
-      '-X k8s.io/component-base/version.gitCommit=kmcp-kube-harness',
-    ].join(' ');
+    const ldflags = harnessLdflags();
     const tmp = `${bin}.tmp-${process.pid}`;
     const logFile = path.join(LOG_DIR, 'build-kube-harness.log');
     const fresh = mtime(bin) < 0;
@@ -192,6 +207,7 @@ export async function ensureKubeHarness({ force = false, binDir = DEFAULT_BIN_DI
         label: 'kube-harness',
       });
       fs.renameSync(tmp, bin);
+      fs.writeFileSync(`${bin}.ldflags`, ldflags + '\n');
       say(`built kube-harness in ${secs.toFixed(0)}s`);
     } finally {
       fs.rmSync(tmp, { force: true });
@@ -204,7 +220,7 @@ export async function ensureKubeHarness({ force = false, binDir = DEFAULT_BIN_DI
 export async function ensureHelm({ force = false, binDir = DEFAULT_BIN_DIR } = {}) {
   const bin = path.join(binDir, 'helm');
   const stamp = path.join(binDir, '.helm.version');
-  const current = () => mtime(bin) >= 0 && fs.existsSync(stamp) && fs.readFileSync(stamp, 'utf8').trim() === HELM_VERSION;
+  const current = () => mtime(bin) >= 0 && fs.existsSync(stamp) && fs.readFileSync(stamp, 'utf8').trim() === HELM_STAMP;
   if (!force && current()) return bin;
   return withLock('helm', async () => {
     if (!force && current()) return bin;
@@ -213,14 +229,25 @@ export async function ensureHelm({ force = false, binDir = DEFAULT_BIN_DIR } = {
     const gobin = path.join(binDir, `.helm-build-${process.pid}`);
     say(`building helm ${HELM_VERSION} -> ${rel(bin)}; log: ${rel(logFile)}`);
     try {
-      const secs = await runGo(['install', '-trimpath', '-ldflags', '-s -w', `helm.sh/helm/v3/cmd/helm@${HELM_VERSION}`], {
+      // The same -X flags as helm's Makefile, so `helm version` reports the real version.
+      const ldflags = [
+        '-s',
+        '-w',
+        `-X helm.sh/helm/v3/internal/version.version=${HELM_VERSION}`,
+        '-X helm.sh/helm/v3/internal/version.gitTreeState=clean',
+        '-X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=1',
+        `-X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=${HELM_K8S_MINOR}`,
+        '-X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1',
+        `-X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=${HELM_K8S_MINOR}`,
+      ].join(' ');
+      const secs = await runGo(['install', '-trimpath', '-ldflags', ldflags, `helm.sh/helm/v3/cmd/helm@${HELM_VERSION}`], {
         cwd: binDir,
         env: { ...buildEnv(), GOBIN: gobin },
         logFile,
         label: 'helm',
       });
       fs.renameSync(path.join(gobin, 'helm'), bin);
-      fs.writeFileSync(stamp, HELM_VERSION + '\n');
+      fs.writeFileSync(stamp, HELM_STAMP + '\n');
       say(`built helm in ${secs.toFixed(0)}s`);
     } finally {
       fs.rmSync(gobin, { recursive: true, force: true });
