@@ -138,8 +138,10 @@ function errorResult(message: string): CallToolResult {
 /** Runs a tool's handler and shapes its result for MCP: format, budget, errors, audit. */
 export async function runTool(definition: AnyTool, args: Record<string, unknown>, context: ToolContext): Promise<CallToolResult> {
   const mutating = !definition.annotations.readOnlyHint
+  const started = performance.now()
   try {
     const reply = await definition.handler(args as never, context)
+    const handled = performance.now()
     const format = args.format === 'json' ? 'json' : 'text'
     const budgeted = applyBudget({
       structured: reply.structured as Record<string, unknown>,
@@ -150,6 +152,7 @@ export async function runTool(definition: AnyTool, args: Record<string, unknown>
     if (mutating) audit(definition.name, context.identity, reply.target, reply.dryRun ?? args.dry_run === true, 'ok')
     const result: CallToolResult = {content: [{type: 'text', text: budgeted.text}]}
     if (definition.output) result.structuredContent = budgeted.structured
+    log.debug('tool call', {tool: definition.name, handler_ms: +(handled - started).toFixed(1), shaping_ms: +(performance.now() - handled).toFixed(1), characters: budgeted.text.length})
     return result
   } catch (error) {
     const message = error instanceof ToolError ? error.message : describeKubeError(error, `running ${definition.name}`)
