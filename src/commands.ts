@@ -1,6 +1,9 @@
 import Serve from './commands/serve.ts'
 import SecretsCreate from './commands/secrets/create.ts'
 import RbacSetup from './commands/rbac/setup.ts'
+import SetupAuth0 from './commands/setup/auth0.ts'
+import HelmInstall from './commands/helm/install.ts'
+import Probe from './commands/probe.ts'
 
 /**
  * Every kmcp command, by oclif id (topics separated by ":", typed with spaces). oclif's explicit
@@ -10,4 +13,7 @@ export const COMMANDS = {
   serve: Serve,
   'secrets:create': SecretsCreate,
   'rbac:setup': RbacSetup,
+  'setup:auth0': SetupAuth0,
+  'helm:install': HelmInstall,
+  probe: Probe,
 }
