@@ -1,3 +1,4 @@
+import {existsSync} from 'node:fs'
 import {LazyKubeClient} from '../k8s/client.ts'
 import {localIdentity} from '../tools/registry.ts'
 import {configureLogging, log, type LogLevel} from './logger.ts'
@@ -13,7 +14,15 @@ export interface ServeOptions {
   context?: string
   logLevel: LogLevel
   insecureNoAuth: boolean
+  /** --oidc-config when given; otherwise the default path is used if it exists. */
+  oidcConfig?: string
+  /** --impersonate: Kubernetes requests carry the signed-in user's identity. */
+  impersonate?: boolean
+  adminUsers?: string[]
+  adminGroups?: string[]
 }
+
+const DEFAULT_OIDC_CONFIG = '/etc/mcp/oidc.yaml'
 
 /** Thrown for a configuration the server refuses to start with; the message says what to do. */
 export class ServeConfigError extends Error {
@@ -30,14 +39,39 @@ export function isLoopbackHost(host: string): boolean {
 /** Decides how HTTP requests are authenticated; refuses an open server on a reachable address. */
 async function httpAuthLayer(options: ServeOptions): Promise<HttpAuthLayer | undefined> {
   if (options.insecureNoAuth) {
+    if (options.impersonate) throw new ServeConfigError('--impersonate needs authentication (the signed-in user is who kmcp impersonates); remove --insecure-no-auth and configure --oidc-config.')
     if (!isLoopbackHost(options.host)) log.warn(`authentication is OFF (--insecure-no-auth) on ${options.host}: anyone who can reach this port can act with kmcp's Kubernetes rights`)
     return undefined
   }
-  if (isLoopbackHost(options.host)) return undefined
-  throw new ServeConfigError(
-    `refusing to serve HTTP on ${options.host} without authentication: anyone who can reach it could manage your PostgreSQL clusters with kmcp's Kubernetes rights. ` +
-      'Listen on loopback (--host 127.0.0.1) for local use, or pass --insecure-no-auth if something in front of kmcp already authenticates every request.',
-  )
+  const loopback = isLoopbackHost(options.host)
+  // Auth is on when it is configured (explicitly, by the default file, or by OIDC_ISSUER), and
+  // always on a reachable address; loopback without any configuration stays open for development.
+  const configured = options.oidcConfig !== undefined || existsSync(DEFAULT_OIDC_CONFIG) || Boolean(process.env.OIDC_ISSUER)
+  if (!configured) {
+    if (options.impersonate) throw new ServeConfigError(`--impersonate needs authentication: pass --oidc-config (default ${DEFAULT_OIDC_CONFIG}, not present) or set OIDC_ISSUER and the other settings in docs/auth.md.`)
+    if (loopback) return undefined
+    throw new ServeConfigError(
+      `refusing to serve HTTP on ${options.host} without authentication: anyone who can reach it could manage your PostgreSQL clusters with kmcp's Kubernetes rights. ` +
+        `Configure OAuth with --oidc-config (default ${DEFAULT_OIDC_CONFIG}, not present; see docs/auth.md), listen on loopback (--host 127.0.0.1) for local use, ` +
+        'or pass --insecure-no-auth if something in front of kmcp already authenticates every request.',
+    )
+  }
+  // Loaded on demand: stdio and unauthenticated HTTP never load jose or ioredis.
+  const {createAuthLayer, AuthConfigError} = await import('../auth/index.ts')
+  try {
+    return await createAuthLayer({
+      configPath: options.oidcConfig ?? DEFAULT_OIDC_CONFIG,
+      configExplicit: options.oidcConfig !== undefined,
+      loopback,
+      mcpPath: options.path,
+      impersonate: options.impersonate ?? false,
+      adminUsers: options.adminUsers,
+      adminGroups: options.adminGroups,
+    })
+  } catch (error) {
+    if (error instanceof AuthConfigError) throw new ServeConfigError(`authentication is not configured correctly: ${error.message}`)
+    throw error
+  }
 }
 
 /** Runs `kmcp serve` until it is told to stop. */
