@@ -25,6 +25,10 @@ export default class Serve extends Command {
     context: Flags.string({summary: 'Kubeconfig context to use.'}),
     'log-level': Flags.string({options: ['debug', 'info', 'warn', 'error', 'silent'], default: 'info', summary: 'Log level (logs go to stderr).', env: 'KMCP_LOG_LEVEL'}),
     'insecure-no-auth': Flags.boolean({default: false, summary: 'HTTP: serve without authentication on a non-loopback address.'}),
+    'oidc-config': Flags.string({summary: 'HTTP: OAuth configuration file (YAML; default /etc/mcp/oidc.yaml). Needed when authentication is on; see docs/auth.md.', env: 'KMCP_OIDC_CONFIG'}),
+    impersonate: Flags.boolean({default: false, summary: 'HTTP: make Kubernetes requests as the signed-in user (Impersonate-User/-Group), so cluster RBAC decides per person.'}),
+    'admin-users': Flags.string({summary: 'HTTP: comma-separated user ids or usernames allowed to use admin tools (overrides admin_users in the config).'}),
+    'admin-groups': Flags.string({summary: 'HTTP: comma-separated identity-provider groups allowed to use admin tools (overrides admin_groups).'}),
   }
 
   async run(): Promise<void> {
@@ -40,10 +44,18 @@ export default class Serve extends Command {
         context: flags.context,
         logLevel: flags['log-level'] as 'info',
         insecureNoAuth: flags['insecure-no-auth'],
+        oidcConfig: flags['oidc-config'],
+        impersonate: flags.impersonate,
+        adminUsers: splitList(flags['admin-users']),
+        adminGroups: splitList(flags['admin-groups']),
       })
     } catch (error) {
       if (error instanceof ServeConfigError || error instanceof ListenError) this.error(error.message, {exit: 1})
       throw error
     }
   }
+}
+
+function splitList(value: string | undefined): string[] | undefined {
+  return value === undefined ? undefined : value.split(',').map((v) => v.trim()).filter(Boolean)
 }
