@@ -1,10 +1,9 @@
 import {createHash, hkdfSync} from 'node:crypto'
 import {existsSync, readFileSync} from 'node:fs'
+import {dirname, join} from 'node:path'
 import {parse as parseYaml} from 'yaml'
 import type {RedisSettings} from '../storage/redis.ts'
 import {storageKeyRing, type StorageKey} from '../storage/encrypted.ts'
-
-export const DEFAULT_OIDC_CONFIG_PATH = '/etc/mcp/oidc.yaml'
 
 /** Everything the OAuth facade needs, resolved and validated. */
 export interface AuthConfig {
@@ -50,8 +49,10 @@ export class AuthConfigError extends Error {
 type Yaml = Record<string, unknown>
 
 interface LoadOptions {
-  /** --oidc-config, or undefined for the default path. */
-  path?: string
+  /** The configuration file: --oidc-config, or the default path. */
+  path: string
+  /** The path came from --oidc-config, so it must exist. */
+  explicit: boolean
   /** The HTTP server listens on loopback only (allows http:// URLs and the in-memory store). */
   loopback: boolean
   env?: NodeJS.ProcessEnv
@@ -70,7 +71,7 @@ function isLoopbackUrl(url: URL): boolean {
  */
 export function loadAuthConfig(options: LoadOptions): AuthConfig {
   const env = options.env ?? process.env
-  const path = options.path ?? DEFAULT_OIDC_CONFIG_PATH
+  const path = options.path
   let yaml: Yaml = {}
   if (existsSync(path)) {
     try {
@@ -80,7 +81,7 @@ export function loadAuthConfig(options: LoadOptions): AuthConfig {
     } catch (error) {
       throw new AuthConfigError(`cannot read ${path} (--oidc-config): ${(error as Error).message}`)
     }
-  } else if (options.path) {
+  } else if (options.explicit) {
     throw new AuthConfigError(`the OIDC configuration file ${path} (from --oidc-config) does not exist.`)
   }
   const where = existsSync(path) ? path : `${path} (not present)`
@@ -166,9 +167,14 @@ export function loadAuthConfig(options: LoadOptions): AuthConfig {
 
   const storage = secret('storage_encryption_key', 'STORAGE_ENCRYPTION_KEY')
   if (!storage) throw new AuthConfigError(`missing the storage encryption key: set \`storage_encryption_key_file\` in ${where} (a Fernet key: 32 random bytes in URL-safe base64, e.g. from \`openssl rand -base64 32 | tr '+/' '-_'\`), or STORAGE_ENCRYPTION_KEY.`)
+  // Keys retired by `kmcp secrets create --rotate` still decrypt: the chart mounts them beside
+  // the current key, newest first, one per line.
+  const storageFile = text('storage_encryption_key_file', ['STORAGE_ENCRYPTION_KEY_FILE'])
+  const previousFile = text('previous_storage_encryption_keys_file', ['PREVIOUS_STORAGE_ENCRYPTION_KEYS_FILE']) ?? (storageFile ? join(dirname(storageFile), 'previous_storage_encryption_keys') : undefined)
+  const previous = previousFile && existsSync(previousFile) ? readFileSync(previousFile, 'utf8') : ''
   let storageKeys: StorageKey[]
   try {
-    storageKeys = storageKeyRing(parseKeyList(storage.value))
+    storageKeys = storageKeyRing([...parseKeyList(storage.value), ...parseKeyList(previous)])
   } catch (error) {
     throw new AuthConfigError(`the storage encryption key from ${storage.from} ${(error as Error).message}.`)
   }

@@ -7,11 +7,12 @@ import {loadAuthConfig, type AuthConfig} from './config.ts'
 import {OAuthFacade} from './facade.ts'
 import {UpstreamProvider} from './upstream.ts'
 
-export {AuthConfigError, DEFAULT_OIDC_CONFIG_PATH} from './config.ts'
+export {AuthConfigError} from './config.ts'
 
 export interface AuthLayerOptions {
-  /** --oidc-config; undefined means the default path (which may be absent when the environment has everything). */
-  configPath?: string
+  /** --oidc-config or the default path (which may be absent when the environment has everything). */
+  configPath: string
+  configExplicit: boolean
   /** The server listens on loopback only. */
   loopback: boolean
   mcpPath: string
@@ -26,7 +27,7 @@ export interface AuthLayerOptions {
  * serveHttp calls. Loaded with a dynamic import so stdio start-up never pays for jose or ioredis.
  */
 export async function createAuthLayer(options: AuthLayerOptions): Promise<HttpAuthLayer & {config: AuthConfig}> {
-  const config = loadAuthConfig({path: options.configPath, loopback: options.loopback, adminUsers: options.adminUsers, adminGroups: options.adminGroups})
+  const config = loadAuthConfig({path: options.configPath, explicit: options.configExplicit, loopback: options.loopback, adminUsers: options.adminUsers, adminGroups: options.adminGroups})
   let backend: KeyValueStore
   if (config.redis) {
     const {RedisStore} = await import('../storage/redis.ts')
