@@ -4,6 +4,7 @@ import RbacSetup from './commands/rbac/setup.ts'
 import SetupAuth0 from './commands/setup/auth0.ts'
 import HelmInstall from './commands/helm/install.ts'
 import Probe from './commands/probe.ts'
+import Test from './commands/test.ts'
 
 /**
  * Every kmcp command, by oclif id (topics separated by ":", typed with spaces). oclif's explicit
@@ -16,4 +17,5 @@ export const COMMANDS = {
   'setup:auth0': SetupAuth0,
   'helm:install': HelmInstall,
   probe: Probe,
+  test: Test,
 }
