@@ -3,10 +3,11 @@
  * SubjectAccessReview of everything the tool surface needs (and of what it must not get), and
  * a kubeconfig for the ServiceAccount from the TokenRequest API.
  */
-import {chmod, readFile, writeFile} from 'node:fs/promises'
+import {readFile} from 'node:fs/promises'
 import {stringify} from 'yaml'
 import type {KubeClient} from '../k8s/client.ts'
 import {KubeApiError} from '../k8s/errors.ts'
+import {writeManagedFile} from './files.ts'
 import {ensureObject, kubeCall, labelsDiffer, requireNamespace, sameJson, SetupKubeError, type KubeObject} from './kube-objects.ts'
 import {KMCP_RBAC, rbacObjectNames, toPolicyRules, type AccessCheck} from './rbac-rules.ts'
 import {setupLabels} from './secret-names.ts'
@@ -243,9 +244,6 @@ export async function writeServiceAccountKubeconfig(kube: KubeClient, target: Rb
     contexts: [{name, context: {cluster: name, user: name, namespace: target.targetNamespaces[0] ?? target.namespace}}],
     'current-context': name,
   }
-  await writeFile(options.path, stringify(kubeconfig), {mode: 0o600})
-  // The mode of writeFile applies only to a new file; an existing one may have been wider.
-  await chmod(options.path, 0o600)
-  options.changes.add({kind: 'File', name: options.path, outcome: 'written', detail: `kubeconfig for ${serviceAccountUser(target)}, token expires ${response.status.expirationTimestamp}`})
+  await writeManagedFile(options.path, stringify(kubeconfig), {mode: 0o600, changes: options.changes, detail: `kubeconfig for ${serviceAccountUser(target)}, token expires ${response.status.expirationTimestamp}`})
   return {expiresAt: response.status.expirationTimestamp}
 }

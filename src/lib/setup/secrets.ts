@@ -3,9 +3,10 @@
  * The whole plan is worked out from what is stored before anything is written, so a refusal
  * (an existing key without --rotate) leaves the cluster untouched.
  */
-import {chmod, mkdir, readFile, writeFile} from 'node:fs/promises'
+import {mkdir} from 'node:fs/promises'
 import {join} from 'node:path'
 import type {KubeClient} from '../k8s/client.ts'
+import {writeManagedFile} from './files.ts'
 import {ensureObject, labelsDiffer, readObject, requireNamespace, type KubeObject} from './kube-objects.ts'
 import {generateJwtSigningKey, generateStorageEncryptionKey, jwtSigningKeyProblem, storageEncryptionKeyProblem} from './keys.ts'
 import {KEYS_SECRET_KEYS, OIDC_CLIENT_SECRET_KEYS, keysSecretName, oidcClientSecretName, setupLabels} from './secret-names.ts'
@@ -205,12 +206,6 @@ export async function writeSecretFiles(dir: string, values: SecretValues, change
     [KEYS_SECRET_KEYS.previousStorageEncryptionKeys, values.previousStorageEncryptionKeys.length ? values.previousStorageEncryptionKeys.join('\n') : undefined],
   ]
   for (const [name, value] of files) {
-    if (value === undefined) continue
-    const path = join(dir, name)
-    const current = await readFile(path, 'utf8').catch(() => undefined)
-    if (current !== value) await writeFile(path, value, {mode: 0o600})
-    // writeFile's mode applies only to new files; an existing file may have been wider.
-    await chmod(path, 0o600)
-    changes.add({kind: 'File', name: path, outcome: current === value ? 'unchanged' : 'written'})
+    if (value !== undefined) await writeManagedFile(join(dir, name), value, {mode: 0o600, changes})
   }
 }

@@ -112,6 +112,17 @@ export async function askYesNo(options: AskOptions & {value: boolean | undefined
   return prompts.confirm({message: options.message, default: options.default}, promptContext())
 }
 
+/** One of several choices; the flag's value wins, without a terminal the default is used. */
+export async function choose<T extends string>(options: AskOptions & {value: T | undefined; flag: string; message: string; choices: Array<{name: string; value: T}>; default?: T}): Promise<T> {
+  if (options.value !== undefined) return options.value
+  if (!options.interactive) {
+    if (options.default !== undefined) return options.default
+    throw new MissingAnswerError(options.flag, options.message.replace(/[:?]\s*$/, ''))
+  }
+  const prompts = await import('@inquirer/prompts')
+  return prompts.select<T>({message: options.message, choices: options.choices, default: options.default}, promptContext())
+}
+
 /**
  * One line per network step on stderr: "… doing X" then "✓ X" / "✗ X". On a terminal the
  * pending line is rewritten in place with a spinner; elsewhere only the outcome is printed.
