@@ -1,0 +1,126 @@
+import {Command, Flags} from '@oclif/core'
+import {PluginLoadError} from '../lib/testing/external.ts'
+import {PluginGraphError} from '../lib/testing/order.ts'
+import {runTestCommand, SUITES_BY_DEFAULT, TestUsageError} from '../lib/testing/run.ts'
+import {selfCommand, splitCommandLine} from '../lib/testing/command-line.ts'
+import type {ServerTarget} from '../lib/testing/session.ts'
+import type {TokenSource} from '../lib/testing/tokens.ts'
+
+const list = (values: string[] | undefined) => values?.flatMap((value) => value.split(',')).map((value) => value.trim()).filter(Boolean)
+
+export default class Test extends Command {
+  static override summary = 'Test an MCP server end to end: protocol conformance, the CNPG tools, and HTTP authorization.'
+  static override description = [
+    'Runs test plugins against a kmcp server (or any MCP server, for the protocol suite) and reports each plugin as passed, failed or skipped. Exit code 0 only when nothing failed.',
+    `Suites: protocol (any MCP server), cnpg (a full cluster lifecycle in --namespace, cleaned up afterwards), auth (HTTP authorization). Default: ${SUITES_BY_DEFAULT.join(', ')}, plus auth when a token is given.`,
+    'stdio starts the server itself (default: this kmcp\'s "serve --transport stdio"); http connects to --url.',
+    'Tokens are never printed. See docs/kmcp-test.md.',
+  ].join('\n')
+
+  static override examples = [
+    '<%= config.bin %> test --kubeconfig ~/.kube/config --namespace kmcp-test',
+    '<%= config.bin %> test --transport http --url https://kmcp.example.com/mcp --token-file token.txt --junit report.xml',
+    '<%= config.bin %> test --transport http --url https://kmcp.example.com/mcp --client-credentials --client-id ci --suite auth',
+    '<%= config.bin %> test --server-command "npx some-mcp-server" --suite protocol --json',
+  ]
+
+  static override flags = {
+    transport: Flags.string({char: 't', options: ['stdio', 'http'], summary: 'MCP transport (default: http when --url is given, else stdio).'}),
+    url: Flags.string({summary: 'HTTP: the MCP endpoint, e.g. http://127.0.0.1:4204/mcp.'}),
+    'server-command': Flags.string({summary: 'stdio: the command that starts the server (default: this kmcp\'s "serve --transport stdio").'}),
+    kubeconfig: Flags.string({summary: 'stdio with the default server command: kubeconfig the server uses.'}),
+    context: Flags.string({summary: 'stdio with the default server command: kubeconfig context the server uses.'}),
+    namespace: Flags.string({char: 'n', summary: 'Namespace the cnpg suite creates its test cluster in (default: the server\'s default namespace).'}),
+    suite: Flags.string({multiple: true, summary: 'Suites to run (repeat or comma-separate): protocol, cnpg, auth, or a --plugins group.'}),
+    only: Flags.string({multiple: true, summary: 'Run only these plugins (plus what they depend on).'}),
+    skip: Flags.string({multiple: true, summary: 'Leave these plugins out; plugins depending on them are skipped.'}),
+    plugins: Flags.string({multiple: true, summary: 'A directory of extra plugin modules (.js/.ts) to load.'}),
+    list: Flags.boolean({default: false, summary: 'List the plugins and their ordering, then exit.'}),
+    concurrency: Flags.integer({default: 4, min: 1, max: 64, summary: 'How many independent plugins run at the same time.'}),
+    timeout: Flags.integer({default: 60, min: 1, summary: 'Time limit per plugin, in seconds.'}),
+    token: Flags.string({summary: 'HTTP: bearer token.', env: 'KMCP_TEST_TOKEN', exclusive: ['token-file', 'client-credentials', 'login']}),
+    'token-file': Flags.string({summary: 'HTTP: file holding the bearer token.', exclusive: ['token', 'client-credentials', 'login']}),
+    'client-credentials': Flags.boolean({default: false, summary: 'HTTP: get a token with the OAuth client credentials grant (--client-id, --client-secret).', exclusive: ['token', 'token-file', 'login']}),
+    login: Flags.boolean({default: false, summary: 'HTTP: log in with a browser (authorization code + PKCE on a loopback redirect).', exclusive: ['token', 'token-file', 'client-credentials']}),
+    'client-id': Flags.string({summary: 'OAuth client id (client credentials; optional for --login, which registers a client when omitted).'}),
+    'client-secret': Flags.string({summary: 'OAuth client secret for --client-credentials (prefer the environment variable).', env: 'KMCP_TEST_CLIENT_SECRET'}),
+    issuer: Flags.string({summary: 'Authorization server for --client-credentials (default: from the server\'s protected-resource metadata).'}),
+    scope: Flags.string({summary: 'OAuth scope to request.'}),
+    audience: Flags.string({summary: 'OAuth audience to request (Auth0 APIs) instead of the resource indicator.'}),
+    'login-timeout': Flags.integer({default: 300, min: 1, summary: 'How long --login waits for the browser, in seconds.'}),
+    'redirect-port': Flags.integer({default: 0, min: 0, max: 65535, summary: 'Loopback port of the --login redirect URI (0: any free port).'}),
+    json: Flags.boolean({default: false, summary: 'Write the results as JSON to stdout (progress goes to stderr).'}),
+    junit: Flags.string({summary: 'Write a JUnit XML report to this file.'}),
+  }
+
+  async run(): Promise<void> {
+    const {flags} = await this.parse(Test)
+    const transport = (flags.transport ?? (flags.url ? 'http' : 'stdio')) as 'stdio' | 'http'
+    let target: ServerTarget
+    let targetLabel: string
+    if (transport === 'http') {
+      if (!flags.url) this.error('--transport http needs --url, e.g. --url http://127.0.0.1:4204/mcp', {exit: 2})
+      let url: URL
+      try {
+        url = new URL(flags.url)
+      } catch {
+        this.error(`--url ${flags.url} is not a URL`, {exit: 2})
+      }
+      if (flags['server-command']) this.error('--server-command is for --transport stdio', {exit: 2})
+      target = {transport, url}
+      targetLabel = url.href
+    } else {
+      if (flags.url) this.error('--url is for --transport http', {exit: 2})
+      let argv: string[]
+      if (flags['server-command']) {
+        if (flags.kubeconfig || flags.context) this.error('--kubeconfig and --context apply to the default server command; put them into --server-command instead', {exit: 2})
+        try {
+          argv = splitCommandLine(flags['server-command'])
+        } catch (error) {
+          this.error(`--server-command: ${(error as Error).message}`, {exit: 2})
+        }
+        if (argv.length === 0) this.error('--server-command is empty', {exit: 2})
+      } else {
+        const self = selfCommand()
+        argv = [self.command, ...self.args, 'serve', '--transport', 'stdio', ...(flags.kubeconfig ? ['--kubeconfig', flags.kubeconfig] : []), ...(flags.context ? ['--context', flags.context] : [])]
+      }
+      target = {transport, command: argv[0], args: argv.slice(1)}
+      targetLabel = argv.join(' ')
+    }
+
+    let tokenSource: TokenSource = {kind: 'none'}
+    if (flags.token !== undefined) tokenSource = {kind: 'token', token: flags.token}
+    else if (flags['token-file']) tokenSource = {kind: 'file', path: flags['token-file']}
+    else if (flags['client-credentials']) {
+      if (!flags['client-id'] || !flags['client-secret']) this.error('--client-credentials needs --client-id and --client-secret (or $KMCP_TEST_CLIENT_SECRET)', {exit: 2})
+      tokenSource = {kind: 'client-credentials', clientId: flags['client-id'], clientSecret: flags['client-secret'], issuer: flags.issuer, scope: flags.scope, audience: flags.audience}
+    } else if (flags.login) {
+      tokenSource = {kind: 'login', clientId: flags['client-id'], scope: flags.scope, timeoutMs: flags['login-timeout'] * 1000, redirectPort: flags['redirect-port'], announce: (line) => process.stderr.write(`${line}\n`)}
+    }
+
+    let code: number
+    try {
+      code = await runTestCommand({
+        target,
+        targetLabel,
+        namespace: flags.namespace,
+        suites: list(flags.suite),
+        only: list(flags.only),
+        skip: list(flags.skip),
+        pluginDirectories: flags.plugins,
+        concurrency: flags.concurrency,
+        timeoutMs: flags.timeout * 1000,
+        tokenSource,
+        json: flags.json,
+        junitFile: flags.junit,
+        list: flags.list,
+        stdout: process.stdout,
+        stderr: process.stderr,
+      })
+    } catch (error) {
+      if (error instanceof TestUsageError || error instanceof PluginGraphError || error instanceof PluginLoadError) this.error(error.message, {exit: 2})
+      throw error
+    }
+    if (code !== 0) this.exit(code)
+  }
+}

@@ -1,0 +1,359 @@
+import {randomBytes} from 'node:crypto'
+import type {CallToolResult} from '@modelcontextprotocol/sdk/types.js'
+import {fail, pass, skip, type PluginOutcome, type TestPlugin, type TestSession} from '../plugin.ts'
+import {errorSummary} from '../runner.ts'
+
+/**
+ * A full lifecycle in the run's namespace, one plugin per kmcp tool: create cluster → verify →
+ * roles → databases → scale → resize preview → delete, and a cleanup plugin that deletes what
+ * is left even when earlier plugins failed. Objects get unique "kmcp-test-…" names so runs never
+ * collide, and only objects this run created are ever changed or deleted.
+ */
+const GROUP = 'cnpg'
+
+/** What the run created and has not deleted yet, by kind; the cleanup plugin deletes these. */
+interface Created {
+  cluster?: string
+  role?: string
+  database?: string
+}
+
+function created(session: TestSession): Created {
+  let value = session.shared.get('cnpg.created') as Created | undefined
+  if (!value) {
+    value = {}
+    session.shared.set('cnpg.created', value)
+  }
+  return value
+}
+
+/** Names for this run's objects, made once and shared by every plugin. */
+function names(session: TestSession): {cluster: string; role: string; database: string} {
+  let value = session.shared.get('cnpg.names') as ReturnType<typeof names> | undefined
+  if (!value) {
+    const suffix = randomBytes(4).toString('hex').replace(/[0-9]/g, (digit) => 'abcdefghij'[Number(digit)]).slice(0, 6)
+    // Role and database names are valid both as PostgreSQL identifiers and as RFC 1123 labels.
+    value = {cluster: `kmcp-test-${suffix}`, role: `kmcptest${suffix}`, database: `kmcptestdb${suffix}`}
+    session.shared.set('cnpg.names', value)
+  }
+  return value
+}
+
+function textOf(result: CallToolResult): string {
+  return result.content
+    .filter((part): part is {type: 'text'; text: string} => part.type === 'text')
+    .map((part) => part.text)
+    .join('\n')
+}
+
+/** Arguments with the run's namespace, when one was given. */
+function inNamespace(session: TestSession, args: Record<string, unknown>): Record<string, unknown> {
+  return session.namespace ? {...args, namespace: session.namespace} : args
+}
+
+interface Call {
+  result: CallToolResult
+  text: string
+  structured: Record<string, unknown>
+}
+
+/** Calls a tool in the run's namespace; an error result becomes a thrown ToolCallFailed. */
+async function callOk(session: TestSession, tool: string, args: Record<string, unknown>): Promise<Call> {
+  const result = await session.callTool(tool, inNamespace(session, args))
+  const text = textOf(result)
+  if (result.isError) throw new ToolCallFailed(tool, text)
+  return {result, text, structured: (result.structuredContent ?? {}) as Record<string, unknown>}
+}
+
+class ToolCallFailed extends Error {
+  readonly text: string
+  constructor(tool: string, text: string) {
+    super(`${tool} returned an error: ${text.split('\n')[0]}`)
+    this.name = 'ToolCallFailed'
+    this.text = text
+  }
+}
+
+/** Turns a ToolCallFailed into a failure with the tool's full text; other errors propagate. */
+async function step(body: () => Promise<PluginOutcome>): Promise<PluginOutcome> {
+  try {
+    return await body()
+  } catch (error) {
+    if (error instanceof ToolCallFailed) return fail(error.message, error.text)
+    throw error
+  }
+}
+
+function mentions(text: string, name: string, what: string): PluginOutcome {
+  return text.includes(name) ? pass(`${what} shows ${name}`) : fail(`${what} does not show ${name}`, text)
+}
+
+/** Runs a delete tool (the tool answers confirmation requests about this run's objects) and checks the object is gone. */
+async function deleteAndVerify(session: TestSession, kind: keyof Created, tool: string, args: Record<string, unknown>, stillThere: () => Promise<boolean>): Promise<PluginOutcome> {
+  const name = created(session)[kind]
+  if (!name) return skip(`no ${kind} of this run to delete`)
+  const call = await callOk(session, tool, args)
+  if (call.structured.status === 'not_confirmed' || /NOT CONFIRMED/.test(call.text)) return fail(`${tool} did not delete ${name}: the deletion was not confirmed`, call.text)
+  if (await stillThere()) return fail(`${tool} answered, but ${kind} ${name} is still listed`, call.text)
+  delete created(session)[kind]
+  return pass(`deleted ${kind} ${name}`)
+}
+
+/** true when a read tool finds the object (an error result means it does not). */
+async function found(session: TestSession, tool: string, args: Record<string, unknown>): Promise<boolean> {
+  const result = await session.callTool(tool, inNamespace(session, args))
+  return !result.isError
+}
+
+const LIFECYCLE_READS = ['verify_cluster_created', 'get_cluster_status', 'list_roles', 'get_role_status', 'update_role', 'list_databases', 'get_database_status', 'scale_cluster', 'resize_preview', 'get_resize_status']
+
+export const cnpgSuite: TestPlugin[] = [
+  {
+    name: 'list_clusters',
+    group: GROUP,
+    tool: 'list_postgres_clusters',
+    description: 'list_postgres_clusters answers for the namespace',
+    test: (session) =>
+      step(async () => {
+        const call = await callOk(session, 'list_postgres_clusters', {})
+        const clusters = call.structured.clusters
+        if (call.result.structuredContent && !Array.isArray(clusters)) return fail('structuredContent.clusters is not a list', call.text)
+        return pass(`${Array.isArray(clusters) ? clusters.length : '?'} cluster(s) in ${String(call.structured.scope ?? 'the namespace')}`)
+      }),
+  },
+  {
+    name: 'create_cluster_dry_run',
+    group: GROUP,
+    tool: 'create_postgres_cluster',
+    description: 'create_postgres_cluster with dry_run=true previews the Cluster and stores nothing',
+    runAfter: ['list_clusters'],
+    test: (session) =>
+      step(async () => {
+        const name = `${names(session).cluster}-dry`
+        const call = await callOk(session, 'create_postgres_cluster', {name, instances: 1, storage_size: '1Gi', dry_run: true})
+        if (!call.text.includes(name)) return fail('the preview does not name the cluster', call.text)
+        if (await found(session, 'get_cluster_status', {name})) return fail(`the dry run created cluster ${name}`)
+        return pass('previewed without creating anything')
+      }),
+  },
+  {
+    name: 'create_cluster',
+    group: GROUP,
+    tool: 'create_postgres_cluster',
+    description: 'create_postgres_cluster creates a one-instance cluster',
+    runAfter: ['create_cluster_dry_run'],
+    test: (session) =>
+      step(async () => {
+        const {cluster} = names(session)
+        session.ownObject(cluster)
+        const call = await callOk(session, 'create_postgres_cluster', {name: cluster, instances: 1, storage_size: '1Gi', wait: false})
+        created(session).cluster = cluster
+        return pass(call.text.split('\n')[0])
+      }),
+  },
+  {
+    name: 'verify_cluster_created',
+    group: GROUP,
+    tool: 'list_postgres_clusters',
+    description: 'The new cluster appears in list_postgres_clusters',
+    dependsOn: ['create_cluster'],
+    test: (session) => step(async () => mentions((await callOk(session, 'list_postgres_clusters', {})).text, names(session).cluster, 'list_postgres_clusters')),
+  },
+  {
+    name: 'get_cluster_status',
+    group: GROUP,
+    tool: 'get_cluster_status',
+    description: 'get_cluster_status reports the new cluster',
+    dependsOn: ['create_cluster'],
+    test: (session) => step(async () => mentions((await callOk(session, 'get_cluster_status', {name: names(session).cluster, detail_level: 'detailed'})).text, names(session).cluster, 'get_cluster_status')),
+  },
+  {
+    name: 'create_role',
+    group: GROUP,
+    tool: 'create_postgres_role',
+    description: 'create_postgres_role adds a login role to the cluster',
+    dependsOn: ['create_cluster'],
+    test: (session) =>
+      step(async () => {
+        const {cluster, role} = names(session)
+        session.ownObject(role)
+        const call = await callOk(session, 'create_postgres_role', {cluster_name: cluster, role_name: role, login: true})
+        created(session).role = role
+        return pass(call.text.split('\n')[0])
+      }),
+  },
+  {
+    name: 'list_roles',
+    group: GROUP,
+    tool: 'list_postgres_roles',
+    description: 'The new role appears in list_postgres_roles',
+    dependsOn: ['create_role'],
+    test: (session) => step(async () => mentions((await callOk(session, 'list_postgres_roles', {cluster_name: names(session).cluster})).text, names(session).role, 'list_postgres_roles')),
+  },
+  {
+    name: 'get_role_status',
+    group: GROUP,
+    tool: 'get_postgres_role_status',
+    description: 'get_postgres_role_status reports the new role',
+    dependsOn: ['create_role'],
+    test: (session) => step(async () => mentions((await callOk(session, 'get_postgres_role_status', {cluster_name: names(session).cluster, role_name: names(session).role})).text, names(session).role, 'get_postgres_role_status')),
+  },
+  {
+    name: 'update_role',
+    group: GROUP,
+    tool: 'update_postgres_role',
+    description: 'update_postgres_role changes the role\'s connection limit',
+    dependsOn: ['create_role'],
+    runAfter: ['get_role_status'],
+    test: (session) =>
+      step(async () => {
+        const call = await callOk(session, 'update_postgres_role', {cluster_name: names(session).cluster, role_name: names(session).role, connection_limit: 5})
+        return pass(call.text.split('\n')[0])
+      }),
+  },
+  {
+    name: 'create_database',
+    group: GROUP,
+    tool: 'create_postgres_database',
+    description: 'create_postgres_database creates a database owned by the new role',
+    dependsOn: ['create_role'],
+    test: (session) =>
+      step(async () => {
+        const {cluster, role, database} = names(session)
+        session.ownObject(database)
+        const call = await callOk(session, 'create_postgres_database', {cluster_name: cluster, database_name: database, owner: role})
+        created(session).database = database
+        return pass(call.text.split('\n')[0])
+      }),
+  },
+  {
+    name: 'list_databases',
+    group: GROUP,
+    tool: 'list_postgres_databases',
+    description: 'The new database appears in list_postgres_databases',
+    dependsOn: ['create_database'],
+    test: (session) => step(async () => mentions((await callOk(session, 'list_postgres_databases', {cluster_name: names(session).cluster})).text, names(session).database, 'list_postgres_databases')),
+  },
+  {
+    name: 'get_database_status',
+    group: GROUP,
+    tool: 'get_postgres_database_status',
+    description: 'get_postgres_database_status reports the new database',
+    dependsOn: ['create_database'],
+    test: (session) =>
+      step(async () => mentions((await callOk(session, 'get_postgres_database_status', {cluster_name: names(session).cluster, database_name: names(session).database})).text, names(session).database, 'get_postgres_database_status')),
+  },
+  {
+    name: 'scale_cluster',
+    group: GROUP,
+    tool: 'scale_postgres_cluster',
+    description: 'scale_postgres_cluster raises the cluster to two instances',
+    dependsOn: ['create_cluster'],
+    runAfter: ['get_cluster_status', 'verify_cluster_created'],
+    test: (session) =>
+      step(async () => {
+        const call = await callOk(session, 'scale_postgres_cluster', {name: names(session).cluster, instances: 2, wait: false})
+        const status = await callOk(session, 'get_cluster_status', {name: names(session).cluster, format: 'json'})
+        const instances = (status.structured.instances ?? (status.structured.cluster as Record<string, unknown> | undefined)?.instances) as unknown
+        if (instances !== undefined && instances !== 2) return fail(`after scaling, get_cluster_status reports ${String(instances)} instances instead of 2`, status.text)
+        return pass(call.text.split('\n')[0])
+      }),
+  },
+  {
+    name: 'resize_preview',
+    group: GROUP,
+    tool: 'resize_postgres_cluster',
+    description: 'resize_postgres_cluster with dry_run=true previews a storage increase',
+    dependsOn: ['create_cluster'],
+    runAfter: ['scale_cluster'],
+    test: (session) =>
+      step(async () => {
+        const call = await callOk(session, 'resize_postgres_cluster', {name: names(session).cluster, storage_size: '2Gi', dry_run: true})
+        return call.text.includes('2Gi') ? pass('previewed the resize to 2Gi') : fail('the preview does not mention the new size 2Gi', call.text)
+      }),
+  },
+  {
+    name: 'get_resize_status',
+    group: GROUP,
+    tool: 'get_cluster_resize_status',
+    description: 'get_cluster_resize_status answers for the new cluster',
+    dependsOn: ['create_cluster'],
+    runAfter: ['resize_preview'],
+    test: (session) => step(async () => pass((await callOk(session, 'get_cluster_resize_status', {name: names(session).cluster})).text.split('\n')[0])),
+  },
+  {
+    name: 'delete_database',
+    group: GROUP,
+    tool: 'delete_postgres_database',
+    description: 'delete_postgres_database removes the new database',
+    dependsOn: ['create_database'],
+    runAfter: LIFECYCLE_READS,
+    test: (session) =>
+      step(() => {
+        const {cluster, database} = names(session)
+        return deleteAndVerify(session, 'database', 'delete_postgres_database', {cluster_name: cluster, database_name: database, confirm_deletion: true}, () =>
+          found(session, 'get_postgres_database_status', {cluster_name: cluster, database_name: database}),
+        )
+      }),
+  },
+  {
+    name: 'delete_role',
+    group: GROUP,
+    tool: 'delete_postgres_role',
+    description: 'delete_postgres_role removes the new role',
+    dependsOn: ['create_role'],
+    runAfter: [...LIFECYCLE_READS, 'delete_database'],
+    test: (session) =>
+      step(() => {
+        const {cluster, role} = names(session)
+        return deleteAndVerify(session, 'role', 'delete_postgres_role', {cluster_name: cluster, role_name: role, confirm_deletion: true}, () => found(session, 'get_postgres_role_status', {cluster_name: cluster, role_name: role}))
+      }),
+  },
+  {
+    name: 'delete_cluster',
+    group: GROUP,
+    tool: 'delete_postgres_cluster',
+    description: 'delete_postgres_cluster deletes the new cluster',
+    dependsOn: ['create_cluster'],
+    runAfter: [...LIFECYCLE_READS, 'delete_database', 'delete_role'],
+    test: (session) =>
+      step(() => {
+        const {cluster} = names(session)
+        return deleteAndVerify(session, 'cluster', 'delete_postgres_cluster', {name: cluster, confirm_deletion: true}, () => found(session, 'get_cluster_status', {name: cluster}))
+      }),
+  },
+  {
+    name: 'cleanup',
+    group: GROUP,
+    description: 'Deletes whatever this run created and did not delete (runs even after failures)',
+    cleanup: true,
+    runAfter: ['delete_cluster', 'delete_role', 'delete_database', 'create_cluster', 'create_role', 'create_database'],
+    test: async (session) => {
+      const left = created(session)
+      const {cluster, role, database} = names(session)
+      const attempts: Array<[keyof Created, string, Record<string, unknown>]> = [
+        ['database', 'delete_postgres_database', {cluster_name: cluster, database_name: database, confirm_deletion: true}],
+        ['role', 'delete_postgres_role', {cluster_name: cluster, role_name: role, confirm_deletion: true}],
+        ['cluster', 'delete_postgres_cluster', {name: cluster, confirm_deletion: true}],
+      ]
+      const done: string[] = []
+      const problems: string[] = []
+      for (const [kind, tool, args] of attempts) {
+        const name = left[kind]
+        if (!name) continue
+        try {
+          const result = await session.callTool(tool, inNamespace(session, args))
+          if (result.isError) problems.push(`${kind} ${name}: ${textOf(result).split('\n')[0]}`)
+          else {
+            delete left[kind]
+            done.push(`${kind} ${name}`)
+          }
+        } catch (error) {
+          problems.push(`${kind} ${name}: ${errorSummary(error)}`)
+        }
+      }
+      if (problems.length > 0) return fail(`could not delete ${problems.length} object(s) this run created; delete them by hand`, problems.join('\n'))
+      return pass(done.length > 0 ? `deleted leftovers: ${done.join(', ')}` : 'nothing left to delete')
+    },
+  },
+]
