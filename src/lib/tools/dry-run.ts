@@ -8,9 +8,11 @@ import {kubeStep} from './errors.ts'
  * A rejection comes back as a ToolError naming the fields, exactly as a real request would.
  */
 export async function serverDryRun<T extends object>(kube: KubeClient, request: KubeRequest, action: string): Promise<T> {
-  return kubeStep(`${action} (dry run)`, () =>
-    kube.request<T>({...request, query: {...request.query, dryRun: 'All', fieldManager: FIELD_MANAGER}}),
-  )
+  // A DELETE with a DeleteOptions body takes its options from the body only: the query's dryRun
+  // would be ignored and the object really deleted.
+  const body = request.method === 'DELETE' && request.body && typeof request.body === 'object' ? {...request.body, dryRun: ['All']} : request.body
+  const query = request.method === 'DELETE' ? {...request.query, dryRun: 'All'} : {...request.query, dryRun: 'All', fieldManager: FIELD_MANAGER}
+  return kubeStep(`${action} (dry run)`, () => kube.request<T>({...request, body, query}))
 }
 
 /** The field manager kmcp writes as, so `kubectl get -o yaml --show-managed-fields` names it. */
