@@ -1,0 +1,49 @@
+// Shared by the postgres tool tests: Secret RBAC for the test users, and the "no password ever
+// shows up" bookkeeping.
+import assert from 'node:assert/strict'
+import type {CallToolResult} from '@modelcontextprotocol/sdk/types.js'
+import {kubeRequest} from '../support/kube.ts'
+import {textOf} from '../support/mcp.ts'
+
+/** The CNPG chart roles do not cover Secrets; role tools need them. */
+export const SECRETS_CLUSTER_ROLE = 'kmcp-test-secrets-editor'
+
+export async function ensureSecretsClusterRole(): Promise<void> {
+  const res = await kubeRequest('admin', 'POST', '/apis/rbac.authorization.k8s.io/v1/clusterroles', {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'ClusterRole',
+    metadata: {name: SECRETS_CLUSTER_ROLE},
+    rules: [{apiGroups: [''], resources: ['secrets'], verbs: ['get', 'list', 'create', 'patch', 'update', 'delete']}],
+  })
+  assert.ok(res.status === 201 || res.status === 409, res.text)
+}
+
+/** Every tool result of a test file, to prove afterwards that no password leaked into one. */
+export class OutputLog {
+  private readonly texts: string[] = []
+  private readonly passwords = new Set<string>()
+
+  record(result: CallToolResult): CallToolResult {
+    this.texts.push(textOf(result), JSON.stringify(result.structuredContent ?? null))
+    return result
+  }
+
+  /** Remembers the passwords of every Secret in the namespace (call before they change or go). */
+  async rememberPasswordsIn(namespace: string): Promise<void> {
+    const list = await kubeRequest('admin', 'GET', `/api/v1/namespaces/${namespace}/secrets`)
+    for (const item of list.body.items as Array<{data?: {password?: string}}>) {
+      if (item.data?.password) this.passwords.add(Buffer.from(item.data.password, 'base64').toString('utf8'))
+    }
+  }
+
+  remember(password: string): void {
+    this.passwords.add(password)
+  }
+
+  assertNoPasswords(logs: string[]): void {
+    assert.ok(this.passwords.size > 0, 'the test run saw password Secrets')
+    for (const password of this.passwords) {
+      for (const text of [...this.texts, ...logs]) assert.ok(!text.includes(password), 'a password appeared in a tool result or a log line')
+    }
+  }
+}
