@@ -1,7 +1,7 @@
 // Shared pieces of the OAuth tests: the configuration files kmcp reads, an OAuthClientProvider for
 // the SDK's own client, and a minimal "browser" (fetch + cookie jar) that walks the redirects of
 // a sign-in the way a user's browser would.
-import {randomBytes} from 'node:crypto'
+import {createHash, randomBytes} from 'node:crypto'
 import {mkdtempSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
@@ -166,4 +166,63 @@ export class Browser {
 export function consentFields(html: string): {txn: string; csrf: string} {
   const field = (name: string) => new RegExp(`name="${name}" value="([^"]*)"`).exec(html)?.[1] ?? ''
   return {txn: field('txn'), csrf: field('csrf')}
+}
+
+/** A PKCE verifier and its S256 challenge. */
+export function pkcePair(): {verifier: string; challenge: string} {
+  const verifier = randomBytes(32).toString('base64url')
+  return {verifier, challenge: createHash('sha256').update(verifier).digest('base64url')}
+}
+
+export async function postForm(url: string, form: Record<string, string>): Promise<Response> {
+  return fetch(url, {method: 'POST', headers: {'content-type': 'application/x-www-form-urlencoded'}, body: new URLSearchParams(form), redirect: 'manual'})
+}
+
+/** Registers a public client over plain HTTP (RFC 7591) and returns its client_id. */
+export async function registerClient(publicUrl: string, redirectUri = 'http://127.0.0.1:53682/callback'): Promise<string> {
+  const response = await fetch(`${publicUrl}/register`, {
+    method: 'POST',
+    headers: {'content-type': 'application/json'},
+    body: JSON.stringify({client_name: 'raw test client', redirect_uris: [redirectUri], token_endpoint_auth_method: 'none'}),
+  })
+  if (response.status !== 201) throw new Error(`registration failed: HTTP ${response.status} ${await response.text()}`)
+  return ((await response.json()) as {client_id: string}).client_id
+}
+
+export function authorizeUrl(publicUrl: string, params: Record<string, string | undefined>): string {
+  const url = new URL(`${publicUrl}/authorize`)
+  for (const [key, value] of Object.entries(params)) if (value !== undefined) url.searchParams.set(key, value)
+  return url.toString()
+}
+
+/** Signs in through the browser and returns the authorization code kmcp sent back, unredeemed. */
+export async function obtainCode(publicUrl: string, clientId: string, options: {redirectUri?: string; pkce?: {verifier: string; challenge: string}} = {}): Promise<{code: string; verifier: string; redirectUri: string}> {
+  const redirectUri = options.redirectUri ?? 'http://127.0.0.1:53682/callback'
+  const pkce = options.pkce ?? pkcePair()
+  const url = authorizeUrl(publicUrl, {response_type: 'code', client_id: clientId, redirect_uri: redirectUri, code_challenge: pkce.challenge, code_challenge_method: 'S256', state: 'st-1', scope: 'kmcp', resource: `${publicUrl}/mcp`})
+  const back = await new Browser().signIn(url, redirectUri)
+  const code = back.searchParams.get('code')
+  if (!code) throw new Error(`no code: ${back}`)
+  return {code, verifier: pkce.verifier, redirectUri}
+}
+
+/** The whole flow over raw HTTP: a registered client and kmcp's tokens for the current IdP user. */
+export async function obtainTokens(publicUrl: string): Promise<{clientId: string; access_token: string; refresh_token: string}> {
+  const clientId = await registerClient(publicUrl)
+  const {code, verifier, redirectUri} = await obtainCode(publicUrl, clientId)
+  const response = await postForm(`${publicUrl}/token`, {grant_type: 'authorization_code', code, code_verifier: verifier, client_id: clientId, redirect_uri: redirectUri, resource: `${publicUrl}/mcp`})
+  if (response.status !== 200) throw new Error(`token exchange failed: HTTP ${response.status} ${await response.text()}`)
+  const body = (await response.json()) as {access_token: string; refresh_token: string}
+  return {clientId, ...body}
+}
+
+/** An MCP initialize request with the given Authorization header (undefined: none). */
+export async function initializeWith(mcpUrl: string, authorization: string | undefined): Promise<Response> {
+  const headers: Record<string, string> = {'content-type': 'application/json', accept: 'application/json, text/event-stream'}
+  if (authorization !== undefined) headers.authorization = authorization
+  return fetch(mcpUrl, {
+    method: 'POST',
+    headers,
+    body: JSON.stringify({jsonrpc: '2.0', id: 1, method: 'initialize', params: {protocolVersion: '2025-11-25', capabilities: {}, clientInfo: {name: 'raw', version: '1'}}}),
+  })
 }
