@@ -2,7 +2,7 @@
 // shows up" bookkeeping.
 import assert from 'node:assert/strict'
 import type {CallToolResult} from '@modelcontextprotocol/sdk/types.js'
-import {kubeRequest} from '../support/kube.ts'
+import {kubeRequest, waitFor} from '../support/kube.ts'
 import {textOf} from '../support/mcp.ts'
 
 /** The CNPG chart roles do not cover Secrets; role tools need them. */
@@ -46,4 +46,20 @@ export class OutputLog {
       for (const text of [...this.texts, ...logs]) assert.ok(!text.includes(password), 'a password appeared in a tool result or a log line')
     }
   }
+}
+
+/**
+ * Right after the harness starts, the API server may answer 429 "storage is (re)initializing"
+ * for a CRD's first list; wait until roles and databases can be listed.
+ */
+export async function waitForCnpgStorage(namespace: string): Promise<void> {
+  await waitFor(
+    async () => {
+      for (const plural of ['databaseroles', 'databases', 'clusters']) {
+        if ((await kubeRequest('admin', 'GET', `/apis/postgresql.cnpg.io/v1/namespaces/${namespace}/${plural}`)).status !== 200) return false
+      }
+      return true
+    },
+    {timeoutMs: 30_000, message: 'CNPG resources could not be listed'},
+  )
 }

@@ -5,7 +5,7 @@ import type {CallToolResult} from '@modelcontextprotocol/sdk/types.js'
 import {bindRole, createNamespace, harness, kubeRequest} from '../support/kube.ts'
 import {makeHealthyCluster, setDatabaseRoleStatus} from '../support/operator.ts'
 import {callTool, connectStdio, textOf, type StdioSession} from '../support/mcp.ts'
-import {ensureSecretsClusterRole, OutputLog, SECRETS_CLUSTER_ROLE} from './helpers.ts'
+import {ensureSecretsClusterRole, OutputLog, SECRETS_CLUSTER_ROLE, waitForCnpgStorage} from './helpers.ts'
 
 const CNPG = '/apis/postgresql.cnpg.io/v1'
 
@@ -20,6 +20,7 @@ describe('PostgreSQL role tools against the real API server', () => {
 
   before(async () => {
     ns = await createNamespace('pg-roles')
+    await waitForCnpgStorage(ns)
     await makeHealthyCluster(ns, 'db1', {instances: 1, spec: {managed: {roles: [{name: 'legacy_user', ensure: 'present', login: true}]}}})
     await ensureSecretsClusterRole()
     admin = await connectStdio({kubeconfig: harness().kubeconfigFor('admin')})
