@@ -1,4 +1,13 @@
 import type {Toolset} from '../registry.ts'
+import {createBackup} from './create-backup.ts'
+import {createScheduledBackup} from './create-scheduled-backup.ts'
+import {deleteScheduledBackup} from './delete-scheduled-backup.ts'
+import {hibernatePostgresCluster} from './hibernate-postgres-cluster.ts'
+import {listBackups} from './list-backups.ts'
+import {listScheduledBackups} from './list-scheduled-backups.ts'
+import {restartPostgresCluster} from './restart-postgres-cluster.ts'
+import {restorePostgresCluster} from './restore-postgres-cluster.ts'
+import {resumePostgresCluster} from './resume-postgres-cluster.ts'
 import {createPostgresCluster} from './create-postgres-cluster.ts'
 import {deleteClusterInstance} from './delete-cluster-instance.ts'
 import {deletePostgresCluster} from './delete-postgres-cluster.ts'
@@ -23,5 +32,14 @@ export const cnpgToolset: Toolset = {
     promoteClusterInstance,
     deleteClusterInstance,
     deletePostgresCluster,
+    listBackups,
+    createBackup,
+    listScheduledBackups,
+    createScheduledBackup,
+    deleteScheduledBackup,
+    restorePostgresCluster,
+    hibernatePostgresCluster,
+    resumePostgresCluster,
+    restartPostgresCluster,
   ],
 }

@@ -1,0 +1,147 @@
+import {z} from 'zod'
+import {ToolError} from '../errors.ts'
+import type {CnpgCluster, ObjectMeta} from './api.ts'
+
+/** Backup and ScheduledBackup objects, and the parameters the backup tools share. */
+
+export interface BackupSpecFields {
+  cluster: {name: string}
+  method?: string
+  target?: string
+  online?: boolean
+  pluginConfiguration?: {name: string; parameters?: Record<string, string>}
+}
+
+export interface CnpgBackup {
+  apiVersion?: string
+  kind?: string
+  metadata: ObjectMeta
+  spec: BackupSpecFields
+  status?: {phase?: string; startedAt?: string; stoppedAt?: string; error?: string; backupId?: string; destinationPath?: string; method?: string; beginWal?: string; endWal?: string; [key: string]: unknown}
+}
+
+export interface CnpgScheduledBackup {
+  apiVersion?: string
+  kind?: string
+  metadata: ObjectMeta
+  spec: BackupSpecFields & {schedule: string; suspend?: boolean; immediate?: boolean; backupOwnerReference?: string}
+  status?: {lastCheckTime?: string; lastScheduleTime?: string; nextScheduleTime?: string; error?: string}
+}
+
+export const backupMethodParam = z
+  .enum(['barmanObjectStore', 'volumeSnapshot', 'plugin'])
+  .default('barmanObjectStore')
+  .describe('How to back up: "barmanObjectStore" (default; needs spec.backup.barmanObjectStore on the cluster), "volumeSnapshot" (needs spec.backup.volumeSnapshot and a CSI snapshot class) or "plugin" (a CNPG-I plugin such as barman-cloud.cloudnative-pg.io; give plugin_name).')
+
+export const pluginNameParam = z
+  .string()
+  .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'plugin_name must be a plugin name such as "barman-cloud.cloudnative-pg.io" (lower-case letters, digits, "-" and ".")')
+  .max(253)
+  .optional()
+  .describe('Required when method="plugin": the CNPG-I plugin that takes the backup, e.g. "barman-cloud.cloudnative-pg.io".')
+
+export const pluginParametersParam = z
+  .record(z.string().min(1).max(253), z.string().max(4096))
+  .refine((map) => Object.keys(map).length <= 30, 'at most 30 plugin parameters')
+  .optional()
+  .describe('method="plugin" only: parameters passed to the plugin, e.g. {"barmanObjectName": "minio-store"}.')
+
+export const backupTargetParam = z
+  .enum(['primary', 'prefer-standby'])
+  .optional()
+  .describe('Which instance takes the backup: "prefer-standby" (a replica when one is healthy) or "primary". Omit for the cluster\'s setting (spec.backup.target).')
+
+/**
+ * The spec fields common to Backup and ScheduledBackup. Refuses a method the cluster is not
+ * configured for, because the operator would only fail the backup later.
+ */
+export function backupSpec(cluster: CnpgCluster, args: {method: 'barmanObjectStore' | 'volumeSnapshot' | 'plugin'; plugin_name?: string; plugin_parameters?: Record<string, string>; target?: string; online?: boolean}): BackupSpecFields {
+  const name = cluster.metadata.name
+  const backup = cluster.spec.backup as {barmanObjectStore?: unknown; volumeSnapshot?: unknown} | undefined
+  if (args.method === 'plugin' && !args.plugin_name) throw new ToolError('method="plugin" needs plugin_name, e.g. "barman-cloud.cloudnative-pg.io".')
+  if (args.method !== 'plugin' && (args.plugin_name || args.plugin_parameters)) throw new ToolError(`plugin_name and plugin_parameters only apply to method="plugin" (got method="${args.method}").`)
+  if (args.method === 'barmanObjectStore' && !backup?.barmanObjectStore) {
+    throw new ToolError(`Cluster ${name} has no object store configured (spec.backup.barmanObjectStore), so a barmanObjectStore backup would fail. Configure one on the cluster, or use method="volumeSnapshot" or method="plugin" if the cluster is set up for them.`)
+  }
+  if (args.method === 'volumeSnapshot' && !backup?.volumeSnapshot) {
+    throw new ToolError(`Cluster ${name} has no volume snapshot configuration (spec.backup.volumeSnapshot), so a volumeSnapshot backup would fail. Configure it on the cluster (VolumeSnapshotClass), or use another method.`)
+  }
+  const spec: BackupSpecFields = {cluster: {name}, method: args.method}
+  if (args.method === 'plugin') spec.pluginConfiguration = {name: args.plugin_name as string, ...(args.plugin_parameters ? {parameters: args.plugin_parameters} : {})}
+  if (args.target) spec.target = args.target
+  if (args.online !== undefined) spec.online = args.online
+  return spec
+}
+
+export const backupSummarySchema = z.object({
+  name: z.string(),
+  namespace: z.string(),
+  cluster: z.string(),
+  method: z.string(),
+  phase: z.string().describe('status.phase ("new" when the operator has not picked it up): started, running, completed, failed…'),
+  started_at: z.string().optional(),
+  stopped_at: z.string().optional(),
+  error: z.string().optional(),
+  backup_id: z.string().optional(),
+  destination_path: z.string().optional(),
+  created: z.string().optional(),
+})
+
+export type BackupSummary = z.infer<typeof backupSummarySchema>
+
+export function summarizeBackup(backup: CnpgBackup): BackupSummary {
+  return {
+    name: backup.metadata.name,
+    namespace: backup.metadata.namespace ?? '',
+    cluster: backup.spec.cluster?.name ?? '',
+    method: backup.status?.method ?? backup.spec.method ?? 'barmanObjectStore',
+    phase: backup.status?.phase || 'new',
+    started_at: backup.status?.startedAt,
+    stopped_at: backup.status?.stoppedAt,
+    error: backup.status?.error || undefined,
+    backup_id: backup.status?.backupId,
+    destination_path: backup.status?.destinationPath,
+    created: backup.metadata.creationTimestamp,
+  }
+}
+
+export function renderBackup(b: BackupSummary): string {
+  const times = [b.started_at ? `started ${b.started_at}` : undefined, b.stopped_at ? `stopped ${b.stopped_at}` : undefined].filter(Boolean).join(', ')
+  return `- ${b.name} (cluster ${b.cluster}, ${b.method}): ${b.phase}${times ? `, ${times}` : ''}${b.error ? `\n  error: ${b.error}` : ''}`
+}
+
+export const scheduledBackupSummarySchema = z.object({
+  name: z.string(),
+  namespace: z.string(),
+  cluster: z.string(),
+  schedule: z.string(),
+  method: z.string(),
+  suspended: z.boolean(),
+  immediate: z.boolean(),
+  backup_owner_reference: z.string(),
+  last_schedule_time: z.string().optional(),
+  next_schedule_time: z.string().optional(),
+  error: z.string().optional(),
+})
+
+export type ScheduledBackupSummary = z.infer<typeof scheduledBackupSummarySchema>
+
+export function summarizeScheduledBackup(s: CnpgScheduledBackup): ScheduledBackupSummary {
+  return {
+    name: s.metadata.name,
+    namespace: s.metadata.namespace ?? '',
+    cluster: s.spec.cluster?.name ?? '',
+    schedule: s.spec.schedule,
+    method: s.spec.method ?? 'barmanObjectStore',
+    suspended: s.spec.suspend === true,
+    immediate: s.spec.immediate === true,
+    backup_owner_reference: s.spec.backupOwnerReference ?? 'none',
+    last_schedule_time: s.status?.lastScheduleTime,
+    next_schedule_time: s.status?.nextScheduleTime,
+    error: s.status?.error || undefined,
+  }
+}
+
+export function renderScheduledBackup(s: ScheduledBackupSummary): string {
+  return `- ${s.name} (cluster ${s.cluster}, ${s.method}): "${s.schedule}"${s.suspended ? ' SUSPENDED' : ''}; last ${s.last_schedule_time ?? 'never'}, next ${s.next_schedule_time ?? 'not scheduled yet'}${s.error ? `\n  error: ${s.error}` : ''}`
+}

@@ -1,0 +1,68 @@
+import {z} from 'zod'
+import {type ToolReply, defineTool} from '../registry.ts'
+import {kubeStep} from '../errors.ts'
+import {FIELD_MANAGER, renderDryRun, serverDryRun} from '../dry-run.ts'
+import {dryRunParam, kubeName, namespaceParam} from '../validation.ts'
+import {MANAGED_BY_KMCP, MANAGED_BY_LABEL} from '../postgres/secrets.ts'
+import {CNPG_API_VERSION, cnpgPath} from './api.ts'
+import {type CnpgScheduledBackup, backupMethodParam, backupSpec, backupTargetParam, pluginNameParam, pluginParametersParam} from './backups.ts'
+import {loadCluster} from './cluster-ops.ts'
+import {cronProblem} from './cron.ts'
+import {callExample} from './params.ts'
+
+export const createScheduledBackup = defineTool({
+  name: 'create_scheduled_backup',
+  title: 'Schedule regular PostgreSQL backups',
+  description: [
+    'Create a CloudNativePG ScheduledBackup: the operator takes a backup of the cluster on the given schedule.',
+    'The schedule is a 6-field cron expression WITH SECONDS first ("sec min hour day-of-month month day-of-week"), unlike Kubernetes CronJobs: "0 0 2 * * *" is 02:00:00 every day; descriptors "@daily", "@hourly", "@every 6h" also work. A 5-field expression is refused with the corrected form.',
+    'Example: {"name": "orders-db-nightly", "cluster": "orders-db", "namespace": "payments", "schedule": "0 0 2 * * *", "immediate": true}.',
+    'Errors: 404 when the cluster does not exist; 409 when a ScheduledBackup with that name exists; 403 without create permission on scheduledbackups (cnpg-cloudnative-pg-edit).',
+  ].join('\n'),
+  input: {
+    name: kubeName('name', {description: 'Name of the ScheduledBackup, e.g. "orders-db-nightly".'}),
+    cluster: kubeName('cluster', {maxLength: 50, description: 'The cluster to back up.'}),
+    schedule: z
+      .string()
+      .superRefine((value, ctx) => {
+        const problem = cronProblem(value)
+        if (problem) ctx.addIssue({code: 'custom', message: `schedule "${value}" ${problem}`})
+      })
+      .describe('6-field cron with seconds first, e.g. "0 0 2 * * *" (02:00 daily) or "0 30 */6 * * *"; or "@daily", "@every 12h".'),
+    method: backupMethodParam,
+    plugin_name: pluginNameParam,
+    plugin_parameters: pluginParametersParam,
+    target: backupTargetParam,
+    immediate: z.boolean().default(false).describe('true: also take the first backup right away.'),
+    suspend: z.boolean().default(false).describe('true: create it suspended (no backups until resumed).'),
+    backup_owner_reference: z
+      .enum(['none', 'self', 'cluster'])
+      .default('none')
+      .describe('Owner of the Backup objects it creates: "none" (default; they outlive the schedule), "self" (deleted with the schedule) or "cluster" (deleted with the cluster).'),
+    namespace: namespaceParam,
+    dry_run: dryRunParam,
+  },
+  annotations: {readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false},
+  handler: async (args, context): Promise<ToolReply<Record<string, unknown>>> => {
+    const target = await loadCluster(context, args.cluster, args.namespace)
+    const scheduled: CnpgScheduledBackup = {
+      apiVersion: CNPG_API_VERSION,
+      kind: 'ScheduledBackup',
+      metadata: {name: args.name, namespace: target.namespace, labels: {[MANAGED_BY_LABEL]: MANAGED_BY_KMCP, 'cnpg.io/cluster': args.cluster}},
+      spec: {...backupSpec(target.cluster, args), schedule: args.schedule.trim(), immediate: args.immediate, suspend: args.suspend, backupOwnerReference: args.backup_owner_reference},
+    }
+    const ref = `${target.namespace}/${args.name}`
+    const request = {method: 'POST' as const, path: cnpgPath('scheduledbackups', target.namespace), body: scheduled, signal: context.signal}
+    const action = `creating scheduled backup ${ref} for cluster ${target.ref}`
+    if (args.dry_run) {
+      const preview = await serverDryRun<CnpgScheduledBackup>(target.kube, request, action)
+      return {structured: {status: 'dry_run', scheduled_backup: ref, cluster: target.ref}, target: ref, dryRun: true, render: () => renderDryRun({heading: `schedule backups of cluster ${target.ref}`, object: preview as unknown as Record<string, unknown>, nextStep: `To create it: ${callExample('create_scheduled_backup', {...args, namespace: target.namespace, dry_run: undefined})}`})}
+    }
+    await kubeStep(action, () => target.kube.request<CnpgScheduledBackup>({...request, query: {fieldManager: FIELD_MANAGER}}))
+    return {
+      structured: {status: 'created', scheduled_backup: ref, cluster: target.ref, schedule: scheduled.spec.schedule, method: args.method},
+      target: ref,
+      render: () => `Successfully created scheduled backup ${ref} for cluster ${target.ref}: "${scheduled.spec.schedule}" (method ${args.method}${args.suspend ? ', suspended' : ''}${args.immediate ? ', first backup now' : ''}). Check it with list_scheduled_backups({"namespace": "${target.namespace}"}).`,
+    }
+  },
+})

@@ -1,0 +1,52 @@
+import {z} from 'zod'
+import {type ToolReply, defineTool} from '../registry.ts'
+import {kubeStep} from '../errors.ts'
+import {confirmDestructive, notConfirmedStructure, renderNotConfirmed} from '../confirm.ts'
+import {renderDryRun, serverDryRun} from '../dry-run.ts'
+import {dryRunParam, kubeName, namespaceParam} from '../validation.ts'
+import {cnpgPath} from './api.ts'
+import type {CnpgScheduledBackup} from './backups.ts'
+import {callExample} from './params.ts'
+
+export const deleteScheduledBackup = defineTool({
+  name: 'delete_scheduled_backup',
+  title: 'Delete a backup schedule',
+  description: [
+    'Delete a CloudNativePG ScheduledBackup: no further backups are taken on that schedule. Backups already taken are kept, unless the schedule owns them (backup_owner_reference "self"), in which case Kubernetes deletes those Backup objects too; then the human is asked to confirm (or confirm_deletion=true is required when the client cannot ask).',
+    'Example: {"name": "orders-db-nightly", "namespace": "payments"}. dry_run=true checks the deletion with the API server without doing it.',
+    'Errors: 404 when no ScheduledBackup has that name (list_scheduled_backups shows them); 403 without delete permission on scheduledbackups (cnpg-cloudnative-pg-edit).',
+  ].join('\n'),
+  input: {
+    name: kubeName('name', {description: 'Name of the ScheduledBackup.'}),
+    confirm_deletion: z.boolean().default(false).describe('Needed only when the schedule owns its backups and the client cannot ask the human. Only set it when the user asked.'),
+    namespace: namespaceParam,
+    dry_run: dryRunParam,
+  },
+  annotations: {readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false},
+  handler: async (args, context): Promise<ToolReply<Record<string, unknown>>> => {
+    const kube = await context.kube()
+    const namespace = await context.namespace(args.namespace)
+    const ref = `${namespace}/${args.name}`
+    const path = cnpgPath('scheduledbackups', namespace, args.name)
+    const scheduled = await kubeStep(`getting scheduled backup ${ref}`, () => kube.request<CnpgScheduledBackup>({method: 'GET', path, signal: context.signal}))
+    const ownsBackups = scheduled.spec.backupOwnerReference === 'self'
+    const preview = [
+      `Deleting scheduled backup ${ref} (cluster ${scheduled.spec.cluster?.name}, "${scheduled.spec.schedule}") stops its backups.`,
+      ownsBackups ? 'It owns the Backup objects it created (backupOwnerReference "self"): Kubernetes deletes them too.' : 'Backups it already took are kept.',
+    ].join('\n')
+    const request = {method: 'DELETE' as const, path, body: {apiVersion: 'v1', kind: 'DeleteOptions', preconditions: {uid: scheduled.metadata.uid}}, signal: context.signal}
+    const action = `deleting scheduled backup ${ref}`
+    if (args.dry_run) {
+      await serverDryRun(kube, request, action)
+      return {structured: {status: 'dry_run', scheduled_backup: ref, owns_backups: ownsBackups}, target: ref, dryRun: true, render: () => renderDryRun({heading: `delete scheduled backup ${ref}`, notes: [preview], nextStep: `To delete it: ${callExample('delete_scheduled_backup', {name: args.name, namespace, confirm_deletion: ownsBackups || undefined})}`})}
+    }
+    if (ownsBackups) {
+      const outcome = await confirmDestructive(context, {summary: preview, flag: args.confirm_deletion})
+      if (!outcome.confirmed) {
+        return {structured: {...notConfirmedStructure(outcome), scheduled_backup: ref}, target: ref, render: () => renderNotConfirmed({heading: 'DELETION', outcome, preview, flagName: 'confirm_deletion', retryCall: callExample('delete_scheduled_backup', {name: args.name, namespace, confirm_deletion: true})})}
+      }
+    }
+    await kubeStep(action, () => kube.request(request))
+    return {structured: {status: 'deleted', scheduled_backup: ref, owns_backups: ownsBackups}, target: ref, render: () => `Successfully deleted scheduled backup ${ref}. ${ownsBackups ? 'Its Backup objects are being deleted with it.' : 'Backups it already took are kept (list_backups).'}`}
+  },
+})

@@ -1,0 +1,31 @@
+import {defineTool} from '../registry.ts'
+import {dryRunParam, namespaceParam} from '../validation.ts'
+import {HIBERNATION_ANNOTATION, applyAnnotationChange, confirmParam} from './maintenance.ts'
+import {clusterNameParam} from './params.ts'
+
+export const hibernatePostgresCluster = defineTool({
+  name: 'hibernate_postgres_cluster',
+  title: 'Hibernate a PostgreSQL cluster',
+  description: [
+    'Shut a CloudNativePG cluster down while keeping its data: the operator stops every instance (annotation cnpg.io/hibernation=on) and keeps the volumes, so it costs no compute until resume_postgres_cluster.',
+    'The database is unavailable while hibernated: the human is asked to confirm when the client supports it; otherwise confirm=true is required.',
+    'Example: {"name": "orders-db", "namespace": "payments", "confirm": true}; preview with {"name": "orders-db", "dry_run": true}.',
+    'Errors: 404 when the cluster does not exist; 403 without patch permission on clusters (cnpg-cloudnative-pg-edit).',
+  ].join('\n'),
+  input: {name: clusterNameParam, confirm: confirmParam, namespace: namespaceParam, dry_run: dryRunParam},
+  annotations: {readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false},
+  handler: (args, context) =>
+    applyAnnotationChange(
+      {
+        tool: 'hibernate_postgres_cluster',
+        args,
+        annotation: HIBERNATION_ANNOTATION,
+        value: 'on',
+        heading: 'hibernation',
+        alreadyDone: (annotations) => (annotations[HIBERNATION_ANNOTATION] === 'on' ? `Cluster ${args.name} is already hibernated.` : undefined),
+        describe: (ref) => `Hibernating ${ref} stops ALL its PostgreSQL instances: applications lose the database until resume_postgres_cluster. Data volumes are kept.`,
+        done: (ref, name, namespace) => `Successfully requested hibernation of cluster ${ref} (cnpg.io/hibernation=on). The operator stops its instances and keeps the volumes. Resume with resume_postgres_cluster({"name": "${name}", "namespace": "${namespace}"}).`,
+      },
+      context,
+    ),
+})

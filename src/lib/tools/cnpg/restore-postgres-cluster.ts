@@ -1,0 +1,210 @@
+import {z} from 'zod'
+import {KubeApiError, describeKubeError} from '../../k8s/errors.ts'
+import {type ToolContext, type ToolReply, defineTool} from '../registry.ts'
+import {ToolError, kubeStep} from '../errors.ts'
+import {confirmDestructive, notConfirmedStructure, renderNotConfirmed} from '../confirm.ts'
+import {FIELD_MANAGER, renderDryRun, serverDryRun} from '../dry-run.ts'
+import {defaultWaitTimeout, describeWait, waitForObject, waitParam, waitTimeoutParam} from '../wait.ts'
+import {dnsSubdomainParam, dryRunParam, kubeName, namespaceParam, rfc3339Problem, storageSizeParam} from '../validation.ts'
+import {MANAGED_BY_KMCP, MANAGED_BY_LABEL} from '../postgres/secrets.ts'
+import {CNPG_API_VERSION, type CnpgCluster, cnpgPath, postgresImage} from './api.ts'
+import type {CnpgBackup} from './backups.ts'
+import {waitForCluster} from './cluster-ops.ts'
+import {callExample, clusterNameParam, instancesParam, postgresIdentifier} from './params.ts'
+
+const TARGET_FIELDS = ['target_time', 'target_lsn', 'target_xid', 'target_name', 'target_immediate'] as const
+
+export const restorePostgresCluster = defineTool({
+  name: 'restore_postgres_cluster',
+  title: 'Restore a PostgreSQL cluster from a backup',
+  description: [
+    'Create a new CloudNativePG cluster bootstrapped from a backup (bootstrap.recovery): either from a completed Backup object (backup_name) or from the object store of an existing cluster (source_cluster, using its spec.backup.barmanObjectStore). Optionally recover to a point in time: target_time (RFC 3339), target_lsn, target_xid, target_name (a restore point) or target_immediate (end of the backup); at most one.',
+    'Image, storage size and PostgreSQL parameters default to the source cluster\'s, which recovery needs. The restored cluster has no backups configured, so it never writes into the source\'s archive.',
+    'Restoring over an existing cluster name deletes that cluster first: the human is asked to confirm (or confirm_replace=true when the client cannot ask). The source cluster itself is never replaced.',
+    'Example: {"name": "orders-db-restored", "namespace": "payments", "backup_name": "orders-db-202611240200", "target_time": "2026-11-24T09:30:00Z", "wait": true}.',
+    'Errors: 404 when the backup or source cluster does not exist; the backup must be completed; 409 when the name is taken and not replaced; 403 without create permission on clusters.',
+  ].join('\n'),
+  input: {
+    name: clusterNameParam.describe('Name of the new (restored) cluster.'),
+    backup_name: kubeName('backup_name', {description: 'A completed Backup in the same namespace to restore from (list_backups shows them).'}).optional(),
+    source_cluster: kubeName('source_cluster', {maxLength: 50, description: 'Restore from this cluster\'s object store (its spec.backup.barmanObjectStore) instead of a Backup object.'}).optional(),
+    target_time: z
+      .string()
+      .superRefine((value, ctx) => {
+        const problem = rfc3339Problem(value)
+        if (problem) ctx.addIssue({code: 'custom', message: `target_time "${value}" ${problem}`})
+      })
+      .optional()
+      .describe('Point-in-time recovery: replay WAL up to this RFC 3339 time, e.g. "2026-11-24T09:30:00Z".'),
+    target_lsn: z.string().regex(/^[0-9A-Fa-f]{1,8}\/[0-9A-Fa-f]{1,8}$/, 'target_lsn must be a PostgreSQL LSN such as "0/3000060"').optional().describe('Recover up to this write-ahead log location, e.g. "0/3000060".'),
+    target_xid: z.string().regex(/^[0-9]{1,20}$/, 'target_xid must be a transaction id: digits only, e.g. "1234567"').optional().describe('Recover up to this transaction id.'),
+    target_name: z.string().min(1).max(63, 'target_name must be at most 63 characters').regex(/^[^\x00-\x1f]+$/, 'target_name must not contain control characters').optional().describe('Recover up to this named restore point (pg_create_restore_point).'),
+    target_immediate: z.boolean().optional().describe('true: stop as soon as the backup is consistent (the earliest possible point).'),
+    exclusive: z.boolean().optional().describe('With target_time/lsn/xid/name: stop just before the target instead of just after it.'),
+    instances: instancesParam('Instances of the restored cluster (1-10).').default(1),
+    storage_size: storageSizeParam('storage_size', 'Data volume size; default: the source cluster\'s. Must hold the restored data.').optional(),
+    storage_class: dnsSubdomainParam('storage_class', 'StorageClass for the data volumes; default: the source cluster\'s, else the cluster default.').optional(),
+    postgres_version: z.string().regex(/^(1[3-9]|[2-9][0-9])(\.[0-9]{1,2})?$/, 'postgres_version must be a PostgreSQL major version 13 or later, e.g. "17"').optional().describe('PostgreSQL version of the image; default: the source cluster\'s image. Must be the major version the backup was taken with.'),
+    database: postgresIdentifier('database', 'Application database name in the backup (default "app"); its owner gets a new Secret <name>-app.').optional(),
+    owner: postgresIdentifier('owner', 'Owner of that database (default: same as database).').optional(),
+    confirm_replace: z.boolean().default(false).describe('Only when a cluster with this name exists and the user wants it DELETED and replaced by the restore, and the client cannot ask the human.'),
+    wait: waitParam,
+    timeout: waitTimeoutParam,
+    namespace: namespaceParam,
+    dry_run: dryRunParam,
+  },
+  annotations: {readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false},
+  handler: async (args, context): Promise<ToolReply<Record<string, unknown>>> => {
+    // Cross-field rules, checked before anything is sent to Kubernetes.
+    if (Boolean(args.backup_name) === Boolean(args.source_cluster)) throw new ToolError('Give exactly one of backup_name (a completed Backup) or source_cluster (restore from that cluster\'s object store).')
+    const targets = TARGET_FIELDS.filter((field) => args[field] !== undefined && args[field] !== false)
+    if (targets.length > 1) throw new ToolError(`Give at most one recovery target; got ${targets.join(', ')}.`)
+    if (args.exclusive !== undefined && (targets.length === 0 || targets[0] === 'target_immediate')) throw new ToolError('exclusive only applies together with target_time, target_lsn, target_xid or target_name.')
+    if (args.source_cluster === args.name) throw new ToolError(`The restored cluster needs a new name: "${args.name}" is the source cluster, which kmcp never replaces. Restore to another name, check it, then move applications over.`)
+
+    const kube = await context.kube()
+    const namespace = await context.namespace(args.namespace)
+    const ref = `${namespace}/${args.name}`
+    const source = await resolveSource(kube, namespace, args, context.signal)
+    if (source.clusterName === args.name) throw new ToolError(`Backup ${args.backup_name} belongs to cluster "${args.name}", the name you want to restore to: kmcp never replaces the source of a restore. Restore to another name.`)
+
+    const manifest = restoredClusterManifest(args, namespace, source)
+    const request = {method: 'POST' as const, path: cnpgPath('clusters', namespace), body: manifest, signal: context.signal}
+    const action = `creating restored cluster ${ref}`
+    const existing = await readClusterIfPresent(kube, namespace, args.name, context.signal)
+
+    if (args.dry_run) {
+      // With an existing name a create dry run would only say 409; the preview is still useful.
+      const preview = existing ? manifest : await serverDryRun<CnpgCluster>(kube, request, action)
+      const notes = [source.description, ...(existing ? [`A cluster named ${ref} already exists: a real run would ask to DELETE it first (confirm_replace). This preview was not validated by the API server for that reason.`] : [])]
+      return {structured: {status: 'dry_run', cluster: ref, source: source.description, replaces_existing: Boolean(existing)}, target: ref, dryRun: true, render: () => renderDryRun({heading: `restore into cluster ${ref}`, object: preview as unknown as Record<string, unknown>, notes, nextStep: `To restore: ${callExample('restore_postgres_cluster', {...args, namespace, dry_run: undefined})}`})}
+    }
+
+    let replaced = false
+    if (existing) {
+      const summary = `Restoring into ${ref} first DELETES the existing cluster ${ref} (${existing.spec.instances ?? 1} instance(s), ${existing.spec.storage?.size ?? 'unknown size'} each) with all its data, then creates a new cluster from ${source.description}.`
+      const outcome = await confirmDestructive(context, {summary, flag: args.confirm_replace})
+      if (!outcome.confirmed) {
+        return {structured: {...notConfirmedStructure(outcome), cluster: ref}, target: ref, render: () => renderNotConfirmed({heading: 'REPLACEMENT', outcome, preview: summary, flagName: 'confirm_replace', retryCall: callExample('restore_postgres_cluster', {...args, namespace, confirm_replace: true})})}
+      }
+      await replaceExisting(kube, context, namespace, existing)
+      replaced = true
+    }
+
+    await kubeStep(action, () => kube.request<CnpgCluster>({...request, query: {fieldManager: FIELD_MANAGER}}))
+    const structured: Record<string, unknown> = {status: 'restoring', cluster: ref, source: source.description, replaced_existing: replaced, recovery_target: manifest.spec.bootstrap.recovery.recoveryTarget ?? null}
+    let waitText = `The operator now restores the data; follow it with get_cluster_status({"name": "${args.name}", "namespace": "${namespace}"}).`
+    if (args.wait) {
+      const timeout = args.timeout ?? defaultWaitTimeout(args.instances + 2)
+      const result = await waitForCluster(kube, context, namespace, args.name, timeout)
+      waitText = describeWait(result, `Cluster ${ref}`, timeout)
+      structured.wait = {outcome: result.outcome, message: result.lastMessage, elapsed_seconds: result.elapsedSeconds}
+    }
+    return {
+      structured,
+      target: ref,
+      render: () => [`Successfully started restoring cluster ${ref} from ${source.description}${replaced ? ' (the previous cluster with that name was deleted)' : ''}.`, waitText, 'The restored cluster has no backups configured; add them (to a different object store path) before relying on it.'].join('\n'),
+    }
+  },
+})
+
+type RestoreArgs = Parameters<typeof restorePostgresCluster.handler>[0]
+
+interface RestoreSource {
+  description: string
+  clusterName: string
+  /** The source cluster when it still exists: image, size and parameters come from it. */
+  cluster?: CnpgCluster
+  backup?: CnpgBackup
+}
+
+async function readClusterIfPresent(kube: Awaited<ReturnType<ToolContext['kube']>>, namespace: string, name: string, signal: AbortSignal): Promise<CnpgCluster | undefined> {
+  try {
+    return await kube.request<CnpgCluster>({method: 'GET', path: cnpgPath('clusters', namespace, name), signal})
+  } catch (error) {
+    if (error instanceof KubeApiError && error.status === 404) return undefined
+    throw new ToolError(describeKubeError(error, `getting cluster ${namespace}/${name}`))
+  }
+}
+
+async function resolveSource(kube: Awaited<ReturnType<ToolContext['kube']>>, namespace: string, args: RestoreArgs, signal: AbortSignal): Promise<RestoreSource> {
+  if (args.backup_name) {
+    const backup = await kubeStep(`getting backup ${namespace}/${args.backup_name}`, () => kube.request<CnpgBackup>({method: 'GET', path: cnpgPath('backups', namespace, args.backup_name), signal}))
+    const phase = backup.status?.phase || 'new'
+    if (phase !== 'completed') {
+      throw new ToolError(`Backup ${namespace}/${args.backup_name} is "${phase}", not "completed", so it cannot be restored${backup.status?.error ? ` (error: ${backup.status.error})` : ''}. Pick a completed backup with list_backups.`)
+    }
+    const stoppedAt = backup.status?.stoppedAt
+    if (args.target_time && stoppedAt && Date.parse(args.target_time) < Date.parse(stoppedAt)) {
+      throw new ToolError(`target_time ${args.target_time} is before backup ${args.backup_name} finished (${stoppedAt}); a backup can only be rolled forward. Pick an earlier backup or a later time.`)
+    }
+    const clusterName = backup.spec.cluster?.name ?? ''
+    const cluster = await readClusterIfPresent(kube, namespace, clusterName, signal)
+    return {description: `backup ${namespace}/${args.backup_name} (of cluster ${clusterName})`, clusterName, cluster, backup}
+  }
+  const clusterName = args.source_cluster as string
+  const cluster = await kubeStep(`getting source cluster ${namespace}/${clusterName}`, () => kube.request<CnpgCluster>({method: 'GET', path: cnpgPath('clusters', namespace, clusterName), signal}))
+  if (!(cluster.spec.backup as {barmanObjectStore?: unknown} | undefined)?.barmanObjectStore) {
+    throw new ToolError(`Cluster ${namespace}/${clusterName} has no object store (spec.backup.barmanObjectStore) to restore from. Use backup_name with a completed Backup instead (list_backups).`)
+  }
+  return {description: `the object store of cluster ${namespace}/${clusterName}`, clusterName, cluster}
+}
+
+function restoredClusterManifest(args: RestoreArgs, namespace: string, source: RestoreSource) {
+  const recoveryTarget: Record<string, unknown> = {}
+  if (args.target_time) recoveryTarget.targetTime = args.target_time
+  if (args.target_lsn) recoveryTarget.targetLSN = args.target_lsn
+  if (args.target_xid) recoveryTarget.targetXID = args.target_xid
+  if (args.target_name) recoveryTarget.targetName = args.target_name
+  if (args.target_immediate) recoveryTarget.targetImmediate = true
+  if (args.exclusive !== undefined) recoveryTarget.exclusive = args.exclusive
+  const database = args.database ?? 'app'
+  const recovery: Record<string, unknown> = {
+    ...(args.backup_name ? {backup: {name: args.backup_name}} : {source: source.clusterName}),
+    ...(Object.keys(recoveryTarget).length > 0 ? {recoveryTarget} : {}),
+    database,
+    owner: args.owner ?? database,
+  }
+  const sourceSpec = source.cluster?.spec
+  const majorFromBackup = (source.backup?.status as {majorVersion?: number} | undefined)?.majorVersion
+  const image = args.postgres_version
+    ? {imageName: `ghcr.io/cloudnative-pg/postgresql:${args.postgres_version}`}
+    : sourceSpec?.imageCatalogRef
+      ? {imageCatalogRef: sourceSpec.imageCatalogRef}
+      : source.cluster && postgresImage(source.cluster) !== 'operator default'
+        ? {imageName: postgresImage(source.cluster)}
+        : majorFromBackup
+          ? {imageName: `ghcr.io/cloudnative-pg/postgresql:${majorFromBackup}`}
+          : {}
+  const storageClass = args.storage_class ?? sourceSpec?.storage?.storageClass
+  const spec: Record<string, unknown> & {bootstrap: {recovery: Record<string, unknown>}} = {
+    instances: args.instances,
+    ...image,
+    storage: {size: args.storage_size ?? sourceSpec?.storage?.size ?? '10Gi', ...(storageClass ? {storageClass} : {})},
+    bootstrap: {recovery},
+  }
+  // Recovery needs settings such as max_connections at least as high as on the source.
+  if (sourceSpec?.postgresql?.parameters) spec.postgresql = {parameters: sourceSpec.postgresql.parameters}
+  if (args.source_cluster && sourceSpec) {
+    const store = (sourceSpec.backup as {barmanObjectStore: Record<string, unknown>}).barmanObjectStore
+    spec.externalClusters = [{name: source.clusterName, barmanObjectStore: {...store, serverName: store.serverName ?? source.clusterName}}]
+  }
+  return {
+    apiVersion: CNPG_API_VERSION,
+    kind: 'Cluster',
+    metadata: {name: args.name, namespace, labels: {[MANAGED_BY_LABEL]: MANAGED_BY_KMCP}},
+    spec,
+  }
+}
+
+/** Deletes the cluster being replaced and waits until it is gone, so the new one can take the name. */
+async function replaceExisting(kube: Awaited<ReturnType<ToolContext['kube']>>, context: ToolContext, namespace: string, existing: CnpgCluster): Promise<void> {
+  const name = existing.metadata.name
+  await kubeStep(`deleting cluster ${namespace}/${name} to replace it`, () =>
+    kube.request({method: 'DELETE', path: cnpgPath('clusters', namespace, name), body: {apiVersion: 'v1', kind: 'DeleteOptions', preconditions: {uid: existing.metadata.uid}}, signal: context.signal}),
+  )
+  const gone = await waitForObject<CnpgCluster>(kube, context, {collectionPath: cnpgPath('clusters', namespace), name, timeoutSeconds: 120, evaluate: () => ({done: false, message: `waiting for cluster ${name} to be deleted`})})
+  if (gone.outcome !== 'deleted') {
+    throw new ToolError(`Cluster ${namespace}/${name} was deleted but is still terminating after ${gone.elapsedSeconds} s (${gone.outcome}); the restore was not started. Call restore_postgres_cluster again once it is gone.`)
+  }
+}
