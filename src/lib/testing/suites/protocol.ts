@@ -1,7 +1,7 @@
 import AjvDraft7Module from 'ajv'
 import Ajv2019Module from 'ajv/dist/2019.js'
 import Ajv2020Module from 'ajv/dist/2020.js'
-import {EmptyResultSchema, ErrorCode, McpError, SUPPORTED_PROTOCOL_VERSIONS, type CallToolResult, type Tool} from '@modelcontextprotocol/sdk/types.js'
+import {EmptyResultSchema, ErrorCode, McpError, ResultSchema, SUPPORTED_PROTOCOL_VERSIONS, type CallToolResult, type Tool} from '@modelcontextprotocol/sdk/types.js'
 import {fail, pass, skip, type PluginOutcome, type TestPlugin, type TestSession} from '../plugin.ts'
 import {errorSummary} from '../runner.ts'
 
@@ -196,9 +196,11 @@ export const protocolSuite: TestPlugin[] = [
         const [property, schema] = entry
         const args = {[property]: wrongValueFor(schema)}
         try {
-          const result = await session.callTool(tool.name, args)
+          // A raw tools/call: the SDK's callTool would check the result against the output schema
+          // on the client side and throw -32602 itself, hiding what the server did.
+          const result = (await session.client.request({method: 'tools/call', params: {name: tool.name, arguments: args}}, ResultSchema, {signal: session.signal})) as CallToolResult
           if (isErrorResult(result)) return pass(`${tool.name} refused ${JSON.stringify(args)} with an error result`)
-          return fail(`${tool.name} accepted ${JSON.stringify(args)} although "${property}" must be of type ${(schema as {type: string}).type}`)
+          return fail(`${tool.name} accepted ${JSON.stringify(args)} although "${property}" must be of type ${(schema as {type: string}).type}`, JSON.stringify(result).slice(0, 500))
         } catch (error) {
           if (error instanceof McpError && error.code === ErrorCode.InvalidParams) return pass(`${tool.name} refused ${JSON.stringify(args)} with -32602`)
           return fail(`${tool.name} answered ${JSON.stringify(args)} with ${errorSummary(error)} instead of an error result or -32602`)
@@ -211,7 +213,8 @@ export const protocolSuite: TestPlugin[] = [
     name: 'tool_results',
     group: GROUP,
     description: 'Read-only tools that need no arguments return well-formed results that match their output schema',
-    dependsOn: ['tool_schemas'],
+    dependsOn: ['tools_list'],
+    runAfter: ['tool_schemas'],
     test: async (session) => {
       const tools = argumentFreeReadTools(await session.tools())
       if (tools.length === 0) return skip('no read-only tool that can be called without arguments')
