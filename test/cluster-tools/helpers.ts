@@ -1,0 +1,121 @@
+// Shared by the cluster tool tests: sessions, RBAC for instance operations, a stand-in for CNPG's
+// validating webhook, and small assertions on tool results.
+import assert from 'node:assert/strict'
+import {ElicitRequestSchema, type CallToolResult} from '@modelcontextprotocol/sdk/types.js'
+import {bindRole, harness, kubeRequest, waitFor, type User} from '../support/kube.ts'
+import {callTool, connectStdio, textOf, type StdioSession} from '../support/mcp.ts'
+
+export const CNPG = '/apis/postgresql.cnpg.io/v1'
+export const VIEW_ROLE = 'cnpg-cloudnative-pg-view'
+export const EDIT_ROLE = 'cnpg-cloudnative-pg-edit'
+/** Pods and PVCs: what delete_cluster_instance and get_cluster_resize_status need beyond CNPG's roles. */
+export const INSTANCE_OPS_ROLE = 'kmcp-test-instance-ops'
+
+export const cnpg = (ns: string, plural: string, name?: string) => `${CNPG}/namespaces/${ns}/${plural}${name ? `/${name}` : ''}`
+
+export async function ensureInstanceOpsRole(): Promise<void> {
+  const res = await kubeRequest('admin', 'POST', '/apis/rbac.authorization.k8s.io/v1/clusterroles', {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'ClusterRole',
+    metadata: {name: INSTANCE_OPS_ROLE},
+    rules: [
+      {apiGroups: [''], resources: ['persistentvolumeclaims'], verbs: ['get', 'list', 'delete']},
+      {apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'delete']},
+    ],
+  })
+  assert.ok(res.status === 201 || res.status === 409, res.text)
+}
+
+export async function bindCnpgRoles(ns: string, user: User): Promise<void> {
+  await bindRole(ns, user, VIEW_ROLE)
+  await bindRole(ns, user, EDIT_ROLE)
+}
+
+/** The API server may answer 429 while a CRD's storage initialises right after start-up. */
+export async function waitForCnpgStorage(ns: string, plurals = ['clusters', 'backups', 'scheduledbackups']): Promise<void> {
+  await waitFor(
+    async () => {
+      for (const plural of plurals) if ((await kubeRequest('admin', 'GET', cnpg(ns, plural))).status !== 200) return false
+      return true
+    },
+    {timeoutMs: 30_000, message: 'CNPG resources could not be listed'},
+  )
+}
+
+/** What the human answers when kmcp asks through elicitation. */
+export interface ElicitingSession extends StdioSession {
+  answer: 'accept' | 'decline'
+  questions: string[]
+}
+
+/** A session whose client supports elicitation and answers as `answer` says. */
+export async function connectEliciting(user: User = 'admin'): Promise<ElicitingSession> {
+  const session = await connectStdio({kubeconfig: harness().kubeconfigFor(user), capabilities: {elicitation: {}}})
+  const eliciting = session as ElicitingSession
+  eliciting.answer = 'decline'
+  eliciting.questions = []
+  session.client.setRequestHandler(ElicitRequestSchema, async (request) => {
+    eliciting.questions.push(String((request.params as {message?: string}).message ?? ''))
+    return eliciting.answer === 'accept' ? {action: 'accept', content: {confirm: true}} : {action: 'decline'}
+  })
+  return eliciting
+}
+
+export async function ok(session: StdioSession, tool: string, args: Record<string, unknown>): Promise<CallToolResult> {
+  const result = await callTool(session.client, tool, args)
+  assert.notEqual(result.isError, true, `${tool} failed: ${textOf(result)}`)
+  return result
+}
+
+export async function fails(session: StdioSession, tool: string, args: Record<string, unknown>, pattern: RegExp): Promise<string> {
+  const result = await callTool(session.client, tool, args)
+  assert.equal(result.isError, true, `${tool} should fail: ${textOf(result)}`)
+  assert.match(textOf(result), pattern)
+  return textOf(result)
+}
+
+export async function getJson(path: string): Promise<any> {
+  const res = await kubeRequest('admin', 'GET', path)
+  return res.status === 404 ? undefined : res.body
+}
+
+/**
+ * A ValidatingAdmissionPolicy standing in for CNPG's validating webhook (absent in the harness),
+ * limited to one namespace. Rules are CEL expressions that must hold; reason Invalid gives 422.
+ */
+export async function installWebhookStandIn(ns: string, name: string, validations: Array<{expression: string; message: string}>): Promise<() => Promise<void>> {
+  const policy = `kmcp-test-${name}-${ns}`
+  const created = await kubeRequest('admin', 'POST', '/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies', {
+    apiVersion: 'admissionregistration.k8s.io/v1',
+    kind: 'ValidatingAdmissionPolicy',
+    metadata: {name: policy},
+    spec: {
+      failurePolicy: 'Fail',
+      matchConstraints: {
+        namespaceSelector: {matchLabels: {'kubernetes.io/metadata.name': ns}},
+        resourceRules: [{apiGroups: ['postgresql.cnpg.io'], apiVersions: ['v1'], operations: ['CREATE', 'UPDATE'], resources: ['clusters']}],
+      },
+      validations: validations.map((v) => ({...v, reason: 'Invalid'})),
+    },
+  })
+  assert.equal(created.status, 201, created.text)
+  const binding = await kubeRequest('admin', 'POST', '/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicybindings', {
+    apiVersion: 'admissionregistration.k8s.io/v1',
+    kind: 'ValidatingAdmissionPolicyBinding',
+    metadata: {name: policy},
+    spec: {policyName: policy, validationActions: ['Deny']},
+  })
+  assert.equal(binding.status, 201, binding.text)
+  return async () => {
+    await kubeRequest('admin', 'DELETE', `/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicybindings/${policy}`)
+    await kubeRequest('admin', 'DELETE', `/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies/${policy}`)
+  }
+}
+
+/** Policies take effect a moment after creation: probe until `probe` is refused (or accepted again). */
+export async function untilAdmission(probe: () => Promise<number>, expected: 'denied' | 'allowed'): Promise<void> {
+  await waitFor(async () => {
+    const status = await probe()
+    return expected === 'denied' ? status === 422 : status < 300
+  }, {timeoutMs: 20_000, intervalMs: 250, message: `admission policy never became ${expected}`})
+}
