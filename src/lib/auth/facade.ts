@@ -262,7 +262,7 @@ export class OAuthFacade {
         sendOAuthError(res, new OAuthError('temporarily_unavailable', 'the identity provider could not be reached or refused the request; see the kmcp logs', 503))
       } else {
         log.error('OAuth endpoint failed', {route: path, error: error instanceof Error ? error.message : String(error)})
-        sendOAuthError(res, new OAuthError('server_error', 'internal error; see the kmcp logs', isStorageError(error) ? 503 : 500))
+        sendOAuthError(res, isStorageError(error) ? new OAuthError('temporarily_unavailable', 'kmcp cannot reach its token storage; try again shortly', 503) : new OAuthError('server_error', 'internal error; see the kmcp logs', 500))
       }
     }
     return true
@@ -786,5 +786,5 @@ export class OAuthFacade {
 
 function isStorageError(error: unknown): boolean {
   const message = error instanceof Error ? error.message : ''
-  return /redis|Stream isn't writeable|ECONNREFUSED|Connection is closed/i.test(message)
+  return /redis is not connected|Stream isn't writeable|ECONNREFUSED|Connection is closed/i.test(message)
 }

@@ -2,6 +2,8 @@ import {Redis} from 'ioredis'
 import {log} from '../server/logger.ts'
 import type {KeyValueStore} from './kv.ts'
 
+const READY_WAIT_MS = 2000
+
 export interface RedisSettings {
   /** redis:// or rediss:// URL; host/port/db/password below override its parts. */
   url?: string
@@ -48,21 +50,42 @@ export class RedisStore implements KeyValueStore {
     else if (state === 'error') log.warn('redis unavailable; retrying in the background', {error: detail})
   }
 
+  /**
+   * Waits briefly for a connection being (re)established, so that requests arriving just after
+   * start-up or during a short blip succeed; a longer outage fails fast.
+   */
+  private async connected(): Promise<Redis> {
+    if (this.redis.status === 'ready') return this.redis
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.redis.off('ready', onReady)
+        reject(new Error(`redis is not connected (state: ${this.redis.status})`))
+      }, READY_WAIT_MS)
+      const onReady = () => {
+        clearTimeout(timer)
+        resolve()
+      }
+      this.redis.once('ready', onReady)
+    })
+    return this.redis
+  }
+
   async get(key: string): Promise<string | undefined> {
-    return (await this.redis.get(key)) ?? undefined
+    return (await (await this.connected()).get(key)) ?? undefined
   }
 
   async set(key: string, value: string, ttlSeconds?: number): Promise<void> {
-    if (ttlSeconds) await this.redis.set(key, value, 'EX', Math.max(1, Math.ceil(ttlSeconds)))
-    else await this.redis.set(key, value)
+    const redis = await this.connected()
+    if (ttlSeconds) await redis.set(key, value, 'EX', Math.max(1, Math.ceil(ttlSeconds)))
+    else await redis.set(key, value)
   }
 
   async getdel(key: string): Promise<string | undefined> {
-    return (await this.redis.getdel(key)) ?? undefined
+    return (await (await this.connected()).getdel(key)) ?? undefined
   }
 
   async del(key: string): Promise<void> {
-    await this.redis.del(key)
+    await (await this.connected()).del(key)
   }
 
   async ping(): Promise<void> {

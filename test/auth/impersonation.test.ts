@@ -1,0 +1,101 @@
+// kmcp serve --impersonate: every Kubernetes request carries the signed-in user's id and groups,
+// so the real API server's RBAC decides. alice may manage clusters in her namespace only, bob in
+// none (except what his group is given).
+import assert from 'node:assert/strict'
+import {after, before, test} from 'node:test'
+import type {Client} from '@modelcontextprotocol/sdk/client/index.js'
+import {bindRole, createNamespace, deleteNamespace, harness, kubeRequest, waitFor} from '../support/kube.ts'
+import {callTool, connectHttp, startHttpServer, textOf, type HttpServerProcess} from '../support/mcp.ts'
+import {makeHealthyCluster} from '../support/operator.ts'
+import {startIdentityProvider, type TestIdentityProvider} from '../support/oidc.ts'
+import {freePort, startRedis, type TestRedis} from '../support/redis.ts'
+import {userIdFor} from '../../src/lib/auth/user-hash.ts'
+import {obtainTokens, writeAuthConfig} from './helpers.ts'
+
+let redis: TestRedis
+let idp: TestIdentityProvider
+let kmcp: HttpServerProcess
+let publicUrl: string
+let aliceNs: string
+let otherNs: string
+const clients: Client[] = []
+
+before(async () => {
+  aliceNs = await createNamespace('imp-alice')
+  otherNs = await createNamespace('imp-other')
+  for (const ns of [aliceNs, otherNs]) {
+    await waitFor(async () => (await kubeRequest('admin', 'GET', `/apis/postgresql.cnpg.io/v1/namespaces/${ns}/clusters`)).status === 200, {message: 'CNPG clusters listable'})
+    await makeHealthyCluster(ns, 'orders-db')
+  }
+  const port = await freePort()
+  publicUrl = `http://127.0.0.1:${port}`
+  redis = await startRedis()
+  idp = await startIdentityProvider({kmcpCallbacks: [`${publicUrl}/auth/callback`]})
+  // The Kubernetes user is kmcp's user id (user_hash): bind RBAC to exactly that name.
+  // (The CNPG chart's edit role holds only the write verbs; reading comes from its view role.)
+  const aliceId = userIdFor({preferred_username: 'alice'}, idp.issuer)
+  await bindRole(aliceNs, aliceId, 'cnpg-cloudnative-pg-view')
+  await bindRole(aliceNs, aliceId, 'cnpg-cloudnative-pg-edit')
+  // Groups from the token's groups claim arrive as Impersonate-Group.
+  await bindRole(otherNs, 'team-b', 'cnpg-cloudnative-pg-view', {subjectKind: 'Group'})
+  const files = writeAuthConfig({idp, publicUrl, redisUrl: redis.url})
+  // kmcp itself runs as the harness admin, which may impersonate.
+  kmcp = await startHttpServer({kubeconfig: harness().kubeconfigPath, port, extraArgs: ['--oidc-config', files.configPath, '--impersonate']})
+})
+
+after(async () => {
+  for (const client of clients) await client.close().catch(() => undefined)
+  await kmcp?.stop()
+  await idp?.close()
+  await redis?.stop()
+  for (const ns of [aliceNs, otherNs]) if (ns) await deleteNamespace(ns)
+})
+
+async function connectAs(user: string): Promise<Client> {
+  idp.signInAs(user)
+  const tokens = await obtainTokens(publicUrl)
+  const client = await connectHttp(`${publicUrl}/mcp`, {authorization: `Bearer ${tokens.access_token}`})
+  clients.push(client)
+  return client
+}
+
+test('alice manages clusters in her namespace only', async () => {
+  const alice = await connectAs('alice')
+  const own = await callTool(alice, 'list_postgres_clusters', {namespace: aliceNs})
+  assert.ok(!own.isError, textOf(own))
+  assert.match(textOf(own), /orders-db/)
+  const status = await callTool(alice, 'get_cluster_status', {namespace: aliceNs, name: 'orders-db'})
+  assert.ok(!status.isError, textOf(status))
+  const scale = await callTool(alice, 'scale_postgres_cluster', {namespace: aliceNs, name: 'orders-db', instances: 2, dry_run: true})
+  assert.ok(!scale.isError, textOf(scale))
+
+  const other = await callTool(alice, 'list_postgres_clusters', {namespace: otherNs})
+  assert.equal(other.isError, true)
+  assert.match(textOf(other), /403|forbidden|not allowed/i)
+  const otherScale = await callTool(alice, 'scale_postgres_cluster', {namespace: otherNs, name: 'orders-db', instances: 2, dry_run: true})
+  assert.equal(otherScale.isError, true)
+
+  // The audit line names alice's user id for the mutating call.
+  const aliceId = userIdFor({preferred_username: 'alice'}, idp.issuer)
+  const audit = kmcp
+    .stderr()
+    .split('\n')
+    .filter((line) => line.includes('"kind":"audit"'))
+    .map((line) => JSON.parse(line) as Record<string, unknown>)
+  assert.ok(audit.some((a) => a.user === aliceId && a.tool === 'scale_postgres_cluster' && a.dry_run === true && a.result === 'ok'), JSON.stringify(audit))
+  assert.ok(audit.some((a) => a.user === aliceId && a.tool === 'scale_postgres_cluster' && a.result === 'error'), JSON.stringify(audit))
+})
+
+test('bob may manage nothing; his group may read the other namespace', async () => {
+  const bob = await connectAs('bob')
+  for (const namespace of [aliceNs]) {
+    const list = await callTool(bob, 'list_postgres_clusters', {namespace})
+    assert.equal(list.isError, true, textOf(list))
+    const scale = await callTool(bob, 'scale_postgres_cluster', {namespace, name: 'orders-db', instances: 2, dry_run: true})
+    assert.equal(scale.isError, true, textOf(scale))
+  }
+  const viaGroup = await callTool(bob, 'list_postgres_clusters', {namespace: otherNs})
+  assert.ok(!viaGroup.isError, textOf(viaGroup))
+  const writeViaGroup = await callTool(bob, 'scale_postgres_cluster', {namespace: otherNs, name: 'orders-db', instances: 2, dry_run: true})
+  assert.equal(writeViaGroup.isError, true, 'the view role does not allow changes')
+})
