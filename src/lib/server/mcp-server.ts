@@ -2,6 +2,8 @@ import {McpServer} from '@modelcontextprotocol/sdk/server/mcp.js'
 import pjson from '../../../package.json' with {type: 'json'}
 import {toolsets} from '../tools/index.ts'
 import {mountToolsets, type ToolEnvironment} from '../tools/registry.ts'
+import {mountPrompts} from './prompts/mount.ts'
+import {promptRegistry} from './prompts/registry.ts'
 
 const INSTRUCTIONS = [
   'kmcp manages PostgreSQL clusters run by the CloudNativePG (CNPG) operator on Kubernetes.',
@@ -20,5 +22,6 @@ export function createMcpServer(env: ToolEnvironment): McpServer {
     {capabilities: {tools: {listChanged: false}, logging: {}}, instructions: INSTRUCTIONS},
   )
   mountToolsets(server, toolsets, env)
+  mountPrompts(server, promptRegistry())
   return server
 }
