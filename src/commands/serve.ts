@@ -29,6 +29,7 @@ export default class Serve extends Command {
     impersonate: Flags.boolean({default: false, summary: 'HTTP: make Kubernetes requests as the signed-in user (Impersonate-User/-Group), so cluster RBAC decides per person.'}),
     'admin-users': Flags.string({summary: 'HTTP: comma-separated user ids or usernames allowed to use admin tools (overrides admin_users in the config).'}),
     'admin-groups': Flags.string({summary: 'HTTP: comma-separated identity-provider groups allowed to use admin tools (overrides admin_groups).'}),
+    prompts: Flags.string({summary: 'Prompt bundle file (YAML or JSON) offered through MCP prompts, reloaded when it changes. Default /etc/mcp/prompts/prompts.yaml when present; a path given here must exist and be valid.', env: 'PROMPTS_PATH'}),
   }
 
   async run(): Promise<void> {
@@ -48,6 +49,7 @@ export default class Serve extends Command {
         impersonate: flags.impersonate,
         adminUsers: splitList(flags['admin-users']),
         adminGroups: splitList(flags['admin-groups']),
+        prompts: flags.prompts,
       })
     } catch (error) {
       if (error instanceof ServeConfigError || error instanceof ListenError) this.error(error.message, {exit: 1})

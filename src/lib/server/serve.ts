@@ -4,6 +4,8 @@ import {localIdentity} from '../tools/registry.ts'
 import {configureLogging, log, type LogLevel} from './logger.ts'
 import {serveHttp, type HttpAuthLayer} from './http.ts'
 import {serveStdio} from './stdio.ts'
+import {PromptBundleError} from './prompts/bundle.ts'
+import {configurePrompts} from './prompts/registry.ts'
 
 export interface ServeOptions {
   transport: 'stdio' | 'http'
@@ -20,6 +22,8 @@ export interface ServeOptions {
   impersonate?: boolean
   adminUsers?: string[]
   adminGroups?: string[]
+  /** --prompts / PROMPTS_PATH when given (then it must be a valid bundle); else the default path if present. */
+  prompts?: string
 }
 
 const DEFAULT_OIDC_CONFIG = '/etc/mcp/oidc.yaml'
@@ -77,6 +81,12 @@ async function httpAuthLayer(options: ServeOptions): Promise<HttpAuthLayer | und
 /** Runs `kmcp serve` until it is told to stop. */
 export async function serve(options: ServeOptions): Promise<void> {
   configureLogging({level: options.logLevel})
+  try {
+    configurePrompts({path: options.prompts || undefined, explicit: Boolean(options.prompts), watch: true})
+  } catch (error) {
+    if (error instanceof PromptBundleError) throw new ServeConfigError(`${error.message}. Fix the file, or omit --prompts/PROMPTS_PATH to serve only the built-in prompts.`)
+    throw error
+  }
   const kube = new LazyKubeClient({kubeconfig: options.kubeconfig, context: options.context})
   if (options.transport === 'stdio') {
     await serveStdio(kube)
