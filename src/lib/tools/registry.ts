@@ -81,11 +81,15 @@ export interface Toolset {
   name: string
   description: string
   tools: AnyTool[]
+  /** Mounted only for sessions opened by a caller allowed to administer (CallerIdentity.isAdmin). */
+  adminOnly?: boolean
 }
 
 export interface ToolEnvironment {
   kube: LazyKubeClient
   identityFor(extra: RequestHandlerExtra<ServerRequest, ServerNotification>): CallerIdentity
+  /** Who opened the session (stdio: the local user; HTTP: the user of the initialize request). */
+  sessionIdentity?: CallerIdentity
 }
 
 export function localIdentity(): CallerIdentity {
@@ -170,6 +174,7 @@ function audit(tool: string, identity: CallerIdentity, target: string | undefine
 /** Mounts every tool of the given toolsets on an MCP server. */
 export function mountToolsets(server: McpServer, toolsets: Toolset[], env: ToolEnvironment): void {
   for (const toolset of toolsets) {
+    if (toolset.adminOnly && !env.sessionIdentity?.isAdmin) continue
     for (const definition of toolset.tools) {
       server.registerTool(
         definition.name,
