@@ -146,6 +146,7 @@ export async function serveHttp(options: HttpServeOptions): Promise<RunningHttpS
       kube: options.kube,
       // Each request carries its own token; the auth layer puts the caller into authInfo.extra.
       identityFor: (extra) => (extra.authInfo?.extra?.identity as CallerIdentity | undefined) ?? identity,
+      sessionIdentity: identity,
     })
     const transport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),

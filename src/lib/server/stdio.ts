@@ -7,7 +7,7 @@ import {LineDelimitedStdioTransport} from './stdio-transport.ts'
 /** Serves MCP over this process's stdin/stdout until stdin closes or a signal arrives. */
 export async function serveStdio(kube: LazyKubeClient): Promise<void> {
   const identity = localIdentity()
-  const server = createMcpServer({kube, identityFor: () => identity})
+  const server = createMcpServer({kube, identityFor: () => identity, sessionIdentity: identity})
   const transport = new LineDelimitedStdioTransport()
   await new Promise<void>((resolve) => {
     transport.onclose = () => resolve()
