@@ -44,7 +44,8 @@ export function runKmcp(args: string[], options: {env?: Record<string, string>; 
   const cmd = kmcpCommand(...args)
   const child = spawn(cmd.command, cmd.args, {
     cwd: REPO_ROOT,
-    env: {PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', NO_COLOR: '1', ...options.env},
+    // OCLIF_COLUMNS: one line per message line (oclif wraps errors at the terminal width otherwise).
+    env: {PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', NO_COLOR: '1', OCLIF_COLUMNS: '10000', ...options.env},
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let stdout = ''
@@ -105,16 +106,21 @@ export async function createChartSecrets(namespace: string, release: string): Pr
   }
 }
 
-/** Flags every install test passes: the harness cluster, the built helm, complete sign-in settings. */
-export function installFlags(namespace: string, release: string): string[] {
-  return [
-    '--kubeconfig', harness().kubeconfigPath,
-    '--helm', helmPath(),
-    '--namespace', namespace,
-    '--release', release,
-    '--issuer', 'https://id.example.com/',
-    '--audience', 'https://kmcp.example.com/mcp',
-    '--client-id', 'kmcp-test',
-    '--public-url', 'https://kmcp.example.com',
-  ]
+/**
+ * Flags every install test passes: the harness cluster, the built helm, complete sign-in
+ * settings; `overrides` replaces any of them by flag name (e.g. {'--issuer': '…'}).
+ */
+export function installFlags(namespace: string, release: string, overrides: Record<string, string> = {}): string[] {
+  const flags: Record<string, string> = {
+    '--kubeconfig': harness().kubeconfigPath,
+    '--helm': helmPath(),
+    '--namespace': namespace,
+    '--release': release,
+    '--issuer': 'https://id.example.com/',
+    '--audience': 'https://kmcp.example.com/mcp',
+    '--client-id': 'kmcp-test',
+    '--public-url': 'https://kmcp.example.com',
+    ...overrides,
+  }
+  return Object.entries(flags).flatMap(([flag, value]) => [flag, value])
 }

@@ -1,0 +1,177 @@
+// `kmcp helm install` run as a process against the real API server with the real helm. No
+// kubelet runs, so the tests play the Deployment controller: they write each Deployment's
+// .status through the status subresource once helm has applied it (markReleaseRolledOut).
+import {before, describe, test} from 'node:test'
+import assert from 'node:assert/strict'
+import {dirname} from 'node:path'
+import {createNamespace, getObject, harness} from '../support/kube.ts'
+import {startHarness} from '../support/global-setup.ts'
+import {keysSecretName, oidcClientSecretName} from '../../src/lib/setup/secret-names.ts'
+import {rbacObjectNames} from '../../src/lib/setup/rbac-rules.ts'
+import {createChartSecrets, helm, helmPath, installFlags, markReleaseRolledOut, runKmcp} from './helpers.ts'
+
+async function checksum(namespace: string, name: string): Promise<string> {
+  const deployment = await getObject('apps/v1', 'Deployment', namespace, name)
+  return deployment!.spec.template.metadata.annotations['checksum/config']
+}
+
+describe('kmcp helm install into a fresh namespace', () => {
+  const release = 'kmcp'
+  // The release name contains the chart name, so the objects are named after the release alone.
+  const fullname = 'kmcp'
+  let namespace: string
+  let firstChecksum: string
+  let secondChecksum: string
+
+  before(async () => {
+    namespace = await createNamespace('helm-install')
+    await createChartSecrets(namespace, release)
+  })
+
+  test('--dry-run checks every object with the API server and stores nothing', async () => {
+    const result = await runKmcp(['helm', 'install', ...installFlags(namespace, release), '--dry-run'])
+    assert.equal(result.code, 0, result.stderr)
+    assert.match(result.stdout, /would create\s+Deployment\s+\S+\s+kmcp\n/)
+    assert.match(result.stdout, /Dry run: nothing was stored/)
+    assert.equal(await getObject('apps/v1', 'Deployment', namespace, fullname), undefined)
+    assert.equal(helm('status', release, '--namespace', namespace).code, 1, 'no release exists')
+  })
+
+  test('installs the Deployment, Service, ServiceAccount, bindings and ConfigMap, waits for the rollout and prints how to connect', async () => {
+    const result = await runKmcp(['helm', 'install', ...installFlags(namespace, release), '--timeout', '90'], {whileRunning: () => markReleaseRolledOut(namespace, release)})
+    assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`)
+    assert.match(result.stderr, /✓ checking that CloudNativePG is installed/)
+    assert.match(result.stderr, /deployment\/kmcp: 1\/1 updated, 1\/1 available/)
+    assert.match(result.stderr, /✓ rolled out: deployment\/kmcp, deployment\/kmcp-redis/)
+    assert.match(result.stdout, /Release kmcp is at revision 1 in namespace \S+ and ready/)
+    assert.match(result.stdout, /https:\/\/kmcp\.example\.com\/mcp/)
+    assert.match(result.stdout, /"mcpServers": \{"kmcp": \{"type": "http", "url": "https:\/\/kmcp\.example\.com\/mcp"\}\}/)
+
+    const names = rbacObjectNames(fullname, namespace)
+    for (const [apiVersion, kind, name] of [
+      ['apps/v1', 'Deployment', fullname],
+      ['apps/v1', 'Deployment', `${fullname}-redis`],
+      ['v1', 'Service', fullname],
+      ['v1', 'ServiceAccount', fullname],
+      ['v1', 'ConfigMap', `${fullname}-oidc`],
+      ['rbac.authorization.k8s.io/v1', 'Role', names.role],
+      ['rbac.authorization.k8s.io/v1', 'RoleBinding', names.roleBinding],
+      ['rbac.authorization.k8s.io/v1', 'RoleBinding', names.cnpgRoleBinding('cnpg-cloudnative-pg-view')],
+      ['rbac.authorization.k8s.io/v1', 'RoleBinding', names.cnpgRoleBinding('cnpg-cloudnative-pg-edit')],
+    ]) {
+      assert.ok(await getObject(apiVersion, kind, namespace, name), `${kind} ${name} exists`)
+    }
+    const config = await getObject('v1', 'ConfigMap', namespace, `${fullname}-oidc`)
+    assert.match(config!.data['oidc.yaml'], /issuer: "https:\/\/id\.example\.com\/"/)
+    assert.equal(await getObject('networking.k8s.io/v1', 'Ingress', namespace, fullname), undefined)
+    firstChecksum = await checksum(namespace, fullname)
+  })
+
+  test('an upgrade with a changed config value (and Ingress + HPA on) changes the pod template checksum', async () => {
+    const result = await runKmcp(
+      ['helm', 'install', ...installFlags(namespace, release, {'--issuer': 'https://other-id.example.com/'}), '--set', 'ingress.enabled=true', '--set', 'ingress.host=kmcp.example.com', '--set', 'autoscaling.enabled=true', '--timeout', '90'],
+      {whileRunning: () => markReleaseRolledOut(namespace, release)},
+    )
+    assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`)
+    assert.match(result.stdout, /at revision 2/)
+    secondChecksum = await checksum(namespace, fullname)
+    assert.notEqual(secondChecksum, firstChecksum)
+    assert.ok(await getObject('networking.k8s.io/v1', 'Ingress', namespace, fullname), 'Ingress created')
+    assert.ok(await getObject('autoscaling/v2', 'HorizontalPodAutoscaler', namespace, fullname), 'HPA created')
+  })
+
+  test('an upgrade whose rollout never finishes is rolled back to the previous revision, and says so', async () => {
+    const result = await runKmcp(['helm', 'install', ...installFlags(namespace, release, {'--client-id': 'another-client'}), '--set', 'ingress.enabled=true', '--set', 'autoscaling.enabled=true', '--timeout', '3'])
+    assert.equal(result.code, 1, `${result.stdout}\n${result.stderr}`)
+    assert.match(result.stderr, /the rollout did not finish within 3 s: deployment\/kmcp /)
+    assert.match(result.stderr, /Rolled back: release kmcp is back at revision 2, as it was before this run \(helm rollback\)/)
+    assert.equal(await checksum(namespace, fullname), secondChecksum, 'the pod template is the one of revision 2 again')
+    const history = JSON.parse(helm('history', release, '--namespace', namespace, '--output', 'json').stdout) as Array<{revision: number; status: string; description: string}>
+    assert.deepEqual(history.map((h) => h.status), ['superseded', 'superseded', 'superseded', 'deployed'])
+    assert.match(history.at(-1)!.description, /Rollback to 2/)
+  })
+})
+
+describe('kmcp helm install refuses bad situations with one clear message', () => {
+  let namespace: string
+  before(async () => {
+    namespace = await createNamespace('helm-bad')
+  })
+
+  test('missing Secrets: names them and the command that makes them; nothing is installed', async () => {
+    const result = await runKmcp(['helm', 'install', ...installFlags(namespace, 'r')])
+    assert.equal(result.code, 1)
+    assert.match(result.stderr, new RegExp(`Secrets the kmcp pods mount are missing in namespace ${namespace}`))
+    assert.match(result.stderr, new RegExp(`${oidcClientSecretName('r')} \\(keys client_secret`))
+    assert.match(result.stderr, new RegExp(keysSecretName('r')))
+    assert.match(result.stderr, new RegExp(`kmcp secrets create --namespace ${namespace} --release r`))
+    assert.equal(helm('status', 'r', '--namespace', namespace).code, 1, 'no release was made')
+  })
+
+  test('helm missing: PATH without helm and no --helm', async () => {
+    const flags = installFlags(namespace, 'r')
+    flags.splice(flags.indexOf('--helm'), 2)
+    const result = await runKmcp(['helm', 'install', ...flags], {env: {PATH: dirname(process.execPath)}})
+    assert.equal(result.code, 1)
+    assert.match(result.stderr, /helm is not installed \(no "helm" on PATH\)/)
+  })
+
+  test('an unknown flag', async () => {
+    const result = await runKmcp(['helm', 'install', '--relase', 'x'])
+    assert.equal(result.code, 2)
+    assert.match(result.stderr, /Nonexistent flag: --relase/)
+  })
+
+  test('incomplete sign-in settings: names the flags to give', async () => {
+    const result = await runKmcp(['helm', 'install', '--kubeconfig', harness().kubeconfigPath, '--helm', helmPath(), '--namespace', namespace, '--release', 'r'])
+    assert.equal(result.code, 2, result.stderr)
+    assert.match(result.stderr, /sign-in settings are incomplete/)
+    assert.match(result.stderr, /--issuer/)
+    assert.match(result.stderr, /--public-url/)
+  })
+
+  test('a value the schema rejects: service.port "http", with helm\'s message (also in --render)', async () => {
+    for (const mode of [[], ['--render']]) {
+      const result = await runKmcp(['helm', 'install', ...installFlags(namespace, 'r'), '--set', 'service.port=http', ...mode])
+      assert.equal(result.code, 2, result.stderr)
+      assert.match(result.stderr, /the chart cannot be rendered with these values/)
+      assert.match(result.stderr, /service\/port.*got string, want integer/)
+    }
+  })
+
+  test('a namespace that does not exist', async () => {
+    const result = await runKmcp(['helm', 'install', ...installFlags('no-such-namespace-x1', 'r')])
+    assert.equal(result.code, 1)
+    assert.match(result.stderr, /Namespace "no-such-namespace-x1" does not exist/)
+    assert.match(result.stderr, /--create-namespace/)
+  })
+
+  test('a failed first install (helm rejects an object) is removed and says so', async () => {
+    await createChartSecrets(namespace, 'bad')
+    // An Ingress host with a space passes the chart's schema but not the API server's validation.
+    const result = await runKmcp(['helm', 'install', ...installFlags(namespace, 'bad'), '--set', 'ingress.enabled=true', '--set', 'ingress.host=not a host'])
+    assert.equal(result.code, 1, result.stderr)
+    assert.match(result.stderr, /helm could not install release bad/)
+    assert.match(result.stderr, /Rolled back: the failed first install of bad was removed/)
+    assert.equal(helm('status', 'bad', '--namespace', namespace).code, 1)
+    assert.equal(await getObject('apps/v1', 'Deployment', namespace, 'bad-kmcp'), undefined)
+  })
+
+  test('--render prints the manifests without touching the cluster', async () => {
+    const result = await runKmcp(['helm', 'install', ...installFlags(namespace, 'r'), '--render'])
+    assert.equal(result.code, 0, result.stderr)
+    assert.match(result.stdout, /kind: Deployment/)
+    assert.match(result.stdout, /checksum\/config: [0-9a-f]{64}/)
+  })
+})
+
+describe('a cluster without the CloudNativePG CRDs', () => {
+  test('is refused before anything is installed', {timeout: 120_000}, async (t) => {
+    // A second, bare API server: the shared one has the CRDs and cannot lose them mid-run.
+    const bare = await startHarness({args: ['--no-controller-manager']})
+    t.after(() => bare.stop())
+    const result = await runKmcp(['helm', 'install', ...installFlags('default', 'r', {'--kubeconfig': bare.kubeconfigPath})])
+    assert.equal(result.code, 1, result.stderr)
+    assert.match(result.stderr, /CloudNativePG is not installed in the cluster at https:\/\/127\.0\.0\.1:\d+: the postgresql\.cnpg\.io\/v1 CRDs/)
+  })
+})
