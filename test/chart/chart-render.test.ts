@@ -8,6 +8,7 @@ import {KMCP_RBAC, rbacObjectNames, toPolicyRules} from '../../src/lib/setup/rba
 import {KEYS_SECRET_KEYS, OIDC_CLIENT_SECRET_KEYS, OIDC_CONFIG_MOUNT, SECRET_MOUNT_PATHS, keysSecretName, oidcClientSecretName} from '../../src/lib/setup/secret-names.ts'
 import {ALL_FEATURES_VALUES, CHART_DIR, helm, renderChart} from './helpers.ts'
 import YAML from 'yaml'
+import {parseBundle} from '../../src/lib/server/prompts/bundle.ts'
 
 const find = (objects: KubeObject[], kind: string, name?: string, namespace?: string) =>
   objects.filter((o) => o.kind === kind && (name === undefined || o.metadata.name === name) && (namespace === undefined || o.metadata.namespace === namespace))
@@ -142,6 +143,12 @@ describe('helm template with every optional feature on', () => {
     assert.equal(config.public_url, 'https://kmcp.example.com', 'public_url defaults to the ingress host')
     assert.equal(config.redis.password_file, '/etc/mcp/secrets/redis/password')
     assert.equal(config.auth_type, 'oidc')
+  })
+
+  test("the prompts ConfigMap is a bundle kmcp's own loader accepts", () => {
+    const [prompts] = find(objects, 'ConfigMap', `${fullname}-prompts`)
+    const bundle = parseBundle('prompts.yaml', Buffer.from(prompts.data['prompts.yaml']), [])
+    assert.deepEqual(bundle.prompts.map((p) => p.id), ['check-backups'])
   })
 
   test('cluster-wide RBAC uses a ClusterRole with the same rules and the module\'s names', () => {
