@@ -81,9 +81,11 @@ export async function getJson(path: string): Promise<any> {
 
 /**
  * A ValidatingAdmissionPolicy standing in for CNPG's validating webhook (absent in the harness),
- * limited to one namespace. Rules are CEL expressions that must hold; reason Invalid gives 422.
+ * limited to some clusters of one namespace. Rules are CEL expressions that must hold; reason Invalid gives 422.
  */
-export async function installWebhookStandIn(ns: string, name: string, validations: Array<{expression: string; message: string}>): Promise<() => Promise<void>> {
+export async function installWebhookStandIn(ns: string, name: string, validations: Array<{expression: string; message: string}>, clusters: string[]): Promise<() => Promise<void>> {
+  // Limited to the named clusters, so a policy still being torn down cannot disturb another test.
+  const scope = `!(object.metadata.name in ${JSON.stringify(clusters)})`
   const policy = `kmcp-test-${name}-${ns}`
   const created = await kubeRequest('admin', 'POST', '/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies', {
     apiVersion: 'admissionregistration.k8s.io/v1',
@@ -95,7 +97,7 @@ export async function installWebhookStandIn(ns: string, name: string, validation
         namespaceSelector: {matchLabels: {'kubernetes.io/metadata.name': ns}},
         resourceRules: [{apiGroups: ['postgresql.cnpg.io'], apiVersions: ['v1'], operations: ['CREATE', 'UPDATE'], resources: ['clusters']}],
       },
-      validations: validations.map((v) => ({...v, reason: 'Invalid'})),
+      validations: validations.map((v) => ({...v, expression: `${scope} || (${v.expression})`, reason: 'Invalid'})),
     },
   })
   assert.equal(created.status, 201, created.text)
@@ -112,10 +114,14 @@ export async function installWebhookStandIn(ns: string, name: string, validation
   }
 }
 
-/** Policies take effect a moment after creation: probe until `probe` is refused (or accepted again). */
-export async function untilAdmission(probe: () => Promise<number>, expected: 'denied' | 'allowed'): Promise<void> {
+/**
+ * Policies take effect (and go away) a moment after they are created (deleted): probe until the
+ * probe is refused with `message`, or until it is no longer refused with it.
+ */
+export async function untilAdmission(probe: () => Promise<{status: number; text: string}>, expected: 'denied' | 'allowed', message: string): Promise<void> {
   await waitFor(async () => {
-    const status = await probe()
-    return expected === 'denied' ? status === 422 : status < 300
-  }, {timeoutMs: 20_000, intervalMs: 250, message: `admission policy never became ${expected}`})
+    const {status, text} = await probe()
+    const denied = status === 422 && text.includes(message)
+    return expected === 'denied' ? denied : !denied
+  }, {timeoutMs: 20_000, intervalMs: 250, message: `admission policy "${message}" never became ${expected}`})
 }

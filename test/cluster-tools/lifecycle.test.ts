@@ -89,9 +89,9 @@ describe('cluster lifecycle tools against the real API server', () => {
   })
 
   test('422 from the API server (a stand-in for CNPG\'s webhook) names the rule; nothing stored', async () => {
-    const remove = await installWebhookStandIn(ns, 'latest-tag', [{expression: "!has(object.spec.imageName) || !object.spec.imageName.endsWith(':latest')", message: "spec.imageName: can't use the 'latest' tag, pin a PostgreSQL version"}])
+    const remove = await installWebhookStandIn(ns, 'latest-tag', [{expression: "!has(object.spec.imageName) || !object.spec.imageName.endsWith(':latest')", message: "spec.imageName: can't use the 'latest' tag, pin a PostgreSQL version"}], ['latest-db', 'probe'])
     try {
-      await untilAdmission(async () => (await kubeRequest('admin', 'POST', cnpg(ns, 'clusters'), {apiVersion: 'postgresql.cnpg.io/v1', kind: 'Cluster', metadata: {name: 'probe'}, spec: {instances: 1, imageName: 'x:latest', storage: {size: '1Gi'}}}, {dryRun: true})).status, 'denied')
+      await untilAdmission(() => kubeRequest('admin', 'POST', cnpg(ns, 'clusters'), {apiVersion: 'postgresql.cnpg.io/v1', kind: 'Cluster', metadata: {name: 'probe'}, spec: {instances: 1, imageName: 'x:latest', storage: {size: '1Gi'}}}, {dryRun: true}), 'denied', "can't use the 'latest' tag")
       for (const dry_run of [true, false]) {
         await fails(admin, 'create_postgres_cluster', {name: 'latest-db', namespace: ns, container_image: 'postgres:latest', dry_run}, /422 Invalid[\s\S]*spec\.imageName: can't use the 'latest' tag/)
       }

@@ -72,14 +72,19 @@ export function assessResize(cluster: CnpgCluster, ref: string, volumes: VolumeS
   const atDesired: string[] = []
   const atPrevious: string[] = []
   const expanding: string[] = []
+  // Volumes smaller than desired are grown in place by the operator; larger ones (a shrink) must be recycled.
+  const toGrow: string[] = []
   for (const volume of volumes.filter((v) => v.pvc_role === 'PG_DATA')) {
     if (!desired || !sameSize(volume.requested_size, desired)) {
       atPrevious.push(volume.instance)
+      const requested = quantityOrUndefined(volume.requested_size)
+      if (desired && requested && compareQuantities(requested, desired) < 0) toGrow.push(volume.instance)
       continue
     }
     atDesired.push(volume.instance)
     const actual = quantityOrUndefined(volume.actual_size)
-    if (!actual || compareQuantities(actual, desired) < 0) expanding.push(volume.instance)
+    // No reported capacity (a PVC not bound yet) is not evidence of a pending expansion.
+    if (actual && compareQuantities(actual, desired) < 0) expanding.push(volume.instance)
   }
   const validationDisabled = cluster.metadata.annotations?.[VALIDATION_ANNOTATION] === 'disabled'
   const name = cluster.metadata.name
@@ -94,6 +99,8 @@ export function assessResize(cluster: CnpgCluster, ref: string, volumes: VolumeS
         ? `Volume expansion is still in progress for ${expanding.join(', ')}. Wait and check again; if it never finishes, the StorageClass may not support expansion (kubectl describe pvc -n ${namespace} shows the events).`
         : 'Resize is complete: every data volume has the desired size. If instances were added for a shrink, scale back with scale_postgres_cluster to the original count.',
     )
+  } else if (toGrow.length === atPrevious.length) {
+    steps.push(`Growing in place: the operator is expanding the volumes of ${toGrow.join(', ')} to ${desiredSize}. Wait and check again; if nothing changes, the StorageClass may not allow volume expansion (kubectl describe pvc -n ${namespace} shows the events).`)
   } else if (atPrevious.includes(primary)) {
     const candidate = atDesired.find((instance) => healthy.includes(instance) && !expanding.includes(instance))
     steps.push(
@@ -102,7 +109,7 @@ export function assessResize(cluster: CnpgCluster, ref: string, volumes: VolumeS
         : `The primary ${primary} still has the previous size, and no resized instance is healthy yet: wait for the new replica(s) to finish replicating, then check again.`,
     )
   } else {
-    const calls = atPrevious.map((instance) => callExample('delete_cluster_instance', {name, namespace, instance, confirm_deletion: true}))
+    const calls = atPrevious.filter((instance) => !toGrow.includes(instance)).map((instance) => callExample('delete_cluster_instance', {name, namespace, instance, confirm_deletion: true}))
     steps.push(`Recycle the replicas still at the previous size, one at a time, waiting for each to be rebuilt healthy before the next:\n${calls.map((c) => `- ${c}`).join('\n')}`)
   }
   return {

@@ -32,12 +32,12 @@ export const promoteClusterInstance = defineTool({
       throw new ToolError(`Instance "${args.instance}" is not part of cluster ${target.ref}. Its instances are: ${known.join(', ')}.`)
     }
     const primary = cluster.status?.currentPrimary
-    if (primary === args.instance) {
-      return {structured: {status: 'unchanged', cluster: target.ref, primary}, target: target.ref, render: () => `Instance ${args.instance} is already the primary of cluster ${target.ref}. No change made.`}
-    }
     const pending = cluster.status?.targetPrimary
     if (pending && pending !== primary) {
       throw new ToolError(`A switchover or failover of cluster ${target.ref} to ${pending} is already in progress (current primary ${primary ?? 'unknown'}). Wait for it to finish (get_cluster_status), then try again.`)
+    }
+    if (primary === args.instance) {
+      return {structured: {status: 'unchanged', cluster: target.ref, primary}, target: target.ref, render: () => `Instance ${args.instance} is already the primary of cluster ${target.ref}. No change made.`}
     }
     const healthy = healthyInstances(cluster)
     const unhealthy = !healthy.includes(args.instance)
