@@ -104,14 +104,17 @@ export function localIdentity(): CallerIdentity {
 
 type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>
 
+/** The Kubernetes client acting for a caller (impersonating them with --impersonate). Used by tools and resources. */
+export async function kubeForCaller(env: ToolEnvironment, identity: CallerIdentity): Promise<KubeClient> {
+  const client = await env.kube.get()
+  return identity.kubernetes ? client.withImpersonation(identity.kubernetes.user, identity.kubernetes.groups) : client
+}
+
 function makeContext(server: McpServer, env: ToolEnvironment, extra: Extra): ToolContext {
   const progressToken = extra._meta?.progressToken
   const identity = env.identityFor(extra)
   return {
-    kube: async () => {
-      const client = await env.kube.get()
-      return identity.kubernetes ? client.withImpersonation(identity.kubernetes.user, identity.kubernetes.groups) : client
-    },
+    kube: () => kubeForCaller(env, identity),
     namespace: async (explicit) => explicit ?? (await env.kube.get()).defaultNamespace,
     identity,
     signal: extra.signal,
