@@ -74,6 +74,7 @@ export async function fails(session: StdioSession, tool: string, args: Record<st
   return textOf(result)
 }
 
+// any: tests read arbitrary fields of the stored objects; assertions check them.
 export async function getJson(path: string): Promise<any> {
   const res = await kubeRequest('admin', 'GET', path)
   return res.status === 404 ? undefined : res.body
@@ -83,8 +84,8 @@ export async function getJson(path: string): Promise<any> {
  * A ValidatingAdmissionPolicy standing in for CNPG's validating webhook (absent in the harness),
  * limited to some clusters of one namespace. Rules are CEL expressions that must hold; reason Invalid gives 422.
  */
-export async function installWebhookStandIn(ns: string, name: string, validations: Array<{expression: string; message: string}>, clusters: string[]): Promise<() => Promise<void>> {
-  // Limited to the named clusters, so a policy still being torn down cannot disturb another test.
+export async function installWebhookStandIn(ns: string, name: string, validations: Array<{expression: string; message: string}>, clusters: string[], resource = 'clusters'): Promise<() => Promise<void>> {
+  // Limited to the named objects, so a policy still being torn down cannot disturb another test.
   const scope = `!(object.metadata.name in ${JSON.stringify(clusters)})`
   const policy = `kmcp-test-${name}-${ns}`
   const created = await kubeRequest('admin', 'POST', '/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies', {
@@ -95,7 +96,7 @@ export async function installWebhookStandIn(ns: string, name: string, validation
       failurePolicy: 'Fail',
       matchConstraints: {
         namespaceSelector: {matchLabels: {'kubernetes.io/metadata.name': ns}},
-        resourceRules: [{apiGroups: ['postgresql.cnpg.io'], apiVersions: ['v1'], operations: ['CREATE', 'UPDATE'], resources: ['clusters']}],
+        resourceRules: [{apiGroups: ['postgresql.cnpg.io'], apiVersions: ['v1'], operations: ['CREATE', 'UPDATE'], resources: [resource]}],
       },
       validations: validations.map((v) => ({...v, expression: `${scope} || (${v.expression})`, reason: 'Invalid'})),
     },

@@ -1,0 +1,198 @@
+// Backup, scheduled backup and restore tools through a real MCP client and a real API server; the
+// operator's part (backup phases, cluster health) is played by writing .status.
+import {after, before, describe, test} from 'node:test'
+import assert from 'node:assert/strict'
+import {parse} from 'yaml'
+import {createNamespace, createObject, harness, kubeRequest, waitFor} from '../support/kube.ts'
+import {healthyClusterStatus, makeHealthyCluster, setBackupStatus, setClusterStatus} from '../support/operator.ts'
+import {callTool, connectStdio, textOf, type StdioSession} from '../support/mcp.ts'
+import {bindCnpgRoles, cnpg, fails, getJson, installWebhookStandIn, ok, untilAdmission, waitForCnpgStorage} from './helpers.ts'
+
+const STORE = {destinationPath: 's3://backups/src', endpointURL: 'https://minio.example:9000', s3Credentials: {accessKeyId: {name: 'minio', key: 'id'}, secretAccessKey: {name: 'minio', key: 'secret'}}}
+
+function yamlBlock(text: string): any {
+  const match = /```yaml\n([\s\S]*?)\n```/.exec(text)
+  assert.ok(match, `a YAML block in:\n${text}`)
+  return parse(match[1])
+}
+
+describe('backup, schedule and restore tools against the real API server', () => {
+  let ns: string
+  let admin: StdioSession
+  let alice: StdioSession
+  const backup = (spec: Record<string, unknown>, name: string) => createObject({apiVersion: 'postgresql.cnpg.io/v1', kind: 'Backup', metadata: {name, namespace: ns}, spec})
+
+  before(async () => {
+    ns = await createNamespace('ct-backup')
+    await waitForCnpgStorage(ns)
+    await makeHealthyCluster(ns, 'src', {instances: 2, storageSize: '5Gi', imageName: 'ghcr.io/cloudnative-pg/postgresql:17.2', spec: {backup: {barmanObjectStore: STORE}, postgresql: {parameters: {max_connections: '300'}}}})
+    await makeHealthyCluster(ns, 'bare', {instances: 1})
+    ;[admin, alice] = await Promise.all([connectStdio({kubeconfig: harness().kubeconfigFor('admin')}), connectStdio({kubeconfig: harness().kubeconfigFor('alice')})])
+  })
+
+  after(async () => {
+    await Promise.all([admin?.close(), alice?.close()])
+  })
+
+  test('create_backup: dry run stores nothing; real run creates the Backup; 409; method checks before any write', async () => {
+    const dry = await ok(admin, 'create_backup', {cluster: 'src', namespace: ns, dry_run: true})
+    const preview = yamlBlock(textOf(dry))
+    assert.equal(preview.kind, 'Backup')
+    assert.match(preview.metadata.name, /^src-\d{12}$/)
+    assert.deepEqual(preview.spec, {cluster: {name: 'src'}, method: 'barmanObjectStore'})
+    assert.equal((await getJson(cnpg(ns, 'backups'))).items.length, 0)
+    await ok(admin, 'create_backup', {cluster: 'src', namespace: ns, name: 'manual-1', target: 'primary'})
+    const stored = await getJson(cnpg(ns, 'backups', 'manual-1'))
+    assert.deepEqual(stored.spec, {cluster: {name: 'src'}, method: 'barmanObjectStore', target: 'primary'})
+    await fails(admin, 'create_backup', {cluster: 'src', namespace: ns, name: 'manual-1'}, /409 AlreadyExists/)
+    await fails(admin, 'create_backup', {cluster: 'bare', namespace: ns, name: 'nope'}, /no object store configured \(spec\.backup\.barmanObjectStore\)/)
+    await fails(admin, 'create_backup', {cluster: 'src', namespace: ns, name: 'nope', method: 'volumeSnapshot'}, /no volume snapshot configuration/)
+    await fails(admin, 'create_backup', {cluster: 'src', namespace: ns, name: 'nope', method: 'plugin'}, /method="plugin" needs plugin_name/)
+    await fails(admin, 'create_backup', {cluster: 'src', namespace: ns, name: 'nope', plugin_name: 'barman-cloud.cloudnative-pg.io'}, /only apply to method="plugin"/)
+    await fails(admin, 'create_backup', {cluster: 'ghost', namespace: ns}, /404 NotFound/)
+    assert.equal(await getJson(cnpg(ns, 'backups', 'nope')), undefined)
+    await ok(admin, 'create_backup', {cluster: 'bare', namespace: ns, name: 'via-plugin', method: 'plugin', plugin_name: 'barman-cloud.cloudnative-pg.io', plugin_parameters: {barmanObjectName: 'store'}})
+    assert.deepEqual((await getJson(cnpg(ns, 'backups', 'via-plugin'))).spec.pluginConfiguration, {name: 'barman-cloud.cloudnative-pg.io', parameters: {barmanObjectName: 'store'}})
+  })
+
+  test('422 from an admission policy on backups is reported with its rule; nothing stored', async () => {
+    const remove = await installWebhookStandIn(ns, 'plugins', [{expression: "!has(object.spec.pluginConfiguration) || object.spec.pluginConfiguration.name == 'barman-cloud.cloudnative-pg.io'", message: 'spec.pluginConfiguration.name: only the barman-cloud plugin is allowed'}], ['odd-plugin', 'probe'], 'backups')
+    try {
+      await untilAdmission(() => kubeRequest('admin', 'POST', cnpg(ns, 'backups'), {apiVersion: 'postgresql.cnpg.io/v1', kind: 'Backup', metadata: {name: 'probe'}, spec: {cluster: {name: 'bare'}, method: 'plugin', pluginConfiguration: {name: 'x.example'}}}, {dryRun: true}), 'denied', 'only the barman-cloud plugin')
+      await fails(admin, 'create_backup', {cluster: 'bare', namespace: ns, name: 'odd-plugin', method: 'plugin', plugin_name: 'other.example.com'}, /422 Invalid[\s\S]*only the barman-cloud plugin is allowed/)
+      assert.equal(await getJson(cnpg(ns, 'backups', 'odd-plugin')), undefined)
+    } finally {
+      await remove()
+    }
+  })
+
+  test('list_backups: phases, times and errors as the operator reports them; filter and pages', async () => {
+    await backup({cluster: {name: 'src'}}, 'done-1')
+    await setBackupStatus(ns, 'done-1', {phase: 'completed', startedAt: '2026-11-24T02:00:00Z', stoppedAt: '2026-11-24T02:10:00Z', backupId: '20261124T020000'})
+    await backup({cluster: {name: 'bare'}, method: 'volumeSnapshot'}, 'broken-1')
+    await setBackupStatus(ns, 'broken-1', {phase: 'failed', error: 'no VolumeSnapshotClass found'})
+    const all = await ok(admin, 'list_backups', {namespace: ns})
+    const text = textOf(all)
+    assert.match(text, /done-1 \(cluster src, barmanObjectStore\): completed, started 2026-11-24T02:00:00Z, stopped 2026-11-24T02:10:00Z/)
+    assert.match(text, /broken-1 \(cluster bare, volumeSnapshot\): failed\n  error: no VolumeSnapshotClass found/)
+    assert.match(text, /manual-1 .*: new/)
+    const onlySrc = (await ok(admin, 'list_backups', {namespace: ns, cluster: 'src', format: 'json'})).structuredContent as {backups: Array<{name: string; cluster: string}>}
+    assert.ok(onlySrc.backups.length >= 2 && onlySrc.backups.every((b) => b.cluster === 'src'))
+    const page = (await ok(admin, 'list_backups', {namespace: ns, limit: 1})).structuredContent as {backups: unknown[]; continue?: string}
+    assert.equal(page.backups.length, 1)
+    assert.ok(page.continue)
+    const next = (await ok(admin, 'list_backups', {namespace: ns, limit: 1, continue: page.continue})).structuredContent as {backups: unknown[]}
+    assert.equal(next.backups.length, 1)
+  })
+
+  test('scheduled backups: cron with seconds enforced, create, 409, list, delete with confirmation only when it owns backups', async () => {
+    await fails(admin, 'create_scheduled_backup', {name: 'nightly', cluster: 'src', namespace: ns, schedule: '0 2 * * *'}, /5 fields[\s\S]*Did you mean "0 0 2 \* \* \*"/)
+    assert.equal(await getJson(cnpg(ns, 'scheduledbackups', 'nightly')), undefined)
+    const dry = await ok(admin, 'create_scheduled_backup', {name: 'nightly', cluster: 'src', namespace: ns, schedule: '0 0 2 * * *', dry_run: true})
+    assert.equal(yamlBlock(textOf(dry)).spec.schedule, '0 0 2 * * *')
+    assert.equal(await getJson(cnpg(ns, 'scheduledbackups', 'nightly')), undefined)
+    await ok(admin, 'create_scheduled_backup', {name: 'nightly', cluster: 'src', namespace: ns, schedule: '0 0 2 * * *', immediate: true})
+    await ok(admin, 'create_scheduled_backup', {name: 'hourly', cluster: 'src', namespace: ns, schedule: '@hourly', backup_owner_reference: 'self', suspend: true})
+    const stored = await getJson(cnpg(ns, 'scheduledbackups', 'nightly'))
+    assert.deepEqual({schedule: stored.spec.schedule, immediate: stored.spec.immediate, cluster: stored.spec.cluster.name}, {schedule: '0 0 2 * * *', immediate: true, cluster: 'src'})
+    await fails(admin, 'create_scheduled_backup', {name: 'nightly', cluster: 'src', namespace: ns, schedule: '0 0 3 * * *'}, /409 AlreadyExists/)
+    await fails(admin, 'create_scheduled_backup', {name: 'other', cluster: 'ghost', namespace: ns, schedule: '@daily'}, /404 NotFound/)
+    await kubeRequest('admin', 'PATCH', `${cnpg(ns, 'scheduledbackups', 'nightly')}/status`, {status: {lastScheduleTime: '2026-11-24T02:00:00Z', nextScheduleTime: '2026-11-25T02:00:00Z'}})
+    const list = textOf(await ok(admin, 'list_scheduled_backups', {namespace: ns}))
+    assert.match(list, /nightly \(cluster src, barmanObjectStore\): "0 0 2 \* \* \*"; last 2026-11-24T02:00:00Z, next 2026-11-25T02:00:00Z/)
+    assert.match(list, /hourly .*"@hourly" SUSPENDED/)
+
+    await ok(admin, 'delete_scheduled_backup', {name: 'nightly', namespace: ns, dry_run: true})
+    assert.ok(await getJson(cnpg(ns, 'scheduledbackups', 'nightly')), 'a dry-run delete keeps it')
+    assert.match(textOf(await ok(admin, 'delete_scheduled_backup', {name: 'nightly', namespace: ns})), /Successfully deleted[\s\S]*kept/)
+    assert.equal(await getJson(cnpg(ns, 'scheduledbackups', 'nightly')), undefined)
+    assert.match(textOf(await ok(admin, 'delete_scheduled_backup', {name: 'hourly', namespace: ns})), /DELETION NOT CONFIRMED[\s\S]*Kubernetes deletes them too/)
+    assert.ok(await getJson(cnpg(ns, 'scheduledbackups', 'hourly')))
+    await ok(admin, 'delete_scheduled_backup', {name: 'hourly', namespace: ns, confirm_deletion: true})
+    assert.equal(await getJson(cnpg(ns, 'scheduledbackups', 'hourly')), undefined)
+    await fails(admin, 'delete_scheduled_backup', {name: 'hourly', namespace: ns}, /404 NotFound/)
+  })
+
+  test('restore: refusals before any write (source, targets, backup phase, time before the backup)', async () => {
+    await fails(admin, 'restore_postgres_cluster', {name: 'r0', namespace: ns}, /exactly one of backup_name/)
+    await fails(admin, 'restore_postgres_cluster', {name: 'r0', namespace: ns, backup_name: 'done-1', source_cluster: 'src'}, /exactly one of backup_name/)
+    await fails(admin, 'restore_postgres_cluster', {name: 'r0', namespace: ns, backup_name: 'done-1', target_lsn: '0/3000060', target_xid: '12'}, /at most one recovery target; got target_lsn, target_xid/)
+    await fails(admin, 'restore_postgres_cluster', {name: 'r0', namespace: ns, backup_name: 'done-1', exclusive: true}, /exclusive only applies/)
+    await fails(admin, 'restore_postgres_cluster', {name: 'src', namespace: ns, source_cluster: 'src'}, /source cluster, which kmcp never replaces/)
+    await fails(admin, 'restore_postgres_cluster', {name: 'src', namespace: ns, backup_name: 'done-1', confirm_replace: true}, /belongs to cluster "src"[\s\S]*never replaces the source/)
+    await fails(admin, 'restore_postgres_cluster', {name: 'r0', namespace: ns, backup_name: 'broken-1'}, /is "failed", not "completed"[\s\S]*no VolumeSnapshotClass/)
+    await fails(admin, 'restore_postgres_cluster', {name: 'r0', namespace: ns, backup_name: 'done-1', target_time: '2026-11-24T01:00:00Z'}, /before backup done-1 finished/)
+    await fails(admin, 'restore_postgres_cluster', {name: 'r0', namespace: ns, source_cluster: 'bare'}, /no object store/)
+    await fails(admin, 'restore_postgres_cluster', {name: 'r0', namespace: ns, backup_name: 'ghost'}, /404 NotFound/)
+    await fails(admin, 'restore_postgres_cluster', {name: 'r0', namespace: ns, backup_name: 'done-1', target_time: '2026-11-24 09:00'}, /target_time "2026-11-24 09:00" is not an RFC 3339 date-time/)
+    assert.equal(await getJson(cnpg(ns, 'clusters', 'r0')), undefined)
+  })
+
+  test('restore from a Backup to a point in time: dry run shows the recovery, then the cluster is created', async () => {
+    const args = {name: 'pitr', namespace: ns, backup_name: 'done-1', target_time: '2026-11-24T09:30:00Z', exclusive: true, instances: 2}
+    const dry = await ok(admin, 'restore_postgres_cluster', {...args, dry_run: true})
+    const manifest = yamlBlock(textOf(dry))
+    assert.deepEqual(manifest.spec.bootstrap.recovery, {backup: {name: 'done-1'}, recoveryTarget: {targetTime: '2026-11-24T09:30:00Z', exclusive: true}, database: 'app', owner: 'app'})
+    assert.equal(manifest.spec.imageName, 'ghcr.io/cloudnative-pg/postgresql:17.2')
+    assert.equal(manifest.spec.storage.size, '5Gi')
+    assert.equal(manifest.spec.postgresql.parameters.max_connections, '300')
+    assert.equal(manifest.spec.backup, undefined, 'the restored cluster never writes to the source archive')
+    assert.equal(await getJson(cnpg(ns, 'clusters', 'pitr')), undefined)
+    await ok(admin, 'restore_postgres_cluster', args)
+    const stored = await getJson(cnpg(ns, 'clusters', 'pitr'))
+    assert.equal(stored.spec.bootstrap.recovery.recoveryTarget.targetTime, '2026-11-24T09:30:00Z')
+    assert.equal(stored.spec.instances, 2)
+  })
+
+  test('restore from the source cluster\'s object store, waiting with progress until healthy', async () => {
+    const progress: string[] = []
+    const pending = admin.client.callTool({name: 'restore_postgres_cluster', arguments: {name: 'from-store', namespace: ns, source_cluster: 'src', target_lsn: '0/3000060', wait: true, timeout: 60}}, undefined, {onprogress: (p) => progress.push(p.message ?? ''), timeout: 90_000})
+    await waitFor(async () => Boolean(await getJson(cnpg(ns, 'clusters', 'from-store'))), {message: 'the restored cluster was created'})
+    const stored = await getJson(cnpg(ns, 'clusters', 'from-store'))
+    assert.deepEqual(stored.spec.bootstrap.recovery, {source: 'src', recoveryTarget: {targetLSN: '0/3000060'}, database: 'app', owner: 'app'})
+    assert.deepEqual(stored.spec.externalClusters, [{name: 'src', barmanObjectStore: {...STORE, serverName: 'src'}}])
+    await setClusterStatus(ns, 'from-store', {phase: 'Setting up primary', readyInstances: 0})
+    await setClusterStatus(ns, 'from-store', healthyClusterStatus('from-store', {instances: 1}))
+    const result = (await pending) as {content: Array<{text?: string}>; isError?: boolean}
+    assert.notEqual(result.isError, true)
+    assert.match(result.content.map((c) => c.text ?? '').join('\n'), /reached the desired state[\s\S]*1\/1 ready/)
+    assert.ok(progress.length > 0, 'progress notifications were sent')
+  })
+
+  test('restore over an existing name: refused without confirmation, replaced with it', async () => {
+    await makeHealthyCluster(ns, 'old-name', {instances: 1})
+    const before = await getJson(cnpg(ns, 'clusters', 'old-name'))
+    const refused = await ok(admin, 'restore_postgres_cluster', {name: 'old-name', namespace: ns, backup_name: 'done-1'})
+    assert.match(textOf(refused), /REPLACEMENT NOT CONFIRMED[\s\S]*DELETES the existing cluster[\s\S]*confirm_replace=true/)
+    await ok(admin, 'restore_postgres_cluster', {name: 'old-name', namespace: ns, backup_name: 'done-1', dry_run: true})
+    assert.equal((await getJson(cnpg(ns, 'clusters', 'old-name'))).metadata.uid, before.metadata.uid)
+    const replaced = await ok(admin, 'restore_postgres_cluster', {name: 'old-name', namespace: ns, backup_name: 'done-1', confirm_replace: true})
+    assert.match(textOf(replaced), /previous cluster with that name was deleted/)
+    const after = await getJson(cnpg(ns, 'clusters', 'old-name'))
+    assert.notEqual(after.metadata.uid, before.metadata.uid)
+    assert.equal(after.spec.bootstrap.recovery.backup.name, 'done-1')
+  })
+
+  test('403 for a user without rights on every backup tool; success once bound', async () => {
+    const aliceNs = await createNamespace('ct-backup-alice')
+    await makeHealthyCluster(aliceNs, 'theirs', {instances: 1, spec: {backup: {barmanObjectStore: STORE}}})
+    for (const [tool, args] of [
+      ['list_backups', {}],
+      ['create_backup', {cluster: 'theirs'}],
+      ['list_scheduled_backups', {}],
+      ['create_scheduled_backup', {name: 's', cluster: 'theirs', schedule: '@daily'}],
+      ['delete_scheduled_backup', {name: 's'}],
+      ['restore_postgres_cluster', {name: 'copy', source_cluster: 'theirs'}],
+    ] as Array<[string, Record<string, unknown>]>) {
+      await fails(alice, tool, {namespace: aliceNs, ...args}, /403 Forbidden/)
+    }
+    await bindCnpgRoles(aliceNs, 'alice')
+    await waitFor(async () => (await callTool(alice.client, 'list_backups', {namespace: aliceNs})).isError !== true, {message: 'the binding took effect'})
+    await ok(alice, 'create_backup', {cluster: 'theirs', namespace: aliceNs, name: 'b'})
+    await ok(alice, 'create_scheduled_backup', {name: 's', cluster: 'theirs', namespace: aliceNs, schedule: '@daily'})
+    assert.match(textOf(await ok(alice, 'list_scheduled_backups', {namespace: aliceNs})), /s \(cluster theirs/)
+    await ok(alice, 'delete_scheduled_backup', {name: 's', namespace: aliceNs})
+    await ok(alice, 'restore_postgres_cluster', {name: 'copy', namespace: aliceNs, source_cluster: 'theirs'})
+    assert.ok(await getJson(cnpg(aliceNs, 'clusters', 'copy')))
+  })
+})
