@@ -1,6 +1,6 @@
 import {Command, Flags} from '@oclif/core'
 import {createKubeClient} from '../../lib/k8s/client.ts'
-import {EXIT, classifyFailure, commonFlags, kubeFlags, printJson} from '../../lib/setup/command-support.ts'
+import {EXIT, commonFlags, kubeFlags, printJson, exitWithFailure} from '../../lib/setup/command-support.ts'
 import {renderAccessTable, serviceAccountUser, setupRbac, verifyRbac, writeServiceAccountKubeconfig, type AccessRow, type RbacTarget} from '../../lib/setup/rbac.ts'
 import {ChangeLog, Progress, canPrompt, confirmOrFail, describeTarget, renderChanges} from '../../lib/setup/ui.ts'
 
@@ -77,12 +77,7 @@ export default class RbacSetup extends Command {
       }
       failedChecks = failed.length
     } catch (error) {
-      const failure = classifyFailure(error, changes)
-      if (flags.json) {
-        printJson({ok: false, error: failure.message, changes: changes.changes})
-        this.exit(failure.exit)
-      }
-      this.error(failure.message, {exit: failure.exit})
+      exitWithFailure(this, error, changes, flags.json)
     }
     if (failedChecks) this.exit(EXIT.failed)
   }

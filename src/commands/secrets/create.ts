@@ -1,7 +1,7 @@
 import {readFile} from 'node:fs/promises'
 import {Command, Flags} from '@oclif/core'
 import {createKubeClient} from '../../lib/k8s/client.ts'
-import {classifyFailure, commonFlags, kubeFlags, printJson} from '../../lib/setup/command-support.ts'
+import {commonFlags, kubeFlags, printJson, exitWithFailure} from '../../lib/setup/command-support.ts'
 import {createSecrets, writeSecretFiles} from '../../lib/setup/secrets.ts'
 import {ChangeLog, Progress, SetupInputError, ask, canPrompt, confirmOrFail, renderChanges} from '../../lib/setup/ui.ts'
 
@@ -68,12 +68,7 @@ export default class SecretsCreate extends Command {
       this.log(renderChanges(changes, flags['dry-run']))
       if (flags['show-secrets']) this.log(JSON.stringify(result.values, null, 2))
     } catch (error) {
-      const failure = classifyFailure(error, changes)
-      if (flags.json) {
-        printJson({ok: false, error: failure.message, changes: changes.changes})
-        this.exit(failure.exit)
-      }
-      this.error(failure.message, {exit: failure.exit})
+      exitWithFailure(this, error, changes, flags.json)
     }
   }
 }

@@ -1,5 +1,5 @@
 import {Command, Flags} from '@oclif/core'
-import {classifyFailure, commonFlags, kubeFlags, printJson} from '../../lib/setup/command-support.ts'
+import {commonFlags, kubeFlags, printJson, exitWithFailure} from '../../lib/setup/command-support.ts'
 import {runAuth0Setup} from '../../lib/setup/auth0-flow.ts'
 import {ChangeLog, canPrompt, renderChanges} from '../../lib/setup/ui.ts'
 
@@ -76,12 +76,7 @@ export default class SetupAuth0 extends Command {
       if (flags['show-secrets'] && result.serverClient.clientSecret) this.log(`Client secret of "${result.serverClient.name}": ${result.serverClient.clientSecret}`)
       this.log(`\nIssuer ${result.issuer}, audience ${result.audience}, client id ${result.serverClient.clientId ?? '(created on the real run)'}.\nNext:\n${nextSteps.map((s) => `  - ${s}`).join('\n')}`)
     } catch (error) {
-      const failure = classifyFailure(error, changes)
-      if (flags.json) {
-        printJson({ok: false, error: failure.message, changes: changes.changes})
-        this.exit(failure.exit)
-      }
-      this.error(failure.message, {exit: failure.exit})
+      exitWithFailure(this, error, changes, flags.json)
     }
   }
 }

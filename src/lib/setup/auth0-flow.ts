@@ -103,7 +103,8 @@ export async function runAuth0Setup(answers: Auth0Answers, changes: ChangeLog): 
     if (pending.length) {
       await confirmOrFail({interactive, yes: answers.yes, message: `Change the Auth0 tenant ${domain}: ${pending.map((c) => `${c.outcome.replace('would ', '')} ${describeTarget(c)}`).join('; ')}?`})
     }
-    result = await setupAuth0({...base, dryRun: false, changes, progress: new Progress({quiet: answers.quiet})})
+    // Progress lines only when something changes; otherwise the check above already showed them.
+    result = await setupAuth0({...base, dryRun: false, changes, progress: new Progress({quiet: answers.quiet || pending.length === 0})})
   }
 
   const clientSecret = result.serverClient.clientSecret

@@ -100,14 +100,17 @@ interface ManagementErrorShape {
   cause?: unknown
 }
 
-function networkCode(error: unknown): string | undefined {
+/** The innermost error code (ECONNREFUSED, ENOTFOUND, UND_ERR_SOCKET, ...) or message of a failed request. */
+function networkCause(error: unknown): string | undefined {
   let current: unknown = error
+  let innermost: string | undefined
   for (let depth = 0; depth < 6 && current && typeof current === 'object'; depth++) {
-    const code = (current as {code?: unknown}).code
+    const {code, message} = current as {code?: unknown; message?: unknown}
     if (typeof code === 'string' && code.length > 0) return code
+    if (depth > 0 && typeof message === 'string') innermost = message
     current = (current as {cause?: unknown}).cause
   }
-  return undefined
+  return innermost
 }
 
 function bodyMessage(body: unknown): string {
@@ -136,9 +139,9 @@ export function describeAuth0Error(error: unknown, action: string, context: {dom
   }
   if (status === 429) return `Auth0 rate limit hit while ${action}. Wait a minute and re-run the same command; it continues where it stopped.`
   if (status !== undefined && status >= 400) return `Auth0 error ${status} while ${action}${detail ? `: ${detail}` : ''}.`
-  const code = networkCode(error)
-  if (code || /fetch failed|timed? ?out/i.test(e?.message ?? '')) {
-    return `Could not reach Auth0 at https://${context.domain} while ${action} (${code ?? e.message}). Check --domain (e.g. your-tenant.us.auth0.com) and your network, then re-run the same command.`
+  const cause = networkCause(error)
+  if (cause || /fetch failed|timed? ?out/i.test(e?.message ?? '')) {
+    return `Could not reach Auth0 at https://${context.domain} while ${action} (${cause ?? e.message}). Check --domain (e.g. your-tenant.us.auth0.com) and your network, then re-run the same command.`
   }
   return `Unexpected error while ${action}: ${e?.message ?? String(error)}`
 }

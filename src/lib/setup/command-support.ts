@@ -3,7 +3,7 @@
  * the report on stdout (text or --json), failures as one message on stderr with the exit code,
  * and, after a failure, the list of what was already changed.
  */
-import {Flags} from '@oclif/core'
+import {Flags, type Command} from '@oclif/core'
 import {KubeConfigError} from '../k8s/errors.ts'
 import {SetupKubeError} from './kube-objects.ts'
 import {ChangeLog, MissingAnswerError, SetupCancelledError, SetupInputError, isPromptExit} from './ui.ts'
@@ -53,4 +53,15 @@ function isReportedFailure(error: unknown): error is Error {
 /** Writes the machine-readable result (--json) to stdout. */
 export function printJson(value: unknown): void {
   process.stdout.write(JSON.stringify(value, null, 2) + '\n')
+}
+
+/**
+ * Ends a failed run: the message unwrapped on stderr (or a JSON report on stdout with --json)
+ * and the exit code.
+ */
+export function exitWithFailure(command: Command, error: unknown, changes: ChangeLog, json: boolean): never {
+  const failure = classifyFailure(error, changes)
+  if (json) printJson({ok: false, error: failure.message, changes: changes.changes})
+  else process.stderr.write(`Error: ${failure.message}\n`)
+  return command.exit(failure.exit)
 }

@@ -37,12 +37,26 @@ export function setupKubeErrorMessage(error: unknown, action: string, configSour
   return describeKubeError(error, action)
 }
 
-/** Runs one API call, turning failures into SetupKubeError with the action in the message. */
+/** Attempts for a call the API server throttles (429, API Priority and Fairness) before giving up. */
+const THROTTLE_ATTEMPTS = 4
+
+/**
+ * Runs one API call, turning failures into SetupKubeError with the action in the message. A 429
+ * is retried after the server's Retry-After (at most a few seconds): throttling is the server
+ * asking to slow down, not an answer.
+ */
 export async function kubeCall<T>(kube: KubeClient, action: string, call: () => Promise<T>): Promise<T> {
-  try {
-    return await call()
-  } catch (error) {
-    throw new SetupKubeError(setupKubeErrorMessage(error, action, kube.configSource))
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await call()
+    } catch (error) {
+      if (error instanceof KubeApiError && error.status === 429 && attempt < THROTTLE_ATTEMPTS) {
+        const seconds = Math.min(error.details?.retryAfterSeconds ?? 1, 5)
+        await new Promise((resolve) => setTimeout(resolve, seconds * 1000))
+        continue
+      }
+      throw new SetupKubeError(setupKubeErrorMessage(error, action, kube.configSource))
+    }
   }
 }
 

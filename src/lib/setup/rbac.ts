@@ -184,7 +184,7 @@ export async function verifyRbac(kube: KubeClient, target: RbacTarget, progress:
   const groups = ['system:serviceaccounts', `system:serviceaccounts:${target.namespace}`, 'system:authenticated']
   const questions = accessQuestions(target)
   return progress.step(`verifying ${questions.length} permissions of ${user} with SubjectAccessReviews`, () =>
-    Promise.all(questions.map(async ({check, namespace, expected}) => {
+    mapWithConcurrency(questions, REVIEW_CONCURRENCY, async ({check, namespace, expected}) => {
       const review = await kubeCall(kube, 'creating a SubjectAccessReview (needs rights to create subjectaccessreviews.authorization.k8s.io)', () =>
         kube.request<{status?: {allowed?: boolean}}>({
           method: 'POST',
@@ -206,8 +206,24 @@ export async function verifyRbac(kube: KubeClient, target: RbacTarget, progress:
         ok: allowed === expected,
         reason: check.reason,
       } satisfies AccessRow
-    })),
+    }),
   )
+}
+
+/** Reviews in flight at once: enough to be quick, few enough not to be throttled by the API server. */
+const REVIEW_CONCURRENCY = 8
+
+async function mapWithConcurrency<T, R>(items: T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length)
+  let next = 0
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++
+      results[index] = await work(items[index])
+    }
+  }
+  await Promise.all(Array.from({length: Math.min(limit, items.length)}, worker))
+  return results
 }
 
 export function renderAccessTable(rows: AccessRow[]): string {
