@@ -3,7 +3,7 @@
 // Docker, then the binary it produces run the way the image runs it (health check included).
 import {after, before, describe, test} from 'node:test'
 import assert from 'node:assert/strict'
-import {spawn, spawnSync} from 'node:child_process'
+import {spawn, spawnSync, type ChildProcess} from 'node:child_process'
 import {mkdtempSync, readFileSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
@@ -92,19 +92,13 @@ describe("the image's build step, run outside Docker", () => {
   })
   after(() => rmSync(dir, {recursive: true, force: true}))
 
-  test('the binary reports kmcp\'s version', () => {
-    const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as {version: string}
-    const result = spawnSync(binary, ['--version'], {cwd: dir, encoding: 'utf8', env: {PATH: '/usr/bin:/bin'}})
-    assert.equal(result.status, 0, result.stderr)
-    assert.match(result.stdout, new RegExp(`^kmcp/${pkg.version.replace(/\./g, '\\.')} `))
-  })
-
-  test('`kmcp probe` (the HEALTHCHECK) passes against a running server and fails once it stops', async () => {
+  /** The built binary serving HTTP on a free loopback port, as the image's CMD does (on 4204). */
+  async function startServer(): Promise<{server: ChildProcess; base: string}> {
     const server = spawn(binary, ['serve', '--transport', 'http', '--host', '127.0.0.1', '--port', '0'], {cwd: dir, env: {PATH: '/usr/bin:/bin', HOME: dir}, stdio: ['ignore', 'ignore', 'pipe']})
     let stderr = ''
     const base = await new Promise<string>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`server did not start: ${stderr}`)), 20_000)
-      server.stderr.on('data', (chunk: Buffer) => {
+      server.stderr!.on('data', (chunk: Buffer) => {
         stderr += chunk.toString('utf8')
         const match = /listening on (http:\/\/[^/\s]+)/.exec(stderr)
         if (match) {
@@ -113,6 +107,18 @@ describe("the image's build step, run outside Docker", () => {
         }
       })
     })
+    return {server, base}
+  }
+
+  test('the binary reports kmcp\'s version', () => {
+    const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as {version: string}
+    const result = spawnSync(binary, ['--version'], {cwd: dir, encoding: 'utf8', env: {PATH: '/usr/bin:/bin'}})
+    assert.equal(result.status, 0, result.stderr)
+    assert.match(result.stdout, new RegExp(`^kmcp/${pkg.version.replace(/\./g, '\\.')} `))
+  })
+
+  test('`kmcp probe` (the HEALTHCHECK) passes against a running server and fails once it stops', async () => {
+    const {server, base} = await startServer()
     const healthy = spawnSync(binary, ['probe', '--url', `${base}/healthz`], {cwd: dir, encoding: 'utf8', env: {PATH: '/usr/bin:/bin'}})
     assert.equal(healthy.status, 0, healthy.stderr)
     assert.match(healthy.stdout, /healthy: 200/)
@@ -124,15 +130,7 @@ describe("the image's build step, run outside Docker", () => {
   })
 
   test('`kmcp probe` reports a non-2xx answer as unhealthy', async () => {
-    const server = spawn(binary, ['serve', '--transport', 'http', '--host', '127.0.0.1', '--port', '0'], {cwd: dir, env: {PATH: '/usr/bin:/bin', HOME: dir}, stdio: ['ignore', 'ignore', 'pipe']})
-    let stderr = ''
-    const base = await new Promise<string>((resolve) => {
-      server.stderr.on('data', (chunk: Buffer) => {
-        stderr += chunk.toString('utf8')
-        const match = /listening on (http:\/\/[^/\s]+)/.exec(stderr)
-        if (match) resolve(match[1])
-      })
-    })
+    const {server, base} = await startServer()
     const result = spawnSync(binary, ['probe', '--url', `${base}/no-such-path`], {cwd: dir, encoding: 'utf8', env: {PATH: '/usr/bin:/bin', OCLIF_COLUMNS: '10000'}})
     server.kill('SIGTERM')
     await new Promise((resolve) => server.once('exit', resolve))
