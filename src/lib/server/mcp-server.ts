@@ -4,6 +4,7 @@ import {toolsets} from '../tools/index.ts'
 import {mountToolsets, type ToolEnvironment} from '../tools/registry.ts'
 import {mountPrompts} from './prompts/mount.ts'
 import {promptRegistry} from './prompts/registry.ts'
+import {mountResources} from './resources/index.ts'
 
 const INSTRUCTIONS = [
   'kmcp manages PostgreSQL clusters run by the CloudNativePG (CNPG) operator on Kubernetes.',
@@ -23,5 +24,6 @@ export function createMcpServer(env: ToolEnvironment): McpServer {
   )
   mountToolsets(server, toolsets, env)
   mountPrompts(server, promptRegistry())
+  mountResources(server, env, toolsets)
   return server
 }
