@@ -89,6 +89,51 @@ describe('kmcp setup auth0', () => {
     assert.equal(double.resourceServers.length, 1)
   })
 
+  test('re-running repairs what drifted (a removed scope, a changed callback) instead of duplicating', async () => {
+    const cwd = workdir()
+    const args = ['setup', 'auth0', ...credentialArgs(double), '--public-url', 'https://drift.example.com', '--name', 'drift', '--yes', '--no-test-client', '--no-enable-dcr', '--no-create-secret']
+    assert.equal((await run(args, {env: env(double), cwd})).code, 0)
+    const api = double.resourceServers.find((r) => r.identifier === 'https://drift.example.com/mcp')!
+    api.scopes = api.scopes.filter((scope: {value: string}) => scope.value !== 'mcp:write')
+    const server = double.clients.find((c) => c.name === 'drift server')!
+    server.callbacks = ['https://old.example.com/auth/callback']
+    const grant = double.grants.find((g) => g.client_id === server.client_id)!
+    grant.scope = ['mcp:read']
+
+    const repaired = await run(args, {env: env(double), cwd})
+    assert.equal(repaired.code, 0, repaired.stderr)
+    assert.match(repaired.stdout, /updated\s+Auth0 API\s+https:\/\/drift\.example\.com\/mcp\s+added scopes mcp:write/)
+    assert.match(repaired.stdout, /updated\s+Auth0 application\s+drift server\s+callback URLs/)
+    assert.match(repaired.stdout, /updated\s+Auth0 client grant/)
+    assert.deepEqual(api.scopes.map((scope: {value: string}) => scope.value).sort(), ['mcp:read', 'mcp:write'])
+    assert.deepEqual(server.callbacks, ['https://old.example.com/auth/callback', 'https://drift.example.com/auth/callback'], 'existing callbacks are kept')
+    assert.deepEqual([...grant.scope].sort(), ['mcp:read', 'mcp:write'])
+    assert.equal(double.clients.filter((c) => c.name === 'drift server').length, 1)
+  })
+
+  test('the double rejects what Auth0 rejects: unknown field 400, missing scope 403, existing object 409', async () => {
+    const caFetch = async (path: string, token: string, body: unknown) => {
+      const {Agent, request} = await import('undici')
+      const response = await request(`https://${double.domain}${path}`, {
+        method: 'POST', body: JSON.stringify(body), headers: {authorization: `Bearer ${token}`, 'content-type': 'application/json'},
+        dispatcher: new Agent({connect: {ca: readFileSync(double.caFile)}}),
+      })
+      return {status: response.statusCode, body: (await response.body.json()) as {message: string; errorCode: string}}
+    }
+    const all = double.token(ALL_SCOPES)
+    const unknownField = await caFetch('/api/v2/resource-servers', all, {identifier: 'https://x.example.com', colour: 'blue'})
+    assert.equal(unknownField.status, 400)
+    assert.match(unknownField.body.message, /Additional properties not allowed: colour/)
+    const wrongType = await caFetch('/api/v2/clients', all, {name: 'x', callbacks: 'https://x'})
+    assert.equal(wrongType.status, 400)
+    const noScope = await caFetch('/api/v2/clients', double.token(['read:clients']), {name: 'x'})
+    assert.equal(noScope.status, 403)
+    assert.equal(noScope.body.errorCode, 'insufficient_scope')
+    assert.equal((await caFetch('/api/v2/resource-servers', all, {name: 'dup', identifier: 'https://dup.example.com'})).status, 201)
+    const duplicate = await caFetch('/api/v2/resource-servers', all, {name: 'dup', identifier: 'https://dup.example.com'})
+    assert.equal(duplicate.status, 409)
+  })
+
   test('--json with a test client, DCR and a promoted connection; --show-secrets is the only way to see the secret', async () => {
     const cwd = workdir()
     const result = await run(['setup', 'auth0', ...credentialArgs(double), '--public-url', PUBLIC_URL, '--name', 'dcr', '--audience', 'https://dcr.example.com/mcp', '--test-client', '--enable-dcr', '--connection', 'Username-Password-Authentication', '--no-create-secret', '--yes', '--json', '--show-secrets'], {env: env(double), cwd})

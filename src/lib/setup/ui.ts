@@ -36,7 +36,7 @@ export function isPromptExit(error: unknown): boolean {
   return error instanceof Error && (error.name === 'ExitPromptError' || error.name === 'AbortPromptError')
 }
 
-const colourEnabled = (): boolean => Boolean(process.stderr.isTTY) && !process.env.NO_COLOR && process.env.TERM !== 'dumb'
+const colourEnabled = (): boolean => Boolean(process.stderr.isTTY && process.stdout.isTTY) && !process.env.NO_COLOR && process.env.TERM !== 'dumb'
 
 function paint(format: Parameters<typeof styleText>[0], text: string): string {
   return colourEnabled() ? styleText(format, text, {validateStream: false}) : text
