@@ -3,8 +3,10 @@
 // .status through the status subresource once helm has applied it (markReleaseRolledOut).
 import {before, describe, test} from 'node:test'
 import assert from 'node:assert/strict'
+import {spawn, spawnSync} from 'node:child_process'
 import {dirname} from 'node:path'
-import {createNamespace, getObject, harness} from '../support/kube.ts'
+import {kmcpCommand, REPO_ROOT} from '../support/mcp.ts'
+import {createNamespace, getObject, harness, kubeRequest} from '../support/kube.ts'
 import {startHarness} from '../support/global-setup.ts'
 import {keysSecretName, oidcClientSecretName} from '../../src/lib/setup/secret-names.ts'
 import {rbacObjectNames} from '../../src/lib/setup/rbac-rules.ts'
@@ -90,6 +92,22 @@ describe('kmcp helm install into a fresh namespace', () => {
     assert.deepEqual(history.map((h) => h.status), ['superseded', 'superseded', 'superseded', 'deployed'])
     assert.match(history.at(-1)!.description, /Rollback to 2/)
   })
+  test('a rollout the Deployment controller reports as stalled fails at once (not at the timeout) and is rolled back', async () => {
+    const stall = async () => {
+      const deployment = await getObject('apps/v1', 'Deployment', namespace, fullname)
+      if (!deployment || deployment.status?.observedGeneration === deployment.metadata.generation) return
+      await kubeRequest('admin', 'PATCH', `/apis/apps/v1/namespaces/${namespace}/deployments/${fullname}/status`, {
+        status: {observedGeneration: deployment.metadata.generation, replicas: 1, updatedReplicas: 0, conditions: [{type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded', message: 'ReplicaSet has timed out progressing.'}]},
+      })
+    }
+    const started = Date.now()
+    const result = await runKmcp(['helm', 'install', ...installFlags(namespace, release, {'--client-id': 'stalled-client'}), '--set', 'ingress.enabled=true', '--set', 'autoscaling.enabled=true', '--timeout', '120'], {whileRunning: stall})
+    assert.equal(result.code, 1, result.stderr)
+    assert.ok(Date.now() - started < 60_000, 'did not wait for the 120 s timeout')
+    assert.match(result.stderr, /deployment\/kmcp stopped progressing: ReplicaSet has timed out progressing/)
+    assert.match(result.stderr, /Rolled back: release kmcp is back at revision 4/)
+    assert.equal(await checksum(namespace, fullname), secondChecksum)
+  })
 })
 
 describe('kmcp helm install refuses bad situations with one clear message', () => {
@@ -173,5 +191,43 @@ describe('a cluster without the CloudNativePG CRDs', () => {
     const result = await runKmcp(['helm', 'install', ...installFlags('default', 'r', {'--kubeconfig': bare.kubeconfigPath})])
     assert.equal(result.code, 1, result.stderr)
     assert.match(result.stderr, /CloudNativePG is not installed in the cluster at https:\/\/127\.0\.0\.1:\d+: the postgresql\.cnpg\.io\/v1 CRDs/)
+  })
+})
+
+describe('on a terminal', () => {
+  const hasScript = spawnSync('sh', ['-c', 'command -v script'], {encoding: 'utf8'}).stdout.trim() !== ''
+  test('missing Secrets are offered, then created with the typed client secret, and the install goes on', {skip: hasScript ? false : 'needs util-linux "script" for a pseudo-terminal'}, async () => {
+    const namespace = await createNamespace('helm-tty')
+    const cmd = kmcpCommand('helm', 'install', ...installFlags(namespace, 'tty'), '--no-wait')
+    const quoted = [cmd.command, ...cmd.args].map((arg) => `'${arg.replace(/'/g, `'\\''`)}'`).join(' ')
+    // script(1) gives kmcp a pseudo-terminal, so it may prompt; the test answers like a person.
+    const child = spawn('script', ['-qfec', quoted, '/dev/null'], {cwd: REPO_ROOT, env: {PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', NO_COLOR: '1', TERM: 'dumb', OCLIF_COLUMNS: '10000'}, stdio: ['pipe', 'pipe', 'pipe']})
+    let output = ''
+    const answered = new Set<string>()
+    const answer = (when: RegExp, text: string) => {
+      if (!answered.has(text) && when.test(output)) {
+        answered.add(text)
+        setTimeout(() => child.stdin.write(text), 100)
+      }
+    }
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString('utf8')
+      answer(/Create them now/, 'y\r')
+      answer(/Upstream OAuth client secret/, 'typed-secret\r')
+    })
+    const code = await new Promise<number | null>((resolve) => {
+      const timer = setTimeout(() => child.kill('SIGKILL'), 90_000)
+      child.once('exit', (exitCode) => {
+        clearTimeout(timer)
+        resolve(exitCode)
+      })
+    })
+    assert.equal(code, 0, output)
+    assert.match(output, /Secrets missing in .*: tty-oidc-client, tty-keys/)
+    assert.doesNotMatch(output, /typed-secret/, 'the typed secret is not echoed')
+    assert.match(output, /Release tty is at revision 1/)
+    const secret = await getObject('v1', 'Secret', namespace, oidcClientSecretName('tty'))
+    assert.equal(Buffer.from(secret!.data.client_secret, 'base64').toString(), 'typed-secret')
+    assert.ok(await getObject('v1', 'Secret', namespace, keysSecretName('tty')))
   })
 })
