@@ -2,19 +2,13 @@
 // operator's part (backup phases, cluster health) is played by writing .status.
 import {after, before, describe, test} from 'node:test'
 import assert from 'node:assert/strict'
-import {parse} from 'yaml'
 import {createNamespace, createObject, harness, kubeRequest, waitFor} from '../support/kube.ts'
 import {healthyClusterStatus, makeHealthyCluster, setBackupStatus, setClusterStatus} from '../support/operator.ts'
 import {callTool, connectStdio, textOf, type StdioSession} from '../support/mcp.ts'
-import {bindCnpgRoles, cnpg, fails, getJson, installWebhookStandIn, ok, untilAdmission, waitForCnpgStorage} from './helpers.ts'
+import {bindCnpgRoles, cnpg, fails, getJson, installWebhookStandIn, ok, untilAdmission, waitForCnpgStorage, yamlBlock} from './helpers.ts'
 
 const STORE = {destinationPath: 's3://backups/src', endpointURL: 'https://minio.example:9000', s3Credentials: {accessKeyId: {name: 'minio', key: 'id'}, secretAccessKey: {name: 'minio', key: 'secret'}}}
 
-function yamlBlock(text: string): any {
-  const match = /```yaml\n([\s\S]*?)\n```/.exec(text)
-  assert.ok(match, `a YAML block in:\n${text}`)
-  return parse(match[1])
-}
 
 describe('backup, schedule and restore tools against the real API server', () => {
   let ns: string
@@ -83,6 +77,9 @@ describe('backup, schedule and restore tools against the real API server', () =>
     assert.ok(page.continue)
     const next = (await ok(admin, 'list_backups', {namespace: ns, limit: 1, continue: page.continue})).structuredContent as {backups: unknown[]}
     assert.equal(next.backups.length, 1)
+    const everywhere = (await ok(admin, 'list_backups', {all_namespaces: true, cluster: 'src'})).structuredContent as {scope: string; backups: Array<{name: string; namespace: string}>}
+    assert.equal(everywhere.scope, 'all namespaces, cluster src')
+    assert.ok(everywhere.backups.some((b) => b.name === 'done-1' && b.namespace === ns))
   })
 
   test('scheduled backups: cron with seconds enforced, create, 409, list, delete with confirmation only when it owns backups', async () => {

@@ -1,6 +1,7 @@
 // Shared by the cluster tool tests: sessions, RBAC for instance operations, a stand-in for CNPG's
 // validating webhook, and small assertions on tool results.
 import assert from 'node:assert/strict'
+import {parse} from 'yaml'
 import {ElicitRequestSchema, type CallToolResult} from '@modelcontextprotocol/sdk/types.js'
 import {bindRole, harness, kubeRequest, waitFor, type User} from '../support/kube.ts'
 import {callTool, connectStdio, textOf, type StdioSession} from '../support/mcp.ts'
@@ -125,4 +126,12 @@ export async function untilAdmission(probe: () => Promise<{status: number; text:
     const denied = status === 422 && text.includes(message)
     return expected === 'denied' ? denied : !denied
   }, {timeoutMs: 20_000, intervalMs: 250, message: `admission policy "${message}" never became ${expected}`})
+}
+
+/** The ```yaml block of a dry-run result, parsed. */
+// any: the manifest's fields are whatever the API server returned; assertions check them.
+export function yamlBlock(text: string): any {
+  const match = /```yaml\n([\s\S]*?)\n```/.exec(text)
+  assert.ok(match, `a YAML block in:\n${text}`)
+  return parse(match[1])
 }

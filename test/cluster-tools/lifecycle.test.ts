@@ -2,17 +2,11 @@
 // client and a real API server; the operator's part is played by writing .status.
 import {after, before, describe, test} from 'node:test'
 import assert from 'node:assert/strict'
-import {parse} from 'yaml'
 import {createNamespace, harness, kubeRequest, waitFor} from '../support/kube.ts'
 import {healthyClusterStatus, makeHealthyCluster, setClusterStatus} from '../support/operator.ts'
 import {callTool, connectStdio, textOf, type StdioSession} from '../support/mcp.ts'
-import {bindCnpgRoles, cnpg, connectEliciting, fails, getJson, installWebhookStandIn, ok, untilAdmission, waitForCnpgStorage, type ElicitingSession} from './helpers.ts'
+import {bindCnpgRoles, cnpg, connectEliciting, fails, getJson, installWebhookStandIn, ok, untilAdmission, waitForCnpgStorage, yamlBlock, type ElicitingSession} from './helpers.ts'
 
-function yamlBlock(text: string): any {
-  const match = /```yaml\n([\s\S]*?)\n```/.exec(text)
-  assert.ok(match, `a YAML block in:\n${text}`)
-  return parse(match[1])
-}
 
 describe('cluster lifecycle tools against the real API server', () => {
   let ns: string

@@ -7,7 +7,7 @@ import {dnsSubdomainParam, dryRunParam, labelMapParam, namespaceParam, resourceQ
 import {MANAGED_BY_KMCP, MANAGED_BY_LABEL} from '../postgres/secrets.ts'
 import {CNPG_API_VERSION, type CnpgCluster, cnpgPath} from './api.ts'
 import {waitForCluster} from './cluster-ops.ts'
-import {callExample, clusterNameParam, instancesParam, postgresIdentifier, ref} from './params.ts'
+import {callExample, clusterNameParam, instancesParam, officialImage, postgresIdentifier, postgresVersionParam, ref} from './params.ts'
 
 const IMAGE_REFERENCE = /^[a-z0-9]+(?:[._-][a-z0-9]+)*(?::[0-9]+)?(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/
 
@@ -45,11 +45,7 @@ export const createPostgresCluster = defineTool({
     name: clusterNameParam,
     instances: instancesParam('Number of PostgreSQL instances (1-10): one primary plus replicas. 3 gives high availability.').default(3),
     storage_size: storageSizeParam('storage_size', 'Size of each instance\'s data volume, a Kubernetes quantity such as "10Gi" (default) or "500Gi". Grow it later with resize_postgres_cluster.').default('10Gi'),
-    postgres_version: z
-      .string()
-      .regex(/^(1[3-9]|[2-9][0-9])(\.[0-9]{1,2})?$/, 'postgres_version must be a PostgreSQL major version 13 or later, optionally with a minor version, e.g. "17" or "16.4"')
-      .default('17')
-      .describe('PostgreSQL version for the official image ghcr.io/cloudnative-pg/postgresql:<version>, e.g. "17" or "16.4". Ignored when container_image is given.'),
+    postgres_version: postgresVersionParam('PostgreSQL version for the official image ghcr.io/cloudnative-pg/postgresql:<version>, e.g. "17" or "16.4". Ignored when container_image is given.').default('17'),
     container_image: z
       .string()
       .max(512, 'container_image must be at most 512 characters')
@@ -139,7 +135,7 @@ type CreateArgs = Parameters<typeof createPostgresCluster.handler>[0]
 function clusterManifest(args: CreateArgs, namespace: string): CnpgCluster & {spec: Record<string, unknown>} {
   const spec: Record<string, unknown> = {
     instances: args.instances,
-    imageName: args.container_image ?? `ghcr.io/cloudnative-pg/postgresql:${args.postgres_version}`,
+    imageName: args.container_image ?? officialImage(args.postgres_version),
     storage: {size: args.storage_size, ...(args.storage_class ? {storageClass: args.storage_class} : {})},
     bootstrap: {initdb: {database: args.database, owner: args.owner ?? args.database}},
     postgresql: {parameters: args.postgresql_parameters},

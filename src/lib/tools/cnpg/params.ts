@@ -20,6 +20,18 @@ export const instancesParam = (description: string) =>
     .max(10, 'instances must be at most 10 (kmcp\'s limit for one cluster; one primary plus up to nine replicas)')
     .describe(description)
 
+/** A PostgreSQL major version (optionally with minor) of the official CNPG operand images. */
+export const postgresVersionParam = (description: string) =>
+  z
+    .string()
+    .regex(/^(1[3-9]|[2-9][0-9])(\.[0-9]{1,2})?$/, 'postgres_version must be a PostgreSQL major version 13 or later, optionally with a minor version, e.g. "17" or "16.4"')
+    .describe(description)
+
+/** The official CNPG operand image of a PostgreSQL version. */
+export function officialImage(version: string | number): string {
+  return `ghcr.io/cloudnative-pg/postgresql:${version}`
+}
+
 /** A PostgreSQL identifier kmcp accepts for database and owner names. */
 export function postgresIdentifier(what: string, description: string): z.ZodString {
   return z

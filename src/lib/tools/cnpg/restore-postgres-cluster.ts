@@ -10,7 +10,7 @@ import {MANAGED_BY_KMCP, MANAGED_BY_LABEL} from '../postgres/secrets.ts'
 import {CNPG_API_VERSION, type CnpgCluster, cnpgPath, postgresImage} from './api.ts'
 import type {CnpgBackup} from './backups.ts'
 import {waitForCluster} from './cluster-ops.ts'
-import {callExample, clusterNameParam, instancesParam, postgresIdentifier} from './params.ts'
+import {callExample, clusterNameParam, instancesParam, officialImage, postgresIdentifier, postgresVersionParam} from './params.ts'
 
 const TARGET_FIELDS = ['target_time', 'target_lsn', 'target_xid', 'target_name', 'target_immediate'] as const
 
@@ -44,7 +44,7 @@ export const restorePostgresCluster = defineTool({
     instances: instancesParam('Instances of the restored cluster (1-10).').default(1),
     storage_size: storageSizeParam('storage_size', 'Data volume size; default: the source cluster\'s. Must hold the restored data.').optional(),
     storage_class: dnsSubdomainParam('storage_class', 'StorageClass for the data volumes; default: the source cluster\'s, else the cluster default.').optional(),
-    postgres_version: z.string().regex(/^(1[3-9]|[2-9][0-9])(\.[0-9]{1,2})?$/, 'postgres_version must be a PostgreSQL major version 13 or later, e.g. "17"').optional().describe('PostgreSQL version of the image; default: the source cluster\'s image. Must be the major version the backup was taken with.'),
+    postgres_version: postgresVersionParam('PostgreSQL version of the image; default: the source cluster\'s image. Must be the major version the backup was taken with.').optional(),
     database: postgresIdentifier('database', 'Application database name in the backup (default "app"); its owner gets a new Secret <name>-app.').optional(),
     owner: postgresIdentifier('owner', 'Owner of that database (default: same as database).').optional(),
     confirm_replace: z.boolean().default(false).describe('Only when a cluster with this name exists and the user wants it DELETED and replaced by the restore, and the client cannot ask the human.'),
@@ -168,13 +168,13 @@ function restoredClusterManifest(args: RestoreArgs, namespace: string, source: R
   const sourceSpec = source.cluster?.spec
   const majorFromBackup = (source.backup?.status as {majorVersion?: number} | undefined)?.majorVersion
   const image = args.postgres_version
-    ? {imageName: `ghcr.io/cloudnative-pg/postgresql:${args.postgres_version}`}
+    ? {imageName: officialImage(args.postgres_version)}
     : sourceSpec?.imageCatalogRef
       ? {imageCatalogRef: sourceSpec.imageCatalogRef}
       : source.cluster && postgresImage(source.cluster) !== 'operator default'
         ? {imageName: postgresImage(source.cluster)}
         : majorFromBackup
-          ? {imageName: `ghcr.io/cloudnative-pg/postgresql:${majorFromBackup}`}
+          ? {imageName: officialImage(majorFromBackup)}
           : {}
   const storageClass = args.storage_class ?? sourceSpec?.storage?.storageClass
   const spec: Record<string, unknown> & {bootstrap: {recovery: Record<string, unknown>}} = {

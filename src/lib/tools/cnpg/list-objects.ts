@@ -1,0 +1,43 @@
+import {z} from 'zod'
+import type {ToolContext} from '../registry.ts'
+import {kubeStep} from '../errors.ts'
+import {continueParam, formatParam, kubeName, limitParam, namespaceParam} from '../validation.ts'
+import {type CnpgPlural, type ObjectList, cnpgPath} from './api.ts'
+
+/** The list tools for backups and schedules: one page of CNPG objects, optionally of one cluster. */
+
+export const listInput = (what: string) => ({
+  namespace: namespaceParam,
+  all_namespaces: z.boolean().default(false).describe(`true: list ${what} in every namespace kmcp can read (ignores "namespace").`),
+  cluster: kubeName('cluster', {maxLength: 50, description: `Only ${what} of this cluster (applied to each page).`}).optional(),
+  format: formatParam,
+  limit: limitParam,
+  continue: continueParam,
+})
+
+interface ListArgs {
+  namespace?: string
+  all_namespaces: boolean
+  cluster?: string
+  limit?: number
+  continue?: string
+}
+
+export async function listCnpgPage<T extends {spec: {cluster?: {name: string}}}>(context: ToolContext, plural: CnpgPlural, what: string, args: ListArgs): Promise<{items: T[]; scope: string; continue?: string}> {
+  const kube = await context.kube()
+  const namespace = args.all_namespaces ? undefined : await context.namespace(args.namespace)
+  const scope = `${namespace ? `namespace ${namespace}` : 'all namespaces'}${args.cluster ? `, cluster ${args.cluster}` : ''}`
+  const list = await kubeStep(`listing ${what} in ${namespace ? `namespace ${namespace}` : 'all namespaces'}`, () =>
+    kube.request<ObjectList<T>>({method: 'GET', path: cnpgPath(plural, namespace), query: {limit: args.limit, continue: args.continue}, signal: context.signal}),
+  )
+  const items = list.items.filter((item) => !args.cluster || item.spec.cluster?.name === args.cluster)
+  return {items, scope, continue: list.metadata.continue || undefined}
+}
+
+/** The text of such a page: a header, one block per item, and how to get more. */
+export function renderPage(options: {what: string; scope: string; lines: string[]; continue?: string; omitted?: number; howToGetTheRest?: string; emptyHint: string}): string {
+  const lines = options.lines.length === 0 ? [`No ${options.what} found in ${options.scope}${options.continue ? ' in this page' : ''}. ${options.emptyHint}`] : [`Found ${options.lines.length} ${options.what} in ${options.scope}:`, ...options.lines]
+  if (options.omitted) lines.push(`[${options.omitted} more left out to stay within the response budget. ${options.howToGetTheRest ?? ''}]`)
+  if (options.continue) lines.push(`More exist: call again with "continue": "${options.continue}".`)
+  return lines.join('\n')
+}
