@@ -8,6 +8,7 @@ import {mkdtempSync, readFileSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {REPO_ROOT} from '../support/mcp.ts'
+import {helmPath} from './helpers.ts'
 
 interface Instruction {
   keyword: string
@@ -115,6 +116,13 @@ describe("the image's build step, run outside Docker", () => {
     const result = spawnSync(binary, ['--version'], {cwd: dir, encoding: 'utf8', env: {PATH: '/usr/bin:/bin'}})
     assert.equal(result.status, 0, result.stderr)
     assert.match(result.stdout, new RegExp(`^kmcp/${pkg.version.replace(/\./g, '\\.')} `))
+  })
+
+  test('the binary carries the chart: `kmcp helm install --render` works from an empty folder', () => {
+    const result = spawnSync(binary, ['helm', 'install', '--render', '--namespace', 'x', '--helm', helmPath()], {cwd: dir, encoding: 'utf8', env: {PATH: '/usr/bin:/bin', HOME: dir}})
+    assert.equal(result.status, 0, result.stderr)
+    assert.match(result.stdout, /kind: Deployment\n/)
+    assert.match(result.stdout, /image: kmcp:\d+\.\d+\.\d+/)
   })
 
   test('`kmcp probe` (the HEALTHCHECK) passes against a running server and fails once it stops', async () => {
