@@ -5,7 +5,7 @@ import type {CallToolResult} from '@modelcontextprotocol/sdk/types.js'
 import {bindRole, createNamespace, harness, kubeRequest} from '../support/kube.ts'
 import {makeHealthyCluster, setDatabaseStatus} from '../support/operator.ts'
 import {callTool, connectStdio, textOf, type StdioSession} from '../support/mcp.ts'
-import {ensureSecretsClusterRole, OutputLog, SECRETS_CLUSTER_ROLE, waitForCnpgStorage} from './helpers.ts'
+import {closeCheckingForLeaks, ensureSecretsClusterRole, OutputLog, SECRETS_CLUSTER_ROLE, waitForCnpgStorage} from './helpers.ts'
 
 const CNPG = '/apis/postgresql.cnpg.io/v1'
 
@@ -30,15 +30,7 @@ describe('PostgreSQL database tools and get_connection_info against the real API
     alice = await connectStdio({kubeconfig: harness().kubeconfigFor('alice')})
   })
 
-  after(async () => {
-    try {
-      await outputs.rememberPasswordsIn(ns)
-      outputs.assertNoPasswords([admin?.stderr() ?? '', alice?.stderr() ?? ''])
-    } finally {
-      await admin?.close()
-      await alice?.close()
-    }
-  })
+  after(() => closeCheckingForLeaks(outputs, ns, [admin, alice]))
 
   test('create dry run stores nothing and keeps string values quoted', async () => {
     const result = await call(admin, 'create_postgres_database', {cluster_name: 'db1', database_name: 'orders', owner: 'app', collation_version: '153.120', namespace: ns, dry_run: true})

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict'
 import type {CallToolResult} from '@modelcontextprotocol/sdk/types.js'
 import {kubeRequest, waitFor} from '../support/kube.ts'
-import {textOf} from '../support/mcp.ts'
+import {textOf, type StdioSession} from '../support/mcp.ts'
 
 /** The CNPG chart roles do not cover Secrets; role tools need them. */
 export const SECRETS_CLUSTER_ROLE = 'kmcp-test-secrets-editor'
@@ -62,4 +62,14 @@ export async function waitForCnpgStorage(namespace: string): Promise<void> {
     },
     {timeoutMs: 30_000, message: 'CNPG resources could not be listed'},
   )
+}
+
+/** Ends a test file: no password seen in any result or log line of its sessions, then close them. */
+export async function closeCheckingForLeaks(outputs: OutputLog, namespace: string, sessions: Array<StdioSession | undefined>): Promise<void> {
+  try {
+    await outputs.rememberPasswordsIn(namespace)
+    outputs.assertNoPasswords(sessions.map((s) => s?.stderr() ?? ''))
+  } finally {
+    for (const session of sessions) await session?.close()
+  }
 }

@@ -5,7 +5,7 @@ import type {CallToolResult} from '@modelcontextprotocol/sdk/types.js'
 import {bindRole, createNamespace, harness, kubeRequest} from '../support/kube.ts'
 import {makeHealthyCluster, setDatabaseRoleStatus} from '../support/operator.ts'
 import {callTool, connectStdio, textOf, type StdioSession} from '../support/mcp.ts'
-import {ensureSecretsClusterRole, OutputLog, SECRETS_CLUSTER_ROLE, waitForCnpgStorage} from './helpers.ts'
+import {closeCheckingForLeaks, ensureSecretsClusterRole, OutputLog, SECRETS_CLUSTER_ROLE, waitForCnpgStorage} from './helpers.ts'
 
 const CNPG = '/apis/postgresql.cnpg.io/v1'
 
@@ -27,16 +27,7 @@ describe('PostgreSQL role tools against the real API server', () => {
     alice = await connectStdio({kubeconfig: harness().kubeconfigFor('alice')})
   })
 
-  after(async () => {
-    // No password (generated or hand-made) may appear in any result or log line of the run.
-    try {
-      await outputs.rememberPasswordsIn(ns)
-      outputs.assertNoPasswords([admin?.stderr() ?? '', alice?.stderr() ?? ''])
-    } finally {
-      await admin?.close()
-      await alice?.close()
-    }
-  })
+  after(() => closeCheckingForLeaks(outputs, ns, [admin, alice]))
 
   test('tools/list declares the role tools with annotations', async () => {
     const {tools} = await admin.client.listTools()
