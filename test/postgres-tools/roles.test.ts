@@ -105,6 +105,11 @@ describe('PostgreSQL role tools against the real API server', () => {
     assert.equal(clash.isError, true)
     assert.match(textOf(clash), /409 AlreadyExists/)
     assert.equal((await kubeRequest('admin', 'GET', secret('cnpg-db1-user-squat'))).status, 404, 'no Secret left behind')
+    // "dup_x" and "dup-x" map to the same object and Secret names.
+    assert.equal((await call(admin, 'create_postgres_role', {cluster_name: 'db1', role_name: 'dup_x', namespace: ns})).isError, undefined)
+    const twin = await call(admin, 'create_postgres_role', {cluster_name: 'db1', role_name: 'dup-x', namespace: ns})
+    assert.equal(twin.isError, true)
+    assert.match(textOf(twin), /created by kmcp for another role/)
   })
 
   test('422 from the CRD\'s CEL rules, before any Secret is written', async () => {

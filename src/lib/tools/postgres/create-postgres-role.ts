@@ -86,7 +86,11 @@ export const createPostgresRole = defineTool({
     if (secretName) {
       const secret = await readSecret(kube, namespace, secretName, context.signal)
       if (!secret) plan = 'create'
-      else if (isKmcpRoleSecret(secret)) plan = 'reuse-kmcp'
+      else if (isKmcpRoleSecret(secret)) {
+        // "a_b" and "a-b" share a Secret name; a kmcp Secret made for the other role is not reused.
+        if (foreignSecretProblem(secret, args.role_name)) throw new ToolError(`Secret ${namespace}/${secretName} was created by kmcp for another role of the same name pattern ("_" and "-" map to the same Secret name). Delete that role first, or choose a different role name.`)
+        plan = 'reuse-kmcp'
+      }
       else {
         const problem = foreignSecretProblem(secret, args.role_name)
         if (problem) throw new ToolError(`A Secret named ${namespace}/${secretName} already exists and kmcp did not create it, and it cannot serve as this role's password Secret: ${problem}. kmcp will not overwrite it. Delete or rename it yourself, or create the role with disable_password=true.`)
