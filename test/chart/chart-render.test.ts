@@ -8,6 +8,10 @@ import {KMCP_RBAC, rbacObjectNames, toPolicyRules} from '../../src/lib/setup/rba
 import {KEYS_SECRET_KEYS, OIDC_CLIENT_SECRET_KEYS, OIDC_CONFIG_MOUNT, SECRET_MOUNT_PATHS, keysSecretName, oidcClientSecretName} from '../../src/lib/setup/secret-names.ts'
 import {ALL_FEATURES_VALUES, CHART_DIR, helm, renderChart} from './helpers.ts'
 import YAML from 'yaml'
+import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {helmValuesYaml} from '../../src/lib/setup/auth0-outputs.ts'
 import {parseBundle} from '../../src/lib/server/prompts/bundle.ts'
 
 const find = (objects: KubeObject[], kind: string, name?: string, namespace?: string) =>
@@ -158,6 +162,22 @@ describe('helm template with every optional feature on', () => {
     assert.deepEqual(clusterRole.rules, toPolicyRules(KMCP_RBAC.namespacedRules))
     assert.deepEqual(find(clusterWide, 'ClusterRoleBinding').map((b) => b.metadata.name).sort(), [names.clusterRoleBinding, ...KMCP_RBAC.cnpgClusterRoles.map((r) => names.cnpgClusterRoleBinding(r.name))].sort())
     assert.equal(find(clusterWide, 'Role').length, 0)
+  })
+})
+
+describe('values written by other kmcp commands', () => {
+  test('the Helm values file of `kmcp setup auth0` renders, with its settings in oidc.yaml', () => {
+    const result = {publicUrl: 'https://kmcp.example.com', issuer: 'https://tenant.eu.auth0.com/', audience: 'https://kmcp.example.com/mcp', serverClient: {clientId: 'abc123'}, domain: 'tenant.eu.auth0.com'}
+    const dir = mkdtempSync(join(tmpdir(), 'kmcp-values-'))
+    const file = join(dir, 'values.yaml')
+    writeFileSync(file, helmValuesYaml(result as unknown as Parameters<typeof helmValuesYaml>[0], 'prod'))
+    const objects = renderChart('prod', 'ns4', '--values', file)
+    rmSync(dir, {recursive: true, force: true})
+    const config = oidcYaml(objects, 'prod-kmcp')
+    assert.equal(config.auth_type, 'auth0')
+    assert.equal(config.client_id, 'abc123')
+    assert.equal(config.public_url, 'https://kmcp.example.com')
+    assert.equal(find(objects, 'Ingress', 'prod-kmcp').length, 1)
   })
 })
 
