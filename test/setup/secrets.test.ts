@@ -5,7 +5,7 @@ import {mkdtempSync, readFileSync, statSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {createNamespace, harness, kubeRequest} from '../support/kube.ts'
-import {run} from './run.ts'
+import {run, runInTerminal} from './run.ts'
 
 const JWT_KEY = 'a'.repeat(64)
 const FERNET_KEY = Buffer.alloc(32, 7).toString('base64url') + '='
@@ -102,6 +102,25 @@ describe('kmcp secrets create', () => {
       assert.equal(statSync(join(dir, file!)).mode & 0o777, 0o600)
     }
     assert.equal(statSync(dir).mode & 0o777, 0o700)
+  })
+
+  test('interactive: asks for the client secret (masked) and for confirmation in a terminal', async () => {
+    const namespace = await createNamespace('secrets-tty')
+    const session = runInTerminal(['secrets', 'create', '--kubeconfig', admin, '-n', namespace])
+    await session.waitFor(/Upstream OAuth client secret/)
+    session.type('typed-in-secret\r')
+    await session.waitFor(/Write Secrets in namespace [\s\S]*create kmcp-oidc-client;\s+create\s+kmcp-keys\?/)
+    session.type('y\r')
+    const code = await session.exited
+    assert.equal(code, 0, session.output())
+    assert.ok(!session.output().includes('typed-in-secret'), 'the typed secret is masked')
+    assert.equal(data((await secret(namespace, 'kmcp-oidc-client')).body, 'client_secret'), 'typed-in-secret')
+
+    const declined = runInTerminal(['secrets', 'create', '--kubeconfig', admin, '-n', namespace, '--rotate'])
+    await declined.waitFor(/Rotate Secrets in namespace/)
+    declined.type('n\r')
+    assert.equal(await declined.exited, 1)
+    assert.match(declined.output(), /Cancelled: nothing was changed/)
   })
 
   test('bad input: malformed key, unknown namespace, no right to create Secrets, missing client secret without a terminal', async () => {
