@@ -143,6 +143,20 @@ describe('cluster lifecycle tools against the real API server', () => {
     assert.equal((await getJson(cnpg(ns, 'clusters', 'scaly'))).spec.instances, 1)
   })
 
+  test('scale refused by the API server (CNPG\'s synchronous replica rule, played by a policy): 422 with the rule, nothing changed', async () => {
+    await makeHealthyCluster(ns, 'sync', {instances: 3, spec: {maxSyncReplicas: 2, minSyncReplicas: 1}})
+    const rule = 'spec.maxSyncReplicas: must be lower than the number of instances'
+    const remove = await installWebhookStandIn(ns, 'sync-replicas', [{expression: 'object.spec.maxSyncReplicas < object.spec.instances', message: rule}], ['sync'])
+    try {
+      await untilAdmission(() => kubeRequest('admin', 'PATCH', cnpg(ns, 'clusters', 'sync'), {spec: {instances: 1}}, {dryRun: true}), 'denied', rule)
+      for (const dry_run of [true, false]) await fails(admin, 'scale_postgres_cluster', {name: 'sync', namespace: ns, instances: 2, dry_run}, /422 Invalid[\s\S]*must be lower than the number of instances/)
+      assert.equal((await getJson(cnpg(ns, 'clusters', 'sync'))).spec.instances, 3)
+      await ok(admin, 'scale_postgres_cluster', {name: 'sync', namespace: ns, instances: 4})
+    } finally {
+      await remove()
+    }
+  })
+
   test('delete: nothing happens without confirmation or on a dry run; kmcp deletes only its own Secrets', async () => {
     await makeHealthyCluster(ns, 'doomed', {instances: 2})
     const secret = (name: string, labels: Record<string, string>) => kubeRequest('admin', 'POST', `/api/v1/namespaces/${ns}/secrets`, {metadata: {name, labels: {'cnpg.io/cluster': 'doomed', ...labels}}, stringData: {password: 'x'}})

@@ -17,7 +17,7 @@ export interface ConfirmationRequest {
 }
 
 export async function confirmDestructive(context: ToolContext, request: ConfirmationRequest): Promise<ConfirmationOutcome> {
-  const answer = await context.confirmWithHuman(`${request.summary}\n\nThis cannot be undone. Proceed?`)
+  const answer = await context.confirmWithHuman(`${request.summary}\n\nProceed?`)
   if (answer === 'accepted') return {confirmed: true, via: 'human'}
   if (answer === 'declined') return {confirmed: false, via: 'human-declined'}
   return request.flag ? {confirmed: true, via: 'flag'} : {confirmed: false, via: 'flag-missing'}
