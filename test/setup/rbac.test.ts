@@ -33,6 +33,7 @@ function attributes(row: Row): Record<string, string | undefined> {
  * A request as the ServiceAccount. The API server's priority and fairness may throttle service
  * accounts (429) while other test files load it; that is not an authorization answer, so wait.
  */
+// `any`: API server JSON (objects, Status, reviews) read field by field by the assertions.
 async function asServiceAccount(token: string, method: string, path: string, body?: unknown): Promise<{status: number; body: any}> {
   for (let attempt = 0; ; attempt++) {
     const response = await kubeRequest({token}, method, path, body)

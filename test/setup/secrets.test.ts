@@ -10,10 +10,12 @@ import {run, runInTerminal} from './run.ts'
 const JWT_KEY = 'a'.repeat(64)
 const FERNET_KEY = Buffer.alloc(32, 7).toString('base64url') + '='
 
+// `any`: a Secret or Status body straight from the API server, read field by field by the assertions.
 async function secret(namespace: string, name: string): Promise<{status: number; body: any}> {
   return kubeRequest('admin', 'GET', `/api/v1/namespaces/${namespace}/secrets/${name}`)
 }
 
+// `any`: see secret().
 function data(body: any, key: string): string | undefined {
   const raw = body?.data?.[key]
   return raw === undefined ? undefined : Buffer.from(raw, 'base64').toString('utf8')

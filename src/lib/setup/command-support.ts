@@ -32,7 +32,7 @@ export function classifyFailure(error: unknown, changes: ChangeLog): Failure {
   if (isPromptExit(error)) return {message: 'Interrupted.' + (changes.changedAnything ? `\n${changes.madeSoFar()}` : ''), exit: EXIT.interrupted}
   if (error instanceof MissingAnswerError || error instanceof SetupInputError) return {message: error.message, exit: EXIT.usage}
   if (error instanceof SetupCancelledError) return {message: error.message, exit: EXIT.failed}
-  if (error instanceof SetupKubeError || error instanceof KubeConfigError || isReportedFailure(error)) {
+  if (error instanceof SetupKubeError || error instanceof KubeConfigError || error instanceof SetupFailure) {
     return {message: `${error.message}\n${changes.madeSoFar()}`, exit: EXIT.failed}
   }
   throw error
@@ -44,10 +44,6 @@ export class SetupFailure extends Error {
     super(message)
     this.name = 'SetupFailure'
   }
-}
-
-function isReportedFailure(error: unknown): error is Error {
-  return error instanceof SetupFailure
 }
 
 /** Writes the machine-readable result (--json) to stdout. */
