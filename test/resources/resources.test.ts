@@ -79,6 +79,11 @@ describe('MCP resources against the real API server', () => {
     assert.deepEqual(all.completion.values.sort(), ['alpha-db', 'beta-db'])
     const namespaces = await session.client.complete({ref: {type: 'ref/resource', uri: CLUSTER_TEMPLATE}, argument: {name: 'namespace', value: ns.slice(0, 8)}})
     assert.ok(namespaces.completion.values.includes(ns), namespaces.completion.values.join(', '))
+    // The built-in prompts complete their cluster arguments the same way.
+    const promptCluster = await session.client.complete({ref: {type: 'ref/prompt', name: 'diagnose-unhealthy-cluster'}, argument: {name: 'cluster_name', value: 'be'}, context: {arguments: {namespace: ns}}})
+    assert.deepEqual(promptCluster.completion.values, ['beta-db'])
+    const promptNamespace = await session.client.complete({ref: {type: 'ref/prompt', name: 'plan-restore'}, argument: {name: 'namespace', value: ns}})
+    assert.deepEqual(promptNamespace.completion.values, [ns])
   })
 
   test('a subscribed cluster resource reports its changes', async () => {

@@ -1,12 +1,22 @@
 import type {McpServer, RegisteredPrompt} from '@modelcontextprotocol/sdk/server/mcp.js'
 import type {GetPromptResult} from '@modelcontextprotocol/sdk/types.js'
+import {completable} from '@modelcontextprotocol/sdk/server/completable.js'
 import {z} from 'zod'
+import type {ClusterCompleters} from '../resources/completion.ts'
 import {BUILTIN_PROMPTS, LIST_PROMPTS_ID} from './builtin.ts'
 import {type PromptBundle, renderTemplate} from './bundle.ts'
 import type {PromptRegistry} from './registry.ts'
 
-function argsShape(args: Array<{name: string; description: string; required: boolean}>): z.ZodRawShape {
-  return Object.fromEntries(args.map((a) => [a.name, a.required ? z.string().describe(a.description) : z.string().optional().describe(a.description)]))
+/** Argument schemas; namespace and cluster_name complete from the API server when completers are given. */
+function argsShape(args: Array<{name: string; description: string; required: boolean}>, completers?: ClusterCompleters): z.ZodRawShape {
+  return Object.fromEntries(
+    args.map((a) => {
+      const base = a.required ? z.string().describe(a.description) : z.string().optional().describe(a.description)
+      if (completers && a.name === 'namespace') return [a.name, completable(base, (value) => completers.namespace(value ?? ''))]
+      if (completers && a.name === 'cluster_name') return [a.name, completable(base, (value, context) => completers.cluster(value ?? '', context?.arguments?.namespace))]
+      return [a.name, base]
+    }),
+  )
 }
 
 function userMessage(text: string, description?: string): GetPromptResult {
@@ -30,9 +40,9 @@ function renderListing(registry: PromptRegistry): string {
  * with the registry: a reloaded bundle replaces this server's bundle prompts and the client gets
  * one notifications/prompts/list_changed.
  */
-export function mountPrompts(server: McpServer, registry: PromptRegistry): void {
+export function mountPrompts(server: McpServer, registry: PromptRegistry, completers?: ClusterCompleters): void {
   for (const prompt of BUILTIN_PROMPTS) {
-    server.registerPrompt(prompt.id, {title: prompt.title, description: prompt.description, argsSchema: argsShape(prompt.arguments)}, ((args: Record<string, string | undefined>) =>
+    server.registerPrompt(prompt.id, {title: prompt.title, description: prompt.description, argsSchema: argsShape(prompt.arguments, completers)}, ((args: Record<string, string | undefined>) =>
       userMessage(prompt.render(args), prompt.description)) as never)
   }
   server.registerPrompt(LIST_PROMPTS_ID, {title: 'List the available prompts', description: 'Lists every prompt kmcp offers: the built-in ones and those of the loaded bundle.'}, () => userMessage(renderListing(registry)))

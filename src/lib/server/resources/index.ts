@@ -12,6 +12,7 @@ import {type Toolset, type ToolEnvironment, kubeForCaller} from '../../tools/reg
 import {log} from '../logger.ts'
 import {renderToolReference} from './tool-reference.ts'
 import {mountSubscriptions} from './subscriptions.ts'
+import {clusterCompleters, sessionKube} from './completion.ts'
 
 type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>
 
@@ -19,7 +20,6 @@ export const TOOL_REFERENCE_URI = 'docs://kmcp/tools'
 export const CLUSTER_TEMPLATE = 'cnpg://{namespace}/clusters/{name}'
 export const ROLES_TEMPLATE = 'cnpg://{namespace}/clusters/{name}/roles'
 export const DATABASES_TEMPLATE = 'cnpg://{namespace}/clusters/{name}/databases'
-const COMPLETION_LIMIT = 100
 
 /** A JSON resource body. */
 function json(uri: URL, value: unknown): ReadResourceResult {
@@ -42,37 +42,14 @@ function single(value: string | string[] | undefined): string {
  * listing and argument completion read from the API server (on request, never at start-up).
  */
 export function mountResources(server: McpServer, env: ToolEnvironment, toolsets: Toolset[]): void {
-  const kubeFor = async (extra?: Extra): Promise<KubeClient> => {
-    const identity = extra ? env.identityFor(extra) : env.sessionIdentity
-    return identity ? kubeForCaller(env, identity) : env.kube.get()
-  }
+  const kubeFor = (extra?: Extra): Promise<KubeClient> => (extra ? kubeForCaller(env, env.identityFor(extra)) : sessionKube(env))
 
   server.registerResource('tool-reference', TOOL_REFERENCE_URI, {title: 'kmcp tool reference', description: 'Every kmcp tool with its purpose, parameters and annotations (Markdown).', mimeType: 'text/markdown'}, (uri) => ({
     contents: [{uri: uri.href, mimeType: 'text/markdown', text: renderToolReference(toolsets.filter((t) => !t.adminOnly || env.sessionIdentity?.isAdmin))}],
   }))
 
-  const completeNamespace = async (value: string): Promise<string[]> => {
-    const kube = await kubeFor()
-    try {
-      const list = await kube.request<ObjectList<{metadata: {name: string}}>>({method: 'GET', path: '/api/v1/namespaces', query: {limit: 500}})
-      return list.items.map((n) => n.metadata.name).filter((n) => n.startsWith(value)).slice(0, COMPLETION_LIMIT)
-    } catch {
-      // Callers who may not list namespaces still get the one kmcp would use by default.
-      return kube.defaultNamespace.startsWith(value) ? [kube.defaultNamespace] : []
-    }
-  }
-  const completeCluster = async (value: string, context?: {arguments?: Record<string, string>}): Promise<string[]> => {
-    const kube = await kubeFor()
-    const namespace = context?.arguments?.namespace || kube.defaultNamespace
-    try {
-      const list = await kube.request<ObjectList<CnpgCluster>>({method: 'GET', path: cnpgPath('clusters', namespace), query: {limit: 500}})
-      return list.items.map((c) => c.metadata.name).filter((n) => n.startsWith(value)).slice(0, COMPLETION_LIMIT)
-    } catch (error) {
-      log.debug('cluster name completion failed', {namespace, error: error instanceof Error ? error.message : String(error)})
-      return []
-    }
-  }
-  const complete = {namespace: completeNamespace, name: completeCluster}
+  const completers = clusterCompleters(env)
+  const complete = {namespace: completers.namespace, name: (value: string, context?: {arguments?: Record<string, string>}) => completers.cluster(value, context?.arguments?.namespace)}
 
   /** resources/list: the clusters of the default namespace (all namespaces would be too many and often forbidden). */
   const listClusters = (suffix: string, what: string) => async (extra: Extra) => {
