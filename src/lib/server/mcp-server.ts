@@ -5,6 +5,7 @@ import {mountToolsets, type ToolEnvironment} from '../tools/registry.ts'
 import {mountPrompts} from './prompts/mount.ts'
 import {promptRegistry} from './prompts/registry.ts'
 import {mountResources} from './resources/index.ts'
+import {clusterCompleters} from './resources/completion.ts'
 
 const INSTRUCTIONS = [
   'kmcp manages PostgreSQL clusters run by the CloudNativePG (CNPG) operator on Kubernetes.',
@@ -23,7 +24,7 @@ export function createMcpServer(env: ToolEnvironment): McpServer {
     {capabilities: {tools: {listChanged: false}, logging: {}}, instructions: INSTRUCTIONS},
   )
   mountToolsets(server, toolsets, env)
-  mountPrompts(server, promptRegistry())
+  mountPrompts(server, promptRegistry(), clusterCompleters(env))
   mountResources(server, env, toolsets)
   return server
 }
