@@ -120,41 +120,51 @@ export async function helmInstall(options: HelmInstallOptions): Promise<void> {
     if (namespaceExists) await ensureSecrets(kube, namespace, release.secrets, options)
 
     if (options.dryRun) {
-      const changes = new ChangeLog()
-      const checked = release.objects.filter((o) => namespaceExists || o.metadata.namespace !== namespace)
-      const problems = await progress.step(`server-side dry run of ${checked.length} objects`, () => serverDryRun(kube, checked, changes))
-      options.print(renderChanges(changes, true))
-      if (!namespaceExists) options.print(`Namespace ${namespace} would be created (--create-namespace); the objects in it are checked once it exists.`)
-      if (problems.length > 0) throw new SetupFailure(`The API server would reject ${problems.length} object(s):\n${problems.map((p) => `- ${p.object}: ${p.message}`).join('\n')}`)
+      await reportDryRun(kube, namespace, namespaceExists, release, options)
       return
     }
-
-    const before = await currentRevision(helm, options, namespace)
-    const upgradeArgs = ['upgrade', '--install', options.release, chart.dir, '--namespace', namespace, ...kubeArgs(options), ...(options.createNamespace ? ['--create-namespace'] : []), '--timeout', `${options.timeoutSeconds}s`, ...valueArgs(options)]
-    const upgrade = await progress.step(`helm upgrade --install ${options.release}${before ? ` (now at revision ${before})` : ' (new release)'}`, async () => {
-      const result = await helm.run(upgradeArgs)
-      if (result.code !== 0) throw new SetupFailure(helmError(result))
-      return result
-    }).catch((error: Error) => error)
-    if (upgrade instanceof Error) {
-      throw new SetupFailure(`helm could not ${before ? 'upgrade' : 'install'} release ${options.release}:\n${upgrade.message}\n${await rollBack(helm, options, namespace, before)}`)
-    }
-    if (options.wait) {
-      try {
-        await waitForRollout({kube, namespace, deployments: release.deployments, timeoutMs: options.timeoutSeconds * 1000, onProgress: (line) => progress.note(`  ${line}`)})
-      } catch (error) {
-        const reason = error instanceof RolloutError ? error.message : String(error)
-        throw new SetupFailure(`${reason}\n${await rollBack(helm, options, namespace, before)}`)
-      }
-      progress.note(`${colour.ok('✓')} rolled out: ${release.deployments.map((d) => `deployment/${d}`).join(', ')}`)
-    }
-    const after = await currentRevision(helm, options, namespace)
-    const notes = await helm.run(['get', 'notes', options.release, '--namespace', namespace, ...kubeArgs(options)])
-    options.print(`Release ${options.release} is at revision ${after ?? '?'} in namespace ${namespace}${options.wait ? ' and ready' : ' (not waited for: --no-wait)'}.\n`)
-    options.print(notes.code === 0 ? notes.stdout.replace(/^NOTES:\n/, '') : `(helm get notes failed: ${helmError(notes)})`)
+    await upgradeAndWait(helm, kube, chart.dir, namespace, release, options)
   } finally {
     await chart.remove()
   }
+}
+
+/** What an install would do, object by object, as the API server judges it (dryRun=All). */
+async function reportDryRun(kube: KubeClient, namespace: string, namespaceExists: boolean, release: RenderedRelease, options: HelmInstallOptions): Promise<void> {
+  const changes = new ChangeLog()
+  const checked = release.objects.filter((o) => namespaceExists || o.metadata.namespace !== namespace)
+  const problems = await options.progress.step(`server-side dry run of ${checked.length} objects`, () => serverDryRun(kube, checked, changes))
+  options.print(renderChanges(changes, true))
+  if (!namespaceExists) options.print(`Namespace ${namespace} would be created (--create-namespace); the objects in it are checked once it exists.`)
+  if (problems.length > 0) throw new SetupFailure(`The API server would reject ${problems.length} object(s):\n${problems.map((p) => `- ${p.object}: ${p.message}`).join('\n')}`)
+}
+
+/** helm upgrade --install, the rollout wait, and a rollback when either fails; then how to connect. */
+async function upgradeAndWait(helm: Helm, kube: KubeClient, chartDir: string, namespace: string, release: RenderedRelease, options: HelmInstallOptions): Promise<void> {
+  const {progress} = options
+  const before = await currentRevision(helm, options, namespace)
+  const upgradeArgs = ['upgrade', '--install', options.release, chartDir, '--namespace', namespace, ...kubeArgs(options), ...(options.createNamespace ? ['--create-namespace'] : []), '--timeout', `${options.timeoutSeconds}s`, ...valueArgs(options)]
+  const upgrade = await progress.step(`helm upgrade --install ${options.release}${before ? ` (now at revision ${before})` : ' (new release)'}`, async () => {
+    const result = await helm.run(upgradeArgs)
+    if (result.code !== 0) throw new SetupFailure(helmError(result))
+    return result
+  }).catch((error: Error) => error)
+  if (upgrade instanceof Error) {
+    throw new SetupFailure(`helm could not ${before ? 'upgrade' : 'install'} release ${options.release}:\n${upgrade.message}\n${await rollBack(helm, options, namespace, before)}`)
+  }
+  if (options.wait) {
+    try {
+      await waitForRollout({kube, namespace, deployments: release.deployments, timeoutMs: options.timeoutSeconds * 1000, onProgress: (line) => progress.note(`  ${line}`)})
+    } catch (error) {
+      const reason = error instanceof RolloutError ? error.message : String(error)
+      throw new SetupFailure(`${reason}\n${await rollBack(helm, options, namespace, before)}`)
+    }
+    progress.note(`${colour.ok('✓')} rolled out: ${release.deployments.map((d) => `deployment/${d}`).join(', ')}`)
+  }
+  const after = await currentRevision(helm, options, namespace)
+  const notes = await helm.run(['get', 'notes', options.release, '--namespace', namespace, ...kubeArgs(options)])
+  options.print(`Release ${options.release} is at revision ${after ?? '?'} in namespace ${namespace}${options.wait ? ' and ready' : ' (not waited for: --no-wait)'}.\n`)
+  options.print(notes.code === 0 ? notes.stdout.replace(/^NOTES:\n/, '') : `(helm get notes failed: ${helmError(notes)})`)
 }
 
 async function connect(options: HelmInstallOptions): Promise<KubeClient> {
