@@ -75,6 +75,8 @@ describe('backup, schedule and restore tools against the real API server', () =>
     const page = (await ok(admin, 'list_backups', {namespace: ns, limit: 1})).structuredContent as {backups: unknown[]; continue?: string}
     assert.equal(page.backups.length, 1)
     assert.ok(page.continue)
+    await setClusterStatus(ns, 'src', {lastSuccessfulBackup: '2026-11-24T02:10:00Z', firstRecoverabilityPoint: '2026-11-20T02:10:00Z'})
+    assert.match(textOf(await ok(admin, 'get_cluster_status', {name: 'src', namespace: ns, detail_level: 'detailed'})), /Backups: last successful 2026-11-24T02:10:00Z; restorable from 2026-11-20T02:10:00Z/)
     const next = (await ok(admin, 'list_backups', {namespace: ns, limit: 1, continue: page.continue})).structuredContent as {backups: unknown[]}
     assert.equal(next.backups.length, 1)
     const everywhere = (await ok(admin, 'list_backups', {all_namespaces: true, cluster: 'src'})).structuredContent as {scope: string; backups: Array<{name: string; namespace: string}>}

@@ -23,6 +23,9 @@ export const clusterSummarySchema = z.object({
   postgresql_parameters: z.record(z.string(), z.string()).optional(),
   legacy_managed_roles: z.array(z.string()).optional().describe('Role names declared in spec.managed.roles'),
   hibernated: z.boolean().optional(),
+  last_successful_backup: z.string().optional().describe('status.lastSuccessfulBackup (detailed)'),
+  last_failed_backup: z.string().optional().describe('status.lastFailedBackup (detailed)'),
+  first_recoverability_point: z.string().optional().describe('Earliest time a point-in-time restore can target (detailed)'),
   creation_timestamp: z.string().optional(),
 })
 
@@ -53,6 +56,10 @@ export function summarizeCluster(cluster: CnpgCluster, detailed: boolean): Clust
   const roles = cluster.spec.managed?.roles?.map((r) => String(r.name ?? '')).filter(Boolean)
   if (roles?.length) summary.legacy_managed_roles = roles
   summary.creation_timestamp = cluster.metadata.creationTimestamp
+  const backupStatus = cluster.status as {lastSuccessfulBackup?: string; lastFailedBackup?: string; firstRecoverabilityPoint?: string} | undefined
+  summary.last_successful_backup = backupStatus?.lastSuccessfulBackup || undefined
+  summary.last_failed_backup = backupStatus?.lastFailedBackup || undefined
+  summary.first_recoverability_point = backupStatus?.firstRecoverabilityPoint || undefined
   return summary
 }
 
@@ -75,6 +82,9 @@ export function renderClusterSummary(summary: ClusterSummary): string {
     lines.push(`- PostgreSQL parameters: ${Object.entries(summary.postgresql_parameters).map(([k, v]) => `${k}=${v}`).join(', ')}`)
   }
   if (summary.legacy_managed_roles) lines.push(`- Roles in spec.managed.roles: ${summary.legacy_managed_roles.join(', ')}`)
+  if (summary.last_successful_backup || summary.last_failed_backup) {
+    lines.push(`- Backups: last successful ${summary.last_successful_backup ?? 'never'}${summary.last_failed_backup ? `, last failed ${summary.last_failed_backup}` : ''}${summary.first_recoverability_point ? `; restorable from ${summary.first_recoverability_point}` : ''}`)
+  }
   if (summary.conditions) lines.push(...renderConditions(summary.conditions))
   return lines.join('\n')
 }
