@@ -216,6 +216,30 @@ describe('PostgreSQL role tools against the real API server', () => {
     assert.match(textOf(cert), /requires login/)
   })
 
+  test('certificate-only role: no password, no Secret; re-enabling the password makes a kmcp Secret', async () => {
+    const created = await call(admin, 'create_postgres_role', {cluster_name: 'db1', role_name: 'cert_only', namespace: ns, disable_password: true, client_certificate: true, reclaim_policy: 'delete'})
+    assert.equal(created.isError, undefined, textOf(created))
+    assert.match(textOf(created), /Secret db1-cert-only-client-cert/)
+    const role = (await kubeRequest('admin', 'GET', roles('db1-cert-only'))).body
+    assert.equal(role.spec.disablePassword, true)
+    assert.equal(role.spec.passwordSecret, undefined)
+    assert.equal(role.spec.clientCertificate.enabled, true)
+    assert.equal(role.spec.databaseRoleReclaimPolicy, 'delete')
+    assert.equal((await kubeRequest('admin', 'GET', secret('cnpg-db1-user-cert-only'))).status, 404)
+    const noLogin = await call(admin, 'create_postgres_role', {cluster_name: 'db1', role_name: 'cert_nologin', namespace: ns, login: false, client_certificate: true})
+    assert.equal(noLogin.isError, true)
+    assert.match(textOf(noLogin), /requires login=true/)
+
+    const enabled = await call(admin, 'update_postgres_role', {cluster_name: 'db1', role_name: 'cert_only', namespace: ns, disable_password: false})
+    assert.equal(enabled.isError, undefined, textOf(enabled))
+    assert.match(textOf(enabled), /disable_password: true -> false/)
+    const after = (await kubeRequest('admin', 'GET', roles('db1-cert-only'))).body
+    assert.equal(after.spec.disablePassword, undefined)
+    assert.equal(after.spec.passwordSecret.name, 'cnpg-db1-user-cert-only')
+    const made = (await kubeRequest('admin', 'GET', secret('cnpg-db1-user-cert-only'))).body
+    assert.equal(made.metadata.labels['app.kubernetes.io/managed-by'], 'kmcp')
+  })
+
   test('403 until bound, then success (view for reads; edit plus Secrets for create)', async () => {
     const denied = await call(alice, 'list_postgres_roles', {cluster_name: 'db1', namespace: ns})
     assert.equal(denied.isError, true)
