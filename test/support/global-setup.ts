@@ -19,7 +19,7 @@
 //                             is started or stopped then.
 //   KMCP_KUBE_HARNESS_BIN     use this kube-harness binary instead of building one
 import {spawn, type ChildProcess} from 'node:child_process'
-import {existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {dirname, join, resolve} from 'node:path'
 import {createInterface} from 'node:readline'
@@ -46,7 +46,7 @@ export interface StartedHarness {
   logFile: string
   /** Our own diagnostics the harness wrote to its stderr. */
   stderr(): string
-  /** SIGTERM, wait up to timeoutMs, then SIGKILL. Resolves with how it ended. */
+  /** SIGTERM, wait up to timeoutMs, then SIGKILL. Resolves with how it ended. Deletes the log after a clean exit unless keepLog. */
   stop(timeoutMs?: number): Promise<{code: number | null; signal: NodeJS.Signals | null; killed: boolean}>
 }
 
@@ -54,7 +54,7 @@ export interface StartedHarness {
  * Spawns a kube-harness and waits for its READY line. stdin stays an open pipe: the harness exits
  * as soon as it is closed, so it never outlives this process.
  */
-export async function startHarness(options: {bin?: string; args?: string[]; logFile?: string; readyTimeoutMs?: number} = {}): Promise<StartedHarness> {
+export async function startHarness(options: {bin?: string; args?: string[]; logFile?: string; readyTimeoutMs?: number; keepLog?: boolean} = {}): Promise<StartedHarness> {
   const bin = options.bin ?? (await ensureKubeHarness())
   const logFile = options.logFile ?? join(REPO_ROOT, '.cache', 'logs', `kube-harness-${process.pid}-${Date.now()}.log`)
   mkdirSync(dirname(logFile), {recursive: true})
@@ -82,7 +82,14 @@ export async function startHarness(options: {bin?: string; args?: string[]; logF
     void exited.then(({code, signal}) => {
       clearTimeout(timer)
       const last = errText.trim().split('\n').filter(Boolean).pop() ?? ''
-      rej(new Error(`kube-harness exited before it was ready (${signal ?? `exit ${code}`}): ${last || 'no message'}; log: ${logFile}`))
+      let logHint = `; log: ${logFile}`
+      try {
+        if (statSync(logFile).size === 0) {
+          rmSync(logFile, {force: true})
+          logHint = ''
+        }
+      } catch {}
+      rej(new Error(`kube-harness exited before it was ready (${signal ?? `exit ${code}`}): ${last || 'no message'}${logHint}`))
     })
     const lines = createInterface({input: child.stdout!})
     lines.on('line', (line) => {
@@ -106,18 +113,28 @@ export async function startHarness(options: {bin?: string; args?: string[]; logF
     logFile,
     stderr: () => errText,
     async stop(timeoutMs = STOP_TIMEOUT_MS) {
-      if (child.exitCode !== null || child.signalCode !== null) return {...(await exited), killed: false}
-      child.kill('SIGTERM')
-      let timer: NodeJS.Timeout | undefined
-      const timedOut = new Promise<'timeout'>((res) => {
-        timer = setTimeout(() => res('timeout'), timeoutMs)
-      })
-      const first = await Promise.race([exited, timedOut])
-      clearTimeout(timer)
-      if (first !== 'timeout') return {...first, killed: false}
-      say(`pid ${pid} did not stop within ${timeoutMs / 1000}s after SIGTERM; sending SIGKILL`)
-      child.kill('SIGKILL')
-      return {...(await exited), killed: true}
+      let result: {code: number | null; signal: NodeJS.Signals | null; killed: boolean}
+      if (child.exitCode !== null || child.signalCode !== null) {
+        result = {...(await exited), killed: false}
+      } else {
+        child.kill('SIGTERM')
+        let timer: NodeJS.Timeout | undefined
+        const timedOut = new Promise<'timeout'>((res) => {
+          timer = setTimeout(() => res('timeout'), timeoutMs)
+        })
+        const first = await Promise.race([exited, timedOut])
+        clearTimeout(timer)
+        if (first !== 'timeout') {
+          result = {...first, killed: false}
+        } else {
+          say(`pid ${pid} did not stop within ${timeoutMs / 1000}s after SIGTERM; sending SIGKILL`)
+          child.kill('SIGKILL')
+          result = {...(await exited), killed: true}
+        }
+      }
+      // Keep the component log only when something went wrong.
+      if (!result.killed && result.code === 0 && !options.keepLog) rmSync(logFile, {force: true})
+      return result
     },
   }
 }
@@ -257,6 +274,5 @@ export async function globalTeardown(): Promise<void> {
     say(`data dir ${h.dataDir} was left behind (${result.killed ? 'SIGKILL' : `exit ${result.code}`}); removing it`)
     rmSync(h.dataDir, {recursive: true, force: true})
   }
-  if (result.killed || (result.code !== 0 && result.code !== null)) say(`harness ended with ${result.signal ?? `exit ${result.code}`}; log: ${h.logFile}`)
-  else rmSync(h.logFile, {force: true}) // keep logs only when something went wrong
+  if (result.killed || result.code !== 0) say(`harness ended with ${result.signal ?? `exit ${result.code}`}; log kept: ${h.logFile}`)
 }
