@@ -83,6 +83,22 @@ describe('PostgreSQL role tools against the real API server', () => {
     assert.match(textOf(legacy), /spec\.managed\.roles/)
   })
 
+  test('a long role list stays within the 25,000-character budget and says what was left out', async () => {
+    await makeHealthyCluster(ns, 'big', {instances: 1})
+    await Promise.all(
+      Array.from({length: 30}, (_, i) =>
+        kubeRequest('admin', 'POST', roles(), {apiVersion: 'postgresql.cnpg.io/v1', kind: 'DatabaseRole', metadata: {name: `big-role-${i}`}, spec: {name: `role_${i}`, cluster: {name: 'big'}, comment: 'c'.repeat(1000)}}),
+      ),
+    )
+    for (const format of ['text', 'json']) {
+      const result = await call(admin, 'list_postgres_roles', {cluster_name: 'big', namespace: ns, format})
+      assert.ok(textOf(result).length <= 25_000, `${format}: ${textOf(result).length} characters`)
+      const truncated = (result.structuredContent as {truncated?: {omitted_items: number}}).truncated
+      assert.ok(truncated && truncated.omitted_items > 0, format)
+      if (format === 'text') assert.match(textOf(result), /more role\(s\) were left out/)
+    }
+  })
+
   test('404s: unknown cluster, unknown role', async () => {
     const noCluster = await call(admin, 'create_postgres_role', {cluster_name: 'nope', role_name: 'x1', namespace: ns})
     assert.equal(noCluster.isError, true)

@@ -1,6 +1,6 @@
 import {z} from 'zod'
 import {defineTool} from '../registry.ts'
-import {truncationSchema} from '../budget.ts'
+import {type TruncationNote, truncationSchema} from '../budget.ts'
 import {formatParam, namespaceParam} from '../validation.ts'
 import {type Database, getCluster, listManagedObjects} from './objects.ts'
 import {clusterNameParam} from './params.ts'
@@ -28,13 +28,14 @@ export const listPostgresDatabases = defineTool({
       structured,
       listField: 'databases',
       moreHint: 'Ask for one database at a time with get_postgres_database_status.',
-      render: (s: typeof structured) => {
+      render: (s: typeof structured & {truncated?: TruncationNote}) => {
         if (s.databases.length === 0) return `No managed databases found for cluster ${s.namespace}/${s.cluster}. Create one with create_postgres_database.`
         const lines = [`Found ${s.count} managed database(s) for cluster ${s.namespace}/${s.cluster}:`, '']
         for (const db of s.databases) {
           lines.push(`**${db.database_name}** (CRD: ${db.crd_name})`, `- Owner: ${db.owner}`, `- Ensure: ${db.ensure}`, `- Reclaim Policy: ${db.reclaim_policy}`, `- Applied: ${db.applied === null ? 'not reported yet' : db.applied ? 'True' : 'False'}`)
           lines.push(...renderCreateOptions(db.create_options, false), '')
         }
+        if (s.truncated?.omitted_items) lines.push(`[${s.truncated.omitted_items} more database(s) were left out to stay within the response budget. ${s.truncated.how_to_get_the_rest}]`)
         return lines.join('\n').trimEnd()
       },
     }

@@ -1,6 +1,6 @@
 import {z} from 'zod'
 import {defineTool} from '../registry.ts'
-import {truncationSchema} from '../budget.ts'
+import {type TruncationNote, truncationSchema} from '../budget.ts'
 import {formatParam, namespaceParam} from '../validation.ts'
 import {type DatabaseRole, getCluster, legacyManagedRoles, listManagedObjects} from './objects.ts'
 import {clusterNameParam} from './params.ts'
@@ -41,7 +41,7 @@ export const listPostgresRoles = defineTool({
       structured,
       listField: 'roles',
       moreHint: 'Ask for one role at a time with get_postgres_role_status.',
-      render: (s: typeof structured) => {
+      render: (s: typeof structured & {truncated?: TruncationNote}) => {
         if (s.roles.length === 0 && s.legacy_managed_roles.length === 0) {
           return `No managed roles found for cluster ${s.namespace}/${s.cluster}. Create one with create_postgres_role.`
         }
@@ -53,6 +53,7 @@ export const listPostgresRoles = defineTool({
         if (s.legacy_managed_roles.length > 0) {
           lines.push(`Legacy roles in the Cluster's spec.managed.roles (not managed through DatabaseRole; kmcp leaves them alone): ${s.legacy_managed_roles.join(', ')}`)
         }
+        if (s.truncated?.omitted_items) lines.push(`[${s.truncated.omitted_items} more role(s) were left out to stay within the response budget. ${s.truncated.how_to_get_the_rest}]`)
         return lines.join('\n').trimEnd()
       },
     }
