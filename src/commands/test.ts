@@ -32,7 +32,7 @@ export default class Test extends Command {
     context: Flags.string({summary: 'stdio with the default server command: kubeconfig context the server uses.'}),
     namespace: Flags.string({char: 'n', summary: 'Namespace the cnpg suite creates its test cluster in (default: the server\'s default namespace).'}),
     suite: Flags.string({multiple: true, summary: 'Suites to run (repeat or comma-separate): protocol, cnpg, auth, or a --plugins group.'}),
-    only: Flags.string({multiple: true, summary: 'Run only these plugins (plus what they depend on).'}),
+    only: Flags.string({multiple: true, summary: 'Run only these plugins (plus what they depend on); with --suite, run them in addition.'}),
     skip: Flags.string({multiple: true, summary: 'Leave these plugins out; plugins depending on them are skipped.'}),
     plugins: Flags.string({multiple: true, summary: 'A directory of extra plugin modules (.js/.ts) to load.'}),
     list: Flags.boolean({default: false, summary: 'List the plugins and their ordering, then exit.'}),

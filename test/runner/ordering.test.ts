@@ -125,6 +125,10 @@ describe('selection', () => {
     assert.deepEqual(names({only: ['ping']}), ['connect', 'ping'])
   })
 
+  test('--only together with --suite adds the plugins to the suites', () => {
+    assert.deepEqual(names({suites: ['protocol'], only: ['verify']}), ['connect', 'create', 'verify', 'cleanup', 'ping'])
+  })
+
   test('--skip removes a plugin and gives its dependents the reason', async () => {
     const selected = selectPlugins(catalog, {suites: ['cnpg'], skip: ['create']})
     assert.deepEqual(selected.plugins.map((plugin) => plugin.name), ['connect', 'verify', 'scale', 'cleanup'])
@@ -250,6 +254,26 @@ describe('execution', () => {
     assert.match(report.results[0].error ?? '', /The MCP connection was lost: the server process ended/)
     assert.deepEqual([report.results[1].status, report.results[1].message], ['skipped', 'no MCP connection: the server process ended'])
     assert.equal(report.results[2].status, 'passed', 'plugins that do not need the connection still run')
+  })
+
+  test('a connection lost between plugins fails the next plugin that needs it (so the run fails) and skips the rest', async () => {
+    let lost: string | undefined
+    const report = await run(
+      [
+        {name: 'kills', group: 'g', description: '', test: async () => ((lost = 'the server process ended'), pass('done'))},
+        recorder([], 'next', {needsConnection: true, runAfter: ['kills']}),
+        recorder([], 'later', {needsConnection: true, runAfter: ['next']}),
+      ],
+      {concurrency: 1, host: offlineHost({lost: () => lost})},
+    )
+    assert.deepEqual(
+      report.results.map((result) => [result.name, result.status, result.message]),
+      [
+        ['kills', 'passed', 'done'],
+        ['next', 'failed', 'no MCP connection: the server process ended'],
+        ['later', 'skipped', 'no MCP connection: the server process ended'],
+      ],
+    )
   })
 
   test('transport-specific plugins are skipped on other transports', async () => {

@@ -95,7 +95,7 @@ function findCycle(stuck: TestPlugin[], byName: Map<string, TestPlugin>): string
 export interface Selection {
   /** Suites (plugin groups) to run; empty means all. */
   suites?: string[]
-  /** Only these plugins (plus what they depend on, and their group's cleanup). */
+  /** Only these plugins (plus what they depend on, and their group's cleanup); with suites, these in addition. */
   only?: string[]
   /** Leave these out; plugins depending on them are skipped with the reason. */
   skip?: string[]
@@ -124,8 +124,9 @@ export function selectPlugins(all: TestPlugin[], selection: Selection): Selected
     for (const name of plugin.dependsOn ?? []) add(byName.get(name)!)
   }
   const suites = selection.suites?.length ? new Set(selection.suites) : undefined
-  if (selection.only?.length) for (const name of selection.only) add(byName.get(name)!)
-  else for (const plugin of all) if (!suites || suites.has(plugin.group)) add(plugin)
+  // --only alone runs just those plugins; together with --suite it adds them to the suites.
+  for (const name of selection.only ?? []) add(byName.get(name)!)
+  if (suites || !selection.only?.length) for (const plugin of all) if (!suites || suites.has(plugin.group)) add(plugin)
   const chosenGroups = new Set(all.filter((plugin) => chosen.has(plugin.name) && !plugin.cleanup).map((plugin) => plugin.group))
   for (const plugin of all) if (plugin.cleanup && chosenGroups.has(plugin.group)) add(plugin)
   const excluded = new Map<string, string>()

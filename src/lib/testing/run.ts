@@ -4,7 +4,7 @@ import type {TestPlugin} from './plugin.ts'
 import {plainProgress, terminalProgress} from './progress.ts'
 import {jsonReport, summaryTable, writeJunit, type RunContext} from './report.ts'
 import {runPlugins, type RunReport} from './runner.ts'
-import {CONNECT_PLUGIN, McpSessionHost, connectPlugin, type ServerTarget} from './session.ts'
+import {CONNECT_PLUGIN, McpSessionHost, TOKEN_PLUGIN, connectPlugin, type ServerTarget} from './session.ts'
 import {BUILT_IN_SUITES} from './suites/index.ts'
 import {tokenPlugin, type TokenSource} from './tokens.ts'
 
@@ -48,9 +48,15 @@ function catalog(host: McpSessionHost, options: TestRunOptions, external: TestPl
   const suites = [...Object.values(BUILT_IN_SUITES).flat(), ...external]
   return [
     ...session,
-    ...suites.map((plugin) =>
-      plugin.needsConnection === false || (plugin.dependsOn ?? []).includes(CONNECT_PLUGIN) ? plugin : {...plugin, dependsOn: [CONNECT_PLUGIN, ...(plugin.dependsOn ?? [])]},
-    ),
+    ...suites.map((plugin) => {
+      const usesConnection = plugin.needsConnection !== false && !(plugin.dependsOn ?? []).includes(CONNECT_PLUGIN)
+      return {
+        ...plugin,
+        dependsOn: usesConnection ? [CONNECT_PLUGIN, ...(plugin.dependsOn ?? [])] : plugin.dependsOn,
+        // Plugins that check the server without the MCP connection may still use the token.
+        runAfter: withToken && plugin.needsConnection === false ? [TOKEN_PLUGIN, ...(plugin.runAfter ?? [])] : plugin.runAfter,
+      }
+    }),
   ]
 }
 
@@ -79,6 +85,9 @@ export async function runTestCommand(options: TestRunOptions): Promise<number> {
   const externalGroups = [...new Set(external.map((plugin) => plugin.group))]
   const suites = options.suites?.length ? options.suites : options.only?.length ? undefined : [...SUITES_BY_DEFAULT, ...(options.tokenSource.kind !== 'none' ? ['auth'] : []), ...externalGroups]
   const {plugins, excluded} = selectPlugins(all, {suites, only: options.only, skip: options.skip})
+  // A given token source is always tried, also when no selected plugin needs the MCP connection.
+  const token = all.find((plugin) => plugin.name === TOKEN_PLUGIN)
+  if (token && !plugins.includes(token) && !excluded.has(TOKEN_PLUGIN)) plugins.unshift(token)
   topologicalOrder(plugins) // reports a cycle before anything runs
 
   const progress = human.isTTY ? terminalProgress(human) : plainProgress(human)

@@ -50,6 +50,7 @@ export async function runPlugins(plugins: TestPlugin[], host: SessionHost, optio
   const selectedNames = new Set(ordered.map((plugin) => plugin.name))
   const results = new Map<string, PluginResult>()
   const running = new Map<string, Promise<void>>()
+  const loss: LossState = {reported: false}
   const pending = [...ordered]
   const concurrency = Math.max(1, Math.floor(options.concurrency))
 
@@ -64,7 +65,7 @@ export async function runPlugins(plugins: TestPlugin[], host: SessionHost, optio
       }
       pending.splice(index, 1)
       options.observer?.started?.(plugin)
-      const done = runOne(plugin, host, options, results).then((result) => {
+      const done = runOne(plugin, host, options, results, loss).then((result) => {
         results.set(plugin.name, result)
         running.delete(plugin.name)
         options.observer?.finished?.(result)
@@ -92,29 +93,42 @@ export async function runPlugins(plugins: TestPlugin[], host: SessionHost, optio
   }
 }
 
+/** Whether a result already tells that the MCP connection was lost mid-run. */
+interface LossState {
+  reported: boolean
+}
+
 /** Why a plugin must not run, or undefined when it may. */
-function reasonNotToRun(plugin: TestPlugin, host: SessionHost, options: RunOptions, results: Map<string, PluginResult>): string | undefined {
-  if (options.signal?.aborted) return 'the run was interrupted'
+function reasonNotToRun(plugin: TestPlugin, host: SessionHost, options: RunOptions, results: Map<string, PluginResult>): {reason: string; connectionLost?: boolean} | undefined {
+  if (options.signal?.aborted) return {reason: 'the run was interrupted'}
   for (const name of plugin.dependsOn ?? []) {
     const excluded = options.excluded?.get(name)
-    if (excluded) return excluded
+    if (excluded) return {reason: excluded}
     const dependency = results.get(name)
     if (!dependency || dependency.status === 'passed') continue
-    return `depends on "${name}", which ${dependency.status === 'failed' ? 'failed' : 'was skipped'}: ${dependency.message}`
+    return {reason: `depends on "${name}", which ${dependency.status === 'failed' ? 'failed' : 'was skipped'}: ${dependency.message}`}
   }
-  if (plugin.transports && !plugin.transports.includes(host.transport)) return `only applies to the ${plugin.transports.join('/')} transport`
+  if (plugin.transports && !plugin.transports.includes(host.transport)) return {reason: `only applies to the ${plugin.transports.join('/')} transport`}
   if (plugin.needsConnection !== false) {
     const problem = host.connectionProblem()
-    if (problem) return `no MCP connection: ${problem}`
+    if (problem) return {reason: `no MCP connection: ${problem}`, connectionLost: true}
   }
   return undefined
 }
 
-async function runOne(plugin: TestPlugin, host: SessionHost, options: RunOptions, results: Map<string, PluginResult>): Promise<PluginResult> {
+async function runOne(plugin: TestPlugin, host: SessionHost, options: RunOptions, results: Map<string, PluginResult>, loss: LossState): Promise<PluginResult> {
   const startedAt = new Date()
   const base = {name: plugin.name, group: plugin.group, tool: plugin.tool, description: plugin.description, startedAt: startedAt.toISOString()}
   const notRun = reasonNotToRun(plugin, host, options, results)
-  if (notRun) return {...base, status: 'skipped', message: notRun, durationMs: 0}
+  if (notRun) {
+    // A server that went away fails the run: the first plugin that cannot run because of it fails,
+    // unless a failure already told; the others are skipped with the same reason.
+    if (notRun.connectionLost && !loss.reported) {
+      loss.reported = true
+      return {...base, status: 'failed', message: notRun.reason, durationMs: 0}
+    }
+    return {...base, status: 'skipped', message: notRun.reason, durationMs: 0}
+  }
 
   const controller = new AbortController()
   const onOuterAbort = () => controller.abort(new Error('the run was interrupted'))
@@ -138,6 +152,7 @@ async function runOne(plugin: TestPlugin, host: SessionHost, options: RunOptions
   if (outcome.passed) return {...base, status: 'passed', message: outcome.message, error: outcome.error, durationMs}
   // A failure caused by the server going away says so, so the report shows the real cause.
   const problem = plugin.needsConnection !== false ? host.connectionProblem() : undefined
+  if (problem) loss.reported = true
   const error = problem ? [outcome.error, `The MCP connection was lost: ${problem}`].filter(Boolean).join('\n') : outcome.error
   return {...base, status: 'failed', message: outcome.message, error, durationMs}
 }

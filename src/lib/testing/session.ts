@@ -69,6 +69,7 @@ export class McpSessionHost implements SessionHost {
         this.initializeResult = message.result as InitializeResult
       }
     })
+    observed.onfailed = (error) => this.noticeFailure(error)
     observed.onclosed = () => {
       this.lost ??= this.transport === 'stdio' ? `the server process ended${this.stderrSuffix()}` : 'the connection was closed'
     }
@@ -238,6 +239,7 @@ class ObservedTransport implements Transport {
   onerror?: (error: Error) => void
   onmessage?: Transport['onmessage']
   onclosed?: () => void
+  onfailed?: (error: Error) => void
   private readonly inner: Transport
 
   constructor(inner: Transport, observe: (message: JSONRPCMessage) => void) {
@@ -250,7 +252,10 @@ class ObservedTransport implements Transport {
       this.onclosed?.()
       this.onclose?.()
     }
-    inner.onerror = (error) => this.onerror?.(error)
+    inner.onerror = (error) => {
+      this.onfailed?.(error)
+      this.onerror?.(error)
+    }
   }
 
   get sessionId(): string | undefined {
