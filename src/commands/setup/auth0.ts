@@ -33,7 +33,7 @@ export default class SetupAuth0 extends Command {
     'secrets-dir': Flags.string({default: '.kmcp-secrets', summary: 'Directory for secret files (client_secret, keys; mode 0600) that oidc.yaml points at.'}),
     'create-secret': Flags.boolean({allowNo: true, summary: 'Store the client secret and generated keys as Kubernetes Secrets (kmcp secrets create).'}),
     namespace: Flags.string({char: 'n', summary: 'With --create-secret: namespace of the Helm release (default: kubeconfig context namespace).'}),
-    release: Flags.string({default: 'kmcp', summary: 'Helm release name (Secret names and the values file).'}),
+    release: Flags.string({summary: 'Helm release name (Secret names and the values file; default kmcp).'}),
     'show-secrets': Flags.boolean({default: false, summary: 'Print the client secret in the result.'}),
     ...kubeFlags,
     ...commonFlags,

@@ -12,6 +12,8 @@ import {OIDC_CLIENT_SECRET_KEYS} from './secret-names.ts'
 import {createSecrets, writeSecretFiles} from './secrets.ts'
 import {ChangeLog, MissingAnswerError, Progress, ask, askYesNo, choose, confirmOrFail, describeTarget} from './ui.ts'
 
+const DEFAULT_RELEASE = 'kmcp'
+
 export interface Auth0Answers {
   domain?: string
   mgmtClientId?: string
@@ -28,7 +30,8 @@ export interface Auth0Answers {
   secretsDir: string
   createSecret?: boolean
   namespace?: string
-  release: string
+  /** Helm release name; default "kmcp" (asked only when the Secrets are created here). */
+  release?: string
   kubeconfig?: string
   context?: string
   dryRun: boolean
@@ -81,11 +84,11 @@ export async function runAuth0Setup(answers: Auth0Answers, changes: ChangeLog): 
   }
   const createSecret = await askYesNo({interactive, value: answers.createSecret, message: 'Store the client secret in the cluster now (kmcp secrets create)?', default: false})
   let namespace = answers.namespace
-  let release = answers.release
+  let release = answers.release ?? DEFAULT_RELEASE
   const kube = createSecret ? await createKubeClient({kubeconfig: answers.kubeconfig, context: answers.context}) : undefined
   if (kube) {
     namespace = await ask({interactive, value: answers.namespace, flag: '--namespace', message: 'Namespace of the kmcp Helm release:', default: kube.defaultNamespace})
-    release = await ask({interactive, value: undefined, flag: '--release', message: 'Helm release name:', default: answers.release})
+    release = await ask({interactive, value: answers.release, flag: '--release', message: 'Helm release name:', default: DEFAULT_RELEASE})
   }
 
   const base: Omit<Auth0SetupOptions, 'dryRun' | 'changes' | 'progress'> = {
