@@ -223,6 +223,15 @@ describe('PostgreSQL role tools against the real API server', () => {
     const newSecret = (await kubeRequest('admin', 'GET', secret('cnpg-db1-user-app-reader'))).body
     assert.notEqual(newSecret.data.password, oldSecret.data.password)
 
+    await outputs.rememberPasswordsIn(ns)
+    const explicit = await call(admin, 'update_postgres_role', {cluster_name: 'db1', role_name: 'app_reader', namespace: ns, password: 'Explicit-Pass-Value-77'})
+    assert.equal(explicit.isError, undefined, textOf(explicit))
+    const explicitSecret = (await kubeRequest('admin', 'GET', secret('cnpg-db1-user-app-reader'))).body
+    assert.equal(Buffer.from(explicitSecret.data.password, 'base64').toString(), 'Explicit-Pass-Value-77')
+    const tooShort = await call(admin, 'update_postgres_role', {cluster_name: 'db1', role_name: 'app_reader', namespace: ns, password: 'short'})
+    assert.equal(tooShort.isError, true)
+    assert.ok(!textOf(tooShort).includes('short"'), 'the rejected password is not echoed')
+
     const same = await call(admin, 'update_postgres_role', {cluster_name: 'db1', role_name: 'app_reader', namespace: ns, connection_limit: 20})
     assert.match(textOf(same), /No updates specified/)
     const contradiction = await call(admin, 'update_postgres_role', {cluster_name: 'db1', role_name: 'app_reader', namespace: ns, login: false})
