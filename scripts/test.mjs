@@ -29,19 +29,21 @@ if (major < 24) {
   process.exit(1)
 }
 
-// redis-server: a Debian package. Installed here when missing so that a fresh machine needs
-// nothing beyond the README's command.
-if (!which('redis-server')) {
+// Debian packages the tests run: redis-server (OAuth storage) and xmllint from libxml2-utils
+// (JUnit reports checked against the JUnit schema). Installed here when missing so that a fresh
+// machine needs nothing beyond the README's command.
+for (const [command, pkg] of [['redis-server', 'redis-server'], ['xmllint', 'libxml2-utils']]) {
+  if (which(command)) continue
   if (process.getuid?.() === 0 && which('apt-get')) {
-    say('redis-server is missing: installing the Debian package redis-server')
+    say(`${command} is missing: installing the Debian package ${pkg}`)
     const update = run('apt-get', ['update', '-qq'])
-    const install = update.status === 0 ? run('apt-get', ['install', '-y', '-qq', 'redis-server'], {env: {...process.env, DEBIAN_FRONTEND: 'noninteractive'}}) : update
+    const install = update.status === 0 ? run('apt-get', ['install', '-y', '-qq', pkg], {env: {...process.env, DEBIAN_FRONTEND: 'noninteractive'}}) : update
     if (install.status !== 0) {
-      say('could not install redis-server with apt-get; install it (apt-get install redis-server) and run again.')
+      say(`could not install ${pkg} with apt-get; install it (apt-get install ${pkg}) and run again.`)
       process.exit(1)
     }
   } else {
-    say('redis-server is missing: install the Debian package (sudo apt-get install redis-server) and run again.')
+    say(`${command} is missing: install the Debian package (sudo apt-get install ${pkg}) and run again.`)
     process.exit(1)
   }
 }
