@@ -6,7 +6,7 @@
 //   npm test                       all tests
 //   npm test -- test/foundation    only the files under a folder (or give files)
 import {spawnSync} from 'node:child_process'
-import {existsSync, readdirSync, statSync} from 'node:fs'
+import {existsSync, mkdirSync, readdirSync, statSync} from 'node:fs'
 import {join, relative, resolve} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
@@ -91,6 +91,7 @@ if (files.length === 0) {
   say('no test files found')
   process.exit(1)
 }
+mkdirSync(join(root, 'test-results'), {recursive: true})
 const result = run(process.execPath, [
   '--no-warnings',
   '--test',
