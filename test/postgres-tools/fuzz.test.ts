@@ -3,13 +3,31 @@
 // isError result naming the argument, the server must survive, and nothing may be stored.
 import {after, before, describe, test} from 'node:test'
 import assert from 'node:assert/strict'
+import {mkdtempSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
 import fc from 'fast-check'
+import YAML from 'yaml'
 import {createNamespace, harness, kubeRequest} from '../support/kube.ts'
 import {makeHealthyCluster} from '../support/operator.ts'
 import {callTool, connectStdio, textOf, type StdioSession} from '../support/mcp.ts'
 import {waitForCnpgStorage} from './helpers.ts'
 
 const RUNS = 30
+
+/** A kubeconfig for a server that refuses connections (port 1 on loopback). */
+function unreachableKubeconfig(): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'kmcp-fuzz-')), 'kubeconfig')
+  writeFileSync(file, YAML.stringify({
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: [{name: 'nowhere', cluster: {server: 'https://127.0.0.1:1', 'insecure-skip-tls-verify': true}}],
+    users: [{name: 'nobody', user: {token: 'unused'}}],
+    contexts: [{name: 'nowhere', context: {cluster: 'nowhere', user: 'nobody', namespace: 'default'}}],
+    'current-context': 'nowhere',
+  }))
+  return file
+}
 const POSTGRES_NAME = /^[a-z]([a-z0-9_-]*[a-z0-9])?$/
 const KUBE_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/
 
@@ -78,6 +96,8 @@ function cases(ns: string): Array<{tool: string; valid: Record<string, unknown>;
 
 describe('postgres tools reject fuzzed arguments clearly and store nothing', () => {
   let session: StdioSession
+  /** Points at a port where nothing listens: any Kubernetes request would fail with "Could not reach". */
+  let unreachable: StdioSession
   let ns: string
 
   before(async () => {
@@ -85,10 +105,12 @@ describe('postgres tools reject fuzzed arguments clearly and store nothing', () 
     await waitForCnpgStorage(ns)
     await makeHealthyCluster(ns, 'db1', {instances: 1})
     session = await connectStdio({kubeconfig: harness().kubeconfigFor('admin')})
+    unreachable = await connectStdio({kubeconfig: unreachableKubeconfig()})
   })
 
   after(async () => {
     await session?.close()
+    await unreachable?.close()
   })
 
   for (const {tool, valid, corrupt} of cases('NAMESPACE')) {
@@ -96,6 +118,7 @@ describe('postgres tools reject fuzzed arguments clearly and store nothing', () 
       const base = {...valid, namespace: valid.namespace === 'NAMESPACE' ? ns : valid.namespace}
       const sane = await callTool(session.client, tool, base)
       assert.doesNotMatch(textOf(sane), /Input validation error/, 'the base call is valid')
+      assert.match(textOf(await callTool(unreachable.client, tool, base)), /Could not reach/, 'a valid call does try Kubernetes')
       let calls = 0
       await fc.assert(
         fc.asyncProperty(fc.constantFrom(...Object.keys(corrupt)).chain((key) => fc.tuple(fc.constant(key), corrupt[key])), async ([key, value]) => {
@@ -103,6 +126,10 @@ describe('postgres tools reject fuzzed arguments clearly and store nothing', () 
           const result = await callTool(session.client, tool, {...base, [key]: value})
           assert.equal(result.isError, true, `${tool} accepted ${key}=${JSON.stringify(value)}: ${textOf(result).slice(0, 300)}`)
           assert.ok(textOf(result).includes(key), `the error names "${key}": ${textOf(result).slice(0, 300)}`)
+          // The same call against an unreachable API server fails the same way: no request was tried.
+          const offline = await callTool(unreachable.client, tool, {...base, [key]: value})
+          assert.equal(offline.isError, true)
+          assert.doesNotMatch(textOf(offline), /Could not reach/)
         }),
         {numRuns: RUNS},
       )
