@@ -17,6 +17,8 @@ export interface AuthConfig {
   upstreamTokenAuthMethod: 'client_secret_post' | 'client_secret_basic' | 'none'
   /** Scopes kmcp asks the identity provider for. */
   upstreamScopes: string[]
+  /** Extra parameters of the upstream authorization request (e.g. Google's access_type=offline). */
+  upstreamAuthorizeParams: Record<string, string>
   /** kmcp's public origin: issuer of its own tokens and base of every endpoint it advertises. */
   publicUrl: string
   /** Scopes of kmcp's own tokens; every request to /mcp needs all of them. */
@@ -200,6 +202,7 @@ export function loadAuthConfig(options: LoadOptions): AuthConfig {
     clientSecret: clientSecret?.value,
     upstreamTokenAuthMethod: method,
     upstreamScopes: list('required_scopes', 'OIDC_REQUIRED_SCOPES', list('scope', 'OIDC_SCOPE', ['openid', 'profile', 'email', 'offline_access'])),
+    upstreamAuthorizeParams: stringMap(yaml.upstream_authorize_params, 'upstream_authorize_params', path),
     publicUrl,
     mcpScopes: list('mcp_scopes', 'KMCP_MCP_SCOPES', ['kmcp']),
     signingKeys,
@@ -212,6 +215,20 @@ export function loadAuthConfig(options: LoadOptions): AuthConfig {
     refreshTokenLifetimeSeconds: seconds('refresh_token_lifetime_seconds', 30 * 24 * 3600),
     source: where,
   }
+}
+
+/** Parameters kmcp sets itself cannot be overridden: they carry the PKCE and state protections. */
+const RESERVED_AUTHORIZE_PARAMS = new Set(['response_type', 'client_id', 'redirect_uri', 'scope', 'state', 'nonce', 'code_challenge', 'code_challenge_method'])
+
+function stringMap(value: unknown, key: string, path: string): Record<string, string> {
+  if (value === undefined || value === null) return {}
+  if (typeof value !== 'object' || Array.isArray(value)) throw new AuthConfigError(`\`${key}\` in ${path} must be a mapping of parameter names to values.`)
+  const out: Record<string, string> = {}
+  for (const [name, v] of Object.entries(value)) {
+    if (RESERVED_AUTHORIZE_PARAMS.has(name)) throw new AuthConfigError(`\`${key}\` in ${path} may not set ${name}: kmcp sets it itself.`)
+    out[name] = String(v)
+  }
+  return out
 }
 
 function parseKeyList(value: string): string[] {

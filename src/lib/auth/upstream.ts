@@ -93,6 +93,7 @@ export class UpstreamProvider {
   async authorizeUrl(params: {state: string; codeChallenge: string; nonce: string}): Promise<string> {
     const {doc} = await this.metadata()
     const url = new URL(doc.authorization_endpoint)
+    for (const [name, value] of Object.entries(this.config.upstreamAuthorizeParams)) url.searchParams.set(name, value)
     url.searchParams.set('response_type', 'code')
     url.searchParams.set('client_id', this.config.clientId)
     url.searchParams.set('redirect_uri', this.callbackUrl)
