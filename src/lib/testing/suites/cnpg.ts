@@ -39,6 +39,11 @@ function names(session: TestSession): {cluster: string; role: string; database: 
   return value
 }
 
+/** The first line of a tool's text, without Markdown emphasis, for a one-line message. */
+function firstLine(text: string): string {
+  return text.split('\n')[0].replace(/\*\*/g, '')
+}
+
 function textOf(result: CallToolResult): string {
   return result.content
     .filter((part): part is {type: 'text'; text: string} => part.type === 'text')
@@ -65,10 +70,15 @@ async function callOk(session: TestSession, tool: string, args: Record<string, u
   return {result, text, structured: (result.structuredContent ?? {}) as Record<string, unknown>}
 }
 
+/** Calls a tool (see callOk) and returns the first line of its answer. */
+async function summary(session: TestSession, tool: string, args: Record<string, unknown>): Promise<string> {
+  return firstLine((await callOk(session, tool, args)).text)
+}
+
 class ToolCallFailed extends Error {
   readonly text: string
   constructor(tool: string, text: string) {
-    super(`${tool} returned an error: ${text.split('\n')[0]}`)
+    super(`${tool} returned an error: ${firstLine(text)}`)
     this.name = 'ToolCallFailed'
     this.text = text
   }
@@ -105,7 +115,48 @@ async function found(session: TestSession, tool: string, args: Record<string, un
   return !result.isError
 }
 
-const LIFECYCLE_READS = ['verify_cluster_created', 'get_cluster_status', 'list_roles', 'get_role_status', 'update_role', 'list_databases', 'get_database_status', 'scale_cluster', 'resize_preview', 'get_resize_status']
+/** Plugins that use the cluster and must finish before it is deleted. */
+const LIFECYCLE_READS = [
+  'verify_cluster_created',
+  'get_cluster_status',
+  'list_roles',
+  'get_role_status',
+  'update_role',
+  'list_databases',
+  'get_database_status',
+  'scale_cluster',
+  'resize_preview',
+  'get_resize_status',
+  'connection_info',
+  'backup_preview',
+  'scheduled_backup_preview',
+  'restore_preview',
+  'hibernate_preview',
+  'resume_preview',
+  'restart_preview',
+  'promote_preview',
+  'delete_instance_preview',
+]
+
+/**
+ * A preview of a backup or restore: the cluster this suite creates has no backup storage, so the
+ * tool either previews the change or refuses it naming what is missing. Anything else fails.
+ */
+async function backupPreview(session: TestSession, tool: string, args: Record<string, unknown>): Promise<PluginOutcome> {
+  const result = await session.callTool(tool, inNamespace(session, {...args, dry_run: true}))
+  const text = textOf(result)
+  if (!result.isError) return pass(`previewed: ${firstLine(text)}`)
+  if (/object store|barmanObjectStore|volume ?snapshot|backup/i.test(text)) return pass(`refused, naming what the cluster lacks: ${firstLine(text)}`)
+  return fail(`${tool} failed without saying what the cluster lacks`, text)
+}
+
+/** Instances get_cluster_status reports ready; 0 while the operator has not started any. */
+async function readyInstances(session: TestSession): Promise<number> {
+  const status = await callOk(session, 'get_cluster_status', {name: names(session).cluster, format: 'json'})
+  return Number(status.structured.ready_instances ?? 0)
+}
+
+const NO_INSTANCES = 'the test cluster has no ready instances (is the CloudNativePG operator running? The suite does not wait for them)'
 
 export const cnpgSuite: TestPlugin[] = [
   {
@@ -148,7 +199,7 @@ export const cnpgSuite: TestPlugin[] = [
         session.ownObject(cluster)
         const call = await callOk(session, 'create_postgres_cluster', {name: cluster, instances: 1, storage_size: '1Gi', wait: false})
         created(session).cluster = cluster
-        return pass(call.text.split('\n')[0])
+        return pass(firstLine(call.text))
       }),
   },
   {
@@ -179,7 +230,7 @@ export const cnpgSuite: TestPlugin[] = [
         session.ownObject(role)
         const call = await callOk(session, 'create_postgres_role', {cluster_name: cluster, role_name: role, login: true})
         created(session).role = role
-        return pass(call.text.split('\n')[0])
+        return pass(firstLine(call.text))
       }),
   },
   {
@@ -208,7 +259,7 @@ export const cnpgSuite: TestPlugin[] = [
     test: (session) =>
       step(async () => {
         const call = await callOk(session, 'update_postgres_role', {cluster_name: names(session).cluster, role_name: names(session).role, connection_limit: 5})
-        return pass(call.text.split('\n')[0])
+        return pass(firstLine(call.text))
       }),
   },
   {
@@ -223,7 +274,7 @@ export const cnpgSuite: TestPlugin[] = [
         session.ownObject(database)
         const call = await callOk(session, 'create_postgres_database', {cluster_name: cluster, database_name: database, owner: role})
         created(session).database = database
-        return pass(call.text.split('\n')[0])
+        return pass(firstLine(call.text))
       }),
   },
   {
@@ -256,7 +307,7 @@ export const cnpgSuite: TestPlugin[] = [
         const status = await callOk(session, 'get_cluster_status', {name: names(session).cluster, format: 'json'})
         const instances = (status.structured.instances ?? (status.structured.cluster as Record<string, unknown> | undefined)?.instances) as unknown
         if (instances !== undefined && instances !== 2) return fail(`after scaling, get_cluster_status reports ${String(instances)} instances instead of 2`, status.text)
-        return pass(call.text.split('\n')[0])
+        return pass(firstLine(call.text))
       }),
   },
   {
@@ -279,7 +330,119 @@ export const cnpgSuite: TestPlugin[] = [
     description: 'get_cluster_resize_status answers for the new cluster',
     dependsOn: ['create_cluster'],
     runAfter: ['resize_preview'],
-    test: (session) => step(async () => pass((await callOk(session, 'get_cluster_resize_status', {name: names(session).cluster})).text.split('\n')[0])),
+    test: (session) => step(async () => pass(await summary(session, 'get_cluster_resize_status', {name: names(session).cluster}))),
+  },
+  {
+    name: 'list_backups',
+    group: GROUP,
+    tool: 'list_backups',
+    description: 'list_backups answers for the namespace',
+    runAfter: ['list_clusters'],
+    test: (session) => step(async () => pass(await summary(session, 'list_backups', {}))),
+  },
+  {
+    name: 'list_scheduled_backups',
+    group: GROUP,
+    tool: 'list_scheduled_backups',
+    description: 'list_scheduled_backups answers for the namespace',
+    runAfter: ['list_clusters'],
+    test: (session) => step(async () => pass(await summary(session, 'list_scheduled_backups', {}))),
+  },
+  {
+    name: 'connection_info',
+    group: GROUP,
+    tool: 'get_connection_info',
+    description: 'get_connection_info describes how to reach the new cluster, without a password',
+    dependsOn: ['create_cluster'],
+    test: (session) =>
+      step(async () => {
+        const call = await callOk(session, 'get_connection_info', {cluster_name: names(session).cluster})
+        if (!call.text.includes(names(session).cluster)) return fail('the answer does not name the cluster', call.text)
+        if (call.structured.password !== undefined) return fail('the password was returned although include_password was not set')
+        return pass(firstLine(call.text))
+      }),
+  },
+  {
+    name: 'backup_preview',
+    group: GROUP,
+    tool: 'create_backup',
+    description: 'create_backup with dry_run=true previews a backup, or refuses naming the missing backup storage',
+    dependsOn: ['create_cluster'],
+    test: (session) => backupPreview(session, 'create_backup', {cluster: names(session).cluster}),
+  },
+  {
+    name: 'scheduled_backup_preview',
+    group: GROUP,
+    tool: 'create_scheduled_backup',
+    description: 'create_scheduled_backup with dry_run=true previews a schedule, or refuses naming the missing backup storage',
+    dependsOn: ['create_cluster'],
+    test: (session) => backupPreview(session, 'create_scheduled_backup', {name: `${names(session).cluster}-nightly`, cluster: names(session).cluster, schedule: '0 0 3 * * *', suspend: true}),
+  },
+  {
+    name: 'restore_preview',
+    group: GROUP,
+    tool: 'restore_postgres_cluster',
+    description: 'restore_postgres_cluster with dry_run=true previews a restore, or refuses naming the missing backup storage',
+    dependsOn: ['create_cluster'],
+    test: (session) => backupPreview(session, 'restore_postgres_cluster', {name: `${names(session).cluster}-restored`, source_cluster: names(session).cluster}),
+  },
+  {
+    name: 'hibernate_preview',
+    group: GROUP,
+    tool: 'hibernate_postgres_cluster',
+    description: 'hibernate_postgres_cluster with dry_run=true previews hibernation',
+    dependsOn: ['create_cluster'],
+    test: (session) => step(async () => pass(await summary(session, 'hibernate_postgres_cluster', {name: names(session).cluster, dry_run: true}))),
+  },
+  {
+    name: 'resume_preview',
+    group: GROUP,
+    tool: 'resume_postgres_cluster',
+    description: 'resume_postgres_cluster with dry_run=true answers for a cluster that is not hibernated',
+    dependsOn: ['create_cluster'],
+    runAfter: ['hibernate_preview'],
+    test: (session) => step(async () => pass(await summary(session, 'resume_postgres_cluster', {name: names(session).cluster, dry_run: true}))),
+  },
+  {
+    name: 'restart_preview',
+    group: GROUP,
+    tool: 'restart_postgres_cluster',
+    description: 'restart_postgres_cluster with dry_run=true previews a rolling restart',
+    dependsOn: ['create_cluster'],
+    runAfter: ['resume_preview'],
+    test: (session) => step(async () => pass(await summary(session, 'restart_postgres_cluster', {name: names(session).cluster, dry_run: true}))),
+  },
+  {
+    name: 'promote_preview',
+    group: GROUP,
+    tool: 'promote_cluster_instance',
+    description: 'promote_cluster_instance with dry_run=true previews a switchover (needs running instances)',
+    dependsOn: ['create_cluster'],
+    test: (session) =>
+      step(async () => {
+        if ((await readyInstances(session)) === 0) return skip(NO_INSTANCES)
+        return pass(await summary(session, 'promote_cluster_instance', {name: names(session).cluster, instance: `${names(session).cluster}-1`, dry_run: true}))
+      }),
+  },
+  {
+    name: 'delete_instance_preview',
+    group: GROUP,
+    tool: 'delete_cluster_instance',
+    description: 'delete_cluster_instance with dry_run=true previews recreating an instance (needs running instances)',
+    dependsOn: ['create_cluster'],
+    runAfter: ['promote_preview'],
+    test: (session) =>
+      step(async () => {
+        if ((await readyInstances(session)) === 0) return skip(NO_INSTANCES)
+        return pass(await summary(session, 'delete_cluster_instance', {name: names(session).cluster, instance: `${names(session).cluster}-1`, dry_run: true}))
+      }),
+  },
+  {
+    name: 'prompt_manifest',
+    group: GROUP,
+    tool: 'admin_get_prompt_manifest',
+    description: 'admin_get_prompt_manifest describes the prompts the server offers',
+    test: (session) => step(async () => pass(await summary(session, 'admin_get_prompt_manifest', {}))),
   },
   {
     name: 'delete_database',
@@ -343,7 +506,7 @@ export const cnpgSuite: TestPlugin[] = [
         if (!name) continue
         try {
           const result = await session.callTool(tool, inNamespace(session, args))
-          if (result.isError) problems.push(`${kind} ${name}: ${textOf(result).split('\n')[0]}`)
+          if (result.isError) problems.push(`${kind} ${name}: ${firstLine(textOf(result))}`)
           else {
             delete left[kind]
             done.push(`${kind} ${name}`)
