@@ -3,10 +3,12 @@
 // plugins (.js and .ts), reports, cleanup after failures, and usage errors.
 import {after, before, describe, test} from 'node:test'
 import assert from 'node:assert/strict'
+import {spawnSync} from 'node:child_process'
 import {mkdirSync, mkdtempSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {createNamespace, deleteNamespace, harness, kubeRequest, waitFor} from '../support/kube.ts'
+import {kmcpCommand, REPO_ROOT} from '../support/mcp.ts'
 import {assertValidJunit, byPlugin, describeReport, jsonReport, junitCases, kmcpServeCommand, runKmcpTest} from './helpers.ts'
 
 let namespace: string
@@ -174,6 +176,18 @@ export const plugins = [
     assert.match(result.stdout, /^RESULT\s+SUITE\s+PLUGIN\s+TIME\s+MESSAGE$/m)
     assert.match(result.stdout, /2 plugins: 2 passed, 0 failed, 0 skipped in /)
     assert.doesNotMatch(result.stdout, /\x1b\[/, 'no terminal escapes in a pipe')
+  })
+
+  test('live progress on a terminal: a redrawn status line and coloured results', async () => {
+    // `script` runs the command on a pseudo-terminal, as a developer's shell would.
+    const command = kmcpCommand('test', '--kubeconfig', admin, '--only', 'ping')
+    const line = [command.command, ...command.args].map((word) => `'${word}'`).join(' ')
+    const result = spawnSync('script', ['-qec', line, '/dev/null'], {cwd: REPO_ROOT, encoding: 'utf8', env: {PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', TERM: 'xterm'}, timeout: 60_000})
+    assert.equal(result.error, undefined, 'the util-linux "script" command is needed for this test')
+    assert.equal(result.status, 0, result.stdout)
+    assert.match(result.stdout, /\r\x1b\[2K[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] \d+\/2 done/, 'the status line is redrawn in place')
+    assert.match(result.stdout, /\x1b\[32mPASS protocol\/ping .*\x1b\[0m/, 'a finished plugin gets its coloured line')
+    assert.match(result.stdout, /2 plugins: 2 passed, 0 failed, 0 skipped/)
   })
 
   test('usage errors exit with 2 and say what is wrong', async () => {
