@@ -3,35 +3,28 @@
 // renew the upstream grant transparently on every request that finds it expiring.
 import assert from 'node:assert/strict'
 import {after, before, test} from 'node:test'
-import {createNamespace, deleteNamespace, harness, kubeRequest, waitFor} from '../support/kube.ts'
-import {callTool, connectHttp, startHttpServer, textOf, type HttpServerProcess} from '../support/mcp.ts'
-import {startIdentityProvider, type TestIdentityProvider} from '../support/oidc.ts'
-import {freePort, startRedis, type TestRedis} from '../support/redis.ts'
+import {deleteNamespace} from '../support/kube.ts'
+import {callTool, connectHttp, textOf, type HttpServerProcess} from '../support/mcp.ts'
+import type {TestIdentityProvider} from '../support/oidc.ts'
 import {userIdFor} from '../../src/lib/auth/user-hash.ts'
-import {obtainTokens, writeAuthConfig} from './helpers.ts'
+import {cnpgNamespace, obtainTokens, startAuthStack, type AuthStack} from './helpers.ts'
 
-let redis: TestRedis
+let stack: AuthStack
 let idp: TestIdentityProvider
 let kmcp: HttpServerProcess
 let publicUrl: string
 let namespace: string
 
 before(async () => {
-  namespace = await createNamespace('auth-oidc')
-  await waitFor(async () => (await kubeRequest('admin', 'GET', `/apis/postgresql.cnpg.io/v1/namespaces/${namespace}/clusters`)).status === 200, {message: 'CNPG clusters listable'})
-  const port = await freePort()
-  publicUrl = `http://127.0.0.1:${port}`
-  redis = await startRedis()
+  namespace = await cnpgNamespace('auth-oidc')
   // 20 s is inside kmcp's 30 s renewal margin: every request renews the upstream grant.
-  idp = await startIdentityProvider({kmcpCallbacks: [`${publicUrl}/auth/callback`], accessTokenTtl: 20})
-  const files = writeAuthConfig({idp, publicUrl, redisUrl: redis.url, authType: 'oidc', extra: {audience: undefined, admin_groups: ['team-a']}})
-  kmcp = await startHttpServer({kubeconfig: harness().kubeconfigPath, port, extraArgs: ['--oidc-config', files.configPath]})
+  stack = await startAuthStack({authType: 'oidc', accessTokenTtl: 20, extraConfig: {audience: undefined, admin_groups: ['team-a']}})
+  ;({idp, publicUrl} = stack)
+  kmcp = stack.replicas[0]
 })
 
 after(async () => {
-  await kmcp?.stop()
-  await idp?.close()
-  await redis?.stop()
+  await stack?.stop()
   if (namespace) await deleteNamespace(namespace)
 })
 

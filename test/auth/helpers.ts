@@ -8,7 +8,10 @@ import {join} from 'node:path'
 import type {OAuthClientProvider} from '@modelcontextprotocol/sdk/client/auth.js'
 import type {OAuthClientInformationMixed, OAuthClientMetadata, OAuthTokens} from '@modelcontextprotocol/sdk/shared/auth.js'
 import {stringify} from 'yaml'
-import type {TestIdentityProvider} from '../support/oidc.ts'
+import {createNamespace, harness, kubeRequest, waitFor} from '../support/kube.ts'
+import {startHttpServer, type HttpServerProcess} from '../support/mcp.ts'
+import {startIdentityProvider, type TestIdentityProvider} from '../support/oidc.ts'
+import {freePort, startRedis, type TestRedis} from '../support/redis.ts'
 
 export interface AuthFiles {
   dir: string
@@ -225,4 +228,49 @@ export async function initializeWith(mcpUrl: string, authorization: string | und
     headers,
     body: JSON.stringify({jsonrpc: '2.0', id: 1, method: 'initialize', params: {protocolVersion: '2025-11-25', capabilities: {}, clientInfo: {name: 'raw', version: '1'}}}),
   })
+}
+
+export interface AuthStack {
+  redis: TestRedis
+  idp: TestIdentityProvider
+  files: AuthFiles
+  /** The origin every replica advertises (the first replica's address). */
+  publicUrl: string
+  /** kmcp serve processes sharing the Redis and the keys; the first listens on publicUrl. */
+  replicas: HttpServerProcess[]
+  stop(): Promise<void>
+}
+
+/**
+ * A real redis-server, a real OpenID provider and `replicas` kmcp serve processes with OAuth on,
+ * all on loopback. Call stop() in `after`.
+ */
+export async function startAuthStack(options: {replicas?: number; authType?: 'auth0' | 'oidc'; accessTokenTtl?: number; extraArgs?: string[]; extraConfig?: Record<string, unknown>} = {}): Promise<AuthStack> {
+  const ports = await Promise.all(Array.from({length: options.replicas ?? 1}, () => freePort()))
+  const publicUrl = `http://127.0.0.1:${ports[0]}`
+  const redis = await startRedis()
+  const idp = await startIdentityProvider({kmcpCallbacks: [`${publicUrl}/auth/callback`], accessTokenTtl: options.accessTokenTtl})
+  const files = writeAuthConfig({idp, publicUrl, redisUrl: redis.url, authType: options.authType, extra: options.extraConfig})
+  const replicas = await Promise.all(
+    ports.map((port) => startHttpServer({kubeconfig: harness().kubeconfigPath, port, extraArgs: ['--oidc-config', files.configPath, ...(options.extraArgs ?? [])], env: {KMCP_LOG_LEVEL: 'debug'}})),
+  )
+  return {
+    redis,
+    idp,
+    files,
+    publicUrl,
+    replicas,
+    stop: async () => {
+      for (const replica of replicas) await replica.stop()
+      await idp.close()
+      await redis.stop()
+    },
+  }
+}
+
+/** A fresh namespace in which CNPG clusters can be listed (the API server answers 429 while a new CRD's storage initialises). */
+export async function cnpgNamespace(prefix: string): Promise<string> {
+  const namespace = await createNamespace(prefix)
+  await waitFor(async () => (await kubeRequest('admin', 'GET', `/apis/postgresql.cnpg.io/v1/namespaces/${namespace}/clusters`)).status === 200, {message: 'CNPG clusters listable'})
+  return namespace
 }

@@ -4,15 +4,14 @@
 import assert from 'node:assert/strict'
 import {after, before, test} from 'node:test'
 import type {Client} from '@modelcontextprotocol/sdk/client/index.js'
-import {bindRole, createNamespace, deleteNamespace, harness, kubeRequest, waitFor} from '../support/kube.ts'
-import {callTool, connectHttp, startHttpServer, textOf, type HttpServerProcess} from '../support/mcp.ts'
+import {bindRole, deleteNamespace} from '../support/kube.ts'
+import {callTool, connectHttp, textOf, type HttpServerProcess} from '../support/mcp.ts'
 import {makeHealthyCluster} from '../support/operator.ts'
-import {startIdentityProvider, type TestIdentityProvider} from '../support/oidc.ts'
-import {freePort, startRedis, type TestRedis} from '../support/redis.ts'
+import type {TestIdentityProvider} from '../support/oidc.ts'
 import {userIdFor} from '../../src/lib/auth/user-hash.ts'
-import {obtainTokens, writeAuthConfig} from './helpers.ts'
+import {cnpgNamespace, obtainTokens, startAuthStack, type AuthStack} from './helpers.ts'
 
-let redis: TestRedis
+let stack: AuthStack
 let idp: TestIdentityProvider
 let kmcp: HttpServerProcess
 let publicUrl: string
@@ -21,16 +20,13 @@ let otherNs: string
 const clients: Client[] = []
 
 before(async () => {
-  aliceNs = await createNamespace('imp-alice')
-  otherNs = await createNamespace('imp-other')
-  for (const ns of [aliceNs, otherNs]) {
-    await waitFor(async () => (await kubeRequest('admin', 'GET', `/apis/postgresql.cnpg.io/v1/namespaces/${ns}/clusters`)).status === 200, {message: 'CNPG clusters listable'})
-    await makeHealthyCluster(ns, 'orders-db')
-  }
-  const port = await freePort()
-  publicUrl = `http://127.0.0.1:${port}`
-  redis = await startRedis()
-  idp = await startIdentityProvider({kmcpCallbacks: [`${publicUrl}/auth/callback`]})
+  aliceNs = await cnpgNamespace('imp-alice')
+  otherNs = await cnpgNamespace('imp-other')
+  for (const ns of [aliceNs, otherNs]) await makeHealthyCluster(ns, 'orders-db')
+  // kmcp itself runs as the harness admin, which may impersonate.
+  stack = await startAuthStack({extraArgs: ['--impersonate']})
+  ;({idp, publicUrl} = stack)
+  kmcp = stack.replicas[0]
   // The Kubernetes user is kmcp's user id (user_hash): bind RBAC to exactly that name.
   // (The CNPG chart's edit role holds only the write verbs; reading comes from its view role.)
   const aliceId = userIdFor({preferred_username: 'alice'}, idp.issuer)
@@ -38,16 +34,11 @@ before(async () => {
   await bindRole(aliceNs, aliceId, 'cnpg-cloudnative-pg-edit')
   // Groups from the token's groups claim arrive as Impersonate-Group.
   await bindRole(otherNs, 'team-b', 'cnpg-cloudnative-pg-view', {subjectKind: 'Group'})
-  const files = writeAuthConfig({idp, publicUrl, redisUrl: redis.url})
-  // kmcp itself runs as the harness admin, which may impersonate.
-  kmcp = await startHttpServer({kubeconfig: harness().kubeconfigPath, port, extraArgs: ['--oidc-config', files.configPath, '--impersonate']})
 })
 
 after(async () => {
   for (const client of clients) await client.close().catch(() => undefined)
-  await kmcp?.stop()
-  await idp?.close()
-  await redis?.stop()
+  await stack?.stop()
   for (const ns of [aliceNs, otherNs]) if (ns) await deleteNamespace(ns)
 })
 

@@ -6,13 +6,14 @@ import {after, before, describe, test} from 'node:test'
 import {Client} from '@modelcontextprotocol/sdk/client/index.js'
 import {UnauthorizedError} from '@modelcontextprotocol/sdk/client/auth.js'
 import {StreamableHTTPClientTransport} from '@modelcontextprotocol/sdk/client/streamableHttp.js'
-import {createNamespace, deleteNamespace, harness, kubeRequest, waitFor} from '../support/kube.ts'
-import {callTool, startHttpServer, textOf, type HttpServerProcess} from '../support/mcp.ts'
-import {startIdentityProvider, type TestIdentityProvider} from '../support/oidc.ts'
-import {freePort, startRedis, type TestRedis} from '../support/redis.ts'
+import {deleteNamespace} from '../support/kube.ts'
+import {callTool, textOf, type HttpServerProcess} from '../support/mcp.ts'
+import type {TestIdentityProvider} from '../support/oidc.ts'
+import type {TestRedis} from '../support/redis.ts'
 import {userIdFor} from '../../src/lib/auth/user-hash.ts'
-import {Browser, MemoryOAuthClient, writeAuthConfig, type AuthFiles} from './helpers.ts'
+import {Browser, MemoryOAuthClient, cnpgNamespace, startAuthStack, type AuthFiles, type AuthStack} from './helpers.ts'
 
+let stack: AuthStack
 let redis: TestRedis
 let idp: TestIdentityProvider
 let kmcp: HttpServerProcess
@@ -21,21 +22,14 @@ let publicUrl: string
 let namespace: string
 
 before(async () => {
-  namespace = await createNamespace('auth-flow')
-  // The API server answers 429 for a CRD whose storage is still initialising just after start-up.
-  await waitFor(async () => (await kubeRequest('admin', 'GET', `/apis/postgresql.cnpg.io/v1/namespaces/${namespace}/clusters`)).status === 200, {message: 'CNPG clusters listable'})
-  const port = await freePort()
-  publicUrl = `http://127.0.0.1:${port}`
-  redis = await startRedis()
-  idp = await startIdentityProvider({kmcpCallbacks: [`${publicUrl}/auth/callback`]})
-  files = writeAuthConfig({idp, publicUrl, redisUrl: redis.url})
-  kmcp = await startHttpServer({kubeconfig: harness().kubeconfigPath, port, extraArgs: ['--oidc-config', files.configPath], env: {KMCP_LOG_LEVEL: 'debug'}})
+  namespace = await cnpgNamespace('auth-flow')
+  stack = await startAuthStack()
+  ;({redis, idp, files, publicUrl} = stack)
+  kmcp = stack.replicas[0]
 })
 
 after(async () => {
-  await kmcp?.stop()
-  await idp?.close()
-  await redis?.stop()
+  await stack?.stop()
   if (namespace) await deleteNamespace(namespace)
 })
 

@@ -4,13 +4,13 @@ import assert from 'node:assert/strict'
 import {createPublicKey} from 'node:crypto'
 import {after, before, beforeEach, describe, test} from 'node:test'
 import {SignJWT, decodeJwt, generateKeyPair} from 'jose'
-import {harness} from '../support/kube.ts'
-import {startHttpServer, type HttpServerProcess} from '../support/mcp.ts'
-import {startIdentityProvider, type TestIdentityProvider} from '../support/oidc.ts'
-import {freePort, startRedis, type TestRedis} from '../support/redis.ts'
+import type {HttpServerProcess} from '../support/mcp.ts'
+import type {TestIdentityProvider} from '../support/oidc.ts'
+import type {TestRedis} from '../support/redis.ts'
 import {signingKeyFrom} from '../../src/lib/auth/config.ts'
-import {Browser, authorizeUrl, consentFields, initializeWith, obtainCode, obtainTokens, pkcePair, postForm, registerClient, writeAuthConfig, type AuthFiles} from './helpers.ts'
+import {Browser, authorizeUrl, consentFields, initializeWith, obtainCode, obtainTokens, pkcePair, postForm, registerClient, startAuthStack, type AuthFiles, type AuthStack} from './helpers.ts'
 
+let stack: AuthStack
 let redis: TestRedis
 let idp: TestIdentityProvider
 let kmcp: HttpServerProcess
@@ -20,19 +20,14 @@ let mcpUrl: string
 const REDIRECT = 'http://127.0.0.1:53682/callback'
 
 before(async () => {
-  const port = await freePort()
-  publicUrl = `http://127.0.0.1:${port}`
+  stack = await startAuthStack()
+  ;({redis, idp, files, publicUrl} = stack)
+  kmcp = stack.replicas[0]
   mcpUrl = `${publicUrl}/mcp`
-  redis = await startRedis()
-  idp = await startIdentityProvider({kmcpCallbacks: [`${publicUrl}/auth/callback`]})
-  files = writeAuthConfig({idp, publicUrl, redisUrl: redis.url})
-  kmcp = await startHttpServer({kubeconfig: harness().kubeconfigPath, port, extraArgs: ['--oidc-config', files.configPath], env: {KMCP_LOG_LEVEL: 'debug'}})
 })
 
 after(async () => {
-  await kmcp?.stop()
-  await idp?.close()
-  await redis?.stop()
+  await stack?.stop()
 })
 
 /** Runs `action` and checks that no key was added to Redis meanwhile. */

@@ -2,12 +2,13 @@
 // follows Redis through an outage without a restart.
 import assert from 'node:assert/strict'
 import {after, before, test} from 'node:test'
-import {createNamespace, deleteNamespace, harness, kubeRequest, waitFor} from '../support/kube.ts'
-import {callTool, connectHttp, startHttpServer, textOf, type HttpServerProcess} from '../support/mcp.ts'
-import {startIdentityProvider, type TestIdentityProvider} from '../support/oidc.ts'
-import {freePort, startRedis, type TestRedis} from '../support/redis.ts'
-import {authorizeUrl, initializeWith, obtainTokens, pkcePair, postForm, registerClient, writeAuthConfig} from './helpers.ts'
+import {deleteNamespace, waitFor} from '../support/kube.ts'
+import {callTool, connectHttp, textOf, type HttpServerProcess} from '../support/mcp.ts'
+import type {TestIdentityProvider} from '../support/oidc.ts'
+import type {TestRedis} from '../support/redis.ts'
+import {authorizeUrl, cnpgNamespace, initializeWith, obtainTokens, pkcePair, postForm, registerClient, startAuthStack, type AuthStack} from './helpers.ts'
 
+let stack: AuthStack
 let redis: TestRedis
 let idp: TestIdentityProvider
 let replicaA: HttpServerProcess
@@ -19,24 +20,16 @@ let namespace: string
 let accessToken: string | undefined
 
 before(async () => {
-  namespace = await createNamespace('auth-replicas')
-  await waitFor(async () => (await kubeRequest('admin', 'GET', `/apis/postgresql.cnpg.io/v1/namespaces/${namespace}/clusters`)).status === 200, {message: 'CNPG clusters listable'})
-  const [portA, portB] = [await freePort(), await freePort()]
-  // Both replicas advertise the same public URL, as they would behind one Service or ingress.
-  publicUrl = `http://127.0.0.1:${portA}`
-  urlB = `http://127.0.0.1:${portB}`
-  redis = await startRedis()
-  idp = await startIdentityProvider({kmcpCallbacks: [`${publicUrl}/auth/callback`]})
-  const files = writeAuthConfig({idp, publicUrl, redisUrl: redis.url})
-  const start = (port: number) => startHttpServer({kubeconfig: harness().kubeconfigPath, port, extraArgs: ['--oidc-config', files.configPath]})
-  ;[replicaA, replicaB] = await Promise.all([start(portA), start(portB)])
+  namespace = await cnpgNamespace('auth-replicas')
+  // Both replicas advertise the same public URL (A's), as they would behind one Service or ingress.
+  stack = await startAuthStack({replicas: 2})
+  ;({redis, idp, publicUrl} = stack)
+  ;[replicaA, replicaB] = stack.replicas
+  urlB = new URL(replicaB.url).origin
 })
 
 after(async () => {
-  await replicaA?.stop()
-  await replicaB?.stop()
-  await idp?.close()
-  await redis?.stop()
+  await stack?.stop()
   if (namespace) await deleteNamespace(namespace)
 })
 
