@@ -93,7 +93,24 @@ export class KubeClient {
     return url.toString()
   }
 
+  /**
+   * One API call. A GET answered 429 (API priority and fairness, or a CRD's storage still
+   * initializing right after it was installed) is retried twice after the Retry-After delay
+   * (at most 2 s each); writes are never retried here, because their callers decide.
+   */
   async request<T = unknown>(req: KubeRequest): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.requestOnce<T>(req)
+      } catch (error) {
+        if (!(error instanceof KubeApiError) || error.status !== 429 || req.method !== 'GET' || attempt >= 3 || req.signal?.aborted) throw error
+        const delayMs = Math.min(error.details?.retryAfterSeconds ?? 1, 2) * 1000
+        await new Promise((resolve) => setTimeout(resolve, delayMs))
+      }
+    }
+  }
+
+  private async requestOnce<T>(req: KubeRequest): Promise<T> {
     const headers: Record<string, string | string[]> = {accept: 'application/json', ...(await this.authHeaders())}
     let body: string | undefined
     if (req.body !== undefined) {
