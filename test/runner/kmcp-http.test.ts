@@ -116,6 +116,31 @@ describe('kmcp test over HTTP, authentication off (loopback)', () => {
     assert.match(`${first.message}\n${first.error}`, /the server stopped answering \((ECONNRESET|ECONNREFUSED)\)/, why)
     assert.match(byPlugin(report).get('second_after_kill')!.message, /^no MCP connection: the server stopped answering \((ECONNRESET|ECONNREFUSED)\)$/)
   })
+
+  test('a server gone after the cluster was created: the cleanup fails and names what is left behind', async () => {
+    const victim = await startHttpServer({kubeconfig: harness().kubeconfigFor('admin')})
+    const plugins = join(scratch, 'killer-after-create')
+    mkdirSync(plugins, {recursive: true})
+    writeFileSync(
+      join(plugins, 'killer.js'),
+      `export default {name: 'kill_after_create', group: 'cnpg', description: '', needsConnection: false, dependsOn: ['create_cluster'],
+  test: async () => { process.kill(Number(process.env.VICTIM_PID), 'SIGKILL'); await new Promise((r) => setTimeout(r, 300)); return {passed: true, message: 'killed'} }}
+`,
+    )
+    const result = await runKmcpTest(['--url', victim.url, '--namespace', namespace, '--plugins', plugins, '--only', 'kill_after_create', '--json'], {env: {VICTIM_PID: String(victim.process.pid)}})
+    if (victim.process.exitCode === null && victim.process.signalCode === null) await victim.stop()
+    const report = jsonReport(result)
+    const why = describeReport(report)
+    assert.equal(result.code, 1, why)
+    assert.deepEqual(report.tests.map((entry) => `${entry.plugin}:${entry.status}`), ['connect:passed', 'create_cluster:passed', 'kill_after_create:passed', 'cleanup:failed'], why)
+    const cleanup = byPlugin(report).get('cleanup')!
+    assert.equal(cleanup.message, 'could not delete 1 object(s) this run created; delete them by hand')
+    const name = /cluster (kmcp-test-[a-z]+)/.exec(cleanup.error ?? '')?.[1]
+    assert.ok(name, why)
+    const left = await kubeRequest('admin', 'GET', `/apis/postgresql.cnpg.io/v1/namespaces/${namespace}/clusters/${name}`)
+    assert.equal(left.status, 200, 'the named cluster is really there')
+    await kubeRequest('admin', 'DELETE', `/apis/postgresql.cnpg.io/v1/namespaces/${namespace}/clusters/${name}`)
+  })
 })
 
 describe('kmcp test over HTTP, OAuth on', () => {

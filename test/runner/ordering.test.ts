@@ -125,6 +125,12 @@ describe('selection', () => {
     assert.deepEqual(names({only: ['ping']}), ['connect', 'ping'])
   })
 
+  test('a cleanup plugin runs after every other selected plugin of its group', () => {
+    const cleanup = selectPlugins(catalog, {suites: ['cnpg', 'protocol']}).plugins.find((plugin) => plugin.name === 'cleanup')!
+    assert.deepEqual(cleanup.runAfter, ['create', 'verify', 'scale'])
+    assert.deepEqual(topologicalOrder(selectPlugins(catalog, {suites: ['cnpg']}).plugins).at(-1)?.name, 'cleanup')
+  })
+
   test('--only together with --suite adds the plugins to the suites', () => {
     assert.deepEqual(names({suites: ['protocol'], only: ['verify']}), ['connect', 'create', 'verify', 'cleanup', 'ping'])
   })

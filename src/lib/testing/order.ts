@@ -133,5 +133,12 @@ export function selectPlugins(all: TestPlugin[], selection: Selection): Selected
   for (const name of selection.skip ?? []) {
     if (chosen.delete(name)) excluded.set(name, `depends on "${name}", which was excluded with --skip`)
   }
-  return {plugins: all.filter((plugin) => chosen.has(plugin.name)), excluded}
+  const plugins = all.filter((plugin) => chosen.has(plugin.name))
+  // A cleanup plugin runs after every other selected plugin of its group, external ones included.
+  const withCleanupLast = plugins.map((plugin) => {
+    if (!plugin.cleanup) return plugin
+    const others = plugins.filter((other) => other.group === plugin.group && !other.cleanup).map((other) => other.name)
+    return {...plugin, runAfter: [...new Set([...(plugin.runAfter ?? []), ...others])]}
+  })
+  return {plugins: withCleanupLast, excluded}
 }

@@ -62,7 +62,7 @@ export interface TestPlugin {
   transports?: Array<'stdio' | 'http'>
   /**
    * Cleanup plugins are selected whenever another plugin of their group is, so that --only never
-   * leaves test objects behind.
+   * leaves test objects behind, and run after every other selected plugin of their group.
    */
   cleanup?: boolean
   test(session: TestSession): Promise<PluginOutcome>
