@@ -158,6 +158,24 @@ async function readyInstances(session: TestSession): Promise<number> {
 
 const NO_INSTANCES = 'the test cluster has no ready instances (is the CloudNativePG operator running? The suite does not wait for them)'
 
+/** A plugin that calls a cluster tool with dry_run=true on the test cluster (or its first instance). */
+function clusterPreview(name: string, tool: string, what: string, options: {runAfter?: string[]; onInstance?: boolean} = {}): TestPlugin {
+  return {
+    name,
+    group: GROUP,
+    tool,
+    description: `${tool} with dry_run=true ${what}`,
+    dependsOn: ['create_cluster'],
+    runAfter: options.runAfter,
+    test: (session) =>
+      step(async () => {
+        const {cluster} = names(session)
+        if (options.onInstance && (await readyInstances(session)) === 0) return skip(NO_INSTANCES)
+        return pass(await summary(session, tool, {name: cluster, ...(options.onInstance ? {instance: `${cluster}-1`} : {}), dry_run: true}))
+      }),
+  }
+}
+
 export const cnpgSuite: TestPlugin[] = [
   {
     name: 'list_clusters',
@@ -386,57 +404,11 @@ export const cnpgSuite: TestPlugin[] = [
     dependsOn: ['create_cluster'],
     test: (session) => backupPreview(session, 'restore_postgres_cluster', {name: `${names(session).cluster}-restored`, source_cluster: names(session).cluster}),
   },
-  {
-    name: 'hibernate_preview',
-    group: GROUP,
-    tool: 'hibernate_postgres_cluster',
-    description: 'hibernate_postgres_cluster with dry_run=true previews hibernation',
-    dependsOn: ['create_cluster'],
-    test: (session) => step(async () => pass(await summary(session, 'hibernate_postgres_cluster', {name: names(session).cluster, dry_run: true}))),
-  },
-  {
-    name: 'resume_preview',
-    group: GROUP,
-    tool: 'resume_postgres_cluster',
-    description: 'resume_postgres_cluster with dry_run=true answers for a cluster that is not hibernated',
-    dependsOn: ['create_cluster'],
-    runAfter: ['hibernate_preview'],
-    test: (session) => step(async () => pass(await summary(session, 'resume_postgres_cluster', {name: names(session).cluster, dry_run: true}))),
-  },
-  {
-    name: 'restart_preview',
-    group: GROUP,
-    tool: 'restart_postgres_cluster',
-    description: 'restart_postgres_cluster with dry_run=true previews a rolling restart',
-    dependsOn: ['create_cluster'],
-    runAfter: ['resume_preview'],
-    test: (session) => step(async () => pass(await summary(session, 'restart_postgres_cluster', {name: names(session).cluster, dry_run: true}))),
-  },
-  {
-    name: 'promote_preview',
-    group: GROUP,
-    tool: 'promote_cluster_instance',
-    description: 'promote_cluster_instance with dry_run=true previews a switchover (needs running instances)',
-    dependsOn: ['create_cluster'],
-    test: (session) =>
-      step(async () => {
-        if ((await readyInstances(session)) === 0) return skip(NO_INSTANCES)
-        return pass(await summary(session, 'promote_cluster_instance', {name: names(session).cluster, instance: `${names(session).cluster}-1`, dry_run: true}))
-      }),
-  },
-  {
-    name: 'delete_instance_preview',
-    group: GROUP,
-    tool: 'delete_cluster_instance',
-    description: 'delete_cluster_instance with dry_run=true previews recreating an instance (needs running instances)',
-    dependsOn: ['create_cluster'],
-    runAfter: ['promote_preview'],
-    test: (session) =>
-      step(async () => {
-        if ((await readyInstances(session)) === 0) return skip(NO_INSTANCES)
-        return pass(await summary(session, 'delete_cluster_instance', {name: names(session).cluster, instance: `${names(session).cluster}-1`, dry_run: true}))
-      }),
-  },
+  clusterPreview('hibernate_preview', 'hibernate_postgres_cluster', 'previews hibernation'),
+  clusterPreview('resume_preview', 'resume_postgres_cluster', 'answers for a cluster that is not hibernated', {runAfter: ['hibernate_preview']}),
+  clusterPreview('restart_preview', 'restart_postgres_cluster', 'previews a rolling restart', {runAfter: ['resume_preview']}),
+  clusterPreview('promote_preview', 'promote_cluster_instance', 'previews a switchover (needs running instances)', {onInstance: true}),
+  clusterPreview('delete_instance_preview', 'delete_cluster_instance', 'previews recreating an instance (needs running instances)', {onInstance: true, runAfter: ['promote_preview']}),
   {
     name: 'prompt_manifest',
     group: GROUP,
