@@ -98,6 +98,18 @@ function mentions(text: string, name: string, what: string): PluginOutcome {
   return text.includes(name) ? pass(`${what} shows ${name}`) : fail(`${what} does not show ${name}`, text)
 }
 
+/**
+ * Creates one of the run's objects. The name is declared as the run's own before the call, so a
+ * confirmation request about it is accepted, and recorded afterwards for the cleanup.
+ */
+async function createOwned(session: TestSession, kind: keyof Created, tool: string, args: Record<string, unknown>): Promise<PluginOutcome> {
+  const name = names(session)[kind]
+  session.ownObject(name)
+  const call = await callOk(session, tool, args)
+  created(session)[kind] = name
+  return pass(firstLine(call.text))
+}
+
 /** Runs a delete tool (the tool answers confirmation requests about this run's objects) and checks the object is gone. */
 async function deleteAndVerify(session: TestSession, kind: keyof Created, tool: string, args: Record<string, unknown>, stillThere: () => Promise<boolean>): Promise<PluginOutcome> {
   const name = created(session)[kind]
@@ -212,13 +224,7 @@ export const cnpgSuite: TestPlugin[] = [
     description: 'create_postgres_cluster creates a one-instance cluster',
     runAfter: ['create_cluster_dry_run'],
     test: (session) =>
-      step(async () => {
-        const {cluster} = names(session)
-        session.ownObject(cluster)
-        const call = await callOk(session, 'create_postgres_cluster', {name: cluster, instances: 1, storage_size: '1Gi', wait: false})
-        created(session).cluster = cluster
-        return pass(firstLine(call.text))
-      }),
+      step(() => createOwned(session, 'cluster', 'create_postgres_cluster', {name: names(session).cluster, instances: 1, storage_size: '1Gi', wait: false})),
   },
   {
     name: 'verify_cluster_created',
@@ -243,13 +249,7 @@ export const cnpgSuite: TestPlugin[] = [
     description: 'create_postgres_role adds a login role to the cluster',
     dependsOn: ['create_cluster'],
     test: (session) =>
-      step(async () => {
-        const {cluster, role} = names(session)
-        session.ownObject(role)
-        const call = await callOk(session, 'create_postgres_role', {cluster_name: cluster, role_name: role, login: true})
-        created(session).role = role
-        return pass(firstLine(call.text))
-      }),
+      step(() => createOwned(session, 'role', 'create_postgres_role', {cluster_name: names(session).cluster, role_name: names(session).role, login: true})),
   },
   {
     name: 'list_roles',
@@ -287,13 +287,7 @@ export const cnpgSuite: TestPlugin[] = [
     description: 'create_postgres_database creates a database owned by the new role',
     dependsOn: ['create_role'],
     test: (session) =>
-      step(async () => {
-        const {cluster, role, database} = names(session)
-        session.ownObject(database)
-        const call = await callOk(session, 'create_postgres_database', {cluster_name: cluster, database_name: database, owner: role})
-        created(session).database = database
-        return pass(firstLine(call.text))
-      }),
+      step(() => createOwned(session, 'database', 'create_postgres_database', {cluster_name: names(session).cluster, database_name: names(session).database, owner: names(session).role})),
   },
   {
     name: 'list_databases',
