@@ -1,6 +1,8 @@
-import {randomUUID} from 'node:crypto'
+import {createSecretKey, randomUUID, type KeyObject} from 'node:crypto'
 import {SignJWT, jwtVerify, type JWTHeaderParameters, type JWTPayload} from 'jose'
 import type {SigningKey} from './config.ts'
+
+const VERIFIED_CACHE_SIZE = 10_000
 
 /** The claims kmcp puts into its own access tokens. */
 export interface AccessTokenClaims {
@@ -22,12 +24,14 @@ export interface VerifiedAccessToken extends AccessTokenClaims {
  * key list allows rotation (first signs, all verify, picked by `kid`).
  */
 export class AccessTokenIssuer {
-  private readonly keys: SigningKey[]
+  /** Imported once: jose would otherwise import a raw key on every verification. */
+  private readonly keys: Array<{kid: string; key: KeyObject}>
   private readonly issuer: string
   private readonly audience: string
+  private readonly verified = new Map<string, VerifiedAccessToken>()
 
   constructor(options: {keys: SigningKey[]; issuer: string; audience: string}) {
-    this.keys = options.keys
+    this.keys = options.keys.map(({kid, key}) => ({kid, key: createSecretKey(key)}))
     this.issuer = options.issuer
     this.audience = options.audience
   }
@@ -46,8 +50,24 @@ export class AccessTokenIssuer {
     return {token, expiresAt: now + lifetimeSeconds}
   }
 
-  /** Rejects anything but an unexpired HS256 at+jwt from this issuer for this audience. */
+  /**
+   * Rejects anything but an unexpired HS256 at+jwt from this issuer for this audience. A token
+   * that verified once is remembered (bounded, until it expires): jose verifies through WebCrypto,
+   * which costs about 0.1 ms per call, and an MCP session sends the same token with every request.
+   */
   async verify(token: string): Promise<VerifiedAccessToken> {
+    const known = this.verified.get(token)
+    if (known) {
+      if (known.exp * 1000 > Date.now()) return known
+      this.verified.delete(token)
+    }
+    const claims = await this.verifySignature(token)
+    if (this.verified.size >= VERIFIED_CACHE_SIZE) this.verified.delete(this.verified.keys().next().value!)
+    this.verified.set(token, claims)
+    return claims
+  }
+
+  private async verifySignature(token: string): Promise<VerifiedAccessToken> {
     const {payload} = await jwtVerify(token, (header: JWTHeaderParameters) => this.keyFor(header), {
       algorithms: ['HS256'],
       issuer: this.issuer,
@@ -58,7 +78,7 @@ export class AccessTokenIssuer {
     return checkShape(payload)
   }
 
-  private keyFor(header: JWTHeaderParameters): Uint8Array {
+  private keyFor(header: JWTHeaderParameters): KeyObject {
     const entry = this.keys.find((k) => k.kid === header.kid)
     if (!entry) throw new Error('unknown key id')
     return entry.key
