@@ -7,7 +7,8 @@ import assert from 'node:assert/strict'
 import {existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join, resolve} from 'node:path'
-import {createNamespace, deleteNamespace, harness, kubeRequest, waitFor} from '../support/kube.ts'
+import {deleteNamespace, harness, kubeRequest} from '../support/kube.ts'
+import {cnpgNamespace} from '../auth/helpers.ts'
 import {REPO_ROOT} from '../support/mcp.ts'
 import {assertValidJunit, BINARY, byPlugin, describeReport, jsonReport, junitCases, runKmcpTest} from './helpers.ts'
 
@@ -16,8 +17,7 @@ let namespace: string
 
 before(async () => {
   assert.ok(existsSync(BINARY), `${BINARY} is missing: build it with "node_modules/.bin/bun scripts/build-binary.ts" (npm test does)`)
-  namespace = await createNamespace('kmcp-test-binary')
-  await waitFor(async () => (await kubeRequest('admin', 'GET', `/apis/postgresql.cnpg.io/v1/namespaces/${namespace}/clusters`)).status === 200, {message: 'CNPG clusters listable'})
+  namespace = await cnpgNamespace('kmcp-test-binary')
 })
 
 after(async () => {

@@ -7,11 +7,10 @@ import assert from 'node:assert/strict'
 import {mkdirSync, mkdtempSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {createNamespace, deleteNamespace, harness, kubeRequest, waitFor} from '../support/kube.ts'
+import {deleteNamespace, harness, kubeRequest} from '../support/kube.ts'
 import {startHttpServer, type HttpServerProcess} from '../support/mcp.ts'
-import {startIdentityProvider, type TestIdentityProvider} from '../support/oidc.ts'
-import {freePort, startRedis, type TestRedis} from '../support/redis.ts'
-import {Browser, obtainTokens, writeAuthConfig} from '../auth/helpers.ts'
+import type {TestIdentityProvider} from '../support/oidc.ts'
+import {Browser, cnpgNamespace, obtainTokens, startAuthStack, type AuthStack} from '../auth/helpers.ts'
 import {assertValidJunit, byPlugin, describeReport, jsonReport, junitCases, runKmcpTest, type CommandResult} from './helpers.ts'
 
 let namespace: string
@@ -22,8 +21,7 @@ function assertNotPrinted(result: CommandResult, secret: string, what: string): 
 }
 
 before(async () => {
-  namespace = await createNamespace('kmcp-test-http')
-  await waitFor(async () => (await kubeRequest('admin', 'GET', `/apis/postgresql.cnpg.io/v1/namespaces/${namespace}/clusters`)).status === 200, {message: 'CNPG clusters listable'})
+  namespace = await cnpgNamespace('kmcp-test-http')
 })
 
 after(async () => {
@@ -144,26 +142,19 @@ describe('kmcp test over HTTP, authentication off (loopback)', () => {
 })
 
 describe('kmcp test over HTTP, OAuth on', () => {
-  let redis: TestRedis
+  let stack: AuthStack
   let idp: TestIdentityProvider
-  let server: HttpServerProcess
   let publicUrl: string
   let mcpUrl: string
 
   before(async () => {
-    const port = await freePort()
-    publicUrl = `http://127.0.0.1:${port}`
-    redis = await startRedis()
-    idp = await startIdentityProvider({kmcpCallbacks: [`${publicUrl}/auth/callback`]})
-    const files = writeAuthConfig({idp, publicUrl, redisUrl: redis.url})
-    server = await startHttpServer({kubeconfig: harness().kubeconfigFor('admin'), port, extraArgs: ['--oidc-config', files.configPath]})
-    mcpUrl = server.url
+    stack = await startAuthStack()
+    ;({idp, publicUrl} = stack)
+    mcpUrl = stack.replicas[0].url
   })
 
   after(async () => {
-    await server?.stop()
-    await idp?.close()
-    await redis?.stop()
+    await stack?.stop()
   })
 
   test('--token: every default suite and the auth suite pass, JUnit valid, the token never printed', async () => {

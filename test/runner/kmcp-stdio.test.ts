@@ -7,7 +7,8 @@ import {spawnSync} from 'node:child_process'
 import {mkdirSync, mkdtempSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {createNamespace, deleteNamespace, harness, kubeRequest, waitFor} from '../support/kube.ts'
+import {deleteNamespace, harness, kubeRequest} from '../support/kube.ts'
+import {cnpgNamespace} from '../auth/helpers.ts'
 import {kmcpCommand, REPO_ROOT} from '../support/mcp.ts'
 import {assertValidJunit, byPlugin, describeReport, jsonReport, junitCases, kmcpServeCommand, runKmcpTest} from './helpers.ts'
 
@@ -23,10 +24,8 @@ async function leftoverClusters(): Promise<string[]> {
 }
 
 before(async () => {
-  namespace = await createNamespace('kmcp-test-stdio')
+  namespace = await cnpgNamespace('kmcp-test-stdio')
   admin = harness().kubeconfigFor('admin')
-  // Just after start-up the API server answers 429 while a CRD's storage initialises.
-  await waitFor(async () => (await kubeRequest('admin', 'GET', `/apis/postgresql.cnpg.io/v1/namespaces/${namespace}/clusters`)).status === 200, {message: 'CNPG clusters listable'})
 })
 
 after(async () => {
