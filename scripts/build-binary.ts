@@ -40,6 +40,7 @@ const result = await Bun.build({
   minify: true,
   bytecode,
   format: 'esm',
+  splitting: true,
   sourcemap: 'none',
   // oclif guards an optional require('typescript'); bundling it would add 17 MB and slow start-up.
   external: ['typescript', 'ts-node', 'tsx'],

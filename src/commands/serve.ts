@@ -1,6 +1,5 @@
 import {Command, Flags} from '@oclif/core'
-import {ListenError} from '../lib/server/http.ts'
-import {serve, ServeConfigError} from '../lib/server/serve.ts'
+import {ListenError} from '../lib/server/errors.ts'
 
 export default class Serve extends Command {
   static override summary = 'Run the kmcp MCP server (stdio or Streamable HTTP).'
@@ -34,6 +33,8 @@ export default class Serve extends Command {
 
   async run(): Promise<void> {
     const {flags} = await this.parse(Serve)
+    // Loaded here, not at the top: `kmcp --help` and the other commands should not pay for the server.
+    const {serve, ServeConfigError} = await import('../lib/server/serve.ts')
     if (!flags.path.startsWith('/')) this.error('--path must start with "/", e.g. /mcp', {exit: 2})
     try {
       await serve({

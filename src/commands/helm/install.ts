@@ -1,7 +1,6 @@
 import {Command, Flags} from '@oclif/core'
 import {kubeFlags} from '../../lib/setup/command-support.ts'
 import {Progress, canPrompt} from '../../lib/setup/ui.ts'
-import {helmInstall, installFailure} from '../../lib/helm/install.ts'
 
 export default class HelmInstall extends Command {
   static override summary = 'Install or upgrade kmcp in a cluster with its bundled Helm chart.'
@@ -40,6 +39,9 @@ export default class HelmInstall extends Command {
   }
 
   async run(): Promise<void> {
+    // Loaded on use: every command class is loaded at start-up (oclif reads their flags), so
+    // heavy libraries stay out of `kmcp serve`'s start-up this way.
+    const {helmInstall, installFailure} = await import('../../lib/helm/install.ts')
     const {flags} = await this.parse(HelmInstall)
     try {
       await helmInstall({

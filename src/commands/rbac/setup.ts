@@ -1,7 +1,6 @@
 import {Command, Flags} from '@oclif/core'
-import {createKubeClient} from '../../lib/k8s/client.ts'
 import {EXIT, commonFlags, kubeFlags, printJson, exitWithFailure} from '../../lib/setup/command-support.ts'
-import {renderAccessTable, serviceAccountUser, setupRbac, verifyRbac, writeServiceAccountKubeconfig, type AccessRow, type RbacTarget} from '../../lib/setup/rbac.ts'
+import type {AccessRow, RbacTarget} from '../../lib/setup/rbac.ts'
 import {ChangeLog, Progress, canPrompt, confirmOrFail, describeTarget, renderChanges} from '../../lib/setup/ui.ts'
 
 export default class RbacSetup extends Command {
@@ -34,6 +33,9 @@ export default class RbacSetup extends Command {
 
   async run(): Promise<void> {
     const {flags} = await this.parse(RbacSetup)
+    // Loaded on use: every command class is loaded at start-up (oclif reads their flags), so
+    // heavy libraries stay out of `kmcp serve`'s start-up this way.
+    const [{createKubeClient}, {renderAccessTable, serviceAccountUser, setupRbac, verifyRbac, writeServiceAccountKubeconfig}] = await Promise.all([import('../../lib/k8s/client.ts'), import('../../lib/setup/rbac.ts')])
     const changes = new ChangeLog()
     const interactive = canPrompt() && !flags.json
     const progress = new Progress({quiet: flags.json})

@@ -1,8 +1,6 @@
 import {readFile} from 'node:fs/promises'
 import {Command, Flags} from '@oclif/core'
-import {createKubeClient} from '../../lib/k8s/client.ts'
 import {commonFlags, kubeFlags, printJson, exitWithFailure} from '../../lib/setup/command-support.ts'
-import {createSecrets, writeSecretFiles} from '../../lib/setup/secrets.ts'
 import {ChangeLog, Progress, SetupInputError, ask, canPrompt, confirmOrFail, renderChanges} from '../../lib/setup/ui.ts'
 
 export default class SecretsCreate extends Command {
@@ -36,6 +34,9 @@ export default class SecretsCreate extends Command {
 
   async run(): Promise<void> {
     const {flags} = await this.parse(SecretsCreate)
+    // Loaded on use: every command class is loaded at start-up (oclif reads their flags), so
+    // heavy libraries stay out of `kmcp serve`'s start-up this way.
+    const [{createKubeClient}, {createSecrets, writeSecretFiles}] = await Promise.all([import('../../lib/k8s/client.ts'), import('../../lib/setup/secrets.ts')])
     const changes = new ChangeLog()
     const interactive = canPrompt() && !flags.json
     const progress = new Progress({quiet: flags.json})

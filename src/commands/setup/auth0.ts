@@ -1,6 +1,5 @@
 import {Command, Flags} from '@oclif/core'
 import {commonFlags, kubeFlags, printJson, exitWithFailure} from '../../lib/setup/command-support.ts'
-import {runAuth0Setup} from '../../lib/setup/auth0-flow.ts'
 import {ChangeLog, canPrompt, renderChanges} from '../../lib/setup/ui.ts'
 
 export default class SetupAuth0 extends Command {
@@ -40,6 +39,9 @@ export default class SetupAuth0 extends Command {
   }
 
   async run(): Promise<void> {
+    // Loaded on use: every command class is loaded at start-up (oclif reads their flags), so
+    // heavy libraries stay out of `kmcp serve`'s start-up this way.
+    const {runAuth0Setup} = await import('../../lib/setup/auth0-flow.ts')
     const {flags} = await this.parse(SetupAuth0)
     const changes = new ChangeLog()
     try {

@@ -227,7 +227,7 @@ export async function createKubeClient(target: KubeTarget): Promise<KubeClient> 
     const file = fromEnv?.find((f) => existsSync(f)) ?? join(homedir(), '.kube', 'config')
     if (!existsSync(file)) {
       throw new KubeConfigError(
-        `looked for the in-cluster service account (${SERVICE_ACCOUNT_DIR}), $KUBECONFIG${process.env.KUBECONFIG ? ` (${process.env.KUBECONFIG})` : ' (unset)'} and ${file}, and found none. Pass --kubeconfig PATH to kmcp serve, set KUBECONFIG, or run kmcp inside the cluster with a service account.`,
+        `looked for the in-cluster service account (${SERVICE_ACCOUNT_DIR}), $KUBECONFIG${process.env.KUBECONFIG ? ` (${process.env.KUBECONFIG})` : ' (unset)'} and ${file}, and found none. Pass --kubeconfig PATH, set KUBECONFIG, or run kmcp inside the cluster with a service account.`,
       )
     }
     kc.loadFromFile(file)

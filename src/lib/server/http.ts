@@ -6,6 +6,7 @@ import type {McpServer} from '@modelcontextprotocol/sdk/server/mcp.js'
 import {isInitializeRequest} from '@modelcontextprotocol/sdk/types.js'
 import type {CallerIdentity} from '../tools/registry.ts'
 import type {LazyKubeClient} from '../k8s/client.ts'
+import {ListenError} from './errors.ts'
 import {log} from './logger.ts'
 import {createMcpServer} from './mcp-server.ts'
 import {type ReadinessCheck, runReadinessChecks} from './readiness.ts'
@@ -242,9 +243,4 @@ export async function serveHttp(options: HttpServeOptions): Promise<RunningHttpS
   return {server, url, shutdown}
 }
 
-export class ListenError extends Error {
-  constructor(message: string) {
-    super(message)
-    this.name = 'ListenError'
-  }
-}
+export {ListenError}

@@ -2,7 +2,7 @@ import {existsSync} from 'node:fs'
 import {LazyKubeClient} from '../k8s/client.ts'
 import {localIdentity} from '../tools/registry.ts'
 import {configureLogging, log, type LogLevel} from './logger.ts'
-import {serveHttp, type HttpAuthLayer} from './http.ts'
+import type {HttpAuthLayer} from './http.ts'
 import {serveStdio} from './stdio.ts'
 import {PromptBundleError} from './prompts/bundle.ts'
 import {configurePrompts} from './prompts/registry.ts'
@@ -93,6 +93,7 @@ export async function serve(options: ServeOptions): Promise<void> {
     return
   }
   const auth = await httpAuthLayer(options)
+  const {serveHttp} = await import('./http.ts')
   const running = await serveHttp({
     host: options.host,
     port: options.port,
