@@ -33,7 +33,7 @@ export const getConnectionInfo = defineTool({
   description: [
     'How to connect to a CloudNativePG cluster: the read-write (<cluster>-rw, the primary), read-only (<cluster>-ro, replicas) and any-instance (<cluster>-r) Service host names, port 5432, the user and database, a connection URI without the password, and the Secret holding the password with the kubectl command to read it.',
     'Without role_name it describes the application user CNPG bootstraps (Secret <cluster>-app); with role_name, that role and its Secret.',
-    'The password itself is returned only with include_password=true, and only if kmcp may read that Secret. Ask for it only when the user needs it in this conversation.',
+    'The password itself is returned only with include_password=true, only if kmcp may read that Secret, and, on a shared HTTP server that does not impersonate its callers, only to administrators. Ask for it only when the user needs it in this conversation.',
     'Example: {"cluster_name": "orders-db", "role_name": "app_reader", "database_name": "orders", "namespace": "payments"}.',
     'Errors: "cluster was not found"; "No DatabaseRole …" for an unknown role; 403 when kmcp may not read the cluster.',
   ].join('\n'),
@@ -97,9 +97,14 @@ export const getConnectionInfo = defineTool({
 
     let password: string | undefined
     let passwordUnavailable: string | undefined
+    // A shared HTTP server reads Secrets with its own service account unless it impersonates the
+    // caller; then only administrators may have kmcp hand out passwords.
+    const readsAsItself = context.identity.transport === 'http' && !context.identity.kubernetes
     if (args.include_password) {
       if (!secretName) passwordUnavailable = 'the role has no password Secret'
-      else {
+      else if (readsAsItself && !context.identity.isAdmin) {
+        passwordUnavailable = 'this shared kmcp server reads Secrets with its own service account (no --impersonate), so it returns passwords only to administrators; read it with your own Kubernetes credentials using the command above'
+      } else {
         try {
           const secret = await readSecret(kube, namespace, secretName, context.signal)
           const encoded = secret?.data?.password
