@@ -10,6 +10,7 @@ import {join} from 'node:path'
 import {deleteNamespace, harness, kubeRequest} from '../support/kube.ts'
 import {startHttpServer, type HttpServerProcess} from '../support/mcp.ts'
 import type {TestIdentityProvider} from '../support/oidc.ts'
+import {freePort} from '../support/redis.ts'
 import {Browser, cnpgNamespace, obtainTokens, startAuthStack, type AuthStack} from '../auth/helpers.ts'
 import {assertValidJunit, byPlugin, describeReport, jsonReport, junitCases, runKmcpTest, type CommandResult} from './helpers.ts'
 
@@ -202,7 +203,8 @@ describe('kmcp test over HTTP, OAuth on', () => {
   test('--login: the URL is printed, a browser signs in through the loopback redirect, the run passes', async () => {
     let announced: string | undefined
     let browserDone: Promise<void> | undefined
-    const result = await runKmcpTest(['--url', mcpUrl, '--login', '--login-timeout', '60', '--suite', 'auth', '--only', 'ping', '--json'], {
+    const redirectPort = await freePort()
+    const result = await runKmcpTest(['--url', mcpUrl, '--login', '--login-timeout', '60', '--redirect-port', String(redirectPort), '--scope', 'kmcp', '--suite', 'auth', '--only', 'ping', '--json'], {
       onStderr: (stderr) => {
         const match = /Open this URL in a browser to log in \(waiting up to 60 s\):\n(\S+)/.exec(stderr)
         if (!match || announced) return
@@ -221,7 +223,8 @@ describe('kmcp test over HTTP, OAuth on', () => {
     assert.ok(announced, `no login URL printed:\n${result.stderr}`)
     const authorize = new URL(announced)
     assert.equal(authorize.searchParams.get('code_challenge_method'), 'S256')
-    assert.match(authorize.searchParams.get('redirect_uri') ?? '', /^http:\/\/127\.0\.0\.1:\d+\/callback$/)
+    assert.equal(authorize.searchParams.get('redirect_uri'), `http://127.0.0.1:${redirectPort}/callback`)
+    assert.equal(authorize.searchParams.get('scope'), 'kmcp')
     assert.equal(result.code, 0, why)
     assert.match(byPlugin(report).get('token')!.message, /obtained a token \(login\)/)
     assert.equal(byPlugin(report).get('token_accepted')?.status, 'passed', why)

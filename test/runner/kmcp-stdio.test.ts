@@ -160,6 +160,18 @@ export const plugins = [
     assert.deepEqual(junitCases(junit).find((entry) => entry.name === 'needs_missing_tool')?.message, 'tool not offered by this server')
   })
 
+  test('--context reaches the default server command: a user without rights gets the 403 in the report', async () => {
+    // The harness kubeconfig holds one context per user; "nobody" has no RBAC bindings.
+    const result = await runKmcpTest(['--kubeconfig', admin, '--context', 'nobody', '--namespace', namespace, '--only', 'create_cluster', '--json'])
+    const report = jsonReport(result)
+    assert.equal(result.code, 1, describeReport(report))
+    assert.match(report.target, / --context nobody$/)
+    const create = byPlugin(report).get('create_cluster')!
+    assert.equal(create.status, 'failed')
+    assert.match(`${create.message}\n${create.error}`, /403|[Ff]orbidden/)
+    assert.match(byPlugin(report).get('cleanup')!.message, /nothing left to delete/)
+  })
+
   test('--list shows every plugin with its ordering and runs nothing', async () => {
     const result = await runKmcpTest(['--list', '--server-command', '/nonexistent/never-started'])
     assert.equal(result.code, 0, result.stderr)
