@@ -196,7 +196,7 @@ describe('kmcp test over HTTP, OAuth on', () => {
     assert.match(tests.get('unauthenticated_challenge')!.message, new RegExp(`^401 with resource_metadata=${publicUrl}/\\.well-known/oauth-protected-resource`))
     assert.deepEqual([tests.get('token_accepted')?.status, tests.get('token_accepted')?.message], ['skipped', 'no token given (use --token, --token-file, --client-credentials or --login)'])
     assert.equal(tests.get('connect')?.status, 'failed')
-    assert.match(tests.get('connect')!.message, /could not connect to the MCP server/)
+    assert.match(tests.get('connect')!.message, /could not connect to the MCP server: .*401.*\(the server wants a token: use --token, --token-file, --client-credentials or --login\)/)
     assert.equal(tests.get('ping')?.status, 'skipped')
   })
 

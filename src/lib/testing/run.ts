@@ -44,7 +44,8 @@ export const SUITES_BY_DEFAULT = ['protocol', 'cnpg']
  */
 function catalog(host: McpSessionHost, options: TestRunOptions, external: TestPlugin[]): TestPlugin[] {
   const withToken = options.tokenSource.kind !== 'none' && options.target.transport === 'http'
-  const session: TestPlugin[] = [...(withToken ? [tokenPlugin(host, options.tokenSource, (options.target as {url: URL}).url)] : []), connectPlugin(host, {afterToken: withToken})]
+  const session: TestPlugin[] = [connectPlugin(host, {afterToken: withToken})]
+  if (withToken && options.target.transport === 'http') session.unshift(tokenPlugin(host, options.tokenSource, options.target.url))
   const suites = [...Object.values(BUILT_IN_SUITES).flat(), ...external]
   return [
     ...session,
@@ -60,12 +61,16 @@ function catalog(host: McpSessionHost, options: TestRunOptions, external: TestPl
   ]
 }
 
+/** The --list table: suite, plugin, tool and description, then what the plugin waits for (~ soft). */
 function listing(plugins: TestPlugin[]): string {
-  const rows = plugins.map((plugin) => [plugin.group, plugin.name, plugin.tool ?? '', [...(plugin.dependsOn ?? []).map((name) => name), ...(plugin.runAfter ?? []).map((name) => `~${name}`)].join(' '), plugin.description])
-  const header = ['SUITE', 'PLUGIN', 'TOOL', 'AFTER (~ soft)', 'DESCRIPTION']
+  const rows = plugins.map((plugin) => {
+    const after = [...(plugin.dependsOn ?? []), ...(plugin.runAfter ?? []).map((name) => `~${name}`)].join(' ')
+    return [plugin.group, plugin.name, plugin.tool ?? '', `${plugin.description}${after ? `  (after: ${after})` : ''}`]
+  })
+  const header = ['SUITE', 'PLUGIN', 'TOOL', 'DESCRIPTION']
   const widths = header.slice(0, 3).map((title, column) => Math.max(title.length, ...rows.map((row) => row[column].length)))
-  const line = (cells: string[]) => [...cells.slice(0, 3).map((cell, column) => cell.padEnd(widths[column])), cells[4], cells[3] ? `(after: ${cells[3]})` : ''].join('  ').trimEnd()
-  return [line([...header.slice(0, 3), '', 'DESCRIPTION']), ...rows.map(line)].join('\n')
+  const line = (cells: string[]) => [...cells.slice(0, 3).map((cell, column) => cell.padEnd(widths[column])), cells[3]].join('  ').trimEnd()
+  return [header, ...rows].map(line).join('\n')
 }
 
 /** Runs `kmcp test`; returns the exit code (0 only when nothing failed). */

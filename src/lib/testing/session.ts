@@ -1,6 +1,6 @@
 import {Client} from '@modelcontextprotocol/sdk/client/index.js'
 import {StdioClientTransport} from '@modelcontextprotocol/sdk/client/stdio.js'
-import {StreamableHTTPClientTransport} from '@modelcontextprotocol/sdk/client/streamableHttp.js'
+import {StreamableHTTPClientTransport, StreamableHTTPError} from '@modelcontextprotocol/sdk/client/streamableHttp.js'
 import type {Transport} from '@modelcontextprotocol/sdk/shared/transport.js'
 import {ElicitRequestSchema, type CallToolResult, type InitializeResult, type JSONRPCMessage, type Tool} from '@modelcontextprotocol/sdk/types.js'
 import pjson from '../../../package.json' with {type: 'json'}
@@ -78,7 +78,8 @@ export class McpSessionHost implements SessionHost {
       await client.connect(observed, {signal, timeout: this.options.requestTimeoutMs})
     } catch (error) {
       await client.close().catch(() => undefined)
-      throw new Error(`could not connect to the MCP server: ${describeFailure(error)}${this.stderrSuffix()}`, {cause: error})
+      const hint = error instanceof StreamableHTTPError && error.code === 401 ? (this.token ? ' (the server refused the token)' : ' (the server wants a token: use --token, --token-file, --client-credentials or --login)') : ''
+      throw new Error(`could not connect to the MCP server: ${describeFailure(error)}${hint}${this.stderrSuffix()}`, {cause: error})
     }
     this.client = client
     return this.initializeResult ?? ({protocolVersion: 'unknown', capabilities: client.getServerCapabilities() ?? {}, serverInfo: client.getServerVersion()!} as InitializeResult)
