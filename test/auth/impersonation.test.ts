@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict'
 import {after, before, test} from 'node:test'
 import type {Client} from '@modelcontextprotocol/sdk/client/index.js'
-import {bindRole, deleteNamespace} from '../support/kube.ts'
+import {bindRole, deleteNamespace, kubeRequest, waitFor} from '../support/kube.ts'
 import {callTool, connectHttp, textOf, type HttpServerProcess} from '../support/mcp.ts'
 import {makeHealthyCluster} from '../support/operator.ts'
 import type {TestIdentityProvider} from '../support/oidc.ts'
@@ -34,7 +34,20 @@ before(async () => {
   await bindRole(aliceNs, aliceId, 'cnpg-cloudnative-pg-edit')
   // Groups from the token's groups claim arrive as Impersonate-Group.
   await bindRole(otherNs, 'team-b', 'cnpg-cloudnative-pg-view', {subjectKind: 'Group'})
+  // RBAC reaches the authorizer asynchronously: wait until the API server applies the bindings.
+  await waitFor(() => allowed({user: aliceId}, 'patch', aliceNs), {message: 'alice may patch clusters'})
+  await waitFor(() => allowed({user: aliceId}, 'list', aliceNs), {message: 'alice may list clusters'})
+  await waitFor(() => allowed({user: 'someone', groups: ['team-b']}, 'list', otherNs), {message: 'team-b may list clusters'})
 })
+
+async function allowed(subject: {user: string; groups?: string[]}, verb: string, namespace: string): Promise<boolean> {
+  const review = await kubeRequest('admin', 'POST', '/apis/authorization.k8s.io/v1/subjectaccessreviews', {
+    apiVersion: 'authorization.k8s.io/v1',
+    kind: 'SubjectAccessReview',
+    spec: {...subject, resourceAttributes: {group: 'postgresql.cnpg.io', resource: 'clusters', verb, namespace}},
+  })
+  return review.status === 201 && review.body?.status?.allowed === true
+}
 
 after(async () => {
   for (const client of clients) await client.close().catch(() => undefined)

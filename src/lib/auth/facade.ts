@@ -26,6 +26,8 @@ const CODE_TTL = 5 * 60
 const UPSTREAM_EXPIRY_MARGIN_MS = 30_000
 const MAX_FORM_BYTES = 16 * 1024
 const MAX_REDIRECT_URIS = 10
+const GRANT_CACHE_MS = 1000
+const GRANT_CACHE_SIZE = 10_000
 
 interface RegisteredClient {
   client_id: string
@@ -216,6 +218,13 @@ export class OAuthFacade {
   readonly resourceMetadataUrl: string
   /** Upstream refreshes in progress in this process, so concurrent requests share one. */
   private readonly refreshing = new Map<string, Promise<Grant | undefined>>()
+  /**
+   * Sign-ins read in the last GRANT_CACHE_MS: a burst of MCP requests costs one storage read.
+   * A revocation takes effect at once on the replica that handles it, and on the others within
+   * GRANT_CACHE_MS.
+   */
+  private readonly recentGrants = new Map<string, {grant: Grant; until: number}>()
+  private readonly identities = new WeakMap<Grant, CallerIdentity>()
 
   constructor(options: FacadeOptions) {
     this.config = options.config
@@ -673,6 +682,7 @@ export class OAuthFacade {
       if (access && access.client_id === client.client_id) gid = access.gid
     }
     if (gid) {
+      this.recentGrants.delete(gid)
       const grant = await this.store.take<Grant>(KEY.grant(gid))
       if (grant) await this.upstream.revoke(grant.upstream).catch(() => undefined)
     }
@@ -707,7 +717,7 @@ export class OAuthFacade {
     }
     let grant: Grant | undefined
     try {
-      grant = await this.store.get<Grant>(KEY.grant(claims.gid))
+      grant = await this.loadGrant(claims.gid)
       if (grant && grant.clientId === claims.client_id) grant = await this.freshGrant(claims.gid, grant)
       else grant = undefined
     } catch (error) {
@@ -719,7 +729,7 @@ export class OAuthFacade {
     const scopes = claims.scope.split(' ').filter(Boolean)
     const missing = this.config.mcpScopes.filter((s) => !scopes.includes(s))
     if (missing.length > 0) return this.challenge(res, 403, {code: 'insufficient_scope', description: `this request needs the scopes ${this.config.mcpScopes.join(' ')}`})
-    const identity = this.identityOf(grant.upstream)
+    const identity = this.cachedIdentity(grant)
     return {
       authInfo: {
         token,
@@ -731,6 +741,19 @@ export class OAuthFacade {
       },
       identity,
     }
+  }
+
+  private async loadGrant(gid: string): Promise<Grant | undefined> {
+    const now = Date.now()
+    const recent = this.recentGrants.get(gid)
+    if (recent && recent.until > now) return recent.grant
+    const grant = await this.store.get<Grant>(KEY.grant(gid))
+    this.recentGrants.delete(gid)
+    if (grant) {
+      if (this.recentGrants.size >= GRANT_CACHE_SIZE) this.recentGrants.delete(this.recentGrants.keys().next().value!)
+      this.recentGrants.set(gid, {grant, until: now + GRANT_CACHE_MS})
+    }
+    return grant
   }
 
   /**
@@ -747,6 +770,7 @@ export class OAuthFacade {
         const upstream = await this.upstream.refresh(grant.upstream)
         const renewed = {...grant, upstream}
         await this.store.set(KEY.grant(gid), renewed, this.config.refreshTokenLifetimeSeconds)
+        this.recentGrants.delete(gid)
         return renewed
       } catch (error) {
         // Another replica may have refreshed (and rotated the upstream refresh token) first.
@@ -755,6 +779,7 @@ export class OAuthFacade {
         if (error instanceof UpstreamError && error.oauthError === 'invalid_grant') {
           log.info('upstream sign-in ended; the user must sign in again', {error: error.message})
           await this.store.del(KEY.grant(gid))
+          this.recentGrants.delete(gid)
           return undefined
         }
         throw error
@@ -764,6 +789,16 @@ export class OAuthFacade {
     })()
     this.refreshing.set(gid, work)
     return work
+  }
+
+  /** identityOf, computed once per stored sign-in object (the grant cache hands out the same object). */
+  private cachedIdentity(grant: Grant): CallerIdentity {
+    let identity = this.identities.get(grant)
+    if (!identity) {
+      identity = this.identityOf(grant.upstream)
+      this.identities.set(grant, identity)
+    }
+    return identity
   }
 
   identityOf(upstream: UpstreamTokens): CallerIdentity {
