@@ -56,3 +56,18 @@ test('a revoked upstream grant ends the kmcp token', async () => {
   })
   assert.equal(refresh.status, 400)
 })
+
+test('admin_groups: a member of team-a sees the admin tools, bob does not', async () => {
+  const toolNames = async (user: string) => {
+    idp.signInAs(user)
+    const tokens = await obtainTokens(publicUrl)
+    const client = await connectHttp(`${publicUrl}/mcp`, {authorization: `Bearer ${tokens.access_token}`})
+    const names = (await client.listTools()).tools.map((t) => t.name)
+    await client.close()
+    return names
+  }
+  assert.ok((await toolNames('alice')).includes('admin_reload_prompts'))
+  const bobs = await toolNames('bob')
+  assert.ok(bobs.includes('list_postgres_clusters'))
+  assert.ok(!bobs.includes('admin_reload_prompts'))
+})
