@@ -112,8 +112,8 @@ describe('kmcp test over HTTP, authentication off (loopback)', () => {
     assert.deepEqual(report.tests.map((entry) => `${entry.plugin}:${entry.status}`), ['connect:passed', 'kill_server:passed', 'first_after_kill:failed', 'second_after_kill:skipped'], why)
     // Either the open event stream noticed the reset first, or the ping's request failed.
     const first = byPlugin(report).get('first_after_kill')!
-    assert.match(`${first.message}\n${first.error}`, /the server stopped answering \((ECONNRESET|ECONNREFUSED)\)/, why)
-    assert.match(byPlugin(report).get('second_after_kill')!.message, /^no MCP connection: the server stopped answering \((ECONNRESET|ECONNREFUSED)\)$/)
+    assert.match(`${first.message}\n${first.error}`, /the server stopped answering \([A-Z_]+\)/, why)
+    assert.match(byPlugin(report).get('second_after_kill')!.message, /^no MCP connection: the server stopped answering \([A-Z_]+\)$/)
   })
 
   test('a server gone after the cluster was created: the cleanup fails and names what is left behind', async () => {

@@ -42,6 +42,7 @@ export class McpSessionHost implements SessionHost {
   private readonly owned = new Set<string>()
   /** Bearer token for HTTP; set by the token plugin before the connection is made. */
   private token?: string
+  private http?: StreamableHTTPClientTransport
   private readonly target: ServerTarget
   private readonly options: SessionOptions
 
@@ -88,7 +89,8 @@ export class McpSessionHost implements SessionHost {
   private openTransport(): Transport {
     if (this.target.transport === 'http') {
       const headers: Record<string, string> = this.token ? {authorization: `Bearer ${this.token}`} : {}
-      return new StreamableHTTPClientTransport(this.target.url, {requestInit: {headers}})
+      this.http = new StreamableHTTPClientTransport(this.target.url, {requestInit: {headers}})
+      return this.http
     }
     const env: Record<string, string> = {}
     for (const [key, value] of Object.entries(process.env)) if (value !== undefined) env[key] = value
@@ -180,6 +182,9 @@ export class McpSessionHost implements SessionHost {
   async close(): Promise<void> {
     const client = this.client
     this.client = undefined
+    // Ending the HTTP session (DELETE) frees it on the server at once instead of at its expiry.
+    // Bounded: a server that hangs must not keep the run from finishing.
+    if (client && !this.lost && this.http) await Promise.race([this.http.terminateSession().catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 2000).unref())])
     this.lost ??= 'the run ended'
     await client?.close().catch(() => undefined)
   }
