@@ -106,6 +106,26 @@ describe('kmcp test against faulty servers', {concurrency: true}, () => {
     assertValidJunit(junit)
   })
 
+  test('an HTTP server that accepts connections and never answers: connect times out, the run finishes', async () => {
+    const sockets = new Set<import('node:net').Socket>()
+    const silent = createServer((socket) => {
+      sockets.add(socket)
+      socket.on('close', () => sockets.delete(socket))
+    })
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve))
+    try {
+      const port = (silent.address() as {port: number}).port
+      const result = await runKmcpTest(['--url', `http://127.0.0.1:${port}/mcp`, '--suite', 'protocol', '--timeout', '2', '--json'])
+      const report = jsonReport(result)
+      assert.equal(result.code, 1)
+      assert.deepEqual([byPlugin(report).get('connect')?.status, byPlugin(report).get('connect')?.message], ['failed', 'timed out after 2 s (raise the limit with --timeout)'])
+      assert.equal(report.summary.skipped, report.summary.total - 1)
+    } finally {
+      for (const socket of sockets) socket.destroy()
+      silent.close()
+    }
+  })
+
   test('a command that does not exist: connect fails with the reason', async () => {
     const result = await runKmcpTest(['--server-command', '/nonexistent/mcp-server --flag', '--suite', 'protocol', '--json'])
     const report = jsonReport(result)
