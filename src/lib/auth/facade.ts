@@ -214,6 +214,8 @@ export class OAuthFacade {
   private readonly issuer: AccessTokenIssuer
   private readonly cookies: CookieSigner
   private readonly impersonate: boolean
+  /** The MCP endpoint's path; empty when it is the root. */
+  private readonly mcpPath: string
   readonly resource: string
   readonly resourceMetadataUrl: string
   /** Upstream refreshes in progress in this process, so concurrent requests share one. */
@@ -238,8 +240,6 @@ export class OAuthFacade {
     this.cookies = new CookieSigner(this.config.signingKeys[0].key, this.config.publicUrl.startsWith('https:'))
     this.mcpPath = mcpPath
   }
-
-  private readonly mcpPath: string
 
   // ---------------------------------------------------------------- routing
 
