@@ -1,18 +1,19 @@
 // The compiled single executable runs `kmcp test` the way the project's CI does: dist/kmcp test
-// against dist/kmcp serve over stdio on the real API server, keeping the JUnit file in
-// test-results/kmcp-test-stdio.xml. Also checks that the built-in suites, external plugins
-// (loaded by dynamic import inside the binary) and the JUnit writer work there.
+// against dist/kmcp serve over stdio on the real API server, and against kmcp serve over HTTP with
+// OAuth on (real OpenID provider and redis), keeping the JUnit files in test-results/. Also
+// checks that external plugins (loaded by dynamic import inside the binary) work there.
 import {after, before, describe, test} from 'node:test'
 import assert from 'node:assert/strict'
 import {existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join, resolve} from 'node:path'
 import {deleteNamespace, harness, kubeRequest} from '../support/kube.ts'
-import {cnpgNamespace} from '../auth/helpers.ts'
+import {cnpgNamespace, obtainTokens, startAuthStack} from '../auth/helpers.ts'
 import {REPO_ROOT} from '../support/mcp.ts'
 import {assertValidJunit, BINARY, byPlugin, describeReport, jsonReport, junitCases, runKmcpTest} from './helpers.ts'
 
 const CI_JUNIT = resolve(REPO_ROOT, 'test-results/kmcp-test-stdio.xml')
+const CI_HTTP_JUNIT = resolve(REPO_ROOT, 'test-results/kmcp-test-http.xml')
 let namespace: string
 
 before(async () => {
@@ -38,6 +39,26 @@ describe('dist/kmcp test', () => {
     assert.equal(cases.filter((entry) => entry.status === 'failed').length, 0)
     assert.ok(cases.some((entry) => entry.name === 'create_cluster' && entry.status === 'passed'))
     assert.ok(cases.some((entry) => entry.name === 'cleanup' && entry.status === 'passed'))
+  })
+
+  test('the CI run over HTTP with OAuth: token file, every suite including auth, JUnit kept', async () => {
+    const stack = await startAuthStack()
+    try {
+      const {access_token: token} = await obtainTokens(stack.publicUrl)
+      const tokenFile = join(mkdtempSync(join(tmpdir(), 'kmcp-test-binary-token-')), 'token')
+      writeFileSync(tokenFile, token, {mode: 0o600})
+      rmSync(CI_HTTP_JUNIT, {force: true})
+      const result = await runKmcpTest(['--transport', 'http', '--url', stack.replicas[0].url, '--token-file', tokenFile, '--namespace', namespace, '--junit', CI_HTTP_JUNIT], {binary: BINARY})
+      assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`)
+      assert.ok(!result.stdout.includes(token) && !result.stderr.includes(token), 'the token was printed')
+      assertValidJunit(CI_HTTP_JUNIT)
+      const cases = junitCases(CI_HTTP_JUNIT)
+      assert.deepEqual(new Set(cases.map((entry) => entry.suite)), new Set(['session', 'protocol', 'cnpg', 'auth']))
+      assert.equal(cases.filter((entry) => entry.status === 'failed').length, 0)
+      assert.ok(cases.some((entry) => entry.name === 'token_accepted' && entry.status === 'passed'))
+    } finally {
+      await stack.stop()
+    }
   })
 
   test('default server command, external .js and .ts plugins, skipped reasons in JSON and JUnit', async () => {
