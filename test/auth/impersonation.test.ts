@@ -103,3 +103,10 @@ test('bob may manage nothing; his group may read the other namespace', async () 
   const writeViaGroup = await callTool(bob, 'scale_postgres_cluster', {namespace: otherNs, name: 'orders-db', instances: 2, dry_run: true})
   assert.equal(writeViaGroup.isError, true, 'the view role does not allow changes')
 })
+
+test('an identity provider cannot grant Kubernetes system groups', async () => {
+  const mallory = await connectAs('mallory')
+  const list = await callTool(mallory, 'list_postgres_clusters', {namespace: aliceNs})
+  assert.equal(list.isError, true, 'system:masters from the token must not reach Impersonate-Group')
+  assert.match(textOf(list), /mallory-[a-z0-9]{6}/)
+})

@@ -17,6 +17,8 @@ export interface TestUser {
 export const TEST_USERS: Record<string, TestUser> = {
   alice: {preferred_username: 'alice', name: 'Alice Example', email: 'alice@example.com', groups: ['team-a']},
   bob: {preferred_username: 'bob', name: 'Bob Example', email: 'bob@example.com', groups: ['team-b']},
+  /** An identity provider that hands out a Kubernetes system group (misconfigured or hostile). */
+  mallory: {preferred_username: 'mallory', groups: ['system:masters', 'team-m']},
 }
 
 export interface TestIdentityProvider {
