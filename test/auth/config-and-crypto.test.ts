@@ -102,6 +102,13 @@ describe('configuration', () => {
     assert.match(result.stderr, /authentication is not configured correctly: missing `issuer`/)
   })
 
+  test('--impersonate without authentication is refused', () => {
+    const cmd = kmcpCommand('serve', '--transport', 'http', '--host', '127.0.0.1', '--port', '0', '--impersonate')
+    const result = spawnSync(cmd.command, cmd.args, {cwd: REPO_ROOT, encoding: 'utf8', env: {PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp'}, timeout: 30_000})
+    assert.equal(result.status, 1)
+    assert.match(result.stderr, /--impersonate needs authentication/)
+  })
+
   test('signing keys: 64 hex characters are the raw key', () => {
     const hex = 'ab'.repeat(32)
     assert.deepEqual(Buffer.from(signingKeyFrom(hex).key), Buffer.from(hex, 'hex'))
