@@ -7,7 +7,9 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {after, before, describe, test} from 'node:test'
 import {stringify} from 'yaml'
+import type {IncomingMessage} from 'node:http'
 import {AuthConfigError, loadAuthConfig, signingKeyFrom} from '../../src/lib/auth/config.ts'
+import {CookieSigner} from '../../src/lib/auth/cookies.ts'
 import {sanitizeUsername, shortHash, userIdFor} from '../../src/lib/auth/user-hash.ts'
 import {EncryptedStore, storageKeyRing} from '../../src/lib/storage/encrypted.ts'
 import {RedisStore} from '../../src/lib/storage/redis.ts'
@@ -182,5 +184,19 @@ describe('encrypted storage on redis-server', () => {
     await store.set('mcp:oauth:test:once', {n: 1}, 60)
     const [first, second] = await Promise.all([store.take('mcp:oauth:test:once'), store.take('mcp:oauth:test:once')])
     assert.deepEqual([first, second].filter(Boolean), [{n: 1}])
+  })
+})
+
+describe('consent cookies', () => {
+  test('over https: __Host- prefix, Secure, HttpOnly, SameSite=Lax; tampering is detected', () => {
+    const signer = new CookieSigner(randomBytes(32), true)
+    const header = signer.serialize('kmcp-binding', 'txn-1', 900)
+    assert.match(header, /^__Host-kmcp-binding=txn-1\.[A-Za-z0-9_-]+; Path=\/; Max-Age=900; HttpOnly; SameSite=Lax; Secure$/)
+    const cookie = header.split(';')[0]
+    const request = (value: string) => ({headers: {cookie: value}}) as unknown as IncomingMessage
+    assert.equal(signer.read(request(cookie), 'kmcp-binding'), 'txn-1')
+    assert.equal(signer.read(request(cookie.replace('txn-1', 'txn-2')), 'kmcp-binding'), undefined)
+    assert.equal(signer.read(request(cookie.replace('__Host-', '')), 'kmcp-binding'), undefined)
+    assert.equal(new CookieSigner(randomBytes(32), true).read(request(cookie), 'kmcp-binding'), undefined, 'another key')
   })
 })
