@@ -1,7 +1,5 @@
 import {Command, Flags} from '@oclif/core'
-import {PluginLoadError} from '../lib/testing/external.ts'
-import {PluginGraphError} from '../lib/testing/order.ts'
-import {runTestCommand, SUITES_BY_DEFAULT, TestUsageError} from '../lib/testing/run.ts'
+import {SUITES_BY_DEFAULT} from '../lib/testing/defaults.ts'
 import {selfCommand, splitCommandLine} from '../lib/testing/command-line.ts'
 import type {ServerTarget} from '../lib/testing/session.ts'
 import type {TokenSource} from '../lib/testing/tokens.ts'
@@ -98,6 +96,13 @@ export default class Test extends Command {
       tokenSource = {kind: 'login', clientId: flags['client-id'], scope: flags.scope, timeoutMs: flags['login-timeout'] * 1000, redirectPort: flags['redirect-port'], announce: (line) => process.stderr.write(`${line}\n`)}
     }
 
+    // Loaded on use: every command class is loaded at start-up (oclif reads their flags), so the
+    // runner and its suites stay out of `kmcp serve`'s start-up this way.
+    const [{runTestCommand, TestUsageError}, {PluginGraphError}, {PluginLoadError}] = await Promise.all([
+      import('../lib/testing/run.ts'),
+      import('../lib/testing/order.ts'),
+      import('../lib/testing/external.ts'),
+    ])
     let code: number
     try {
       code = await runTestCommand({

@@ -79,7 +79,7 @@ export async function startHttpServer(options: {kubeconfig: string; context?: st
     process: child,
     stderr: () => stderr,
     stop: async (signal = 'SIGTERM') => {
-      if (child.exitCode !== null) return child.exitCode
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode
       child.kill(signal)
       const [code] = (await once(child, 'exit')) as [number | null]
       return code

@@ -1,4 +1,5 @@
 import {loadPluginDirectory} from './external.ts'
+import {SUITES_BY_DEFAULT} from './defaults.ts'
 import {checkPluginNames, selectPlugins, topologicalOrder} from './order.ts'
 import type {TestPlugin} from './plugin.ts'
 import {plainProgress, terminalProgress} from './progress.ts'
@@ -36,7 +37,7 @@ export class TestUsageError extends Error {
   }
 }
 
-export const SUITES_BY_DEFAULT = ['protocol', 'cnpg']
+export {SUITES_BY_DEFAULT}
 
 /**
  * Every plugin of the run: the session plugins, the built-in suites and the external ones. Plugins
