@@ -5,7 +5,9 @@ import {createHash, randomBytes} from 'node:crypto'
 import {mkdtempSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import type {OAuthClientProvider} from '@modelcontextprotocol/sdk/client/auth.js'
+import {Client} from '@modelcontextprotocol/sdk/client/index.js'
+import {UnauthorizedError, type OAuthClientProvider} from '@modelcontextprotocol/sdk/client/auth.js'
+import {StreamableHTTPClientTransport} from '@modelcontextprotocol/sdk/client/streamableHttp.js'
 import type {OAuthClientInformationMixed, OAuthClientMetadata, OAuthTokens} from '@modelcontextprotocol/sdk/shared/auth.js'
 import {stringify} from 'yaml'
 import {createNamespace, harness, kubeRequest, waitFor} from '../support/kube.ts'
@@ -54,8 +56,12 @@ export class MemoryOAuthClient implements OAuthClientProvider {
   private savedTokens?: OAuthTokens
   private verifier?: string
 
-  constructor(redirectUri = 'http://127.0.0.1:53682/callback') {
+  /** Set: the client identifies itself by this client ID metadata document instead of registering. */
+  readonly clientMetadataUrl?: string
+
+  constructor(redirectUri = 'http://127.0.0.1:53682/callback', clientMetadataUrl?: string) {
     this.redirectUri = redirectUri
+    this.clientMetadataUrl = clientMetadataUrl
   }
 
   get redirectUrl(): string {
@@ -245,14 +251,14 @@ export interface AuthStack {
  * A real redis-server, a real OpenID provider and `replicas` kmcp serve processes with OAuth on,
  * all on loopback. Call stop() in `after`.
  */
-export async function startAuthStack(options: {replicas?: number; authType?: 'auth0' | 'oidc'; accessTokenTtl?: number; extraArgs?: string[]; extraConfig?: Record<string, unknown>} = {}): Promise<AuthStack> {
+export async function startAuthStack(options: {replicas?: number; authType?: 'auth0' | 'oidc'; accessTokenTtl?: number; extraArgs?: string[]; extraConfig?: Record<string, unknown>; env?: Record<string, string>} = {}): Promise<AuthStack> {
   const ports = await Promise.all(Array.from({length: options.replicas ?? 1}, () => freePort()))
   const publicUrl = `http://127.0.0.1:${ports[0]}`
   const redis = await startRedis()
   const idp = await startIdentityProvider({kmcpCallbacks: [`${publicUrl}/auth/callback`], accessTokenTtl: options.accessTokenTtl})
   const files = writeAuthConfig({idp, publicUrl, redisUrl: redis.url, authType: options.authType, extra: options.extraConfig})
   const replicas = await Promise.all(
-    ports.map((port) => startHttpServer({kubeconfig: harness().kubeconfigPath, port, extraArgs: ['--oidc-config', files.configPath, ...(options.extraArgs ?? [])], env: {KMCP_LOG_LEVEL: 'debug'}})),
+    ports.map((port) => startHttpServer({kubeconfig: harness().kubeconfigPath, port, extraArgs: ['--oidc-config', files.configPath, ...(options.extraArgs ?? [])], env: {KMCP_LOG_LEVEL: 'debug', ...options.env}})),
   )
   return {
     redis,
@@ -273,4 +279,29 @@ export async function cnpgNamespace(prefix: string): Promise<string> {
   const namespace = await createNamespace(prefix)
   await waitFor(async () => (await kubeRequest('admin', 'GET', `/apis/postgresql.cnpg.io/v1/namespaces/${namespace}/clusters`)).status === 200, {message: 'CNPG clusters listable'})
   return namespace
+}
+
+/**
+ * Connects the SDK's client with its OAuthClientProvider, performing the interactive sign-in
+ * (through the Browser) when kmcp asks for one, as a desktop MCP client would.
+ */
+export async function signInAndConnect(mcpUrl: string, provider: MemoryOAuthClient, browser = new Browser()): Promise<Client> {
+  let transport = new StreamableHTTPClientTransport(new URL(mcpUrl), {authProvider: provider})
+  const client = new Client({name: 'kmcp-oauth-test', version: '1.0.0'})
+  try {
+    await client.connect(transport)
+    return client
+  } catch (error) {
+    if (!(error instanceof UnauthorizedError)) throw error
+  }
+  if (!provider.authorizationUrl) throw new Error('the SDK client was not sent to an authorization URL')
+  const callback = await browser.signIn(provider.authorizationUrl.toString(), provider.redirectUri)
+  const code = callback.searchParams.get('code')
+  if (!code) throw new Error(`no code in the redirect back to the client: ${callback}`)
+  if (callback.searchParams.get('iss') !== new URL(mcpUrl).origin) throw new Error(`RFC 9207 iss parameter missing or wrong: ${callback}`)
+  await transport.finishAuth(code)
+  transport = new StreamableHTTPClientTransport(new URL(mcpUrl), {authProvider: provider})
+  const connected = new Client({name: 'kmcp-oauth-test', version: '1.0.0'})
+  await connected.connect(transport)
+  return connected
 }

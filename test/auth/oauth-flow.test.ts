@@ -3,15 +3,12 @@
 // registration, authorization with PKCE, the token exchange, tool calls and the refresh.
 import assert from 'node:assert/strict'
 import {after, before, describe, test} from 'node:test'
-import {Client} from '@modelcontextprotocol/sdk/client/index.js'
-import {UnauthorizedError} from '@modelcontextprotocol/sdk/client/auth.js'
-import {StreamableHTTPClientTransport} from '@modelcontextprotocol/sdk/client/streamableHttp.js'
 import {deleteNamespace} from '../support/kube.ts'
 import {callTool, textOf, type HttpServerProcess} from '../support/mcp.ts'
 import type {TestIdentityProvider} from '../support/oidc.ts'
 import type {TestRedis} from '../support/redis.ts'
 import {userIdFor} from '../../src/lib/auth/user-hash.ts'
-import {Browser, MemoryOAuthClient, cnpgNamespace, startAuthStack, type AuthFiles, type AuthStack} from './helpers.ts'
+import {MemoryOAuthClient, cnpgNamespace, signInAndConnect, startAuthStack, type AuthFiles, type AuthStack} from './helpers.ts'
 
 let stack: AuthStack
 let redis: TestRedis
@@ -33,28 +30,6 @@ after(async () => {
   if (namespace) await deleteNamespace(namespace)
 })
 
-/** Connects the SDK client, performing the interactive sign-in when kmcp asks for one. */
-async function signInAndConnect(provider: MemoryOAuthClient, browser = new Browser()): Promise<Client> {
-  const mcpUrl = new URL(kmcp.url)
-  let transport = new StreamableHTTPClientTransport(mcpUrl, {authProvider: provider})
-  const client = new Client({name: 'kmcp-oauth-test', version: '1.0.0'})
-  try {
-    await client.connect(transport)
-    return client
-  } catch (error) {
-    assert.ok(error instanceof UnauthorizedError, `expected UnauthorizedError, got ${String(error)}`)
-  }
-  assert.ok(provider.authorizationUrl, 'the SDK client was not sent to an authorization URL')
-  const callback = await browser.signIn(provider.authorizationUrl.toString(), provider.redirectUri)
-  const code = callback.searchParams.get('code')
-  assert.ok(code, `no code in the redirect back to the client: ${callback}`)
-  assert.equal(callback.searchParams.get('iss'), publicUrl, 'RFC 9207 iss parameter')
-  await transport.finishAuth(code)
-  transport = new StreamableHTTPClientTransport(mcpUrl, {authProvider: provider})
-  const connected = new Client({name: 'kmcp-oauth-test', version: '1.0.0'})
-  await connected.connect(transport)
-  return connected
-}
 
 describe('OAuth metadata and challenges', () => {
   test('protected resource metadata at the path-specific and root URLs', async () => {
@@ -103,7 +78,7 @@ describe('sign-in with the SDK client', () => {
   test('discovery, registration, consent, upstream login, token, tool call, refresh, revoke', async () => {
     idp.signInAs('alice')
     const provider = new MemoryOAuthClient()
-    const client = await signInAndConnect(provider)
+    const client = await signInAndConnect(kmcp.url, provider)
     const tokens = provider.tokens()
     assert.ok(tokens?.access_token && tokens.refresh_token, 'access and refresh tokens issued')
     // kmcp's own token, never the upstream one.

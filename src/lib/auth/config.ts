@@ -23,6 +23,8 @@ export interface AuthConfig {
   publicUrl: string
   /** Scopes of kmcp's own tokens; every request to /mcp needs all of them. */
   mcpScopes: string[]
+  /** Hosts whose client ID metadata documents kmcp reads; empty turns the feature off. */
+  cimdAllowedHosts: string[]
   signingKeys: SigningKey[]
   storageKeys: StorageKey[]
   /** Undefined: the in-memory store (loopback development only). */
@@ -205,6 +207,7 @@ export function loadAuthConfig(options: LoadOptions): AuthConfig {
     upstreamAuthorizeParams: stringMap(yaml.upstream_authorize_params, 'upstream_authorize_params', path),
     publicUrl,
     mcpScopes: list('mcp_scopes', 'KMCP_MCP_SCOPES', ['kmcp']),
+    cimdAllowedHosts: list('cimd_allowed_hosts', 'KMCP_CIMD_ALLOWED_HOSTS', []),
     signingKeys,
     storageKeys,
     redis,

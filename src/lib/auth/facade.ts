@@ -6,6 +6,7 @@ import type {EncryptedStore} from '../storage/encrypted.ts'
 import {log} from '../server/logger.ts'
 import type {AuthConfig} from './config.ts'
 import {consentPage, errorPage} from './consent-page.ts'
+import {ClientMetadataDocuments, isMetadataDocumentClientId} from './client-metadata.ts'
 import {CookieSigner} from './cookies.ts'
 import {AccessTokenIssuer} from './tokens.ts'
 import {UpstreamError, type UpstreamProvider, type UpstreamTokens} from './upstream.ts'
@@ -227,6 +228,7 @@ export class OAuthFacade {
    */
   private readonly recentGrants = new Map<string, {grant: Grant; until: number}>()
   private readonly identities = new WeakMap<Grant, CallerIdentity>()
+  private readonly metadataDocuments: ClientMetadataDocuments
 
   constructor(options: FacadeOptions) {
     this.config = options.config
@@ -239,6 +241,7 @@ export class OAuthFacade {
     this.issuer = new AccessTokenIssuer({keys: this.config.signingKeys, issuer: this.config.publicUrl, audience: this.resource})
     this.cookies = new CookieSigner(this.config.signingKeys[0].key, this.config.publicUrl.startsWith('https:'))
     this.mcpPath = mcpPath
+    this.metadataDocuments = new ClientMetadataDocuments(this.config.cimdAllowedHosts)
   }
 
   // ---------------------------------------------------------------- routing
@@ -354,7 +357,7 @@ export class OAuthFacade {
         revocation_endpoint_auth_methods_supported: ['none'],
         scopes_supported: this.config.mcpScopes,
         authorization_response_iss_parameter_supported: true,
-        client_id_metadata_document_supported: false,
+        client_id_metadata_document_supported: this.metadataDocuments.enabled,
       },
       {...CORS, 'cache-control': 'public, max-age=300'},
     )
@@ -405,8 +408,30 @@ export class OAuthFacade {
     sendJson(res, 201, client, CORS)
   }
 
+  /** A registered client, or one described by its client ID metadata document. */
   private async loadClient(clientId: string | undefined): Promise<RegisteredClient | undefined> {
-    if (!clientId || clientId.length > 100) return undefined
+    if (!clientId || clientId.length > 2000) return undefined
+    if (isMetadataDocumentClientId(clientId)) {
+      const document = await this.metadataDocuments.load(clientId)
+      if (!document) return undefined
+      try {
+        const uris = document.redirect_uris.map(checkRedirectUri)
+        return {
+          client_id: document.client_id,
+          client_id_issued_at: 0,
+          client_name: document.client_name,
+          redirect_uris: uris,
+          grant_types: ['authorization_code', 'refresh_token'],
+          response_types: ['code'],
+          token_endpoint_auth_method: 'none',
+          application_type: uris.every((u) => u.startsWith('https:')) ? 'web' : 'native',
+        }
+      } catch (error) {
+        log.warn('client metadata document refused', {client_id: clientId.slice(0, 200), reason: (error as Error).message})
+        return undefined
+      }
+    }
+    if (clientId.length > 100) return undefined
     return this.store.get<RegisteredClient>(KEY.client(clientId))
   }
 
@@ -636,7 +661,8 @@ export class OAuthFacade {
       if (!safeEqual(createHash('sha256').update(verifier).digest('base64url'), record.codeChallenge)) throw new OAuthError('invalid_grant', 'code_verifier does not match the code_challenge (PKCE)')
       const gid = randomToken(18)
       await this.store.set(KEY.grant(gid), {clientId: client.client_id, scope: record.scope, upstream: record.upstream} satisfies Grant, this.config.refreshTokenLifetimeSeconds)
-      await this.store.set(KEY.client(client.client_id), client, CLIENT_TTL)
+      // Keeps a registered client alive while it is used (metadata-document clients are not stored).
+      if (!isMetadataDocumentClientId(client.client_id)) await this.store.set(KEY.client(client.client_id), client, CLIENT_TTL)
       sendJson(res, 200, await this.issueTokens(client.client_id, gid, record.scope, record.upstream), CORS)
       return
     }
