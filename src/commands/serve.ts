@@ -6,6 +6,7 @@ export default class Serve extends Command {
   static override description = [
     'stdio (default) is for an MCP client that starts kmcp itself, one process per session.',
     'http serves MCP Streamable HTTP at --path, with GET /healthz (liveness) and GET /readyz (readiness: the Kubernetes API answers).',
+    'HTTP authentication: with --oidc-config (or /etc/mcp/oidc.yaml, or OIDC_ISSUER) kmcp is an OAuth 2.1 authorization server in front of Auth0 or any OpenID provider, keeping clients and tokens in Redis (docs/auth.md); without it, HTTP is served only on loopback.',
     'Kubernetes access: --kubeconfig if given, else the in-cluster service account, else $KUBECONFIG, else ~/.kube/config; the client is created on the first tool call.',
   ].join('\n')
 
