@@ -265,6 +265,25 @@ describe('client registration', () => {
   })
 })
 
+describe('token endpoint client identification', () => {
+  test('Basic credentials name the client (the secret is ignored); a different client_id in the body is refused', async () => {
+    const tokens = await obtainTokens(publicUrl)
+    const basic = (id: string) => `Basic ${Buffer.from(`${encodeURIComponent(id)}:whatever`).toString('base64')}`
+    const mismatch = await fetch(`${publicUrl}/token`, {
+      method: 'POST',
+      headers: {'content-type': 'application/x-www-form-urlencoded', authorization: basic('someone-else')},
+      body: new URLSearchParams({grant_type: 'refresh_token', refresh_token: tokens.refresh_token, client_id: tokens.clientId}),
+    })
+    assert.equal(mismatch.status, 401)
+    const viaBasic = await fetch(`${publicUrl}/token`, {
+      method: 'POST',
+      headers: {'content-type': 'application/x-www-form-urlencoded', authorization: basic(tokens.clientId)},
+      body: new URLSearchParams({grant_type: 'refresh_token', refresh_token: tokens.refresh_token}),
+    })
+    assert.equal(viaBasic.status, 200)
+  })
+})
+
 describe('logs', () => {
   test('no token, code or secret in any log line', () => {
     const logs = kmcp.stderr()

@@ -191,6 +191,27 @@ function param(params: URLSearchParams, name: string): string | undefined {
   return values[0] === '' ? undefined : values[0]
 }
 
+/**
+ * The client_id of a token or revocation request. kmcp's clients are public (registration answers
+ * token_endpoint_auth_method "none" and issues no secret), but some clients still send HTTP Basic
+ * credentials; their client_id is taken from there and the secret ignored, since PKCE (and the
+ * refresh token itself) is what proves the client.
+ */
+function clientIdOf(req: IncomingMessage, form: URLSearchParams): string | undefined {
+  const fromBody = param(form, 'client_id')
+  const basic = /^Basic ([A-Za-z0-9+/=]+)$/i.exec(req.headers.authorization?.trim() ?? '')
+  if (!basic) return fromBody
+  const decoded = Buffer.from(basic[1], 'base64').toString('utf8')
+  let fromHeader: string
+  try {
+    fromHeader = decodeURIComponent(decoded.slice(0, Math.max(0, decoded.indexOf(':'))))
+  } catch {
+    throw new OAuthError('invalid_client', 'malformed Basic credentials', 401)
+  }
+  if (fromBody !== undefined && fromBody !== fromHeader) throw new OAuthError('invalid_client', 'client_id in the body and in the Authorization header differ', 401)
+  return fromHeader || fromBody
+}
+
 export interface FacadeOptions {
   config: AuthConfig
   store: EncryptedStore
@@ -641,9 +662,7 @@ export class OAuthFacade {
     this.allow(method, ['POST'])
     const form = await readForm(req)
     const grantType = param(form, 'grant_type')
-    const clientId = param(form, 'client_id')
-    if (req.headers.authorization) throw new OAuthError('invalid_client', 'kmcp clients are public: send client_id in the body and no Authorization header', 401)
-    const client = await this.loadClient(clientId)
+    const client = await this.loadClient(clientIdOf(req, form))
     if (!client) throw new OAuthError('invalid_client', 'unknown client_id; register again', 401)
     const resource = param(form, 'resource')
     if (resource !== undefined && !this.isOwnResource(resource)) throw new OAuthError('invalid_target', `resource must be ${this.resource}`)
@@ -697,7 +716,7 @@ export class OAuthFacade {
     this.allow(method, ['POST'])
     const form = await readForm(req)
     const token = param(form, 'token')
-    const client = await this.loadClient(param(form, 'client_id'))
+    const client = await this.loadClient(clientIdOf(req, form))
     if (!client) throw new OAuthError('invalid_client', 'unknown client_id', 401)
     if (!token) throw new OAuthError('invalid_request', 'token is required')
     let gid: string | undefined
