@@ -42,7 +42,13 @@ describe('kmcp serve --transport http', () => {
   })
 
   test('/readyz is 200 when the API server answers and 503 naming the failed check when it does not', async () => {
-    const ready = await fetch(`${server.baseUrl}/readyz`)
+    // The first check also creates the Kubernetes client (loading client-node takes seconds from
+    // TypeScript sources on a busy machine), so give it a few tries.
+    let ready = await fetch(`${server.baseUrl}/readyz`)
+    for (let attempt = 0; ready.status !== 200 && attempt < 10; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 1000))
+      ready = await fetch(`${server.baseUrl}/readyz`)
+    }
     assert.equal(ready.status, 200)
     const body = (await ready.json()) as {ready: boolean; checks: Array<{name: string; ok: boolean}>}
     assert.equal(body.ready, true)
@@ -70,6 +76,22 @@ describe('kmcp serve --transport http', () => {
       assert.match(textOf(result), /Instances: 2\/2 ready/)
     } finally {
       await client.close()
+    }
+  })
+
+  test('every session gets the same complete tool list (it is computed once and shared)', async () => {
+    const first = await connectHttp(server.url)
+    const second = await connectHttp(server.url)
+    try {
+      const [a, b] = await Promise.all([first.listTools(), second.listTools()])
+      assert.ok(a.tools.length >= 20, `only ${a.tools.length} tools`)
+      assert.deepEqual(b, a)
+      for (const tool of a.tools) {
+        assert.equal(tool.inputSchema.type, 'object', tool.name)
+        assert.ok(tool.description && tool.annotations, tool.name)
+      }
+    } finally {
+      await Promise.all([first.close(), second.close()])
     }
   })
 

@@ -28,5 +28,35 @@ export function createMcpServer(env: ToolEnvironment): McpServer {
   mountToolsets(server, toolsets, env)
   mountPrompts(server, promptRegistry(), clusterCompleters(env))
   mountResources(server, env, toolsets)
+  shareToolList(server)
   return server
+}
+
+type RequestHandler = (request: {params?: {cursor?: string}}, extra: unknown) => Promise<unknown>
+
+/** tools/list answers by the set of tools a session sees (admins see more). */
+const toolListAnswers = new Map<string, Promise<unknown>>()
+
+/**
+ * Converting every tool's zod schemas to JSON Schema costs about 20 ms of CPU per tools/list, and
+ * an HTTP server builds one McpServer per session; the answer only depends on which tools are
+ * mounted, so it is computed once per set and shared. `_requestHandlers` and `_registeredTools` are
+ * private to the SDK (pinned exactly in package.json); test/foundation checks the answer.
+ */
+function shareToolList(server: McpServer): void {
+  const internals = server as unknown as {_registeredTools: Record<string, unknown>; server: {_requestHandlers: Map<string, RequestHandler>}}
+  const handlers = internals.server._requestHandlers
+  const original = handlers.get('tools/list')
+  if (!original) return
+  const key = Object.keys(internals._registeredTools).sort().join(',')
+  handlers.set('tools/list', (request, extra) => {
+    if (request.params?.cursor) return original(request, extra)
+    let answer = toolListAnswers.get(key)
+    if (!answer) {
+      answer = original(request, extra)
+      toolListAnswers.set(key, answer)
+      answer.catch(() => toolListAnswers.delete(key))
+    }
+    return answer
+  })
 }
