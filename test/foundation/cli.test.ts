@@ -3,6 +3,8 @@ import assert from 'node:assert/strict'
 import {spawn, spawnSync} from 'node:child_process'
 import {createServer} from 'node:net'
 import {once} from 'node:events'
+import {readFileSync} from 'node:fs'
+import {join} from 'node:path'
 import pjson from '../../package.json' with {type: 'json'}
 import {kmcpCommand, REPO_ROOT} from '../support/mcp.ts'
 
@@ -72,5 +74,14 @@ test('a port in use gives a message naming the port and exit code 1', async () =
     assert.match(stderr, new RegExp(`port ${port} on 127\\.0\\.0\\.1 is already in use`))
   } finally {
     blocker.close()
+  }
+})
+
+test('oclif.manifest.json is current: the same commands and flags as src/commands.ts (npm run build regenerates it)', async () => {
+  const {COMMANDS} = await import('../../src/commands.ts')
+  const manifest = JSON.parse(readFileSync(join(REPO_ROOT, 'oclif.manifest.json'), 'utf8')) as {commands: Record<string, {flags: Record<string, unknown>}>}
+  assert.deepEqual(Object.keys(manifest.commands).sort(), Object.keys(COMMANDS).sort())
+  for (const [id, command] of Object.entries(COMMANDS)) {
+    assert.deepEqual(Object.keys(manifest.commands[id].flags).sort(), Object.keys(command.flags ?? {}).sort(), `flags of ${id}`)
   }
 })
