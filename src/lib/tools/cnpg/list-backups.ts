@@ -1,8 +1,8 @@
 import {z} from 'zod'
 import {defineTool} from '../registry.ts'
-import {truncationSchema, type TruncationNote} from '../budget.ts'
+import type {TruncationNote} from '../budget.ts'
 import {type CnpgBackup, backupSummarySchema, renderBackup, summarizeBackup} from './backups.ts'
-import {listCnpgPage, listInput, renderPage} from './list-objects.ts'
+import {listCnpgPage, listInput, renderPage, pageOutput} from './list-objects.ts'
 
 export const listBackups = defineTool({
   name: 'list_backups',
@@ -16,10 +16,7 @@ export const listBackups = defineTool({
   input: listInput('backups'),
   output: {
     backups: z.array(backupSummarySchema),
-    count: z.number(),
-    scope: z.string(),
-    continue: z.string().optional().describe('Pass back as "continue" to get the next page'),
-    truncated: truncationSchema,
+    ...pageOutput('backups'),
   },
   annotations: {readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false},
   handler: async (args, context) => {

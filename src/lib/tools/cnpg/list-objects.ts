@@ -2,6 +2,7 @@ import {z} from 'zod'
 import type {ToolContext} from '../registry.ts'
 import {kubeStep} from '../errors.ts'
 import {continueParam, formatParam, kubeName, limitParam, namespaceParam} from '../validation.ts'
+import {truncationSchema} from '../budget.ts'
 import {type CnpgPlural, type ObjectList, cnpgPath} from './api.ts'
 
 /** The list tools for backups and schedules: one page of CNPG objects, optionally of one cluster. */
@@ -13,6 +14,14 @@ export const listInput = (what: string) => ({
   format: formatParam,
   limit: limitParam,
   continue: continueParam,
+})
+
+/** The fields every paged list tool returns beside its items. */
+export const pageOutput = (what: string) => ({
+  count: z.number().describe(`Number of ${what} in this page`),
+  scope: z.string().describe('Which namespace(s) were listed'),
+  continue: z.string().optional().describe('Pass back as "continue" to get the next page'),
+  truncated: truncationSchema,
 })
 
 interface ListArgs {

@@ -1,7 +1,7 @@
 import {z} from 'zod'
 import {defineTool} from '../registry.ts'
 import {kubeStep} from '../errors.ts'
-import {truncationSchema} from '../budget.ts'
+import {pageOutput} from './list-objects.ts'
 import {continueParam, detailLevelParam, formatParam, limitParam, namespaceParam} from '../validation.ts'
 import {type CnpgCluster, type ObjectList, cnpgPath} from './api.ts'
 import {clusterSummarySchema, renderClusterSummary, summarizeCluster} from './cluster-summary.ts'
@@ -26,11 +26,8 @@ export const listPostgresClusters = defineTool({
   },
   output: {
     clusters: z.array(clusterSummarySchema),
-    count: z.number().describe('Number of clusters in this page'),
-    scope: z.string().describe('Which namespace(s) were listed'),
-    continue: z.string().optional().describe('Pass back as "continue" to get the next page'),
+    ...pageOutput('clusters'),
     remaining_item_count: z.number().optional(),
-    truncated: truncationSchema,
   },
   annotations: {readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false},
   handler: async (args, context) => {

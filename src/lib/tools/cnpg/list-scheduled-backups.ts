@@ -1,8 +1,8 @@
 import {z} from 'zod'
 import {defineTool} from '../registry.ts'
-import {truncationSchema, type TruncationNote} from '../budget.ts'
+import type {TruncationNote} from '../budget.ts'
 import {type CnpgScheduledBackup, renderScheduledBackup, scheduledBackupSummarySchema, summarizeScheduledBackup} from './backups.ts'
-import {listCnpgPage, listInput, renderPage} from './list-objects.ts'
+import {listCnpgPage, listInput, renderPage, pageOutput} from './list-objects.ts'
 
 export const listScheduledBackups = defineTool({
   name: 'list_scheduled_backups',
@@ -16,10 +16,7 @@ export const listScheduledBackups = defineTool({
   input: listInput('scheduled backups'),
   output: {
     scheduled_backups: z.array(scheduledBackupSummarySchema),
-    count: z.number(),
-    scope: z.string(),
-    continue: z.string().optional().describe('Pass back as "continue" to get the next page'),
-    truncated: truncationSchema,
+    ...pageOutput('scheduled backups'),
   },
   annotations: {readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false},
   handler: async (args, context) => {
