@@ -2,10 +2,10 @@
 // operator's part (backup phases, cluster health) is played by writing .status.
 import {after, before, describe, test} from 'node:test'
 import assert from 'node:assert/strict'
-import {createNamespace, createObject, harness, kubeRequest, waitFor} from '../support/kube.ts'
+import {bindRole, createNamespace, createObject, harness, kubeRequest, waitFor} from '../support/kube.ts'
 import {healthyClusterStatus, makeHealthyCluster, setBackupStatus, setClusterStatus} from '../support/operator.ts'
 import {callTool, connectStdio, textOf, type StdioSession} from '../support/mcp.ts'
-import {bindCnpgRoles, cnpg, fails, getJson, installWebhookStandIn, ok, untilAdmission, waitForCnpgStorage, yamlBlock} from './helpers.ts'
+import {VIEW_ROLE, bindCnpgRoles, cnpg, fails, getJson, installWebhookStandIn, ok, untilAdmission, waitForCnpgStorage, yamlBlock} from './helpers.ts'
 
 const STORE = {destinationPath: 's3://backups/src', endpointURL: 'https://minio.example:9000', s3Credentials: {accessKeyId: {name: 'minio', key: 'id'}, secretAccessKey: {name: 'minio', key: 'secret'}}}
 
@@ -82,6 +82,55 @@ describe('backup, schedule and restore tools against the real API server', () =>
     const everywhere = (await ok(admin, 'list_backups', {all_namespaces: true, cluster: 'src'})).structuredContent as {scope: string; backups: Array<{name: string; namespace: string}>}
     assert.equal(everywhere.scope, 'all namespaces, cluster src')
     assert.ok(everywhere.backups.some((b) => b.name === 'done-1' && b.namespace === ns))
+  })
+
+  test('get_backup: the full status the operator wrote, as text and structured content', async () => {
+    await backup({cluster: {name: 'src'}, method: 'barmanObjectStore', target: 'prefer-standby', online: true}, 'full-1')
+    await setBackupStatus(ns, 'full-1', {
+      phase: 'completed', method: 'barmanObjectStore', online: true, startedAt: '2026-11-24T03:00:00Z', stoppedAt: '2026-11-24T03:04:00Z',
+      backupId: '20261124T030000', backupName: 'backup-20261124030000', destinationPath: 's3://backups/src', serverName: 'src',
+      beginWal: '000000010000000000000004', endWal: '000000010000000000000005', beginLSN: '0/4000028', endLSN: '0/5000100',
+      instanceID: {podName: 'src-2'}, majorVersion: 17,
+    })
+    const result = await ok(admin, 'get_backup', {name: 'full-1', namespace: ns})
+    const text = textOf(result)
+    assert.match(text, /full-1 \(cluster src, barmanObjectStore\): completed, started 2026-11-24T03:00:00Z, stopped 2026-11-24T03:04:00Z/)
+    for (const line of ['mode: online (hot)', 'target: prefer-standby', 'backup id: 20261124T030000', 'destination: s3://backups/src', 'server name: src', 'WAL: 000000010000000000000004 .. 000000010000000000000005', 'LSN: 0/4000028 .. 0/5000100', 'taken from: src-2']) {
+      assert.ok(text.includes(line), `"${line}" in:\n${text}`)
+    }
+    assert.match(text, /restore_postgres_cluster\(.*"backup_name": "full-1"/)
+    assert.deepEqual(result.structuredContent, {
+      name: 'full-1', namespace: ns, cluster: 'src', method: 'barmanObjectStore', phase: 'completed', started_at: '2026-11-24T03:00:00Z', stopped_at: '2026-11-24T03:04:00Z',
+      backup_id: '20261124T030000', destination_path: 's3://backups/src', created: (await getJson(cnpg(ns, 'backups', 'full-1'))).metadata.creationTimestamp,
+      online: true, target: 'prefer-standby', server_name: 'src', barman_backup_name: 'backup-20261124030000', begin_wal: '000000010000000000000004', end_wal: '000000010000000000000005',
+      begin_lsn: '0/4000028', end_lsn: '0/5000100', taken_from: 'src-2', postgres_major_version: 17,
+    })
+
+    await backup({cluster: {name: 'bare'}, method: 'plugin', pluginConfiguration: {name: 'barman-cloud.cloudnative-pg.io'}}, 'plugin-failed')
+    await setBackupStatus(ns, 'plugin-failed', {phase: 'failed', error: 'exit status 1', commandError: 'ERROR: WAL archive check failed\n' + 'x'.repeat(3000)})
+    const failed = await ok(admin, 'get_backup', {name: 'plugin-failed', namespace: ns, format: 'json'})
+    const structured = failed.structuredContent as {phase: string; plugin: string; error: string; command_error: string}
+    assert.deepEqual({phase: structured.phase, plugin: structured.plugin, error: structured.error}, {phase: 'failed', plugin: 'barman-cloud.cloudnative-pg.io', error: 'exit status 1'})
+    assert.ok(structured.command_error.startsWith('ERROR: WAL archive check failed') && structured.command_error.length <= 2001, 'the command output is kept short')
+    assert.match(textOf(await ok(admin, 'get_backup', {name: 'plugin-failed', namespace: ns})), /failed[\s\S]*error: exit status 1[\s\S]*plugin: barman-cloud\.cloudnative-pg\.io[\s\S]*command output:\n    ERROR: WAL archive check failed/)
+    assert.match(textOf(await ok(admin, 'get_backup', {name: 'manual-1', namespace: ns})), /manual-1 \(cluster src, barmanObjectStore\): new/)
+  })
+
+  test('get_backup: 404 says how to find the name; an invalid name is refused before any request', async () => {
+    const missing = await fails(admin, 'get_backup', {name: 'ghost', namespace: ns}, /404 NotFound[\s\S]*What to do:/)
+    assert.ok(missing.includes(`list_backups({"namespace": "${ns}"})`), missing)
+    const invalid = await fails(admin, 'get_backup', {name: 'Nightly_Backup', namespace: ns}, /name "Nightly_Backup" is not a valid Kubernetes name/)
+    assert.doesNotMatch(invalid, /Kubernetes API error/)
+  })
+
+  test('get_backup: 403 for a user without rights; success once bound to the view role', async () => {
+    const viewNs = await createNamespace('ct-backup-view')
+    await waitForCnpgStorage(viewNs, ['backups'])
+    await createObject({apiVersion: 'postgresql.cnpg.io/v1', kind: 'Backup', metadata: {name: 'seen', namespace: viewNs}, spec: {cluster: {name: 'elsewhere'}}})
+    await fails(alice, 'get_backup', {name: 'seen', namespace: viewNs}, /403 Forbidden[\s\S]*cnpg-cloudnative-pg-view/)
+    await bindRole(viewNs, 'alice', VIEW_ROLE)
+    await waitFor(async () => (await callTool(alice.client, 'get_backup', {name: 'seen', namespace: viewNs})).isError !== true, {message: 'the binding took effect'})
+    assert.match(textOf(await ok(alice, 'get_backup', {name: 'seen', namespace: viewNs})), /seen \(cluster elsewhere, barmanObjectStore\): new/)
   })
 
   test('scheduled backups: cron with seconds enforced, create, 409, list, delete with confirmation only when it owns backups', async () => {

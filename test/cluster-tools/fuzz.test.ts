@@ -83,6 +83,7 @@ const CASES: ToolCase[] = [
   {tool: 'promote_cluster_instance', base: (ns) => ({name: 'fuzz', namespace: ns, instance: 'fuzz-2'}), fields: {...common, name: badName(50), instance: badName(63), force: notBoolean}},
   {tool: 'delete_cluster_instance', base: (ns) => ({name: 'fuzz', namespace: ns, instance: 'fuzz-2'}), fields: {...common, name: badName(50), instance: badName(63), confirm_deletion: notBoolean}},
   {tool: 'list_backups', base: (ns) => ({namespace: ns}), fields: {namespace: badName(63), all_namespaces: notBoolean, cluster: badName(50), format: badEnum(['text', 'json']), limit: badInt(1, 500), continue: fc.oneof(notString, fc.constant(''), fc.constant('c'.repeat(4097)))}},
+  {tool: 'get_backup', base: (ns) => ({name: 'fuzz-backup', namespace: ns}), fields: {namespace: badName(63), name: badName(63), format: badEnum(['text', 'json'])}},
   {tool: 'list_scheduled_backups', base: (ns) => ({namespace: ns}), fields: {namespace: badName(63), all_namespaces: notBoolean, cluster: badName(50), format: badEnum(['text', 'json']), limit: badInt(1, 500)}},
   {
     tool: 'create_backup',

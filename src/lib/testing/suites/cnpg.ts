@@ -353,6 +353,25 @@ export const cnpgSuite: TestPlugin[] = [
     test: (session) => step(async () => pass(await summary(session, 'list_backups', {}))),
   },
   {
+    name: 'get_backup',
+    group: GROUP,
+    tool: 'get_backup',
+    description: 'get_backup shows a backup of the namespace, or reports a missing one as not found naming list_backups',
+    runAfter: ['list_backups'],
+    test: (session) =>
+      step(async () => {
+        const listed = (await callOk(session, 'list_backups', {limit: 1, format: 'json'})).structured.backups as Array<{name: string}> | undefined
+        const existing = listed?.[0]?.name
+        if (existing) return mentions((await callOk(session, 'get_backup', {name: existing})).text, existing, 'get_backup')
+        // No backup to read (this suite's cluster has no backup storage): a missing one must be a clear 404.
+        const missing = `${names(session).cluster}-no-such-backup`
+        const result = await session.callTool('get_backup', inNamespace(session, {name: missing}))
+        const text = textOf(result)
+        if (result.isError && /404/.test(text) && text.includes('list_backups')) return pass(`no backups; a missing one is reported as 404 with list_backups: ${firstLine(text)}`)
+        return fail(`get_backup on the missing backup ${missing} did not answer 404 naming list_backups`, text)
+      }),
+  },
+  {
     name: 'list_scheduled_backups',
     group: GROUP,
     tool: 'list_scheduled_backups',

@@ -17,7 +17,26 @@ export interface CnpgBackup {
   kind?: string
   metadata: ObjectMeta
   spec: BackupSpecFields
-  status?: {phase?: string; startedAt?: string; stoppedAt?: string; error?: string; backupId?: string; destinationPath?: string; method?: string; beginWal?: string; endWal?: string; [key: string]: unknown}
+  status?: {
+    phase?: string
+    startedAt?: string
+    stoppedAt?: string
+    error?: string
+    commandError?: string
+    backupId?: string
+    backupName?: string
+    destinationPath?: string
+    serverName?: string
+    method?: string
+    online?: boolean
+    beginWal?: string
+    endWal?: string
+    beginLSN?: string
+    endLSN?: string
+    majorVersion?: number
+    instanceID?: {podName?: string}
+    [key: string]: unknown
+  }
 }
 
 export interface CnpgScheduledBackup {
@@ -108,6 +127,70 @@ export function summarizeBackup(backup: CnpgBackup): BackupSummary {
 export function renderBackup(b: BackupSummary): string {
   const times = [b.started_at ? `started ${b.started_at}` : undefined, b.stopped_at ? `stopped ${b.stopped_at}` : undefined].filter(Boolean).join(', ')
   return `- ${b.name} (cluster ${b.cluster}, ${b.method}): ${b.phase}${times ? `, ${times}` : ''}${b.error ? `\n  error: ${b.error}` : ''}`
+}
+
+/** The backup tool's output beyond the list summary: where the backup is and which WAL it spans. */
+export const backupDetailsSchema = backupSummarySchema.extend({
+  online: z.boolean().optional().describe('true: hot backup taken while PostgreSQL ran; false: cold (status.online, else spec.online)'),
+  target: z.string().optional().describe('Which instance was asked to take it: "primary" or "prefer-standby" (spec.target; the cluster\'s setting when absent)'),
+  plugin: z.string().optional().describe('CNPG-I plugin taking the backup (method "plugin")'),
+  server_name: z.string().optional().describe('Server name in the object store (defaults to the cluster name)'),
+  barman_backup_name: z.string().optional().describe('status.backupName: the backup\'s name inside the object store'),
+  begin_wal: z.string().optional(),
+  end_wal: z.string().optional(),
+  begin_lsn: z.string().optional(),
+  end_lsn: z.string().optional(),
+  taken_from: z.string().optional().describe('Pod the backup was taken from'),
+  postgres_major_version: z.number().optional(),
+  command_error: z.string().optional().describe('Output of the failed backup command (at most 2,000 characters)'),
+})
+
+export type BackupDetails = z.infer<typeof backupDetailsSchema>
+
+/** A failed command can print pages; the start names the problem. */
+const COMMAND_ERROR_LIMIT = 2000
+
+export function describeBackup(backup: CnpgBackup): BackupDetails {
+  const status = backup.status ?? {}
+  const commandError = status.commandError || undefined
+  return {
+    ...summarizeBackup(backup),
+    online: status.online ?? backup.spec.online,
+    target: backup.spec.target,
+    plugin: backup.spec.pluginConfiguration?.name,
+    server_name: status.serverName || undefined,
+    barman_backup_name: status.backupName || undefined,
+    begin_wal: status.beginWal || undefined,
+    end_wal: status.endWal || undefined,
+    begin_lsn: status.beginLSN || undefined,
+    end_lsn: status.endLSN || undefined,
+    taken_from: status.instanceID?.podName || undefined,
+    postgres_major_version: status.majorVersion,
+    command_error: commandError && commandError.length > COMMAND_ERROR_LIMIT ? `${commandError.slice(0, COMMAND_ERROR_LIMIT)}…` : commandError,
+  }
+}
+
+/** The list line of the backup, then one line per detail that is known. */
+export function renderBackupDetails(b: BackupDetails): string {
+  const span = (begin?: string, end?: string) => (begin || end ? `${begin ?? '?'} .. ${end ?? '?'}` : undefined)
+  const details: Array<[string, string | number | undefined]> = [
+    ['mode', b.online === undefined ? undefined : b.online ? 'online (hot)' : 'offline (cold)'],
+    ['target', b.target],
+    ['plugin', b.plugin],
+    ['backup id', b.backup_id],
+    ['object store name', b.barman_backup_name],
+    ['destination', b.destination_path],
+    ['server name', b.server_name],
+    ['WAL', span(b.begin_wal, b.end_wal)],
+    ['LSN', span(b.begin_lsn, b.end_lsn)],
+    ['taken from', b.taken_from],
+    ['PostgreSQL major version', b.postgres_major_version],
+    ['created', b.created],
+  ]
+  const lines = [renderBackup(b), ...details.filter(([, value]) => value !== undefined).map(([label, value]) => `  ${label}: ${value}`)]
+  if (b.command_error) lines.push(`  command output:\n${b.command_error.replace(/^/gm, '    ')}`)
+  if (b.phase === 'completed') lines.push(`Restorable: restore_postgres_cluster({"name": "<new cluster>", "namespace": "${b.namespace}", "backup_name": "${b.name}"}).`)
+  return lines.join('\n')
 }
 
 export const scheduledBackupSummarySchema = z.object({

@@ -2,6 +2,7 @@ import type {Toolset} from '../registry.ts'
 import {createBackup} from './create-backup.ts'
 import {createScheduledBackup} from './create-scheduled-backup.ts'
 import {deleteScheduledBackup} from './delete-scheduled-backup.ts'
+import {getBackup} from './get-backup.ts'
 import {hibernatePostgresCluster} from './hibernate-postgres-cluster.ts'
 import {listBackups} from './list-backups.ts'
 import {listScheduledBackups} from './list-scheduled-backups.ts'
@@ -33,6 +34,7 @@ export const cnpgToolset: Toolset = {
     deleteClusterInstance,
     deletePostgresCluster,
     listBackups,
+    getBackup,
     createBackup,
     listScheduledBackups,
     createScheduledBackup,
