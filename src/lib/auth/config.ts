@@ -1,5 +1,6 @@
 import {createHash, hkdfSync} from 'node:crypto'
 import {existsSync, readFileSync} from 'node:fs'
+import {isIP} from 'node:net'
 import {dirname, join} from 'node:path'
 import {parse as parseYaml} from 'yaml'
 import type {RedisSettings} from '../storage/redis.ts'
@@ -34,9 +35,36 @@ export interface AuthConfig {
   adminGroups: string[]
   accessTokenLifetimeSeconds: number
   refreshTokenLifetimeSeconds: number
+  rateLimits: RateLimits
+  /**
+   * Addresses (or CIDR ranges) of reverse proxies whose X-Forwarded-For is believed. Empty: the
+   * socket's peer address is the client's, whatever the headers say.
+   */
+  trustedProxies: string[]
   /** Where the settings came from, for messages. */
   source: string
 }
+
+/** Requests allowed per client address (or client_id) in one window; 0 turns a limit off. */
+export interface RateLimits {
+  windowSeconds: number
+  /** POST /register. */
+  registerPerIp: number
+  /** POST /token, counted per address and, separately, per client_id. */
+  tokenPerIp: number
+  tokenPerClient: number
+  /** GET /authorize and the consent form's POST, together. */
+  authorizePerIp: number
+}
+
+/** YAML key under `rate_limits` → setting and default. Real clients stay far below these. */
+const RATE_LIMIT_KEYS = {
+  window_seconds: ['windowSeconds', 60],
+  register_per_ip: ['registerPerIp', 10],
+  token_per_ip: ['tokenPerIp', 60],
+  token_per_client: ['tokenPerClient', 60],
+  authorize_per_ip: ['authorizePerIp', 30],
+} as const satisfies Record<string, readonly [keyof RateLimits, number]>
 
 export interface SigningKey {
   kid: string
@@ -216,6 +244,8 @@ export function loadAuthConfig(options: LoadOptions): AuthConfig {
     adminGroups: options.adminGroups ?? list('admin_groups', 'KMCP_ADMIN_GROUPS', []),
     accessTokenLifetimeSeconds: seconds('access_token_lifetime_seconds', 3600),
     refreshTokenLifetimeSeconds: seconds('refresh_token_lifetime_seconds', 30 * 24 * 3600),
+    rateLimits: rateLimits(yaml.rate_limits, path),
+    trustedProxies: list('trusted_proxies', 'KMCP_TRUSTED_PROXIES', []).map((entry) => checkProxyEntry(entry, path)),
     source: where,
   }
 }
@@ -232,6 +262,34 @@ function stringMap(value: unknown, key: string, path: string): Record<string, st
     out[name] = String(v)
   }
   return out
+}
+
+function rateLimits(value: unknown, path: string): RateLimits {
+  const limits = Object.fromEntries(Object.values(RATE_LIMIT_KEYS)) as unknown as RateLimits
+  if (value === undefined || value === null) return limits
+  if (typeof value !== 'object' || Array.isArray(value)) throw new AuthConfigError(`\`rate_limits\` in ${path} must be a mapping (${Object.keys(RATE_LIMIT_KEYS).join(', ')}).`)
+  for (const [key, given] of Object.entries(value)) {
+    if (!Object.hasOwn(RATE_LIMIT_KEYS, key)) throw new AuthConfigError(`\`rate_limits.${key}\` in ${path} is not a setting; use ${Object.keys(RATE_LIMIT_KEYS).join(', ')}.`)
+    const [field] = RATE_LIMIT_KEYS[key as keyof typeof RATE_LIMIT_KEYS]
+    const least = field === 'windowSeconds' ? 1 : 0
+    if (typeof given !== 'number' || !Number.isInteger(given) || given < least || given > 1_000_000) {
+      throw new AuthConfigError(`\`rate_limits.${key}\` in ${path} must be a whole number ${field === 'windowSeconds' ? 'of seconds, at least 1' : 'of requests (0 turns this limit off)'}; got ${JSON.stringify(given)}.`)
+    }
+    limits[field] = given
+  }
+  return limits
+}
+
+/** An IP address or a CIDR range (10.0.0.0/8, fd00::/8). */
+function checkProxyEntry(entry: string, path: string): string {
+  const [address, prefix, extra] = entry.split('/')
+  const family = isIP(address)
+  const bits = prefix === undefined ? undefined : Number(prefix)
+  const validPrefix = bits === undefined || (/^\d+$/.test(prefix) && bits <= (family === 6 ? 128 : 32))
+  if (family === 0 || extra !== undefined || !validPrefix) {
+    throw new AuthConfigError(`\`trusted_proxies\` (${path} or KMCP_TRUSTED_PROXIES) must list IP addresses or CIDR ranges such as 10.0.0.0/8; got ${JSON.stringify(entry.slice(0, 100))}.`)
+  }
+  return entry
 }
 
 function parseKeyList(value: string): string[] {

@@ -8,6 +8,7 @@ import type {AuthConfig} from './config.ts'
 import {consentPage, errorPage} from './consent-page.ts'
 import {ClientMetadataDocuments, isMetadataDocumentClientId} from './client-metadata.ts'
 import {CookieSigner} from './cookies.ts'
+import {RateLimiter, type RateLimitName} from './rate-limit.ts'
 import {AccessTokenIssuer} from './tokens.ts'
 import {UpstreamError, type UpstreamProvider, type UpstreamTokens} from './upstream.ts'
 import {userIdFor} from './user-hash.ts'
@@ -79,10 +80,12 @@ interface RefreshRecord {
 class OAuthError extends Error {
   readonly code: string
   readonly status: number
-  constructor(code: string, description: string, status = 400) {
+  readonly headers: Record<string, string>
+  constructor(code: string, description: string, status = 400, headers: Record<string, string> = {}) {
     super(description)
     this.code = code
     this.status = status
+    this.headers = headers
   }
 }
 
@@ -141,7 +144,7 @@ function sendJson(res: ServerResponse, status: number, body: unknown, headers: R
 }
 
 function sendOAuthError(res: ServerResponse, error: OAuthError): void {
-  sendJson(res, error.status, {error: error.code, error_description: error.message}, CORS)
+  sendJson(res, error.status, {error: error.code, error_description: error.message}, {...CORS, ...error.headers})
 }
 
 function sendHtml(res: ServerResponse, status: number, html: string, headers: Record<string, string> = {}): void {
@@ -250,6 +253,7 @@ export class OAuthFacade {
   private readonly recentGrants = new Map<string, {grant: Grant; until: number}>()
   private readonly identities = new WeakMap<Grant, CallerIdentity>()
   private readonly metadataDocuments: ClientMetadataDocuments
+  private readonly rateLimiter: RateLimiter
 
   constructor(options: FacadeOptions) {
     this.config = options.config
@@ -263,6 +267,7 @@ export class OAuthFacade {
     this.cookies = new CookieSigner(this.config.signingKeys[0].key, this.config.publicUrl.startsWith('https:'))
     this.mcpPath = mcpPath
     this.metadataDocuments = new ClientMetadataDocuments(this.config.cimdAllowedHosts)
+    this.rateLimiter = new RateLimiter(this.store, this.config.rateLimits, this.config.trustedProxies)
   }
 
   // ---------------------------------------------------------------- routing
@@ -284,6 +289,7 @@ export class OAuthFacade {
       return true
     }
     try {
+      await this.limitByAddress(req, path, method)
       await route.call(this, req, res, url, method)
     } catch (error) {
       if (res.headersSent) {
@@ -334,6 +340,29 @@ export class OAuthFacade {
       default:
         return undefined
     }
+  }
+
+  /** The per-address limits of rate_limits, checked before a request is read. */
+  private async limitByAddress(req: IncomingMessage, path: string, method: string): Promise<void> {
+    let limit: RateLimitName | undefined
+    if (path === '/register') limit = 'register_per_ip'
+    else if (path === '/token') limit = 'token_per_ip'
+    // The consent page (GET) follows every /authorize; only the decision (POST) counts.
+    else if (path === '/authorize' || (path === '/consent' && method === 'POST')) limit = 'authorize_per_ip'
+    if (!limit) return
+    const address = this.rateLimiter.clientAddress(req)
+    await this.limit(limit, address, {route: path, client_address: address})
+  }
+
+  /**
+   * Counts the request and refuses it once the limit is reached: 429 with Retry-After and
+   * `temporarily_unavailable` (RFC 6749 §4.1.2.1 and §5.2's convention for "try again later";
+   * RFC 8628's slow_down belongs to device-code polling, which kmcp does not offer).
+   */
+  private async limit(limit: RateLimitName, subject: string, logContext: Record<string, string>): Promise<void> {
+    const refused = await this.rateLimiter.hit(limit, subject, logContext)
+    if (!refused) return
+    throw new OAuthError('temporarily_unavailable', `too many requests (rate_limits.${limit}); try again in ${refused.retryAfterSeconds} s`, 429, {'retry-after': String(refused.retryAfterSeconds)})
   }
 
   private allow(method: string, allowed: string[]): void {
@@ -662,7 +691,9 @@ export class OAuthFacade {
     this.allow(method, ['POST'])
     const form = await readForm(req)
     const grantType = param(form, 'grant_type')
-    const client = await this.loadClient(clientIdOf(req, form))
+    const clientId = clientIdOf(req, form)
+    if (clientId) await this.limit('token_per_client', clientId, {route: '/token', client_address: this.rateLimiter.clientAddress(req), client_id: clientId.slice(0, 200)})
+    const client = await this.loadClient(clientId)
     if (!client) throw new OAuthError('invalid_client', 'unknown client_id; register again', 401)
     const resource = param(form, 'resource')
     if (resource !== undefined && !this.isOwnResource(resource)) throw new OAuthError('invalid_target', `resource must be ${this.resource}`)

@@ -79,6 +79,11 @@ export class EncryptedStore {
     await this.store.del(key)
   }
 
+  /** A plain counter (rate limits): a count is not secret, so it is stored unencrypted. */
+  increment(key: string, ttlSeconds: number): Promise<number> {
+    return this.store.increment(key, ttlSeconds)
+  }
+
   ping(): Promise<void> {
     return this.store.ping()
   }

@@ -1,5 +1,7 @@
 import type {KeyValueStore} from './kv.ts'
 
+const MAX_ENTRIES_BEFORE_SWEEP = 10_000
+
 /**
  * A process-local store for `kmcp serve --transport http` on loopback during development. Its
  * data dies with the process and is not shared between replicas, so serve.ts refuses it for any
@@ -30,6 +32,21 @@ export class MemoryStore implements KeyValueStore {
 
   async del(key: string): Promise<void> {
     this.entries.delete(key)
+  }
+
+  async increment(key: string, ttlSeconds: number): Promise<number> {
+    const current = await this.get(key)
+    const count = (current === undefined ? 0 : Number(current)) + 1
+    const expiresAt = current === undefined ? Date.now() + ttlSeconds * 1000 : this.entries.get(key)!.expiresAt
+    this.entries.set(key, {value: String(count), expiresAt})
+    if (this.entries.size > MAX_ENTRIES_BEFORE_SWEEP) this.sweep()
+    return count
+  }
+
+  /** Counters are written once per window and never read again; expired ones are dropped here. */
+  private sweep(): void {
+    const now = Date.now()
+    for (const [key, entry] of this.entries) if (entry.expiresAt <= now) this.entries.delete(key)
   }
 
   async ping(): Promise<void> {}

@@ -88,6 +88,14 @@ export class RedisStore implements KeyValueStore {
     await (await this.connected()).del(key)
   }
 
+  async increment(key: string, ttlSeconds: number): Promise<number> {
+    // INCR and EXPIRE in one MULTI: a counter never outlives its window, even if this process dies between the two.
+    const replies = await (await this.connected()).multi().incr(key).expire(key, Math.max(1, Math.ceil(ttlSeconds))).exec()
+    const [incrError, count] = replies?.[0] ?? [new Error('redis MULTI was aborted'), undefined]
+    if (incrError) throw incrError
+    return Number(count)
+  }
+
   async ping(): Promise<void> {
     if (this.redis.status !== 'ready') throw new Error(`redis is not connected (state: ${this.redis.status})`)
     await this.redis.ping()
