@@ -192,6 +192,21 @@ describe('backup, schedule and restore tools against the real API server', () =>
     assert.equal(stored.spec.instances, 2)
   })
 
+  test('restore refused by the API server (a webhook rule played by a policy): 422 with the rule, nothing created', async () => {
+    const rule = 'spec.instances: a cluster restored from a backup starts with at most 2 instances'
+    const remove = await installWebhookStandIn(ns, 'restore-size', [{expression: '!has(object.spec.bootstrap) || !has(object.spec.bootstrap.recovery) || object.spec.instances <= 2', message: rule}], ['restored-big'], 'clusters', {operations: ['CREATE']})
+    try {
+      const probe = {apiVersion: 'postgresql.cnpg.io/v1', kind: 'Cluster', metadata: {name: 'restored-big'}, spec: {instances: 3, storage: {size: '1Gi'}, bootstrap: {recovery: {backup: {name: 'done-1'}}}}}
+      await untilAdmission(() => kubeRequest('admin', 'POST', cnpg(ns, 'clusters'), probe, {dryRun: true}), 'denied', rule)
+      for (const dry_run of [true, false]) {
+        await fails(admin, 'restore_postgres_cluster', {name: 'restored-big', namespace: ns, backup_name: 'done-1', instances: 3, dry_run}, /422 Invalid[\s\S]*restored from a backup starts with at most 2 instances[\s\S]*What to do: The API server rejected/)
+      }
+      assert.equal(await getJson(cnpg(ns, 'clusters', 'restored-big')), undefined)
+    } finally {
+      await remove()
+    }
+  })
+
   test('restore from the source cluster\'s object store, waiting with progress until healthy', async () => {
     const progress: string[] = []
     const pending = admin.client.callTool({name: 'restore_postgres_cluster', arguments: {name: 'from-store', namespace: ns, source_cluster: 'src', target_lsn: '0/3000060', wait: true, timeout: 60}}, undefined, {onprogress: (p) => progress.push(p.message ?? ''), timeout: 90_000})

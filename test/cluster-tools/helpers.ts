@@ -84,10 +84,14 @@ export async function getJson(path: string): Promise<any> {
 /**
  * A ValidatingAdmissionPolicy standing in for CNPG's validating webhook (absent in the harness),
  * limited to some clusters of one namespace. Rules are CEL expressions that must hold; reason Invalid gives 422.
+ * `resource` may be a subresource ("clusters/status") or, with `apiGroup: ''`, a core resource;
+ * for DELETE the object is `oldObject` (CEL's `object` is null then).
  */
-export async function installWebhookStandIn(ns: string, name: string, validations: Array<{expression: string; message: string}>, clusters: string[], resource = 'clusters'): Promise<() => Promise<void>> {
+export async function installWebhookStandIn(ns: string, name: string, validations: Array<{expression: string; message: string}>, clusters: string[], resource = 'clusters', options: {apiGroup?: string; operations?: Array<'CREATE' | 'UPDATE' | 'DELETE'>} = {}): Promise<() => Promise<void>> {
+  const operations = options.operations ?? ['CREATE', 'UPDATE']
+  const subject = operations.includes('DELETE') ? "(request.operation == 'DELETE' ? oldObject : object)" : 'object'
   // Limited to the named objects, so a policy still being torn down cannot disturb another test.
-  const scope = `!(object.metadata.name in ${JSON.stringify(clusters)})`
+  const scope = `!(${subject}.metadata.name in ${JSON.stringify(clusters)})`
   const policy = `kmcp-test-${name}-${ns}`
   const created = await kubeRequest('admin', 'POST', '/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies', {
     apiVersion: 'admissionregistration.k8s.io/v1',
@@ -97,7 +101,7 @@ export async function installWebhookStandIn(ns: string, name: string, validation
       failurePolicy: 'Fail',
       matchConstraints: {
         namespaceSelector: {matchLabels: {'kubernetes.io/metadata.name': ns}},
-        resourceRules: [{apiGroups: ['postgresql.cnpg.io'], apiVersions: ['v1'], operations: ['CREATE', 'UPDATE'], resources: [resource]}],
+        resourceRules: [{apiGroups: [options.apiGroup ?? 'postgresql.cnpg.io'], apiVersions: ['v1'], operations, resources: [resource]}],
       },
       validations: validations.map((v) => ({...v, expression: `${scope} || (${v.expression})`, reason: 'Invalid'})),
     },

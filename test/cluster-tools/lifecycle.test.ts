@@ -210,6 +210,31 @@ describe('cluster lifecycle tools against the real API server', () => {
     assert.ok(restartedAt && Math.abs(Date.parse(restartedAt) - Date.now()) < 60_000, `restartedAt ${restartedAt} is now`)
   })
 
+  test('hibernate, resume and restart refused by the API server (a change freeze played by a policy): 422 with the rule, nothing changed', async () => {
+    await makeHealthyCluster(ns, 'frozen', {instances: 1})
+    await makeHealthyCluster(ns, 'frozen-asleep', {instances: 1})
+    await kubeRequest('admin', 'PATCH', cnpg(ns, 'clusters', 'frozen-asleep'), {metadata: {annotations: {'cnpg.io/hibernation': 'on'}}})
+    const annotation = (object: string, key: string) => `((has(${object}.metadata.annotations) && '${key}' in ${object}.metadata.annotations) ? ${object}.metadata.annotations['${key}'] : '')`
+    const unchanged = ['cnpg.io/hibernation', 'kubectl.kubernetes.io/restartedAt'].map((key) => `${annotation('object', key)} == ${annotation('oldObject', key)}`).join(' && ')
+    const freeze = 'metadata.annotations: the cluster is under a change freeze (no hibernation, resume or restart)'
+    const remove = await installWebhookStandIn(ns, 'freeze', [{expression: unchanged, message: freeze}], ['frozen', 'frozen-asleep'], 'clusters', {operations: ['UPDATE']})
+    try {
+      await untilAdmission(() => kubeRequest('admin', 'PATCH', cnpg(ns, 'clusters', 'frozen'), {metadata: {annotations: {'kubectl.kubernetes.io/restartedAt': 'probe'}}}, {dryRun: true}), 'denied', freeze)
+      const versions = async () => Promise.all(['frozen', 'frozen-asleep'].map(async (name) => (await getJson(cnpg(ns, 'clusters', name))).metadata.resourceVersion))
+      const before = await versions()
+      for (const dry_run of [true, false]) {
+        for (const [tool, name] of [['hibernate_postgres_cluster', 'frozen'], ['resume_postgres_cluster', 'frozen-asleep'], ['restart_postgres_cluster', 'frozen']]) {
+          await fails(admin, tool, {name, namespace: ns, confirm: true, dry_run}, /422 Invalid[\s\S]*under a change freeze[\s\S]*What to do: The API server rejected/)
+        }
+      }
+      assert.deepEqual(await versions(), before)
+      assert.equal((await getJson(cnpg(ns, 'clusters', 'frozen'))).metadata.annotations?.['cnpg.io/hibernation'], undefined)
+      assert.equal((await getJson(cnpg(ns, 'clusters', 'frozen-asleep'))).metadata.annotations['cnpg.io/hibernation'], 'on')
+    } finally {
+      await remove()
+    }
+  })
+
   test('wait=true: progress notifications while the operator works, then done', async () => {
     const progress: string[] = []
     const pending = admin.client.callTool({name: 'create_postgres_cluster', arguments: {name: 'waited', namespace: ns, instances: 2, wait: true, timeout: 60}}, undefined, {onprogress: (p) => progress.push(p.message ?? ''), timeout: 90_000})

@@ -103,6 +103,33 @@ describe('resize, resize status, promote and instance deletion against the real 
     assert.equal((await clusterOf('rec')).spec.instances, 2)
   })
 
+  test('promote and delete instance refused by the API server (webhook rules played by policies): 422 with the rule, nothing changed', async () => {
+    await makeHealthyCluster(ns, 'held', {instances: 3, withPods: true})
+    const fenced = 'status.targetPrimary: instance held-3 is fenced and cannot become primary'
+    const hold = 'persistentvolumeclaims: the volumes of held-2 are under a backup hold'
+    const removeFenced = await installWebhookStandIn(ns, 'fenced', [{expression: "!has(object.status.targetPrimary) || object.status.targetPrimary != 'held-3'", message: fenced}], ['held'], 'clusters/status', {operations: ['UPDATE']})
+    const removeHold = await installWebhookStandIn(ns, 'pvc-hold', [{expression: 'false', message: hold}], ['held-2'], 'persistentvolumeclaims', {apiGroup: '', operations: ['DELETE']})
+    try {
+      await untilAdmission(() => kubeRequest('admin', 'PATCH', `${cnpg(ns, 'clusters', 'held')}/status`, {status: {targetPrimary: 'held-3'}}, {dryRun: true}), 'denied', fenced)
+      await untilAdmission(() => kubeRequest('admin', 'DELETE', `/api/v1/namespaces/${ns}/persistentvolumeclaims/held-2`, undefined, {dryRun: true}), 'denied', hold)
+      const before = await clusterOf('held')
+      for (const dry_run of [true, false]) {
+        await fails(admin, 'promote_cluster_instance', {name: 'held', namespace: ns, instance: 'held-3', dry_run}, /422 Invalid[\s\S]*instance held-3 is fenced[\s\S]*What to do: The API server rejected/)
+        await fails(admin, 'delete_cluster_instance', {name: 'held', namespace: ns, instance: 'held-2', dry_run, confirm_deletion: true}, /422 Invalid[\s\S]*deleting PVC held-2[\s\S]*under a backup hold[\s\S]*What to do: The API server rejected/)
+      }
+      const after = await clusterOf('held')
+      assert.equal(after.metadata.resourceVersion, before.metadata.resourceVersion)
+      assert.equal(after.status.targetPrimary, 'held-1')
+      assert.equal((await pvc('held-2')).metadata.deletionTimestamp, undefined)
+      assert.ok(await pod('held-2'), 'the Pod is deleted only after its volumes, so it stays')
+      // The rules are precise: other instances are still promoted and recycled.
+      await ok(admin, 'promote_cluster_instance', {name: 'held', namespace: ns, instance: 'held-2', dry_run: true})
+      await ok(admin, 'delete_cluster_instance', {name: 'held', namespace: ns, instance: 'held-3', dry_run: true})
+    } finally {
+      await Promise.all([removeFenced(), removeHold()])
+    }
+  })
+
   test('403 for a user without rights on every resize/instance tool; success once bound', async () => {
     const aliceNs = await createNamespace('ct-resize-alice')
     await makeHealthyCluster(aliceNs, 'locked', {instances: 2, withPods: true})
