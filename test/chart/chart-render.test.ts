@@ -147,6 +147,8 @@ describe('helm template with every optional feature on', () => {
     assert.equal(config.public_url, 'https://kmcp.example.com', 'public_url defaults to the ingress host')
     assert.equal(config.redis.password_file, '/etc/mcp/secrets/redis/password')
     assert.equal(config.auth_type, 'oidc')
+    assert.deepEqual(config.trusted_proxies, ['10.42.0.0/16'], 'behind an ingress, rate limits need the proxy to be trusted')
+    assert.deepEqual(config.rate_limits, {token_per_ip: 120, register_per_ip: 0})
   })
 
   test("the prompts ConfigMap is a bundle kmcp's own loader accepts", () => {
