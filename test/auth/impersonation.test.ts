@@ -81,13 +81,20 @@ test('alice manages clusters in her namespace only', async () => {
 
   // The audit line names alice's user id for the mutating call.
   const aliceId = userIdFor({preferred_username: 'alice'}, idp.issuer)
-  const audit = kmcp
-    .stderr()
-    .split('\n')
-    .filter((line) => line.includes('"kind":"audit"'))
-    .map((line) => JSON.parse(line) as Record<string, unknown>)
-  assert.ok(audit.some((a) => a.user === aliceId && a.tool === 'scale_postgres_cluster' && a.dry_run === true && a.result === 'ok'), JSON.stringify(audit))
-  assert.ok(audit.some((a) => a.user === aliceId && a.tool === 'scale_postgres_cluster' && a.result === 'error'), JSON.stringify(audit))
+  // The server writes the line before it answers, but stderr reaches this process through a pipe
+  // of its own: wait (bounded) until both lines have arrived.
+  const auditLines = () =>
+    kmcp
+      .stderr()
+      .split('\n')
+      .filter((line) => line.includes('"kind":"audit"'))
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+  const okLine = (a: Record<string, unknown>) => a.user === aliceId && a.tool === 'scale_postgres_cluster' && a.dry_run === true && a.result === 'ok'
+  const errorLine = (a: Record<string, unknown>) => a.user === aliceId && a.tool === 'scale_postgres_cluster' && a.result === 'error'
+  await waitFor(() => auditLines().some(okLine) && auditLines().some(errorLine), {timeoutMs: 10_000, message: `audit lines for alice's calls; got ${JSON.stringify(auditLines())}`}).catch(() => undefined)
+  const audit = auditLines()
+  assert.ok(audit.some(okLine), JSON.stringify(audit))
+  assert.ok(audit.some(errorLine), JSON.stringify(audit))
 })
 
 test('bob may manage nothing; his group may read the other namespace', async () => {
