@@ -396,13 +396,38 @@ export async function bindRole(namespace: string, user: string, roleName: string
     subjects: [{apiGroup: 'rbac.authorization.k8s.io', kind: options.subjectKind ?? 'User', name: user}],
   })
   expectStatus(`bind ${user} to ${roleName} in ${namespace}`, res, 201, 409)
+  await waitForAuthorizer(namespace, user, options.subjectKind ?? 'User', options.roleKind ?? 'ClusterRole', roleName, true)
   return name
+}
+
+/**
+ * The API server's RBAC authorizer learns of new and deleted bindings through a watch, a moment
+ * after the write. Waits (at most 10 s) until a SubjectAccessReview for the role's first rule
+ * gives the expected answer, so a test's next request sees the change.
+ */
+async function waitForAuthorizer(namespace: string, subject: string, subjectKind: 'User' | 'Group', roleKind: 'ClusterRole' | 'Role', roleName: string, allowed: boolean): Promise<void> {
+  const rolePath = roleKind === 'ClusterRole' ? `/apis/rbac.authorization.k8s.io/v1/clusterroles/${roleName}` : `/apis/rbac.authorization.k8s.io/v1/namespaces/${namespace}/roles/${roleName}`
+  const role = await kubeRequest('admin', 'GET', rolePath)
+  const rule = (role.body?.rules as Array<{apiGroups?: string[]; resources?: string[]; verbs?: string[]}> | undefined)?.find((r) => r.resources?.length && r.verbs?.length)
+  if (role.status !== 200 || !rule) return
+  const spec = {
+    ...(subjectKind === 'User' ? {user: subject} : {user: 'kmcp-test-probe', groups: [subject]}),
+    resourceAttributes: {namespace, group: rule.apiGroups?.[0] ?? '', resource: rule.resources![0], verb: rule.verbs![0]},
+  }
+  const deadline = Date.now() + 10_000
+  while (Date.now() < deadline) {
+    const review = await kubeRequest('admin', 'POST', '/apis/authorization.k8s.io/v1/subjectaccessreviews', {apiVersion: 'authorization.k8s.io/v1', kind: 'SubjectAccessReview', spec})
+    if (review.status === 201 && Boolean(review.body?.status?.allowed) === allowed) return
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
 }
 
 /** Removes the RoleBinding bindRole created. Missing is fine. */
 export async function unbindRole(namespace: string, user: string, roleName: string): Promise<void> {
   const res = await kubeRequest('admin', 'DELETE', `/apis/rbac.authorization.k8s.io/v1/namespaces/${namespace}/rolebindings/${roleBindingName(user, roleName)}`)
   expectStatus(`unbind ${user} from ${roleName} in ${namespace}`, res, 200, 404)
+  // Only a user bound by nothing else loses the right; other bindings may still grant it.
+  if (res.status === 200) await waitForAuthorizer(namespace, user, 'User', 'ClusterRole', roleName, false)
 }
 
 /** Cluster-wide ClusterRoleBinding `<user>-<role>`; returns its name. Remember to unbind. */
