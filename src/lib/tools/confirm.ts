@@ -1,3 +1,4 @@
+import {z} from 'zod'
 import type {ToolContext} from './registry.ts'
 
 /**
@@ -40,4 +41,13 @@ export function renderNotConfirmed(options: {heading: string; outcome: Extract<C
 /** Structured form of a refused confirmation, for the tools' structuredContent. */
 export function notConfirmedStructure(outcome: Extract<ConfirmationOutcome, {confirmed: false}>): {status: 'not_confirmed'; reason: string} {
   return {status: 'not_confirmed', reason: outcome.via === 'human-declined' ? 'the human declined the confirmation request' : 'the confirmation flag was not set'}
+}
+
+/**
+ * The explicit confirmation flag of a destructive tool: the fallback when the client cannot ask
+ * the human through elicitation (and ignored when it can: the human's answer wins).
+ * `when` says what it confirms, e.g. "to delete the cluster".
+ */
+export function confirmFlag(when: string): z.ZodDefault<z.ZodBoolean> {
+  return z.boolean().default(false).describe(`Must be true ${when} when the client cannot ask the human directly. Only set it when the user explicitly asked for this exact change.`)
 }

@@ -3,7 +3,7 @@ import {type ToolReply, defineTool} from '../registry.ts'
 import {ToolError} from '../errors.ts'
 import {KubeApiError, describeKubeError} from '../../k8s/errors.ts'
 import type {KubeClient} from '../../k8s/client.ts'
-import {confirmDestructive, notConfirmedStructure, renderNotConfirmed} from '../confirm.ts'
+import {confirmDestructive, notConfirmedStructure, renderNotConfirmed, confirmFlag} from '../confirm.ts'
 import {renderDryRun} from '../dry-run.ts'
 import {dryRunParam, namespaceParam} from '../validation.ts'
 import {healthyInstances, instanceNames, loadCluster} from './cluster-ops.ts'
@@ -23,7 +23,7 @@ export const deleteClusterInstance = defineTool({
   input: {
     name: clusterNameParam,
     instance: instanceParam,
-    confirm_deletion: z.boolean().default(false).describe('Must be true to delete when the client cannot ask the human. Only set it when the user asked.'),
+    confirm_deletion: confirmFlag('to delete the instance'),
     namespace: namespaceParam,
     dry_run: dryRunParam,
   },

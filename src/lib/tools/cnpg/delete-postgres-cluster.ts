@@ -1,7 +1,7 @@
 import {defineTool, type ToolReply} from '../registry.ts'
 import {kubeStep} from '../errors.ts'
 import {KubeApiError, describeKubeError} from '../../k8s/errors.ts'
-import {confirmDestructive, notConfirmedStructure, renderNotConfirmed} from '../confirm.ts'
+import {confirmDestructive, notConfirmedStructure, renderNotConfirmed, confirmFlag} from '../confirm.ts'
 import {serverDryRun, renderDryRun} from '../dry-run.ts'
 import {dryRunParam, namespaceParam} from '../validation.ts'
 import {KMCP_ROLE_SECRET_SELECTOR, type Secret, deleteKmcpSecret} from '../postgres/secrets.ts'
@@ -21,7 +21,7 @@ export const deletePostgresCluster = defineTool({
   ].join('\n'),
   input: {
     name: clusterNameParam,
-    confirm_deletion: z.boolean().default(false).describe('Must be true to delete when the client cannot ask the human directly. Only set it when the user explicitly asked to delete this cluster.'),
+    confirm_deletion: confirmFlag('to delete the cluster'),
     namespace: namespaceParam,
     dry_run: dryRunParam,
   },

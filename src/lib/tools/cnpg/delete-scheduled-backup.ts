@@ -1,7 +1,7 @@
 import {z} from 'zod'
 import {type ToolReply, defineTool} from '../registry.ts'
 import {kubeStep} from '../errors.ts'
-import {confirmDestructive, notConfirmedStructure, renderNotConfirmed} from '../confirm.ts'
+import {confirmDestructive, notConfirmedStructure, renderNotConfirmed, confirmFlag} from '../confirm.ts'
 import {renderDryRun, serverDryRun} from '../dry-run.ts'
 import {dryRunParam, kubeName, namespaceParam} from '../validation.ts'
 import {cnpgPath} from './api.ts'
@@ -18,7 +18,7 @@ export const deleteScheduledBackup = defineTool({
   ].join('\n'),
   input: {
     name: kubeName('name', {description: 'Name of the ScheduledBackup.'}),
-    confirm_deletion: z.boolean().default(false).describe('Needed only when the schedule owns its backups and the client cannot ask the human. Only set it when the user asked.'),
+    confirm_deletion: confirmFlag('to delete a schedule that owns its backups (they are deleted with it)'),
     namespace: namespaceParam,
     dry_run: dryRunParam,
   },

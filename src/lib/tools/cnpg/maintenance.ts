@@ -1,4 +1,3 @@
-import {z} from 'zod'
 import type {ToolContext, ToolReply} from '../registry.ts'
 import {confirmDestructive, notConfirmedStructure, renderNotConfirmed} from '../confirm.ts'
 import {renderDryRun} from '../dry-run.ts'
@@ -13,7 +12,6 @@ import {callExample} from './params.ts'
 export const HIBERNATION_ANNOTATION = 'cnpg.io/hibernation'
 export const RESTARTED_AT_ANNOTATION = 'kubectl.kubernetes.io/restartedAt'
 
-export const confirmParam = z.boolean().default(false).describe('Must be true when the client cannot ask the human to confirm. Only set it when the user asked for this.')
 
 export interface AnnotationChange {
   tool: string

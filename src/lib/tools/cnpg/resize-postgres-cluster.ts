@@ -1,7 +1,7 @@
 import {z} from 'zod'
 import {type ToolReply, defineTool} from '../registry.ts'
 import {ToolError} from '../errors.ts'
-import {confirmDestructive, notConfirmedStructure, renderNotConfirmed} from '../confirm.ts'
+import {confirmDestructive, notConfirmedStructure, renderNotConfirmed, confirmFlag} from '../confirm.ts'
 import {renderDryRun} from '../dry-run.ts'
 import {type Quantity, compareQuantities, dryRunParam, namespaceParam, storageSizeParam} from '../validation.ts'
 import {quantityOrUndefined} from './instances.ts'
@@ -32,7 +32,7 @@ export const resizePostgresCluster = defineTool({
       .max(5, 'extra_instances must be at most 5')
       .default(1)
       .describe('Shrink only: replicas to add (1-5), built with the new size, before old instances are recycled.'),
-    confirm_shrink: z.boolean().default(false).describe('Shrink only: must be true when the client cannot ask the human. Only set it when the user asked for the shrink.'),
+    confirm_shrink: confirmFlag('to shrink storage (shrink only; growing needs no confirmation)'),
     restore_validation_only: z.boolean().default(false).describe('true: only remove the cnpg.io/validation=disabled annotation left by an interrupted shrink; storage_size is ignored.'),
     namespace: namespaceParam,
     dry_run: dryRunParam,

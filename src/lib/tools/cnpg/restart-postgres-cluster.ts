@@ -1,6 +1,7 @@
 import {defineTool} from '../registry.ts'
+import {confirmFlag} from '../confirm.ts'
 import {dryRunParam, namespaceParam} from '../validation.ts'
-import {RESTARTED_AT_ANNOTATION, applyAnnotationChange, confirmParam} from './maintenance.ts'
+import {RESTARTED_AT_ANNOTATION, applyAnnotationChange} from './maintenance.ts'
 import {clusterNameParam} from './params.ts'
 
 export const restartPostgresCluster = defineTool({
@@ -12,7 +13,7 @@ export const restartPostgresCluster = defineTool({
     'Example: {"name": "orders-db", "namespace": "payments", "confirm": true}.',
     'Errors: 404 when the cluster does not exist; 403 without patch permission on clusters (cnpg-cloudnative-pg-edit).',
   ].join('\n'),
-  input: {name: clusterNameParam, confirm: confirmParam, namespace: namespaceParam, dry_run: dryRunParam},
+  input: {name: clusterNameParam, confirm: confirmFlag('to restart every instance of the cluster'), namespace: namespaceParam, dry_run: dryRunParam},
   annotations: {readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false},
   handler: (args, context) =>
     applyAnnotationChange(

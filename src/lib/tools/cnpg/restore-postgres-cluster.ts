@@ -2,7 +2,7 @@ import {z} from 'zod'
 import {KubeApiError, describeKubeError} from '../../k8s/errors.ts'
 import {type ToolContext, type ToolReply, defineTool} from '../registry.ts'
 import {ToolError, kubeStep} from '../errors.ts'
-import {confirmDestructive, notConfirmedStructure, renderNotConfirmed} from '../confirm.ts'
+import {confirmDestructive, notConfirmedStructure, renderNotConfirmed, confirmFlag} from '../confirm.ts'
 import {FIELD_MANAGER, renderDryRun, serverDryRun} from '../dry-run.ts'
 import {defaultWaitTimeout, describeWait, waitForObject, waitParam, waitTimeoutParam} from '../wait.ts'
 import {dnsSubdomainParam, dryRunParam, kubeName, namespaceParam, rfc3339Problem, storageSizeParam} from '../validation.ts'
@@ -47,7 +47,7 @@ export const restorePostgresCluster = defineTool({
     postgres_version: postgresVersionParam('PostgreSQL version of the image; default: the source cluster\'s image. Must be the major version the backup was taken with.').optional(),
     database: postgresIdentifier('database', 'Application database name in the backup (default "app"); its owner gets a new Secret <name>-app.').optional(),
     owner: postgresIdentifier('owner', 'Owner of that database (default: same as database).').optional(),
-    confirm_replace: z.boolean().default(false).describe('Only when a cluster with this name exists and the user wants it DELETED and replaced by the restore, and the client cannot ask the human.'),
+    confirm_replace: confirmFlag('to DELETE an existing cluster of the same name and replace it by the restore'),
     wait: waitParam,
     timeout: waitTimeoutParam,
     namespace: namespaceParam,

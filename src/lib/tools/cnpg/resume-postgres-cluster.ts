@@ -1,6 +1,7 @@
 import {defineTool} from '../registry.ts'
+import {confirmFlag} from '../confirm.ts'
 import {dryRunParam, namespaceParam} from '../validation.ts'
-import {HIBERNATION_ANNOTATION, applyAnnotationChange, confirmParam} from './maintenance.ts'
+import {HIBERNATION_ANNOTATION, applyAnnotationChange} from './maintenance.ts'
 import {clusterNameParam} from './params.ts'
 
 export const resumePostgresCluster = defineTool({
@@ -12,7 +13,7 @@ export const resumePostgresCluster = defineTool({
     'Example: {"name": "orders-db", "namespace": "payments", "confirm": true}.',
     'Errors: 404 when the cluster does not exist; 403 without patch permission on clusters (cnpg-cloudnative-pg-edit).',
   ].join('\n'),
-  input: {name: clusterNameParam, confirm: confirmParam, namespace: namespaceParam, dry_run: dryRunParam},
+  input: {name: clusterNameParam, confirm: confirmFlag('to resume the hibernated cluster'), namespace: namespaceParam, dry_run: dryRunParam},
   annotations: {readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false},
   handler: (args, context) =>
     applyAnnotationChange(

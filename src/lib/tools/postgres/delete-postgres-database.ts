@@ -2,7 +2,7 @@ import {z} from 'zod'
 import {defineTool, type ToolReply} from '../registry.ts'
 import {kubeStep} from '../errors.ts'
 import {renderDryRun, serverDryRun} from '../dry-run.ts'
-import {confirmDestructive, notConfirmedStructure, renderNotConfirmed} from '../confirm.ts'
+import {confirmDestructive, notConfirmedStructure, renderNotConfirmed, confirmFlag} from '../confirm.ts'
 import {cnpgPath} from '../cnpg/api.ts'
 import {callExample} from '../cnpg/params.ts'
 import {dryRunParam, namespaceParam} from '../validation.ts'
@@ -23,7 +23,7 @@ export const deletePostgresDatabase = defineTool({
   input: {
     cluster_name: clusterNameParam,
     database_name: databaseNameParam,
-    confirm_deletion: z.boolean().default(false).describe('Must be true to drop a database (reclaim policy "delete") when the client cannot ask the human directly. Only set it when the user explicitly asked for it.'),
+    confirm_deletion: confirmFlag('to drop a database (reclaim policy "delete")'),
     namespace: namespaceParam,
     dry_run: dryRunParam,
   },

@@ -2,7 +2,7 @@ import {z} from 'zod'
 import {defineTool, type ToolReply} from '../registry.ts'
 import {ToolError, kubeStep} from '../errors.ts'
 import {FIELD_MANAGER, renderDryRun, serverDryRun} from '../dry-run.ts'
-import {confirmDestructive, notConfirmedStructure, renderNotConfirmed} from '../confirm.ts'
+import {confirmDestructive, notConfirmedStructure, renderNotConfirmed, confirmFlag} from '../confirm.ts'
 import {cnpgPath} from '../cnpg/api.ts'
 import {callExample} from '../cnpg/params.ts'
 import {dryRunParam, namespaceParam} from '../validation.ts'
@@ -25,7 +25,7 @@ export const deletePostgresRole = defineTool({
     cluster_name: clusterNameParam,
     role_name: roleNameParam,
     drop_role: z.boolean().default(false).describe('true: drop the role inside PostgreSQL too (sets the reclaim policy to "delete" before deleting). Objects it owns must be reassigned first or the operator reports an error.'),
-    confirm_deletion: z.boolean().default(false).describe('Must be true to drop a role when the client cannot ask the human directly. Only set it when the user explicitly asked for it.'),
+    confirm_deletion: confirmFlag('to drop a role'),
     namespace: namespaceParam,
     dry_run: dryRunParam,
   },
