@@ -1,22 +1,30 @@
 // Builds dist/kmcp, the single executable. Run with bun (npm run build:binary does).
 // Options: --outfile PATH, --target bun-linux-x64|bun-linux-arm64|bun-darwin-arm64|…, --no-bytecode
+// scripts/release.ts imports buildBinary() to cross-compile every platform.
+import {spawnSync} from 'node:child_process'
 import {mkdirSync} from 'node:fs'
+import {readFile} from 'node:fs/promises'
 import {dirname, resolve} from 'node:path'
+import {fileURLToPath} from 'node:url'
 
 declare const Bun: {
   build(options: Record<string, unknown>): Promise<{success: boolean; logs: unknown[]; outputs: Array<{path: string}>}>
 }
 
-const args = process.argv.slice(2)
-const option = (name: string) => {
-  const index = args.indexOf(name)
-  return index >= 0 ? args[index + 1] : undefined
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..')
+
+export interface BinaryBuild {
+  /** A bun compile target such as bun-linux-x64; the current platform when absent. */
+  target?: string
+  outfile: string
+  bytecode?: boolean
 }
-const root = resolve(import.meta.dir, '..')
-const outfile = resolve(root, option('--outfile') ?? 'dist/kmcp')
-const target = option('--target') ?? `bun-${process.platform}-${process.arch}`
-const bytecode = !args.includes('--no-bytecode')
-mkdirSync(dirname(outfile), {recursive: true})
+
+/** The commit the executable is built from (`kmcp --version` prints it), or 'unknown' outside git. */
+export function gitCommit(): string {
+  const git = spawnSync('git', ['rev-parse', 'HEAD'], {cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore']})
+  return git.status === 0 ? git.stdout.trim() : 'unknown'
+}
 
 // Bun maps `undici` to a built-in stub whose Agent ignores TLS options (CA, client certificates),
 // which would break every TLS connection to a Kubernetes API server. Rewriting the import to the
@@ -25,7 +33,7 @@ const realUndici = {
   name: 'real-undici',
   setup(build: {onLoad(options: {filter: RegExp}, callback: (args: {path: string}) => Promise<{contents: string; loader: string}>): void}) {
     build.onLoad({filter: /\.(m?js|ts)$/}, async ({path}) => {
-      const text = await (await import('node:fs/promises')).readFile(path, 'utf8')
+      const text = await readFile(path, 'utf8')
       const loader = path.endsWith('.ts') ? 'ts' : 'js'
       if (!text.includes('undici')) return {contents: text, loader}
       return {contents: text.replace(/(from\s*|import\s*\(\s*|require\s*\(\s*)(['"])undici\2/g, '$1$2undici/index.js$2'), loader}
@@ -33,22 +41,42 @@ const realUndici = {
   },
 }
 
-const started = Date.now()
-const result = await Bun.build({
-  entrypoints: [resolve(root, 'src/main.ts')],
-  compile: {target, outfile},
-  minify: true,
-  bytecode,
-  format: 'esm',
-  splitting: true,
-  sourcemap: 'none',
-  // oclif guards an optional require('typescript'); bundling it would add 17 MB and slow start-up.
-  external: ['typescript', 'ts-node', 'tsx'],
-  plugins: [realUndici],
-})
-if (!result.success) {
-  for (const entry of result.logs) console.error(entry)
-  console.error('build-binary: bun build failed (messages above)')
-  process.exit(1)
+/** Compiles src/main.ts into one executable. Returns bun's log messages when the build fails. */
+export async function buildBinary(options: BinaryBuild): Promise<{ok: true} | {ok: false; logs: unknown[]}> {
+  const target = options.target ?? `bun-${process.platform}-${process.arch}`
+  mkdirSync(dirname(options.outfile), {recursive: true})
+  const result = await Bun.build({
+    entrypoints: [resolve(ROOT, 'src/main.ts')],
+    compile: {target, outfile: options.outfile},
+    minify: true,
+    bytecode: options.bytecode ?? true,
+    format: 'esm',
+    splitting: true,
+    sourcemap: 'none',
+    // src/lib/cli/version.ts reads this identifier; `kmcp --version` prints it.
+    define: {KMCP_BUILD_COMMIT: JSON.stringify(gitCommit())},
+    // oclif guards an optional require('typescript'); bundling it would add 17 MB and slow start-up.
+    external: ['typescript', 'ts-node', 'tsx'],
+    plugins: [realUndici],
+  })
+  return result.success ? {ok: true} : {ok: false, logs: result.logs}
 }
-console.error(`build-binary: wrote ${outfile} (${target}${bytecode ? ', bytecode' : ''}) in ${((Date.now() - started) / 1000).toFixed(1)} s`)
+
+if (import.meta.main) {
+  const args = process.argv.slice(2)
+  const option = (name: string) => {
+    const index = args.indexOf(name)
+    return index >= 0 ? args[index + 1] : undefined
+  }
+  const outfile = resolve(ROOT, option('--outfile') ?? 'dist/kmcp')
+  const target = option('--target') ?? `bun-${process.platform}-${process.arch}`
+  const bytecode = !args.includes('--no-bytecode')
+  const started = Date.now()
+  const result = await buildBinary({target, outfile, bytecode})
+  if (!result.ok) {
+    for (const entry of result.logs) console.error(entry)
+    console.error('build-binary: bun build failed (messages above)')
+    process.exit(1)
+  }
+  console.error(`build-binary: wrote ${outfile} (${target}${bytecode ? ', bytecode' : ''}) in ${((Date.now() - started) / 1000).toFixed(1)} s`)
+}

@@ -5,6 +5,7 @@ import type {Interfaces} from '@oclif/core'
 import pjson from '../package.json' with {type: 'json'}
 import {COMMANDS} from './commands.ts'
 import {installProcessGuards} from './lib/cli/process-guards.ts'
+import {isVersionRequest, versionLine} from './lib/cli/version.ts'
 
 /**
  * Runs the kmcp CLI. The command map is handed to oclif directly instead of letting it import
@@ -13,6 +14,10 @@ import {installProcessGuards} from './lib/cli/process-guards.ts'
  */
 export async function runCli(argv: string[]): Promise<void> {
   installProcessGuards()
+  if (isVersionRequest(argv)) {
+    process.stdout.write(`${versionLine(pjson.version)}\n`)
+    return
+  }
   const root = dirname(fileURLToPath(import.meta.url))
   const manifest = pjson as unknown as Interfaces.PJSON
   const plugin = new Plugin({ignoreManifest: true, isRoot: true, pjson: manifest, root})

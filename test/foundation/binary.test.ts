@@ -24,6 +24,7 @@ test('the single executable, copied alone into an empty directory, runs --help, 
     const version = spawnSync(binary, ['--version'], {cwd: dir, env: {}, encoding: 'utf8'})
     assert.equal(version.status, 0, version.stderr)
     assert.match(version.stdout, new RegExp(`^kmcp/${pjson.version.replace(/\./g, '\\.')} `))
+    assert.match(version.stdout, / commit [0-9a-f]{40}\n$/, 'the executable records the git commit it was built from')
     const serveHelp = spawnSync(binary, ['serve', '--help'], {cwd: dir, env: {}, encoding: 'utf8'})
     assert.match(serveHelp.stdout, /--transport=<option>/)
 

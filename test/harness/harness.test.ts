@@ -70,6 +70,7 @@ test('RBAC: alice needs the chart view role to list and the edit role to create'
     const r = await create()
     return r.status === 201 ? r : undefined
   })
+  assert.ok(created, 'waitFor returns the first truthy result')
   assert.equal(created.body.metadata.name, 'alices-db')
 
   await unbindRole(ns, 'alice', 'cnpg-cloudnative-pg-view')
