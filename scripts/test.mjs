@@ -3,8 +3,10 @@
 // every test file with Node's test runner against real parts: a kube-apiserver + etcd built from
 // the official Go modules, redis-server, an OIDC provider and `kmcp serve` processes.
 //
-//   npm test                       all tests
-//   npm test -- test/foundation    only the files under a folder (or give files)
+//   npm test                       every layer: lint, typecheck, unit tests, then the integration
+//                                  tests; stops at the first layer that fails
+//   npm test -- test/foundation    only the files under a folder (or give files), no other layer
+//   npm run test:integration       only the integration tests (everything under test/ but test/unit)
 import {spawnSync} from 'node:child_process'
 import {existsSync, mkdirSync, readdirSync, statSync} from 'node:fs'
 import {join, relative, resolve} from 'node:path'
@@ -23,10 +25,27 @@ function which(command) {
   return spawnSync('sh', ['-c', `command -v ${command}`], {encoding: 'utf8'}).stdout.trim()
 }
 
+const args = process.argv.slice(2)
+const integrationOnly = args.includes('--integration-only')
+const targets = args.filter((arg) => arg !== '--integration-only')
+
 const [major] = process.versions.node.split('.').map(Number)
 if (major < 24) {
   say(`Node ${process.versions.node} is too old: the tests need Node >= 24 (run them with "npm test", which uses the node@24 devDependency; run "npm ci" first).`)
   process.exit(1)
+}
+
+// The fast layers first (npm test with no arguments): each stops the run when it fails, so a lint
+// or type error is reported in a minute instead of after the Go build and the integration suites.
+if (targets.length === 0 && !integrationOnly) {
+  for (const layer of ['lint', 'typecheck', 'test:unit']) {
+    say(`layer ${layer}`)
+    if (run('npm', ['run', '--silent', layer]).status !== 0) {
+      say(`npm run ${layer} failed (see above); the later layers did not run.`)
+      process.exit(1)
+    }
+  }
+  say('layer test:integration')
 }
 
 // Debian packages the tests run: redis-server (OAuth storage) and xmllint from libxml2-utils
@@ -85,8 +104,9 @@ function testFiles(target) {
     .sort()
 }
 
-const targets = process.argv.slice(2)
-const files = (targets.length > 0 ? targets : ['test']).flatMap(testFiles)
+// test/unit is its own layer (npm run test:unit); named explicitly, it runs here too.
+const unitDir = join('test', 'unit') + '/'
+const files = targets.length > 0 ? targets.flatMap(testFiles) : testFiles('test').filter((file) => !file.startsWith(unitDir))
 if (files.length === 0) {
   say('no test files found')
   process.exit(1)

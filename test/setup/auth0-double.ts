@@ -21,7 +21,6 @@ export const ALL_SCOPES = [
 ]
 
 // Stored objects are free-form JSON, as in Auth0; tests read arbitrary fields of them.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Json = Record<string, any>
 
 export interface RecordedRequest {

@@ -59,7 +59,6 @@ export function runInTerminal(args: string[], options: {env?: Record<string, str
   child.stdout.on('data', onData)
   child.stderr.on('data', onData)
   const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)))
-  // eslint-disable-next-line no-control-regex
   const plain = () => screen.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '')
   return {
     output: plain,

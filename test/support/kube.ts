@@ -52,7 +52,7 @@ export function harness(): Harness {
   try {
     state = JSON.parse(readFileSync(file, 'utf8')) as HarnessState
   } catch (error) {
-    throw new Error(`cannot read the harness state file ${file} (${STATE_ENV}): ${(error as Error).message}`)
+    throw new Error(`cannot read the harness state file ${file} (${STATE_ENV}): ${(error as Error).message}`, {cause: error})
   }
   cached = {
     ...state,

@@ -111,7 +111,7 @@ export async function startIdentityProvider(options: {kmcpCallbacks: string[]; a
       })
       return
     }
-    callback(req, res)
+    void callback(req, res)
   })
 
   return {

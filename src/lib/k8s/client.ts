@@ -178,7 +178,7 @@ export class KubeClient {
 }
 
 function toApiError(status: number, text: string, method: string, path: string, headers: Record<string, string | string[] | undefined>): KubeApiError {
-  let parsed: {message?: string; reason?: string; details?: KubeApiError['details']} = {}
+  let parsed: {message?: string; reason?: string; details?: KubeApiError['details']}
   try {
     parsed = JSON.parse(text)
   } catch {

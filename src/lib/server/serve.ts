@@ -106,7 +106,7 @@ export async function serve(options: ServeOptions): Promise<void> {
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
       log.info(`${signal} received: draining in-flight requests`)
-      running.shutdown().finally(resolve)
+      void running.shutdown().finally(resolve)
     }
     process.once('SIGTERM', () => stop('SIGTERM'))
     process.once('SIGINT', () => stop('SIGINT'))

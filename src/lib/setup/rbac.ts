@@ -37,9 +37,6 @@ interface RoleBindingObject extends KubeObject {
   subjects: Array<{kind: string; name: string; namespace?: string}>
 }
 
-interface RoleObject extends KubeObject {
-  rules: Array<{apiGroups: string[]; resources: string[]; verbs: string[]}>
-}
 
 export function serviceAccountUser(target: Pick<RbacTarget, 'namespace' | 'serviceAccount'>): string {
   return `system:serviceaccount:${target.namespace}:${target.serviceAccount}`

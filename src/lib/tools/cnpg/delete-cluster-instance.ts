@@ -1,4 +1,3 @@
-import {z} from 'zod'
 import {type ToolReply, defineTool} from '../registry.ts'
 import {ToolError} from '../errors.ts'
 import {KubeApiError, describeKubeError} from '../../k8s/errors.ts'

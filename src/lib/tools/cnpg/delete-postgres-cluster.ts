@@ -5,7 +5,6 @@ import {confirmDestructive, notConfirmedStructure, renderNotConfirmed, confirmFl
 import {serverDryRun, renderDryRun} from '../dry-run.ts'
 import {dryRunParam, namespaceParam} from '../validation.ts'
 import {KMCP_ROLE_SECRET_SELECTOR, type Secret, deleteKmcpSecret} from '../postgres/secrets.ts'
-import {z} from 'zod'
 import {type CnpgCluster, type ObjectList, cnpgPath} from './api.ts'
 import {loadCluster} from './cluster-ops.ts'
 import {callExample, clusterNameParam} from './params.ts'

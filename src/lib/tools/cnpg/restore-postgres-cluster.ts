@@ -38,6 +38,7 @@ export const restorePostgresCluster = defineTool({
       .describe('Point-in-time recovery: replay WAL up to this RFC 3339 time, e.g. "2026-11-24T09:30:00Z".'),
     target_lsn: z.string().regex(/^[0-9A-Fa-f]{1,8}\/[0-9A-Fa-f]{1,8}$/, 'target_lsn must be a PostgreSQL LSN such as "0/3000060"').optional().describe('Recover up to this write-ahead log location, e.g. "0/3000060".'),
     target_xid: z.string().regex(/^[0-9]{1,20}$/, 'target_xid must be a transaction id: digits only, e.g. "1234567"').optional().describe('Recover up to this transaction id.'),
+    // eslint-disable-next-line no-control-regex -- rejecting control characters is the point
     target_name: z.string().min(1).max(63, 'target_name must be at most 63 characters').regex(/^[^\x00-\x1f]+$/, 'target_name must not contain control characters').optional().describe('Recover up to this named restore point (pg_create_restore_point).'),
     target_immediate: z.boolean().optional().describe('true: stop as soon as the backup is consistent (the earliest possible point).'),
     exclusive: z.boolean().optional().describe('With target_time/lsn/xid/name: stop just before the target instead of just after it.'),

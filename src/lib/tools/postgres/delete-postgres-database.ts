@@ -1,4 +1,3 @@
-import {z} from 'zod'
 import {defineTool, type ToolReply} from '../registry.ts'
 import {kubeStep} from '../errors.ts'
 import {renderDryRun, serverDryRun} from '../dry-run.ts'
