@@ -37,6 +37,12 @@ export default tseslint.config(
     },
   },
   {
+    // The npm package's launcher is CommonJS for any Node.js (scripts/release/kmcp-launcher.cjs).
+    files: ['**/*.cjs'],
+    languageOptions: {sourceType: 'commonjs', globals: {require: 'readonly', module: 'writable', __dirname: 'readonly'}},
+    rules: {'@typescript-eslint/no-require-imports': 'off'},
+  },
+  {
     // Tests read untyped JSON straight from the Kubernetes API and OAuth servers, and match the
     // terminal escapes kmcp prints.
     files: ['test/**/*.ts'],
