@@ -12,6 +12,9 @@ RUN npm ci --no-audit --no-fund
 COPY tsconfig.json ./
 COPY scripts/build-binary.ts scripts/
 COPY src/ src/
+# The commit `kmcp --version` prints (.git is not in the build context):
+#   docker build --build-arg KMCP_BUILD_COMMIT="$(git rev-parse HEAD)" .
+ARG KMCP_BUILD_COMMIT=unknown
 RUN node_modules/.bin/bun scripts/build-binary.ts --outfile /out/kmcp \
  && /out/kmcp --version
 

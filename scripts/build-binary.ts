@@ -20,8 +20,12 @@ export interface BinaryBuild {
   bytecode?: boolean
 }
 
-/** The commit the executable is built from (`kmcp --version` prints it), or 'unknown' outside git. */
+/**
+ * The commit the executable is built from (`kmcp --version` prints it): $KMCP_BUILD_COMMIT when
+ * set (the container build has no .git), else git's HEAD, else 'unknown'.
+ */
 export function gitCommit(): string {
+  if (process.env.KMCP_BUILD_COMMIT) return process.env.KMCP_BUILD_COMMIT
   const git = spawnSync('git', ['rev-parse', 'HEAD'], {cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore']})
   return git.status === 0 ? git.stdout.trim() : 'unknown'
 }
