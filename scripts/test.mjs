@@ -8,7 +8,7 @@
 //   npm test -- test/foundation    only the files under a folder (or give files), no other layer
 //   npm run test:integration       only the integration tests (everything under test/ but test/unit)
 import {spawnSync} from 'node:child_process'
-import {existsSync, mkdirSync, readdirSync, statSync} from 'node:fs'
+import {existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import {join, relative, resolve} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
@@ -40,7 +40,9 @@ if (major < 24) {
 if (targets.length === 0 && !integrationOnly) {
   for (const layer of ['lint', 'typecheck', 'test:unit']) {
     say(`layer ${layer}`)
-    if (run('npm', ['run', '--silent', layer]).status !== 0) {
+    const env = {...process.env, KMCP_TEST_SUMMARY_FILE: join(root, 'test-results', `summary-${layer.replace(':', '-')}.json`)}
+    mkdirSync(join(root, 'test-results'), {recursive: true})
+    if (run('npm', ['run', '--silent', layer], {env}).status !== 0) {
       say(`npm run ${layer} failed (see above); the later layers did not run.`)
       process.exit(1)
     }
@@ -113,6 +115,8 @@ if (files.length === 0) {
   process.exit(1)
 }
 mkdirSync(join(root, 'test-results'), {recursive: true})
+const integrationSummary = join(root, 'test-results', 'summary-test-integration.json')
+rmSync(integrationSummary, {force: true})
 const result = run(process.execPath, [
   '--no-warnings',
   '--test',
@@ -123,6 +127,24 @@ const result = run(process.execPath, [
   '--test-reporter-destination=stdout',
   '--test-reporter=junit',
   '--test-reporter-destination=test-results/junit.xml',
+  '--test-reporter=./test/support/summary-reporter.mjs',
+  '--test-reporter-destination=stdout',
   ...files,
-])
+], {env: {...process.env, KMCP_TEST_SUMMARY_FILE: integrationSummary}})
+
+// One closing line over the layers that ran (kept in test-results/summary.txt for .ci/run, which
+// prints it again after the benchmark smoke runs).
+const layers = ['summary-test-unit.json', 'summary-test-integration.json'].filter((name) => targets.length === 0 || name.includes('integration'))
+const total = {passed: 0, failed: 0, skipped: 0}
+for (const name of layers) {
+  try {
+    const counts = JSON.parse(readFileSync(join(root, 'test-results', name), 'utf8'))
+    for (const key of Object.keys(total)) total[key] += counts[key]
+  } catch {
+    say(`no summary from ${name}: that layer ended without reporting`)
+  }
+}
+const line = `tests: ${total.passed} passed, ${total.failed} failed, ${total.skipped} skipped`
+writeFileSync(join(root, 'test-results', 'summary.txt'), line + '\n')
+process.stdout.write(`\n${line}\n`)
 process.exit(result.status ?? 1)
