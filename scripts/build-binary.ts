@@ -18,13 +18,21 @@ const target = option('--target') ?? `bun-${process.platform}-${process.arch}`
 const bytecode = !args.includes('--no-bytecode')
 mkdirSync(dirname(outfile), {recursive: true})
 
+// The tools/list answers, computed now from the sources being bundled and carried by the binary
+// in place of the empty src/lib/server/tool-list-snapshot.ts (see there): start-up converts no schema.
+const snapshotModule = resolve(root, 'src/lib/server/tool-list-snapshot.ts')
+const {computeToolListAnswers} = await import('../src/lib/server/tool-list.ts')
+const {createMcpServer} = await import('../src/lib/server/mcp-server.ts')
+const toolListAnswers = await computeToolListAnswers(createMcpServer)
+
 // Bun maps `undici` to a built-in stub whose Agent ignores TLS options (CA, client certificates),
 // which would break every TLS connection to a Kubernetes API server. Rewriting the import to the
 // package's file makes Bun bundle the real undici from node_modules.
-const realUndici = {
-  name: 'real-undici',
+const sourcePlugin = {
+  name: 'real-undici-and-tool-list',
   setup(build: {onLoad(options: {filter: RegExp}, callback: (args: {path: string}) => Promise<{contents: string; loader: string}>): void}) {
     build.onLoad({filter: /\.(m?js|ts)$/}, async ({path}) => {
+      if (path === snapshotModule) return {contents: `export const toolListSnapshot = ${JSON.stringify(toolListAnswers)}`, loader: 'ts'}
       const text = await (await import('node:fs/promises')).readFile(path, 'utf8')
       const loader = path.endsWith('.ts') ? 'ts' : 'js'
       if (!text.includes('undici')) return {contents: text, loader}
@@ -44,11 +52,11 @@ const result = await Bun.build({
   sourcemap: 'none',
   // oclif guards an optional require('typescript'); bundling it would add 17 MB and slow start-up.
   external: ['typescript', 'ts-node', 'tsx'],
-  plugins: [realUndici],
+  plugins: [sourcePlugin],
 })
 if (!result.success) {
   for (const entry of result.logs) console.error(entry)
   console.error('build-binary: bun build failed (messages above)')
   process.exit(1)
 }
-console.error(`build-binary: wrote ${outfile} (${target}${bytecode ? ', bytecode' : ''}) in ${((Date.now() - started) / 1000).toFixed(1)} s`)
+console.error(`build-binary: wrote ${outfile} (${target}${bytecode ? ', bytecode' : ''}, tools/list snapshot of ${Object.keys(toolListAnswers).length} tool sets) in ${((Date.now() - started) / 1000).toFixed(1)} s`)

@@ -6,6 +6,7 @@ import {mountPrompts} from './prompts/mount.ts'
 import {promptRegistry} from './prompts/registry.ts'
 import {mountResources} from './resources/index.ts'
 import {clusterCompleters} from './resources/completion.ts'
+import {shareToolList} from './tool-list.ts'
 
 const INSTRUCTIONS = [
   'kmcp manages PostgreSQL clusters run by the CloudNativePG (CNPG) operator on Kubernetes.',
@@ -18,9 +19,10 @@ const INSTRUCTIONS = [
 
 /**
  * One MCP server instance with every toolset mounted. Cheap to create: the Kubernetes client
- * behind `env.kube` is shared and made on first use.
+ * behind `env.kube` is shared and made on first use, and tools/list is answered from the build-time
+ * snapshot when there is one (`snapshot: false` computes it live).
  */
-export function createMcpServer(env: ToolEnvironment): McpServer {
+export function createMcpServer(env: ToolEnvironment, options: {snapshot?: boolean} = {}): McpServer {
   const server = new McpServer(
     {name: 'kmcp', title: 'kmcp: CloudNativePG for AI agents', version: pjson.version},
     {capabilities: {tools: {listChanged: false}, logging: {}}, instructions: INSTRUCTIONS},
@@ -28,35 +30,6 @@ export function createMcpServer(env: ToolEnvironment): McpServer {
   mountToolsets(server, toolsets, env)
   mountPrompts(server, promptRegistry(), clusterCompleters(env))
   mountResources(server, env, toolsets)
-  shareToolList(server)
+  shareToolList(server, options)
   return server
-}
-
-type RequestHandler = (request: {params?: {cursor?: string}}, extra: unknown) => Promise<unknown>
-
-/** tools/list answers by the set of tools a session sees (admins see more). */
-const toolListAnswers = new Map<string, Promise<unknown>>()
-
-/**
- * Converting every tool's zod schemas to JSON Schema costs about 20 ms of CPU per tools/list, and
- * an HTTP server builds one McpServer per session; the answer only depends on which tools are
- * mounted, so it is computed once per set and shared. `_requestHandlers` and `_registeredTools` are
- * private to the SDK (pinned exactly in package.json); test/foundation checks the answer.
- */
-function shareToolList(server: McpServer): void {
-  const internals = server as unknown as {_registeredTools: Record<string, unknown>; server: {_requestHandlers: Map<string, RequestHandler>}}
-  const handlers = internals.server._requestHandlers
-  const original = handlers.get('tools/list')
-  if (!original) return
-  const key = Object.keys(internals._registeredTools).sort().join(',')
-  handlers.set('tools/list', (request, extra) => {
-    if (request.params?.cursor) return original(request, extra)
-    let answer = toolListAnswers.get(key)
-    if (!answer) {
-      answer = original(request, extra)
-      toolListAnswers.set(key, answer)
-      answer.catch(() => toolListAnswers.delete(key))
-    }
-    return answer
-  })
 }
