@@ -27,11 +27,15 @@ export class LineDelimitedStdioTransport implements Transport {
   }
 
   private readonly onData = (chunk: Buffer | string) => {
+    // Only the new text is searched for a newline: rescanning the whole buffer for every chunk of
+    // a long line is quadratic, and a flood of input without newlines then starves signals.
+    let from = this.buffer.length
     this.buffer += typeof chunk === 'string' ? chunk : chunk.toString('utf8')
     let newline: number
-    while ((newline = this.buffer.indexOf('\n')) >= 0) {
+    while ((newline = this.buffer.indexOf('\n', from)) >= 0) {
       const line = this.buffer.slice(0, newline).replace(/\r$/, '')
       this.buffer = this.buffer.slice(newline + 1)
+      from = 0
       if (line.trim()) this.handleLine(line)
     }
     if (this.buffer.length > MAX_LINE_BYTES) {
