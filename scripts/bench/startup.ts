@@ -1,5 +1,5 @@
 // Start-up benchmark of the single executable.
-//   node scripts/bench/startup.ts [--runs 15] [--binary dist/kmcp] [--peer PATH] [--write] [--smoke]
+//   node scripts/bench/startup.ts [--runs 15] [--binary dist/kmcp] [--peer PATH [--peer-args "serve"]] [--write] [--smoke]
 // Measures, as medians over --runs runs (the servers interleaved run by run):
 //   help      spawn → `kmcp --help` exits
 //   stdio     spawn `kmcp serve` → MCP initialize answered, → tools/list answered (raw JSON-RPC
@@ -7,7 +7,8 @@
 //   cpu       CPU time (user + system) the server used until tools/list was answered: unlike the
 //             wall time it barely moves when other processes load the machine
 //   rss       resident memory of the server right after tools/list (from /proc/<pid>/status)
-// --peer PATH runs another stdio MCP server (e.g. the Go kubernetes-mcp-server) the same way, interleaved.
+// --peer PATH runs another stdio MCP server (e.g. the Go kubernetes-mcp-server, or an older kmcp
+// with --peer-args "serve") the same way, interleaved; --peer-args is split on spaces.
 // --write appends the result to docs/benchmarks.md; --smoke runs once to prove the script works.
 // Build the binary first: node_modules/.bin/bun scripts/build-binary.ts
 import {spawn} from 'node:child_process'
@@ -79,7 +80,7 @@ async function timeStdio(command: string, args: string[]): Promise<StdioTiming> 
 }
 
 const servers: Array<{name: string; command: string; args: string[]; results: StdioTiming[]}> = [{name: 'kmcp', command: binary, args: ['serve', '--transport', 'stdio'], results: []}]
-if (peer) servers.push({name: 'peer', command: peer, args: [], results: []})
+if (peer) servers.push({name: 'peer', command: peer, args: option('--peer-args', '').split(' ').filter(Boolean), results: []})
 const help: number[] = []
 await timeHelp() // warm the page cache once; not counted
 for (const server of servers) await timeStdio(server.command, server.args)
