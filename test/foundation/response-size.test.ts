@@ -68,10 +68,11 @@ describe('default responses on a typical cluster', () => {
   ]
 
   for (const [tool, args] of calls) {
-    test(`${tool}: the default text fits in ${DEFAULT_TEXT_LIMIT} characters`, async () => {
+    test(`${tool}: the default text fits in ${DEFAULT_TEXT_LIMIT} characters`, async (t) => {
       const result = await callTool(session.client, tool, args())
       const text = textOf(result)
       assert.equal(result.isError, undefined, text)
+      t.diagnostic(`${text.length} characters`)
       assert.ok(text.length <= DEFAULT_TEXT_LIMIT, `${tool} answered ${text.length} characters by default:\n${text}`)
     })
   }

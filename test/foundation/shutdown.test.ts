@@ -12,7 +12,7 @@ import {makeHealthyCluster} from '../support/operator.ts'
 import {callTool, connectHttp, kmcpCommand, REPO_ROOT, startHttpServer, textOf} from '../support/mcp.ts'
 import {kubeconfigThrough, startTcpProxy, type TcpProxy} from '../support/tcp-proxy.ts'
 
-/** The server must be gone this long after the signal (serve.ts drains 700 ms, exits by 950 ms). */
+/** The server must be gone this long after the signal (serve.ts drains 500 ms, exits by 800 ms). */
 const EXIT_WITHIN_MS = 1000
 const binary = join(REPO_ROOT, 'dist', 'kmcp')
 const runners: Array<{name: string; command: (...args: string[]) => {command: string; args: string[]}}> = [
@@ -72,6 +72,23 @@ for (const runner of runners) {
     })
     after(() => proxy.stop())
 
+    /**
+     * Loads the Kubernetes client with a first call, then drops the kept-alive connection, so that
+     * the next call opens a new (delayed) one. Run from the sources under a loaded machine, loading
+     * the client takes seconds of synchronous work no signal handler can interrupt; that is not what
+     * these tests measure (the single executable loads it in milliseconds).
+     */
+    async function warmUp(call: () => Promise<unknown>): Promise<void> {
+      await call()
+      await proxy.stop()
+      await proxy.start()
+    }
+    const stdioWarmUp = (session: ReturnType<typeof startStdio>) =>
+      warmUp(async () => {
+        session.send({jsonrpc: '2.0', id: 100, method: 'tools/call', params: {name: 'list_postgres_clusters', arguments: {namespace}}})
+        await session.reply(100)
+      })
+
     const skip = runner.command === kmcpCommand || existsSync(binary) ? false : 'dist/kmcp is missing (npm test builds it with scripts/build-binary.ts)'
 
     for (const signal of ['SIGTERM', 'SIGINT'] as const) {
@@ -101,7 +118,8 @@ for (const runner of runners) {
     test('stdio: a call that finishes within the drain time is answered, then the server exits', {skip}, async () => {
       const session = startStdio(runner.command('serve', '--transport', 'stdio', '--kubeconfig', kubeconfig))
       await initialize(session)
-      proxy.delayMs = 300 // the first connection to the API server takes 0.3 s
+      await stdioWarmUp(session)
+      proxy.delayMs = 300 // the next connection to the API server takes 0.3 s
       try {
         session.send({jsonrpc: '2.0', id: 2, method: 'tools/call', params: {name: 'get_cluster_status', arguments: {name: 'slow-db', namespace}}})
         await new Promise((resolve) => setTimeout(resolve, 100))
@@ -119,6 +137,7 @@ for (const runner of runners) {
     test('stdio: a call still running after the drain time is answered with an error and logged', {skip}, async () => {
       const session = startStdio(runner.command('serve', '--transport', 'stdio', '--kubeconfig', kubeconfig))
       await initialize(session)
+      await stdioWarmUp(session)
       proxy.delayMs = 5000
       try {
         session.send({jsonrpc: '2.0', id: 2, method: 'tools/call', params: {name: 'get_cluster_status', arguments: {name: 'slow-db', namespace}}})
@@ -138,6 +157,7 @@ for (const runner of runners) {
       const server = await startHttpServer({kubeconfig, command: runner.command('serve', '--transport', 'http', '--host', '127.0.0.1', '--port', '0', '--kubeconfig', kubeconfig)})
       try {
         const client = await connectHttp(server.url)
+        await warmUp(() => callTool(client, 'list_postgres_clusters', {namespace}))
         proxy.delayMs = 300
         const inFlight = callTool(client, 'get_cluster_status', {name: 'slow-db', namespace})
         await new Promise((resolve) => setTimeout(resolve, 100))
@@ -155,19 +175,20 @@ for (const runner of runners) {
       }
     })
 
-    test('http: a call still running after the drain time is cut off and logged; exit within 1 s', {skip}, async () => {
+    test('http: a call still running after the drain time is answered with an error and logged; exit within 1 s', {skip}, async () => {
       const server = await startHttpServer({kubeconfig, command: runner.command('serve', '--transport', 'http', '--host', '127.0.0.1', '--port', '0', '--kubeconfig', kubeconfig)})
       try {
         const client = await connectHttp(server.url)
+        await warmUp(() => callTool(client, 'list_postgres_clusters', {namespace}))
         proxy.delayMs = 5000
         const inFlight = callTool(client, 'get_cluster_status', {name: 'slow-db', namespace}).then(
           () => 'answered',
-          () => 'failed',
+          (error: Error) => error.message,
         )
         await new Promise((resolve) => setTimeout(resolve, 100))
         const {code, ms} = await signalAndTime(server.process, 'SIGTERM')
-        assert.equal(await inFlight, 'failed')
-        assert.match(server.stderr(), /1 request\(s\) still running after the drain time were cut off/)
+        assert.match(await inFlight, /shutting down .* effect is unknown/)
+        assert.match(server.stderr(), /1 request\(s\) still running after the drain time were stopped \(1 MCP request\(s\) answered with an error\)/)
         assert.equal(code, 0)
         assert.ok(ms < EXIT_WITHIN_MS, `exited ${ms.toFixed(0)} ms after SIGTERM`)
         await client.close().catch(() => undefined)

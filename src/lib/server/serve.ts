@@ -28,8 +28,8 @@ export interface ServeOptions {
 
 const DEFAULT_OIDC_CONFIG = '/etc/mcp/oidc.yaml'
 /** SIGTERM/SIGINT: how long calls in flight may still finish; the process is gone within 1 s. */
-const DRAIN_MS = 700
-const EXIT_DEADLINE_MS = 950
+const DRAIN_MS = 500
+const EXIT_DEADLINE_MS = 800
 
 /**
  * Resolves with the signal's name on the first SIGTERM or SIGINT, and from then on guarantees the

@@ -1,5 +1,6 @@
 import type {Transport} from '@modelcontextprotocol/sdk/shared/transport.js'
 import {JSONRPCMessageSchema, type JSONRPCMessage} from '@modelcontextprotocol/sdk/types.js'
+import {SHUTDOWN_ERROR} from './errors.ts'
 
 const MAX_LINE_BYTES = 16 * 1024 * 1024
 
@@ -114,7 +115,7 @@ export class LineDelimitedStdioTransport implements Transport {
     const interrupted = [...this.pending]
     this.pending.clear()
     for (const [id] of interrupted) {
-      await this.write(JSON.stringify({jsonrpc: '2.0', id, error: {code: -32000, message: 'The server is shutting down and stopped this request before it finished; its effect is unknown. Check the current state before retrying.'}}) + '\n')
+      await this.write(JSON.stringify({jsonrpc: '2.0', id, error: SHUTDOWN_ERROR}) + '\n')
     }
     return interrupted.map(([, what]) => what)
   }
