@@ -22,7 +22,7 @@ import {startHttpServer, REPO_ROOT} from '../../test/support/mcp.ts'
 import {startIdentityProvider} from '../../test/support/oidc.ts'
 import {freePort, startRedis} from '../../test/support/redis.ts'
 import {obtainTokens, writeAuthConfig} from '../../test/auth/helpers.ts'
-import {flag, machineLoad, option, percentile, recordRun, smoke} from './report.ts'
+import {cpuMs, flag, machineLoad, option, percentile, recordRun, smoke} from './report.ts'
 
 const clientCount = smoke ? 2 : Number(option('--clients', '10'))
 const rounds = smoke ? 2 : Number(option('--rounds', '200'))
@@ -109,6 +109,8 @@ try {
     }
     const authTimes: number[] = []
     const openTimes: number[] = []
+    // CPU time of each server over the measured rounds: what auth costs per call, whatever the load.
+    const cpuBefore = {auth: cpuMs(withAuth.process.pid!), open: cpuMs(open.process.pid!)}
     for (let i = 0; i < rounds; i++) {
       // Which mode goes first alternates, so neither always runs right after the other's burst.
       if (i % 2) {
@@ -119,6 +121,7 @@ try {
         authTimes.push(...(await round(authClients)))
       }
     }
+    const cpuPerCall = {auth: (cpuMs(withAuth.process.pid!) - cpuBefore.auth) / authTimes.length, open: (cpuMs(open.process.pid!) - cpuBefore.open) / openTimes.length}
     const p = (values: number[], q: number) => percentile(values, q).toFixed(2)
     const added = (q: number) => (percentile(authTimes, q) - percentile(openTimes, q)).toFixed(2)
     lines.push(
@@ -126,6 +129,7 @@ try {
       `  auth off: p50 ${p(openTimes, 50)} ms, p99 ${p(openTimes, 99)} ms`,
       `  auth on:  p50 ${p(authTimes, 50)} ms, p99 ${p(authTimes, 99)} ms`,
       `  auth adds: p50 ${added(50)} ms (target <= 1 ms), p99 ${added(99)} ms (target <= 3 ms)`,
+      `  server CPU per call: auth off ${cpuPerCall.open.toFixed(3)} ms, auth on ${cpuPerCall.auth.toFixed(3)} ms (auth adds ${(cpuPerCall.auth - cpuPerCall.open).toFixed(3)} ms)`,
     )
   }
   await Promise.all([...authClients, ...openClients].map((c) => c.close()))
