@@ -37,7 +37,7 @@ export function machineLoad(): string {
 
 /** The command line that ran this script, relative to the repository. */
 export function commandLine(): string {
-  return ['node', ...process.argv.slice(1).map((arg) => arg.replace(`${REPO_ROOT}/`, ''))].join(' ')
+  return ['node', ...process.execArgv, ...process.argv.slice(1).map((arg) => arg.replace(`${REPO_ROOT}/`, ''))].join(' ')
 }
 
 /**
