@@ -3,7 +3,7 @@
 // namespace), over Streamable HTTP on loopback, to two `kmcp serve --transport http` processes
 // started the same way: one with authentication (real redis-server, tokens from a real
 // oidc-provider sign-in, one sign-in per client), one without.
-//   node --no-warnings scripts/bench/auth-overhead.ts [--clients 10] [--rounds 200] [--sources] [--write] [--smoke]
+//   node --no-warnings scripts/bench/auth-overhead.ts [--clients 10] [--rounds 200] [--sources] [--no-write] [--smoke]
 // Each round is one call per client, all at once, to one server; rounds alternate between the two
 // servers (and which goes first), so both see the same machine. Reported: p50 and p99 over ALL
 // calls of each mode, and their differences. Target: auth adds <= 1 ms at p50 and <= 3 ms at p99.

@@ -1,5 +1,5 @@
 // list_postgres_clusters over 500 clusters vs the bare list request it makes (issue: foundation).
-//   node --no-warnings scripts/bench/list-clusters.ts [--clusters 500] [--runs 15] [--binary dist/kmcp] [--write] [--smoke]
+//   node --no-warnings scripts/bench/list-clusters.ts [--clusters 500] [--runs 15] [--binary dist/kmcp] [--no-write] [--smoke]
 // Starts its own kube-apiserver harness, creates the clusters (with a plausible status), then, in
 // the same run and alternating, measures as medians over --runs:
 //   bare   one authenticated GET of the cluster list over a kept-alive HTTPS connection, body

@@ -41,11 +41,11 @@ export function commandLine(): string {
 }
 
 /**
- * With --write (never with --smoke), appends the result of a full run to docs/benchmarks.md under
- * `heading`, with the date, the load at the start and at the end, and the command.
+ * Appends the result of a full run to docs/benchmarks.md under `heading`, with the date, the load
+ * at the start and at the end, and the command; not for --smoke runs, nor with --no-write.
  */
 export function recordRun(heading: string, loadAtStart: string, body: string): void {
-  if (!flag('--write') || smoke) return
+  if (flag('--no-write') || smoke) return
   const file = join(REPO_ROOT, 'docs/benchmarks.md')
   const date = new Date().toISOString().replace('T', ' ').slice(0, 16)
   const entry = `\n### ${heading}: run of ${date} UTC\n\n\`${commandLine()}\`, node ${process.versions.node}, ${loadAtStart} at the start, ${machineLoad()} at the end.\n\n\`\`\`\n${body}\n\`\`\`\n`

@@ -1,5 +1,5 @@
 // Start-up benchmark of the single executable.
-//   node scripts/bench/startup.ts [--runs 15] [--binary dist/kmcp] [--peer PATH [--peer-args "serve"]] [--write] [--smoke]
+//   node scripts/bench/startup.ts [--runs 15] [--binary dist/kmcp] [--peer PATH [--peer-args "serve"]] [--no-write] [--smoke]
 // Measures, as medians over --runs runs (the servers interleaved run by run):
 //   help      spawn → `kmcp --help` exits
 //   stdio     spawn `kmcp serve` → MCP initialize answered, → tools/list answered (raw JSON-RPC
@@ -9,7 +9,7 @@
 //   rss       resident memory of the server right after tools/list (from /proc/<pid>/status)
 // --peer PATH runs another stdio MCP server (e.g. the Go kubernetes-mcp-server, or an older kmcp
 // with --peer-args "serve") the same way, interleaved; --peer-args is split on spaces.
-// --write appends the result to docs/benchmarks.md; --smoke runs once to prove the script works.
+// A full run appends its result to docs/benchmarks.md (not with --no-write); --smoke runs once to prove the script works.
 // Build the binary first: node_modules/.bin/bun scripts/build-binary.ts
 import {spawn} from 'node:child_process'
 import {resolve} from 'node:path'
