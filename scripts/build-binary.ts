@@ -30,13 +30,25 @@ export function gitCommit(): string {
   return git.status === 0 ? git.stdout.trim() : 'unknown'
 }
 
+// The tools/list answers, computed from the sources being bundled and carried by the binary in
+// place of the empty src/lib/server/tool-list-snapshot.ts (see there): start-up converts no schema.
+const snapshotModule = resolve(ROOT, 'src/lib/server/tool-list-snapshot.ts')
+let toolListAnswers: Record<string, unknown> | undefined
+async function computeSnapshot(): Promise<Record<string, unknown>> {
+  const {computeToolListAnswers} = await import('../src/lib/server/tool-list.ts')
+  const {createMcpServer} = await import('../src/lib/server/mcp-server.ts')
+  toolListAnswers ??= (await computeToolListAnswers(createMcpServer)) as Record<string, unknown>
+  return toolListAnswers
+}
+
 // Bun maps `undici` to a built-in stub whose Agent ignores TLS options (CA, client certificates),
 // which would break every TLS connection to a Kubernetes API server. Rewriting the import to the
 // package's file makes Bun bundle the real undici from node_modules.
-const realUndici = {
-  name: 'real-undici',
+const sourcePlugin = {
+  name: 'real-undici-and-tool-list',
   setup(build: {onLoad(options: {filter: RegExp}, callback: (args: {path: string}) => Promise<{contents: string; loader: string}>): void}) {
     build.onLoad({filter: /\.(m?js|ts)$/}, async ({path}) => {
+      if (path === snapshotModule) return {contents: `export const toolListSnapshot = ${JSON.stringify(toolListAnswers)}`, loader: 'ts'}
       const text = await readFile(path, 'utf8')
       const loader = path.endsWith('.ts') ? 'ts' : 'js'
       if (!text.includes('undici')) return {contents: text, loader}
@@ -49,6 +61,7 @@ const realUndici = {
 export async function buildBinary(options: BinaryBuild): Promise<{ok: true} | {ok: false; logs: unknown[]}> {
   const target = options.target ?? `bun-${process.platform}-${process.arch}`
   mkdirSync(dirname(options.outfile), {recursive: true})
+  await computeSnapshot()
   const result = await Bun.build({
     entrypoints: [resolve(ROOT, 'src/main.ts')],
     compile: {target, outfile: options.outfile},
@@ -61,7 +74,7 @@ export async function buildBinary(options: BinaryBuild): Promise<{ok: true} | {o
     define: {KMCP_BUILD_COMMIT: JSON.stringify(gitCommit())},
     // oclif guards an optional require('typescript'); bundling it would add 17 MB and slow start-up.
     external: ['typescript', 'ts-node', 'tsx'],
-    plugins: [realUndici],
+    plugins: [sourcePlugin],
   })
   return result.success ? {ok: true} : {ok: false, logs: result.logs}
 }
@@ -82,5 +95,5 @@ if (import.meta.main) {
     console.error('build-binary: bun build failed (messages above)')
     process.exit(1)
   }
-  console.error(`build-binary: wrote ${outfile} (${target}${bytecode ? ', bytecode' : ''}) in ${((Date.now() - started) / 1000).toFixed(1)} s`)
+  console.error(`build-binary: wrote ${outfile} (${target}${bytecode ? ', bytecode' : ''}) with a tools/list snapshot of ${Object.keys(toolListAnswers ?? {}).length} tool sets, in ${((Date.now() - started) / 1000).toFixed(1)} s`)
 }

@@ -1,5 +1,5 @@
 // list_postgres_clusters over 500 clusters vs the bare list request it makes (issue: foundation).
-//   node --no-warnings scripts/bench/list-clusters.ts [--clusters 500] [--runs 15] [--binary dist/kmcp]
+//   node --no-warnings scripts/bench/list-clusters.ts [--clusters 500] [--runs 15] [--binary dist/kmcp] [--no-write] [--smoke]
 // Starts its own kube-apiserver harness, creates the clusters (with a plausible status), then, in
 // the same run and alternating, measures as medians over --runs:
 //   bare   one authenticated GET of the cluster list over a kept-alive HTTPS connection, body
@@ -17,15 +17,12 @@ import {installClusterRoles, installCrds, startHarness, stateFromKubeconfig} fro
 import {STATE_ENV, type Connection, rawRequest, expectStatus} from '../../test/support/kube.ts'
 import {clusterManifest, healthyClusterStatus} from '../../test/support/operator.ts'
 
-const args = process.argv.slice(2)
-const option = (name: string, fallback: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : fallback)
-const clusters = Number(option('--clusters', '500'))
-const runs = Number(option('--runs', '15'))
+import {machineLoad, median, option, recordRun, smoke} from './report.ts'
+
+const clusters = smoke ? 5 : Number(option('--clusters', '500'))
+const runs = smoke ? 1 : Number(option('--runs', '15'))
 const binary = resolve(option('--binary', 'dist/kmcp'))
-const median = (values: number[]) => {
-  const s = [...values].sort((a, b) => a - b)
-  return s.length % 2 ? s[s.length >> 1] : (s[(s.length >> 1) - 1] + s[s.length >> 1]) / 2
-}
+const loadAtStart = machineLoad()
 
 const harness = await startHarness()
 try {
@@ -79,10 +76,14 @@ try {
   }
   await client.close()
   const ratio = median(toolTimes) / median(bareTimes)
-  console.log(`clusters: ${clusters}, runs: ${runs}, binary: ${binary}`)
-  console.log(`bare list request:              median ${median(bareTimes).toFixed(1)} ms (min ${Math.min(...bareTimes).toFixed(1)})`)
-  console.log(`list_postgres_clusters (MCP):   median ${median(toolTimes).toFixed(1)} ms (min ${Math.min(...toolTimes).toFixed(1)})`)
-  console.log(`ratio tool / bare:              ${ratio.toFixed(2)}  (target <= 1.25)`)
+  const lines = [
+    `clusters: ${clusters}, runs: ${runs}, binary: ${binary}`,
+    `bare list request:              median ${median(bareTimes).toFixed(1)} ms (min ${Math.min(...bareTimes).toFixed(1)})`,
+    `list_postgres_clusters (MCP):   median ${median(toolTimes).toFixed(1)} ms (min ${Math.min(...toolTimes).toFixed(1)})`,
+    `ratio tool / bare:              ${ratio.toFixed(2)}  (target <= 1.25)`,
+  ]
+  console.log(lines.join('\n'))
+  recordRun('list_postgres_clusters over many clusters (scripts/bench/list-clusters.ts)', loadAtStart, lines.join('\n'))
 } finally {
   await harness.stop()
 }

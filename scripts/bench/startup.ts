@@ -1,86 +1,108 @@
-// Start-up benchmark of the single executable (issue: foundation, "Speed and memory").
-//   node scripts/bench/startup.ts [--runs 15] [--binary dist/kmcp]
-// Measures, as medians over --runs runs:
+// Start-up benchmark of the single executable.
+//   node scripts/bench/startup.ts [--runs 15] [--binary dist/kmcp] [--peer PATH [--peer-args "serve"]] [--no-write] [--smoke]
+// Measures, as medians over --runs runs (the servers interleaved run by run):
 //   help      spawn → `kmcp --help` exits
-//   stdio     spawn `kmcp serve` → MCP initialize answered → tools/list answered
+//   stdio     spawn `kmcp serve` → MCP initialize answered, → tools/list answered (raw JSON-RPC
+//             over pipes, like an MCP client)
+//   cpu       CPU time (user + system) the server used until tools/list was answered: unlike the
+//             wall time it barely moves when other processes load the machine
 //   rss       resident memory of the server right after tools/list (from /proc/<pid>/status)
+// --peer PATH runs another stdio MCP server (e.g. the Go kubernetes-mcp-server, or an older kmcp
+// with --peer-args "serve") the same way, interleaved; --peer-args is split on spaces.
+// A full run appends its result to docs/benchmarks.md (not with --no-write); --smoke runs once to prove the script works.
 // Build the binary first: node_modules/.bin/bun scripts/build-binary.ts
 import {spawn} from 'node:child_process'
-import {readFileSync} from 'node:fs'
 import {resolve} from 'node:path'
 import {performance} from 'node:perf_hooks'
+import {cpuMs, flag, machineLoad, median, option, recordRun, rssMiB, smoke} from './report.ts'
 
-const args = process.argv.slice(2)
-const runs = Number(args[args.indexOf('--runs') + 1]) || 15
-const binary = resolve(args.includes('--binary') ? args[args.indexOf('--binary') + 1] : 'dist/kmcp')
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b)
-  const middle = sorted.length >> 1
-  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
-}
+const runs = smoke ? 1 : Number(option('--runs', '15'))
+const binary = resolve(option('--binary', 'dist/kmcp'))
+const peer = flag('--peer') ? resolve(option('--peer', '')) : undefined
+const loadAtStart = machineLoad()
 
 async function timeHelp(): Promise<number> {
   const started = performance.now()
   await new Promise<void>((done, fail) => {
     const child = spawn(binary, ['--help'], {stdio: ['ignore', 'ignore', 'inherit'], env: {}})
+    child.once('error', fail)
     child.once('exit', (code) => (code === 0 ? done() : fail(new Error(`--help exited ${code}`))))
   })
   return performance.now() - started
 }
 
-async function timeStdio(): Promise<{ms: number; rssMiB: number}> {
+interface StdioTiming {
+  initializeMs: number
+  toolsListMs: number
+  cpuMs: number
+  rssMiB: number
+  toolsListBytes: number
+}
+
+async function timeStdio(command: string, args: string[]): Promise<StdioTiming> {
   const started = performance.now()
-  const child = spawn(binary, ['serve', '--transport', 'stdio'], {stdio: ['pipe', 'pipe', 'inherit'], env: {}})
+  const child = spawn(command, args, {stdio: ['pipe', 'pipe', 'ignore'], env: {}})
+  const failed = new Promise<never>((_, fail) => {
+    child.once('error', fail)
+    child.once('exit', (code) => fail(new Error(`${command} exited ${code} before answering`)))
+  })
   let buffer = ''
-  const replies = new Map<number, unknown>()
-  const waitFor = (id: number) =>
-    new Promise<void>((done) => {
-      const check = () => {
-        if (replies.has(id)) {
-          child.stdout.off('data', onData)
-          done()
-        }
-      }
-      const onData = () => check()
-      child.stdout.on('data', onData)
-      check()
-    })
+  const replies = new Map<number, string>()
+  const waiters = new Map<number, () => void>()
   child.stdout.on('data', (chunk: Buffer) => {
     buffer += chunk
     let newline: number
     while ((newline = buffer.indexOf('\n')) >= 0) {
-      const message = JSON.parse(buffer.slice(0, newline)) as {id?: number}
+      const line = buffer.slice(0, newline)
       buffer = buffer.slice(newline + 1)
-      if (typeof message.id === 'number') replies.set(message.id, message)
+      const id = (JSON.parse(line) as {id?: unknown}).id
+      if (typeof id === 'number') {
+        replies.set(id, line)
+        waiters.get(id)?.()
+      }
     }
   })
+  const reply = (id: number) => Promise.race([failed, new Promise<string>((done) => (replies.has(id) ? done(replies.get(id)!) : waiters.set(id, () => done(replies.get(id)!))))])
   const send = (message: object) => child.stdin.write(JSON.stringify(message) + '\n')
   send({jsonrpc: '2.0', id: 1, method: 'initialize', params: {protocolVersion: '2025-06-18', capabilities: {}, clientInfo: {name: 'bench', version: '1'}}})
-  await waitFor(1)
+  await reply(1)
+  const initializeMs = performance.now() - started
   send({jsonrpc: '2.0', method: 'notifications/initialized'})
   send({jsonrpc: '2.0', id: 2, method: 'tools/list'})
-  await waitFor(2)
-  const ms = performance.now() - started
-  const status = readFileSync(`/proc/${child.pid}/status`, 'utf8')
-  const rssKiB = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0)
+  const list = await reply(2)
+  const toolsListMs = performance.now() - started
+  const timing = {initializeMs, toolsListMs, cpuMs: cpuMs(child.pid!), rssMiB: rssMiB(child.pid!), toolsListBytes: Buffer.byteLength(list)}
+  failed.catch(() => undefined)
   child.stdin.end()
-  await new Promise((done) => child.once('exit', done))
-  return {ms, rssMiB: rssKiB / 1024}
+  child.kill('SIGTERM')
+  await new Promise((done) => (child.exitCode !== null || child.signalCode !== null ? done(undefined) : child.once('exit', done)))
+  return timing
 }
 
+const servers: Array<{name: string; command: string; args: string[]; results: StdioTiming[]}> = [{name: 'kmcp', command: binary, args: ['serve', '--transport', 'stdio'], results: []}]
+if (peer) servers.push({name: 'peer', command: peer, args: option('--peer-args', '').split(' ').filter(Boolean), results: []})
 const help: number[] = []
-const stdio: number[] = []
-const rss: number[] = []
 await timeHelp() // warm the page cache once; not counted
+for (const server of servers) await timeStdio(server.command, server.args)
 for (let i = 0; i < runs; i++) {
   help.push(await timeHelp())
-  const result = await timeStdio()
-  stdio.push(result.ms)
-  rss.push(result.rssMiB)
+  // Which server goes first alternates, so neither always runs right after the other.
+  for (const server of i % 2 ? [...servers].reverse() : servers) server.results.push(await timeStdio(server.command, server.args))
 }
-const fmt = (values: number[]) => `median ${median(values).toFixed(1)} (min ${Math.min(...values).toFixed(1)}, max ${Math.max(...values).toFixed(1)})`
-console.log(`binary: ${binary}, runs: ${runs}`)
-console.log(`kmcp --help:                          ${fmt(help)} ms   (target <= 120 ms)`)
-console.log(`spawn -> initialize + tools/list:      ${fmt(stdio)} ms   (target <= 150 ms)`)
-console.log(`RSS after tools/list:                  ${fmt(rss)} MiB  (target <= 80 MiB)`)
+
+const fmt = (values: number[], digits = 1) => `${median(values).toFixed(digits)} (min ${Math.min(...values).toFixed(digits)}, max ${Math.max(...values).toFixed(digits)})`
+const lines = [`binary: ${binary}${peer ? `, peer: ${peer}` : ''}, runs: ${runs} (medians, min and max)`, `kmcp --help:                          ${fmt(help)} ms   (target <= 30 ms)`]
+for (const server of servers) {
+  const r = server.results
+  const target = server.name === 'kmcp'
+  lines.push(
+    `${server.name}:`,
+    `  spawn -> initialize answered:        ${fmt(r.map((x) => x.initializeMs))} ms`,
+    `  spawn -> + tools/list answered:      ${fmt(r.map((x) => x.toolsListMs))} ms${target ? '   (target <= 75 ms)' : ''}`,
+    `  CPU time until tools/list answered:  ${fmt(r.map((x) => x.cpuMs), 0)} ms`,
+    `  RSS after tools/list:                ${fmt(r.map((x) => x.rssMiB))} MiB${target ? '  (target <= 64 MiB)' : ''}`,
+    `  tools/list answer:                   ${(median(r.map((x) => x.toolsListBytes)) / 1024).toFixed(1)} KiB`,
+  )
+}
+console.log(lines.join('\n'))
+recordRun('Start-up (scripts/bench/startup.ts)', loadAtStart, lines.join('\n'))

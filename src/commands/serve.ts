@@ -53,6 +53,9 @@ export default class Serve extends Command {
         adminGroups: splitList(flags['admin-groups']),
         prompts: flags.prompts,
       })
+      // The session is over and drained; stdin held open by the client, the prompt file watcher or
+      // kept-alive sockets must not keep the process alive.
+      process.exit(process.exitCode ?? 0)
     } catch (error) {
       if (error instanceof ServeConfigError || error instanceof ListenError) this.error(error.message, {exit: 1})
       throw error

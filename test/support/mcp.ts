@@ -53,9 +53,10 @@ export interface HttpServerProcess {
 }
 
 /** Starts `kmcp serve --transport http` on a free loopback port and waits until it listens. */
-export async function startHttpServer(options: {kubeconfig: string; context?: string; extraArgs?: string[]; env?: Record<string, string>; port?: number}): Promise<HttpServerProcess> {
+export async function startHttpServer(options: {kubeconfig: string; context?: string; extraArgs?: string[]; env?: Record<string, string>; port?: number; command?: {command: string; args: string[]}}): Promise<HttpServerProcess> {
   // A fixed port is for servers whose public URL must be known before they start (OAuth tests).
-  const cmd = kmcpCommand('serve', '--transport', 'http', '--host', '127.0.0.1', '--port', String(options.port ?? 0), '--kubeconfig', options.kubeconfig, ...(options.context ? ['--context', options.context] : []), ...(options.extraArgs ?? []))
+  // `command` replaces the whole command line (e.g. to run dist/kmcp).
+  const cmd = options.command ?? kmcpCommand('serve', '--transport', 'http', '--host', '127.0.0.1', '--port', String(options.port ?? 0), '--kubeconfig', options.kubeconfig, ...(options.context ? ['--context', options.context] : []), ...(options.extraArgs ?? []))
   const child = spawn(cmd.command, cmd.args, {cwd: REPO_ROOT, env: {PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...options.env}, stdio: ['ignore', 'pipe', 'pipe']})
   let stderr = ''
   const url = await new Promise<string>((resolvePromise, reject) => {

@@ -2,6 +2,11 @@
 // or slow it down, without touching the shared test harness.
 import {createServer, connect, type Server, type Socket} from 'node:net'
 import {once} from 'node:events'
+import {mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import YAML from 'yaml'
+import {harness} from './kube.ts'
 
 export interface TcpProxy {
   port: number
@@ -54,4 +59,13 @@ export async function startTcpProxy(target: {host: string; port: number}, port =
   }
   await proxy.start()
   return proxy
+}
+
+/** A copy of the harness's admin kubeconfig whose API server address is the proxy. */
+export function kubeconfigThrough(proxy: TcpProxy): string {
+  const config = YAML.parse(readFileSync(harness().kubeconfigFor('admin'), 'utf8'))
+  for (const cluster of config.clusters) cluster.cluster.server = `https://127.0.0.1:${proxy.port}`
+  const file = join(mkdtempSync(join(tmpdir(), 'kmcp-proxy-')), 'kubeconfig')
+  writeFileSync(file, YAML.stringify(config))
+  return file
 }

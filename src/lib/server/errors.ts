@@ -5,3 +5,9 @@ export class ListenError extends Error {
     this.name = 'ListenError'
   }
 }
+
+/** The JSON-RPC error for a request still running when the server stops (SIGTERM/SIGINT). */
+export const SHUTDOWN_ERROR = {
+  code: -32000,
+  message: 'The server is shutting down and stopped this request before it finished; its effect is unknown. Check the current state before retrying.',
+}

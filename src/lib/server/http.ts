@@ -6,7 +6,7 @@ import type {McpServer} from '@modelcontextprotocol/sdk/server/mcp.js'
 import {isInitializeRequest} from '@modelcontextprotocol/sdk/types.js'
 import type {CallerIdentity} from '../tools/registry.ts'
 import type {LazyKubeClient} from '../k8s/client.ts'
-import {ListenError} from './errors.ts'
+import {ListenError, SHUTDOWN_ERROR} from './errors.ts'
 import {log} from './logger.ts'
 import {createMcpServer} from './mcp-server.ts'
 import {type ReadinessCheck, runReadinessChecks} from './readiness.ts'
@@ -232,7 +232,15 @@ export async function serveHttp(options: HttpServeOptions): Promise<RunningHttpS
     const closed = new Promise<void>((resolve) => server.close(() => resolve()))
     server.closeIdleConnections()
     const deadline = Date.now() + (options.drainTimeoutMs ?? 10_000)
-    while (inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
+    while (inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
+    if (inFlight > 0) {
+      const stillRunning = inFlight
+      const answered = (await Promise.all([...sessions.values()].map(answerUnfinished))).reduce((a, b) => a + b, 0)
+      // Give those answers a moment to leave before the connections are closed.
+      const flushBy = Date.now() + 100
+      while (inFlight > 0 && Date.now() < flushBy) await new Promise((r) => setTimeout(r, 10))
+      log.warn(`${stillRunning} request(s) still running after the drain time were stopped (${answered} MCP request(s) answered with an error)`)
+    }
     await Promise.allSettled([...sessions.values()].map((s) => s.server.close()))
     sessions.clear()
     server.closeAllConnections()
@@ -241,6 +249,18 @@ export async function serveHttp(options: HttpServeOptions): Promise<RunningHttpS
   }
 
   return {server, url, shutdown}
+}
+
+/**
+ * Answers the MCP requests a session is still handling with SHUTDOWN_ERROR, on their own response
+ * streams, so that clients learn at once instead of waiting for their timeout. The in-flight
+ * requests are the SDK's (private, pinned) `_requestHandlerAbortControllers`.
+ */
+async function answerUnfinished(session: Session): Promise<number> {
+  const running = (session.server.server as unknown as {_requestHandlerAbortControllers?: Map<string | number, AbortController>})._requestHandlerAbortControllers
+  const ids = [...(running?.keys() ?? [])]
+  await Promise.all(ids.map((id) => session.transport.send({jsonrpc: '2.0', id, error: SHUTDOWN_ERROR}).catch(() => undefined)))
+  return ids.length
 }
 
 export {ListenError}

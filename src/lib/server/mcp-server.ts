@@ -1,4 +1,6 @@
 import {McpServer} from '@modelcontextprotocol/sdk/server/mcp.js'
+import {AjvJsonSchemaValidator} from '@modelcontextprotocol/sdk/validation/ajv'
+import type {jsonSchemaValidator} from '@modelcontextprotocol/sdk/validation'
 import pjson from '../../../package.json' with {type: 'json'}
 import {toolsets} from '../tools/index.ts'
 import {mountToolsets, type ToolEnvironment} from '../tools/registry.ts'
@@ -6,6 +8,7 @@ import {mountPrompts} from './prompts/mount.ts'
 import {promptRegistry} from './prompts/registry.ts'
 import {mountResources} from './resources/index.ts'
 import {clusterCompleters} from './resources/completion.ts'
+import {shareToolList} from './tool-list.ts'
 
 const INSTRUCTIONS = [
   'kmcp manages PostgreSQL clusters run by the CloudNativePG (CNPG) operator on Kubernetes.',
@@ -18,45 +21,26 @@ const INSTRUCTIONS = [
 
 /**
  * One MCP server instance with every toolset mounted. Cheap to create: the Kubernetes client
- * behind `env.kube` is shared and made on first use.
+ * behind `env.kube` is shared and made on first use, and tools/list is answered from the build-time
+ * snapshot when there is one (`snapshot: false` computes it live).
  */
-export function createMcpServer(env: ToolEnvironment): McpServer {
+export function createMcpServer(env: ToolEnvironment, options: {snapshot?: boolean} = {}): McpServer {
   const server = new McpServer(
     {name: 'kmcp', title: 'kmcp: CloudNativePG for AI agents', version: pjson.version},
-    {capabilities: {tools: {listChanged: false}, logging: {}}, instructions: INSTRUCTIONS},
+    {capabilities: {tools: {listChanged: false}, logging: {}}, instructions: INSTRUCTIONS, jsonSchemaValidator: validatorOnFirstUse()},
   )
   mountToolsets(server, toolsets, env)
   mountPrompts(server, promptRegistry(), clusterCompleters(env))
   mountResources(server, env, toolsets)
-  shareToolList(server)
+  shareToolList(server, options)
   return server
 }
 
-type RequestHandler = (request: {params?: {cursor?: string}}, extra: unknown) => Promise<unknown>
-
-/** tools/list answers by the set of tools a session sees (admins see more). */
-const toolListAnswers = new Map<string, Promise<unknown>>()
-
 /**
- * Converting every tool's zod schemas to JSON Schema costs about 20 ms of CPU per tools/list, and
- * an HTTP server builds one McpServer per session; the answer only depends on which tools are
- * mounted, so it is computed once per set and shared. `_requestHandlers` and `_registeredTools` are
- * private to the SDK (pinned exactly in package.json); test/foundation checks the answer.
+ * The SDK builds an Ajv instance for every server (several ms of CPU at start-up and per HTTP
+ * session) that only checks elicitation answers (confirmations); it is made when first needed.
  */
-function shareToolList(server: McpServer): void {
-  const internals = server as unknown as {_registeredTools: Record<string, unknown>; server: {_requestHandlers: Map<string, RequestHandler>}}
-  const handlers = internals.server._requestHandlers
-  const original = handlers.get('tools/list')
-  if (!original) return
-  const key = Object.keys(internals._registeredTools).sort().join(',')
-  handlers.set('tools/list', (request, extra) => {
-    if (request.params?.cursor) return original(request, extra)
-    let answer = toolListAnswers.get(key)
-    if (!answer) {
-      answer = original(request, extra)
-      toolListAnswers.set(key, answer)
-      answer.catch(() => toolListAnswers.delete(key))
-    }
-    return answer
-  })
+function validatorOnFirstUse(): jsonSchemaValidator {
+  let ajv: AjvJsonSchemaValidator | undefined
+  return {getValidator: (schema) => (ajv ??= new AjvJsonSchemaValidator()).getValidator(schema)}
 }

@@ -27,6 +27,29 @@ export interface ServeOptions {
 }
 
 const DEFAULT_OIDC_CONFIG = '/etc/mcp/oidc.yaml'
+/** SIGTERM/SIGINT: how long calls in flight may still finish; the process is gone within 1 s. */
+const DRAIN_MS = 500
+const EXIT_DEADLINE_MS = 800
+
+/**
+ * Resolves with the signal's name on the first SIGTERM or SIGINT, and from then on guarantees the
+ * process ends within EXIT_DEADLINE_MS even if closing something hangs. A second signal kills it.
+ */
+function stopSignal(): Promise<string> {
+  return new Promise((resolve) => {
+    const stop = (signal: NodeJS.Signals) => {
+      process.off('SIGTERM', stop)
+      process.off('SIGINT', stop)
+      setTimeout(() => {
+        log.error(`shutdown after ${signal} took longer than ${EXIT_DEADLINE_MS} ms; exiting anyway`)
+        process.exit(1)
+      }, EXIT_DEADLINE_MS).unref()
+      resolve(signal)
+    }
+    process.once('SIGTERM', stop)
+    process.once('SIGINT', stop)
+  })
+}
 
 /** Thrown for a configuration the server refuses to start with; the message says what to do. */
 export class ServeConfigError extends Error {
@@ -78,7 +101,7 @@ async function httpAuthLayer(options: ServeOptions): Promise<HttpAuthLayer | und
   }
 }
 
-/** Runs `kmcp serve` until it is told to stop. */
+/** Runs `kmcp serve` until it is told to stop (stdio: or stdin closes); the caller then exits the process. */
 export async function serve(options: ServeOptions): Promise<void> {
   configureLogging({level: options.logLevel})
   try {
@@ -88,8 +111,9 @@ export async function serve(options: ServeOptions): Promise<void> {
     throw error
   }
   const kube = new LazyKubeClient({kubeconfig: options.kubeconfig, context: options.context})
+  const stopped = stopSignal()
   if (options.transport === 'stdio') {
-    await serveStdio(kube)
+    await serveStdio(kube, stopped, DRAIN_MS)
     return
   }
   const auth = await httpAuthLayer(options)
@@ -101,15 +125,11 @@ export async function serve(options: ServeOptions): Promise<void> {
     kube,
     auth,
     anonymousIdentity: {...localIdentity(), transport: 'http'},
+    drainTimeoutMs: DRAIN_MS,
   })
   log.info(`MCP server listening on ${running.url} (Streamable HTTP; health: /healthz, readiness: /readyz; authentication ${auth ? 'on' : 'off'})`)
-  await new Promise<void>((resolve) => {
-    const stop = (signal: string) => {
-      log.info(`${signal} received: draining in-flight requests`)
-      void running.shutdown().finally(resolve)
-    }
-    process.once('SIGTERM', () => stop('SIGTERM'))
-    process.once('SIGINT', () => stop('SIGINT'))
-  })
+  const signal = await stopped
+  log.info(`${signal} received: draining in-flight requests`)
+  await running.shutdown()
   log.info('stopped')
 }
