@@ -202,9 +202,6 @@ async function buildPostgres(tmp, { sources, logFile }) {
   await run('mmdebstrap', args, { env: { ...process.env, SOURCE_DATE_EPOCH: String(EPOCH) }, logFile, label: 'building the PostgreSQL root filesystem (mmdebstrap)', say });
   // The runtime mounts its own /dev; device nodes made by mmdebstrap do not belong in a layer.
   for (const entry of fs.readdirSync(path.join(rootfs, 'dev'))) fs.rmSync(path.join(rootfs, 'dev', entry), { recursive: true, force: true });
-  // Directories and generated files carry the build's time: clamp every mtime to EPOCH so the layer
-  // depends on the packages only.
-  await run('find', [rootfs, '-newermt', `@${EPOCH}`, '-exec', 'touch', '--no-dereference', `--date=@${EPOCH}`, '{}', '+'], { logFile, label: 'clamping timestamps' });
   const version = installedPostgresVersion(rootfs);
   const ref = `${POSTGRES_REPOSITORY}:${version}`;
   await packImage({
