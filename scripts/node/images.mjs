@@ -185,7 +185,7 @@ async function buildPostgres(tmp, { sources, logFile }) {
   const cleanUp = [
     `rm -rf "$1/var/lib/postgresql/${PG_MAJOR}" "$1/etc/postgresql/${PG_MAJOR}" "$1"/var/log/* "$1"/var/cache/debconf/*-old`,
     'rm -f "$1"/etc/ssl/private/ssl-cert-snakeoil.key "$1"/etc/ssl/certs/ssl-cert-snakeoil.pem',
-    'find "$1/etc/ssl/certs" -xtype l -delete',
+    'find "$1/etc/ssl/certs" -lname ssl-cert-snakeoil.pem -delete',
     `rm -rf ${pgLib}/llvmjit.so ${pgLib}/llvmjit_types.bc ${pgLib}/bitcode "$1"/usr/lib/x86_64-linux-gnu/libLLVM-*.so* "$1"/usr/lib/x86_64-linux-gnu/libz3.so*`,
   ].join('; ');
   const args = [
