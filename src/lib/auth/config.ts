@@ -5,6 +5,7 @@ import {dirname, join} from 'node:path'
 import {parse as parseYaml} from 'yaml'
 import type {RedisSettings} from '../storage/redis.ts'
 import {storageKeyRing, type StorageKey} from '../storage/encrypted.ts'
+import {parseOidcYaml, type OidcYaml} from './config-schema.ts'
 
 /** Everything the OAuth facade needs, resolved and validated. */
 export interface AuthConfig {
@@ -58,7 +59,7 @@ export interface RateLimits {
 }
 
 /** YAML key under `rate_limits` → setting and default. Real clients stay far below these. */
-const RATE_LIMIT_KEYS = {
+const RATE_LIMIT_DEFAULTS = {
   window_seconds: ['windowSeconds', 60],
   register_per_ip: ['registerPerIp', 10],
   token_per_ip: ['tokenPerIp', 60],
@@ -113,6 +114,8 @@ export function loadAuthConfig(options: LoadOptions): AuthConfig {
     } catch (error) {
       throw new AuthConfigError(`cannot read ${path} (--oidc-config): ${(error as Error).message}`)
     }
+    const checked = parseOidcYaml(yaml, path)
+    if (!checked.ok) throw new AuthConfigError(checked.message)
   } else if (options.explicit) {
     throw new AuthConfigError(`the OIDC configuration file ${path} (from --oidc-config) does not exist.`)
   }
@@ -244,7 +247,7 @@ export function loadAuthConfig(options: LoadOptions): AuthConfig {
     adminGroups: options.adminGroups ?? list('admin_groups', 'KMCP_ADMIN_GROUPS', []),
     accessTokenLifetimeSeconds: seconds('access_token_lifetime_seconds', 3600),
     refreshTokenLifetimeSeconds: seconds('refresh_token_lifetime_seconds', 30 * 24 * 3600),
-    rateLimits: rateLimits(yaml.rate_limits, path),
+    rateLimits: rateLimits(yaml.rate_limits as OidcYaml['rate_limits']),
     trustedProxies: list('trusted_proxies', 'KMCP_TRUSTED_PROXIES', []).map((entry) => checkProxyEntry(entry, path)),
     source: where,
   }
@@ -264,18 +267,11 @@ function stringMap(value: unknown, key: string, path: string): Record<string, st
   return out
 }
 
-function rateLimits(value: unknown, path: string): RateLimits {
-  const limits = Object.fromEntries(Object.values(RATE_LIMIT_KEYS)) as unknown as RateLimits
-  if (value === undefined || value === null) return limits
-  if (typeof value !== 'object' || Array.isArray(value)) throw new AuthConfigError(`\`rate_limits\` in ${path} must be a mapping (${Object.keys(RATE_LIMIT_KEYS).join(', ')}).`)
-  for (const [key, given] of Object.entries(value)) {
-    if (!Object.hasOwn(RATE_LIMIT_KEYS, key)) throw new AuthConfigError(`\`rate_limits.${key}\` in ${path} is not a setting; use ${Object.keys(RATE_LIMIT_KEYS).join(', ')}.`)
-    const [field] = RATE_LIMIT_KEYS[key as keyof typeof RATE_LIMIT_KEYS]
-    const least = field === 'windowSeconds' ? 1 : 0
-    if (typeof given !== 'number' || !Number.isInteger(given) || given < least || given > 1_000_000) {
-      throw new AuthConfigError(`\`rate_limits.${key}\` in ${path} must be a whole number ${field === 'windowSeconds' ? 'of seconds, at least 1' : 'of requests (0 turns this limit off)'}; got ${JSON.stringify(given)}.`)
-    }
-    limits[field] = given
+/** `rate_limits` (already type-checked by the schema) over the defaults. */
+function rateLimits(value: OidcYaml['rate_limits']): RateLimits {
+  const limits = Object.fromEntries(Object.values(RATE_LIMIT_DEFAULTS)) as unknown as RateLimits
+  for (const [key, given] of Object.entries(value ?? {})) {
+    if (given !== undefined) limits[RATE_LIMIT_DEFAULTS[key as keyof typeof RATE_LIMIT_DEFAULTS][0]] = given
   }
   return limits
 }

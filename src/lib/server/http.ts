@@ -7,6 +7,7 @@ import {isInitializeRequest} from '@modelcontextprotocol/sdk/types.js'
 import type {CallerIdentity} from '../tools/registry.ts'
 import type {LazyKubeClient} from '../k8s/client.ts'
 import {ListenError} from './errors.ts'
+import {sendJson, sendJsonRpcError} from './json-reply.ts'
 import {log} from './logger.ts'
 import {createMcpServer} from './mcp-server.ts'
 import {type ReadinessCheck, runReadinessChecks} from './readiness.ts'
@@ -55,15 +56,7 @@ export interface RunningHttpServer {
 
 type AuthedRequest = IncomingMessage & {auth?: AuthInfo}
 
-function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  if (res.headersSent) return
-  res.writeHead(status, {'content-type': 'application/json', 'cache-control': 'no-store', ...headers})
-  res.end(JSON.stringify(body))
-}
-
-function jsonRpcError(res: ServerResponse, status: number, code: number, message: string): void {
-  sendJson(res, status, {jsonrpc: '2.0', error: {code, message}, id: null})
-}
+const jsonRpcError = sendJsonRpcError
 
 /** Reads and parses a JSON body; undefined plus a written error response when it is not JSON. */
 async function readJsonBody(req: IncomingMessage, res: ServerResponse, limitBytes: number): Promise<{ok: true; body: unknown} | {ok: false}> {

@@ -1,0 +1,92 @@
+import type {IncomingMessage, ServerResponse} from 'node:http'
+import {sendJson} from '../server/json-reply.ts'
+
+/** An OAuth error answer (RFC 6749 §5.2): code, description, status and extra headers. */
+export class OAuthError extends Error {
+  readonly code: string
+  readonly status: number
+  readonly headers: Record<string, string>
+  constructor(code: string, description: string, status = 400, headers: Record<string, string> = {}) {
+    super(description)
+    this.code = code
+    this.status = status
+    this.headers = headers
+  }
+}
+
+export const CORS = {'access-control-allow-origin': '*'}
+export const MAX_FORM_BYTES = 16 * 1024
+
+export function sendOAuthError(res: ServerResponse, error: OAuthError): void {
+  sendJson(res, error.status, {error: error.code, error_description: error.message}, {...CORS, ...error.headers})
+}
+
+export function sendHtml(res: ServerResponse, status: number, html: string, headers: Record<string, string> = {}): void {
+  res.writeHead(status, {
+    'content-type': 'text/html; charset=utf-8',
+    'cache-control': 'no-store',
+    'x-frame-options': 'DENY',
+    'x-content-type-options': 'nosniff',
+    'referrer-policy': 'no-referrer',
+    'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+    ...headers,
+  })
+  res.end(html)
+}
+
+export function redirect(res: ServerResponse, location: string, headers: Record<string, string | string[]> = {}): void {
+  res.writeHead(302, {location, 'cache-control': 'no-store', 'referrer-policy': 'no-referrer', ...headers})
+  res.end()
+}
+
+export function allowMethods(method: string, allowed: string[]): void {
+  if (!allowed.includes(method)) throw new OAuthError('invalid_request', `use ${allowed.join(' or ')}`, 405)
+}
+
+export async function readBody(req: IncomingMessage, limit: number): Promise<string> {
+  const declared = Number(req.headers['content-length'])
+  if (declared > limit) throw new OAuthError('invalid_request', `request body larger than ${limit} bytes`, 413)
+  const chunks: Buffer[] = []
+  let size = 0
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length
+    if (size > limit) throw new OAuthError('invalid_request', `request body larger than ${limit} bytes`, 413)
+    chunks.push(chunk as Buffer)
+  }
+  return Buffer.concat(chunks).toString('utf8')
+}
+
+export async function readForm(req: IncomingMessage): Promise<URLSearchParams> {
+  if (!String(req.headers['content-type'] ?? '').toLowerCase().startsWith('application/x-www-form-urlencoded')) {
+    throw new OAuthError('invalid_request', 'the body must be application/x-www-form-urlencoded')
+  }
+  return new URLSearchParams(await readBody(req, MAX_FORM_BYTES))
+}
+
+/** A single-valued parameter; repeating one is an error (RFC 6749 §3.1). */
+export function param(params: URLSearchParams, name: string): string | undefined {
+  const values = params.getAll(name)
+  if (values.length > 1) throw new OAuthError('invalid_request', `parameter ${name} is repeated`)
+  return values[0] === '' ? undefined : values[0]
+}
+
+/**
+ * The client_id of a token or revocation request. kmcp's clients are public (registration answers
+ * token_endpoint_auth_method "none" and issues no secret), but some clients still send HTTP Basic
+ * credentials; their client_id is taken from there and the secret ignored, since PKCE (and the
+ * refresh token itself) is what proves the client.
+ */
+export function clientIdOf(req: IncomingMessage, form: URLSearchParams): string | undefined {
+  const fromBody = param(form, 'client_id')
+  const basic = /^Basic ([A-Za-z0-9+/=]+)$/i.exec(req.headers.authorization?.trim() ?? '')
+  if (!basic) return fromBody
+  const decoded = Buffer.from(basic[1], 'base64').toString('utf8')
+  let fromHeader: string
+  try {
+    fromHeader = decodeURIComponent(decoded.slice(0, Math.max(0, decoded.indexOf(':'))))
+  } catch {
+    throw new OAuthError('invalid_client', 'malformed Basic credentials', 401)
+  }
+  if (fromBody !== undefined && fromBody !== fromHeader) throw new OAuthError('invalid_client', 'client_id in the body and in the Authorization header differ', 401)
+  return fromHeader || fromBody
+}
