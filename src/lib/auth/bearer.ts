@@ -4,7 +4,7 @@ import type {CallerIdentity} from '../tools/registry.ts'
 import {log} from '../server/logger.ts'
 import {sendJson} from '../server/json-reply.ts'
 import type {FacadeContext} from './context.ts'
-import {identityOf} from './identity.ts'
+import {identityOf, type IdentityResult} from './identity.ts'
 import {CORS} from './oauth-http.ts'
 import type {Grant} from './records.ts'
 
@@ -24,7 +24,7 @@ function challenge(ctx: FacadeContext, res: ServerResponse, status: 401 | 403, e
 export class BearerAuthenticator {
   private readonly ctx: FacadeContext
   /** identityOf, computed once per stored sign-in object (the grant cache hands out the same object). */
-  private readonly identities = new WeakMap<Grant, CallerIdentity>()
+  private readonly identities = new WeakMap<Grant, IdentityResult>()
 
   constructor(ctx: FacadeContext) {
     this.ctx = ctx
@@ -56,7 +56,13 @@ export class BearerAuthenticator {
     const scopes = claims.scope.split(' ').filter(Boolean)
     const missing = ctx.config.mcpScopes.filter((s) => !scopes.includes(s))
     if (missing.length > 0) return challenge(ctx, res, 403, {code: 'insufficient_scope', description: `this request needs the scopes ${ctx.config.mcpScopes.join(' ')}`})
-    const identity = this.cachedIdentity(grant)
+    const who = this.cachedIdentity(grant)
+    // The allow-list may have changed since the sign-in.
+    if (!who.ok) {
+      sendJson(res, 403, {error: 'access_denied', error_description: who.reason}, CORS)
+      return undefined
+    }
+    const identity = who.identity
     return {
       authInfo: {
         token,
@@ -70,7 +76,7 @@ export class BearerAuthenticator {
     }
   }
 
-  private cachedIdentity(grant: Grant): CallerIdentity {
+  private cachedIdentity(grant: Grant): IdentityResult {
     let identity = this.identities.get(grant)
     if (!identity) {
       identity = identityOf(grant.upstream, this.ctx.config, this.ctx.impersonate)

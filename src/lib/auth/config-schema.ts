@@ -36,6 +36,14 @@ const redis = z.strictObject(
   {error: 'must be a mapping (url, host, port, db, password_file)'},
 )
 
+const claimMapping = z.strictObject(
+  {
+    claim: z.string({error: 'must be the name of a token claim'}).min(1, {error: 'must be the name of a token claim'}).optional(),
+    prefix: z.string({error: 'must be a string (empty: no prefix)'}).optional(),
+  },
+  {error: 'must be a mapping (claim, prefix)'},
+)
+
 export const oidcYamlSchema = z.strictObject(
   {
     auth_type: text('auth0 or oidc'),
@@ -60,6 +68,11 @@ export const oidcYamlSchema = z.strictObject(
     groups_claim: text(),
     admin_users: list,
     admin_groups: list,
+    kubernetes_username: claimMapping.nullish(),
+    kubernetes_groups: claimMapping.nullish(),
+    allowed_users: list,
+    allowed_groups: list,
+    allowed_email_domains: list,
     access_token_lifetime_seconds: wholeSeconds,
     refresh_token_lifetime_seconds: wholeSeconds,
     rate_limits: rateLimits.nullish(),

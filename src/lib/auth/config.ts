@@ -31,9 +31,19 @@ export interface AuthConfig {
   storageKeys: StorageKey[]
   /** Undefined: the in-memory store (loopback development only). */
   redis?: RedisSettings
-  groupsClaim: string
+  /** Where the Kubernetes username comes from: an immutable claim, and the prefix put before it. */
+  kubernetesUsername: ClaimMapping
+  /** Where Kubernetes groups come from, and their prefix. */
+  kubernetesGroups: ClaimMapping
+  /** Kubernetes usernames (prefixed) allowed to use admin tools. */
   adminUsers: string[]
+  /** Prefixed groups allowed to use admin tools. */
   adminGroups: string[]
+  /** Optional allow-list: when any is non-empty, only matching users may sign in. */
+  allowedUsers: string[]
+  allowedGroups: string[]
+  /** Domains of verified email addresses that may sign in. */
+  allowedEmailDomains: string[]
   accessTokenLifetimeSeconds: number
   refreshTokenLifetimeSeconds: number
   rateLimits: RateLimits
@@ -66,6 +76,14 @@ const RATE_LIMIT_DEFAULTS = {
   token_per_client: ['tokenPerClient', 60],
   authorize_per_ip: ['authorizePerIp', 30],
 } as const satisfies Record<string, readonly [keyof RateLimits, number]>
+
+export interface ClaimMapping {
+  claim: string
+  prefix: string
+}
+
+/** The prefix of Kubernetes usernames and groups from this identity provider (as the API server's own OIDC authenticator does). */
+export const DEFAULT_KUBERNETES_PREFIX = 'oidc:'
 
 export interface SigningKey {
   kid: string
@@ -242,15 +260,32 @@ export function loadAuthConfig(options: LoadOptions): AuthConfig {
     signingKeys,
     storageKeys,
     redis,
-    groupsClaim: text('groups_claim', ['OIDC_GROUPS_CLAIM']) ?? 'groups',
+    kubernetesUsername: claimMapping(yaml.kubernetes_username as OidcYaml['kubernetes_username'], 'sub', path),
+    kubernetesGroups: claimMapping(yaml.kubernetes_groups as OidcYaml['kubernetes_groups'], text('groups_claim', ['OIDC_GROUPS_CLAIM']) ?? 'groups', path),
     adminUsers: options.adminUsers ?? list('admin_users', 'KMCP_ADMIN_USERS', []),
     adminGroups: options.adminGroups ?? list('admin_groups', 'KMCP_ADMIN_GROUPS', []),
+    allowedUsers: list('allowed_users', 'KMCP_ALLOWED_USERS', []),
+    allowedGroups: list('allowed_groups', 'KMCP_ALLOWED_GROUPS', []),
+    allowedEmailDomains: list('allowed_email_domains', 'KMCP_ALLOWED_EMAIL_DOMAINS', []).map((d) => d.toLowerCase().replace(/^@/, '')),
     accessTokenLifetimeSeconds: seconds('access_token_lifetime_seconds', 3600),
     refreshTokenLifetimeSeconds: seconds('refresh_token_lifetime_seconds', 30 * 24 * 3600),
     rateLimits: rateLimits(yaml.rate_limits as OidcYaml['rate_limits']),
     trustedProxies: list('trusted_proxies', 'KMCP_TRUSTED_PROXIES', []).map((entry) => checkProxyEntry(entry, path)),
     source: where,
   }
+}
+
+/** Display claims anyone can change at most providers: never a Kubernetes identity. */
+const MUTABLE_CLAIMS = new Set(['name', 'preferred_username', 'username', 'nickname', 'given_name', 'family_name'])
+
+function claimMapping(value: OidcYaml['kubernetes_username'], defaultClaim: string, path: string): ClaimMapping {
+  const claim = value?.claim ?? defaultClaim
+  const prefix = value?.prefix ?? DEFAULT_KUBERNETES_PREFIX
+  if (prefix.startsWith('system:')) throw new AuthConfigError(`the prefix in ${path} may not start with system: (Kubernetes reserves it); use e.g. ${DEFAULT_KUBERNETES_PREFIX}`)
+  if (defaultClaim === 'sub' && MUTABLE_CLAIMS.has(claim)) {
+    throw new AuthConfigError(`\`kubernetes_username.claim\` in ${path} is ${claim}, which users can change at most identity providers: use an immutable claim such as sub (default), oid (Entra ID), or email (only honoured when email_verified is true).`)
+  }
+  return {claim, prefix}
 }
 
 /** Parameters kmcp sets itself cannot be overridden: they carry the PKCE and state protections. */

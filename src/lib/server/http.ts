@@ -43,8 +43,8 @@ export interface HttpServeOptions {
 interface Session {
   transport: StreamableHTTPServerTransport
   server: McpServer
-  /** The user that opened the session; requests from anyone else are refused. */
-  userId: string
+  /** The stable subject of the user that opened the session; requests from anyone else are refused. */
+  owner: string
 }
 
 export interface RunningHttpServer {
@@ -117,7 +117,7 @@ export async function serveHttp(options: HttpServeOptions): Promise<RunningHttpS
         jsonRpcError(res, 404, -32001, 'Session not found: it expired or the server restarted. Start a new session with an initialize request.')
         return
       }
-      if (session.userId !== identity.userId) {
+      if (session.owner !== (identity.subject ?? identity.userId)) {
         jsonRpcError(res, 403, -32001, 'This session belongs to another user.')
         return
       }
@@ -145,7 +145,7 @@ export async function serveHttp(options: HttpServeOptions): Promise<RunningHttpS
     const transport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
       onsessioninitialized: (id) => {
-        sessions.set(id, {transport, server, userId: identity.userId})
+        sessions.set(id, {transport, server, owner: identity.subject ?? identity.userId})
       },
       onsessionclosed: (id) => {
         sessions.delete(id)

@@ -49,8 +49,16 @@ export const callback: Endpoint = async (ctx, req, res, url, method) => {
     log.warn('upstream code exchange failed', {error: (error as Error).message})
     return back({error: 'server_error', error_description: 'kmcp could not complete the sign-in with the identity provider; see the kmcp logs'})
   }
+  const who = identityOf(upstream, ctx.config, ctx.impersonate)
+  if (!who.ok) {
+    // Nothing is stored and no code goes back: the user sees why, the operator sees who.
+    log.warn('sign-in refused', {reason: who.reason, issuer: upstream.claims.iss, sub: upstream.claims.sub, client_id: txn.clientId})
+    await ctx.upstream.revoke(upstream).catch(() => undefined)
+    sendHtml(res, 403, errorPage('Not allowed', `You signed in, but ${who.reason}.`), clearBinding)
+    return
+  }
   const ourCode = randomToken()
   await ctx.store.set(KEY.code(ourCode), {clientId: txn.clientId, redirectUri: txn.redirectUri, codeChallenge: txn.codeChallenge, scope: txn.scope, upstream} satisfies CodeRecord, CODE_TTL)
-  log.info('user signed in', {user: identityOf(upstream, ctx.config, ctx.impersonate).userId, client_id: txn.clientId})
+  log.info('user signed in', {user: who.identity.userId, subject: who.identity.subject, groups: who.identity.groups, admin: who.identity.isAdmin, client_id: txn.clientId})
   back({code: ourCode})
 }
