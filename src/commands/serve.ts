@@ -29,6 +29,8 @@ export default class Serve extends Command {
     impersonate: Flags.boolean({default: false, summary: 'HTTP: make Kubernetes requests as the signed-in user (Impersonate-User/-Group), so cluster RBAC decides per person.'}),
     'admin-users': Flags.string({summary: 'HTTP: comma-separated user ids or usernames allowed to use admin tools (overrides admin_users in the config).'}),
     'admin-groups': Flags.string({summary: 'HTTP: comma-separated identity-provider groups allowed to use admin tools (overrides admin_groups).'}),
+    'allowed-hosts': Flags.string({summary: 'HTTP: comma-separated host names the server answers to besides loopback, the listen address and public_url (e.g. the Service DNS name); others get 403 (DNS rebinding protection).', env: 'KMCP_ALLOWED_HOSTS'}),
+    'allowed-origins': Flags.string({summary: 'HTTP: comma-separated web origins (https://app.example.com) allowed to call kmcp from a browser besides the allowed hosts.', env: 'KMCP_ALLOWED_ORIGINS'}),
     prompts: Flags.string({summary: 'Prompt bundle file (YAML or JSON) offered through MCP prompts, reloaded when it changes. Default /etc/mcp/prompts/prompts.yaml when present; a path given here must exist and be valid.', env: 'PROMPTS_PATH'}),
   }
 
@@ -52,6 +54,8 @@ export default class Serve extends Command {
         adminUsers: splitList(flags['admin-users']),
         adminGroups: splitList(flags['admin-groups']),
         prompts: flags.prompts,
+        allowedHosts: splitList(flags['allowed-hosts']),
+        allowedOrigins: splitList(flags['allowed-origins']),
       })
     } catch (error) {
       if (error instanceof ServeConfigError || error instanceof ListenError) this.error(error.message, {exit: 1})

@@ -7,6 +7,7 @@ import {isInitializeRequest} from '@modelcontextprotocol/sdk/types.js'
 import type {CallerIdentity} from '../tools/registry.ts'
 import type {LazyKubeClient} from '../k8s/client.ts'
 import {ListenError} from './errors.ts'
+import {HostGuard} from './host-guard.ts'
 import {sendJson, sendJsonRpcError} from './json-reply.ts'
 import {log} from './logger.ts'
 import {createMcpServer} from './mcp-server.ts'
@@ -25,6 +26,8 @@ export interface HttpAuthLayer {
    */
   authenticate(req: IncomingMessage, res: ServerResponse): Promise<{authInfo: AuthInfo; identity: CallerIdentity} | undefined>
   readinessChecks: ReadinessCheck[]
+  /** public_url: its host is one the server answers to. */
+  publicUrl?: string
   close(): Promise<void>
 }
 
@@ -38,6 +41,9 @@ export interface HttpServeOptions {
   anonymousIdentity: CallerIdentity
   /** How long SIGTERM waits for in-flight requests before closing them. */
   drainTimeoutMs?: number
+  /** --allowed-hosts / --allowed-origins (DNS-rebinding protection; see host-guard.ts). */
+  allowedHosts?: string[]
+  allowedOrigins?: string[]
 }
 
 interface Session {
@@ -84,6 +90,7 @@ async function readJsonBody(req: IncomingMessage, res: ServerResponse, limitByte
  */
 export async function serveHttp(options: HttpServeOptions): Promise<RunningHttpServer> {
   const sessions = new Map<string, Session>()
+  const hostGuard = new HostGuard({listenHost: options.host, publicUrl: options.auth?.publicUrl, allowedHosts: options.allowedHosts, allowedOrigins: options.allowedOrigins})
   let inFlight = 0
   let draining = false
   const readinessChecks: ReadinessCheck[] = [
@@ -160,6 +167,17 @@ export async function serveHttp(options: HttpServeOptions): Promise<RunningHttpS
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost')
+    // Probes come from the kubelet with the pod IP as Host; public metadata is meant to be read
+    // cross-origin. Everything else answers only to this server's names and origins.
+    const probe = url.pathname === '/healthz' || url.pathname === '/readyz'
+    if (!probe) {
+      const refusal = hostGuard.check(req, !url.pathname.includes('/.well-known/'))
+      if (refusal) {
+        log.warn('request refused: Host or Origin not allowed', {host: String(req.headers.host ?? '').slice(0, 100), origin: req.headers.origin?.slice(0, 100), path: url.pathname.slice(0, 100)})
+        sendJsonRpcError(res, 403, -32000, refusal)
+        return
+      }
+    }
     if (url.pathname === '/healthz' && (req.method === 'GET' || req.method === 'HEAD')) {
       sendJson(res, 200, {status: 'ok'})
       return

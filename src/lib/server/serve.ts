@@ -22,6 +22,9 @@ export interface ServeOptions {
   impersonate?: boolean
   adminUsers?: string[]
   adminGroups?: string[]
+  /** --allowed-hosts / --allowed-origins: names and web origins the HTTP server answers to besides its own. */
+  allowedHosts?: string[]
+  allowedOrigins?: string[]
   /** --prompts / PROMPTS_PATH when given (then it must be a valid bundle); else the default path if present. */
   prompts?: string
 }
@@ -92,6 +95,9 @@ export async function serve(options: ServeOptions): Promise<void> {
     await serveStdio(kube)
     return
   }
+  for (const origin of options.allowedOrigins ?? []) {
+    if (!URL.canParse(origin) || new URL(origin).origin !== origin.replace(/\/+$/, '')) throw new ServeConfigError(`--allowed-origins: ${JSON.stringify(origin)} is not a web origin; write scheme://host[:port], e.g. https://app.example.com`)
+  }
   const auth = await httpAuthLayer(options)
   const {serveHttp} = await import('./http.ts')
   const running = await serveHttp({
@@ -101,6 +107,8 @@ export async function serve(options: ServeOptions): Promise<void> {
     kube,
     auth,
     anonymousIdentity: {...localIdentity(), transport: 'http'},
+    allowedHosts: options.allowedHosts,
+    allowedOrigins: options.allowedOrigins,
   })
   log.info(`MCP server listening on ${running.url} (Streamable HTTP; health: /healthz, readiness: /readyz; authentication ${auth ? 'on' : 'off'})`)
   await new Promise<void>((resolve) => {
