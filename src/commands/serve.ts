@@ -31,6 +31,10 @@ export default class Serve extends Command {
     'admin-groups': Flags.string({summary: 'HTTP: comma-separated identity-provider groups allowed to use admin tools (overrides admin_groups).'}),
     'allowed-hosts': Flags.string({summary: 'HTTP: comma-separated host names the server answers to besides loopback, the listen address and public_url (e.g. the Service DNS name); others get 403 (DNS rebinding protection).', env: 'KMCP_ALLOWED_HOSTS'}),
     'allowed-origins': Flags.string({summary: 'HTTP: comma-separated web origins (https://app.example.com) allowed to call kmcp from a browser besides the allowed hosts.', env: 'KMCP_ALLOWED_ORIGINS'}),
+    'session-idle-timeout': Flags.integer({min: 1, default: 1800, summary: 'HTTP: seconds after which an MCP session without requests or open streams is closed.', env: 'KMCP_SESSION_IDLE_TIMEOUT'}),
+    'max-sessions': Flags.integer({min: 1, default: 1000, summary: 'HTTP: MCP sessions this process holds at most (more get 503 with Retry-After).', env: 'KMCP_MAX_SESSIONS'}),
+    'max-sessions-per-user': Flags.integer({min: 1, default: 50, summary: 'HTTP: MCP sessions one user holds at most (more get 429 with Retry-After).', env: 'KMCP_MAX_SESSIONS_PER_USER'}),
+    'max-connections': Flags.integer({min: 1, default: 1024, summary: 'HTTP: open TCP connections at most.', env: 'KMCP_MAX_CONNECTIONS'}),
     prompts: Flags.string({summary: 'Prompt bundle file (YAML or JSON) offered through MCP prompts, reloaded when it changes. Default /etc/mcp/prompts/prompts.yaml when present; a path given here must exist and be valid.', env: 'PROMPTS_PATH'}),
   }
 
@@ -56,6 +60,8 @@ export default class Serve extends Command {
         prompts: flags.prompts,
         allowedHosts: splitList(flags['allowed-hosts']),
         allowedOrigins: splitList(flags['allowed-origins']),
+        sessionLimits: {idleTimeoutMs: flags['session-idle-timeout'] * 1000, maxTotal: flags['max-sessions'], maxPerUser: flags['max-sessions-per-user']},
+        connectionLimits: {maxConnections: flags['max-connections']},
       })
     } catch (error) {
       if (error instanceof ServeConfigError || error instanceof ListenError) this.error(error.message, {exit: 1})

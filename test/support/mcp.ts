@@ -53,9 +53,11 @@ export interface HttpServerProcess {
 }
 
 /** Starts `kmcp serve --transport http` on a free loopback port and waits until it listens. */
-export async function startHttpServer(options: {kubeconfig: string; context?: string; extraArgs?: string[]; env?: Record<string, string>; port?: number}): Promise<HttpServerProcess> {
+export async function startHttpServer(options: {kubeconfig: string; context?: string; extraArgs?: string[]; env?: Record<string, string>; port?: number; binary?: string}): Promise<HttpServerProcess> {
   // A fixed port is for servers whose public URL must be known before they start (OAuth tests).
-  const cmd = kmcpCommand('serve', '--transport', 'http', '--host', '127.0.0.1', '--port', String(options.port ?? 0), '--kubeconfig', options.kubeconfig, ...(options.context ? ['--context', options.context] : []), ...(options.extraArgs ?? []))
+  // `binary`: run that executable (dist/kmcp, on Bun) instead of the TypeScript sources on Node.
+  const run = options.binary ? (...args: string[]) => ({command: options.binary!, args}) : kmcpCommand
+  const cmd = run('serve', '--transport', 'http', '--host', '127.0.0.1', '--port', String(options.port ?? 0), '--kubeconfig', options.kubeconfig, ...(options.context ? ['--context', options.context] : []), ...(options.extraArgs ?? []))
   const child = spawn(cmd.command, cmd.args, {cwd: REPO_ROOT, env: {PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...options.env}, stdio: ['ignore', 'pipe', 'pipe']})
   let stderr = ''
   const url = await new Promise<string>((resolvePromise, reject) => {

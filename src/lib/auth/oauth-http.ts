@@ -1,4 +1,5 @@
 import type {IncomingMessage, ServerResponse} from 'node:http'
+import {BodyError, readBodyWithin} from '../server/body.ts'
 import {sendJson} from '../server/json-reply.ts'
 
 /** An OAuth error answer (RFC 6749 §5.2): code, description, status and extra headers. */
@@ -44,16 +45,13 @@ export function allowMethods(method: string, allowed: string[]): void {
 }
 
 export async function readBody(req: IncomingMessage, limit: number): Promise<string> {
-  const declared = Number(req.headers['content-length'])
-  if (declared > limit) throw new OAuthError('invalid_request', `request body larger than ${limit} bytes`, 413)
-  const chunks: Buffer[] = []
-  let size = 0
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length
-    if (size > limit) throw new OAuthError('invalid_request', `request body larger than ${limit} bytes`, 413)
-    chunks.push(chunk as Buffer)
+  try {
+    return (await readBodyWithin(req, limit)).toString('utf8')
+  } catch (error) {
+    if (!(error instanceof BodyError)) throw error
+    // The rest of the body is never read: the connection must not be reused.
+    throw new OAuthError('invalid_request', error.message, error.status, {connection: 'close'})
   }
-  return Buffer.concat(chunks).toString('utf8')
 }
 
 export async function readForm(req: IncomingMessage): Promise<URLSearchParams> {

@@ -2,7 +2,9 @@ import {existsSync} from 'node:fs'
 import {LazyKubeClient} from '../k8s/client.ts'
 import {localIdentity} from '../tools/registry.ts'
 import {configureLogging, log, type LogLevel} from './logger.ts'
+import type {ConnectionLimits} from './connection-limits.ts'
 import type {HttpAuthLayer} from './http.ts'
+import type {SessionLimits} from './sessions.ts'
 import {serveStdio} from './stdio.ts'
 import {PromptBundleError} from './prompts/bundle.ts'
 import {configurePrompts} from './prompts/registry.ts'
@@ -25,6 +27,8 @@ export interface ServeOptions {
   /** --allowed-hosts / --allowed-origins: names and web origins the HTTP server answers to besides its own. */
   allowedHosts?: string[]
   allowedOrigins?: string[]
+  sessionLimits?: Partial<SessionLimits>
+  connectionLimits?: Partial<ConnectionLimits>
   /** --prompts / PROMPTS_PATH when given (then it must be a valid bundle); else the default path if present. */
   prompts?: string
 }
@@ -109,6 +113,8 @@ export async function serve(options: ServeOptions): Promise<void> {
     anonymousIdentity: {...localIdentity(), transport: 'http'},
     allowedHosts: options.allowedHosts,
     allowedOrigins: options.allowedOrigins,
+    sessionLimits: options.sessionLimits,
+    connectionLimits: options.connectionLimits,
   })
   log.info(`MCP server listening on ${running.url} (Streamable HTTP; health: /healthz, readiness: /readyz; authentication ${auth ? 'on' : 'off'})`)
   await new Promise<void>((resolve) => {
