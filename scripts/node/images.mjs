@@ -287,6 +287,7 @@ function requireTools() {
 /**
  * Builds (or reuses) the three images. managerBin: the CNPG manager from ensureCnpg().
  * Returns {postgres: {ref, tar, version, rootfs}, operator: {ref, tar}, pause: {ref, tar}}.
+ * @param {{managerBin?: string, force?: boolean}} [options]
  */
 export async function ensureNodeImages({ managerBin, force = false } = {}) {
   if (!managerBin || !fs.existsSync(managerBin)) throw new NodeBuildError(`ensureNodeImages needs managerBin (the CNPG manager from ensureCnpg()), got ${managerBin}`);

@@ -27,8 +27,15 @@ export default class Serve extends Command {
     'insecure-no-auth': Flags.boolean({default: false, summary: 'HTTP: serve without authentication on a non-loopback address.'}),
     'oidc-config': Flags.string({summary: 'HTTP: OAuth configuration file (YAML; default /etc/mcp/oidc.yaml). Needed when authentication is on; see docs/auth.md.', env: 'KMCP_OIDC_CONFIG'}),
     impersonate: Flags.boolean({default: false, summary: 'HTTP: make Kubernetes requests as the signed-in user (Impersonate-User/-Group), so cluster RBAC decides per person.'}),
-    'admin-users': Flags.string({summary: 'HTTP: comma-separated user ids or usernames allowed to use admin tools (overrides admin_users in the config).'}),
-    'admin-groups': Flags.string({summary: 'HTTP: comma-separated identity-provider groups allowed to use admin tools (overrides admin_groups).'}),
+    'admin-users': Flags.string({summary: 'HTTP: comma-separated subjects (oidc:<sub>, printed when a user signs in) allowed to use admin tools (overrides admin_users in the config).'}),
+    'admin-groups': Flags.string({summary: 'HTTP: comma-separated prefixed identity-provider groups (oidc:<group>) allowed to use admin tools (overrides admin_groups).'}),
+    'allowed-hosts': Flags.string({summary: 'HTTP: comma-separated host names the server answers to besides loopback, the listen address and public_url (e.g. the Service DNS name); others get 403 (DNS rebinding protection).', env: 'KMCP_ALLOWED_HOSTS'}),
+    'allowed-origins': Flags.string({summary: 'HTTP: comma-separated web origins (https://app.example.com) allowed to call kmcp from a browser besides the allowed hosts.', env: 'KMCP_ALLOWED_ORIGINS'}),
+    'session-idle-timeout': Flags.integer({min: 1, default: 1800, summary: 'HTTP: seconds after which an MCP session without requests or open streams is closed.', env: 'KMCP_SESSION_IDLE_TIMEOUT'}),
+    'max-sessions': Flags.integer({min: 1, default: 1000, summary: 'HTTP: MCP sessions this process holds at most (more get 503 with Retry-After).', env: 'KMCP_MAX_SESSIONS'}),
+    'max-sessions-per-user': Flags.integer({min: 1, default: 50, summary: 'HTTP: MCP sessions one user holds at most (more get 429 with Retry-After).', env: 'KMCP_MAX_SESSIONS_PER_USER'}),
+    'max-connections': Flags.integer({min: 1, default: 1024, summary: 'HTTP: open TCP connections at most.', env: 'KMCP_MAX_CONNECTIONS'}),
+    'allowed-images': Flags.string({summary: 'Comma-separated image reference prefixes create_postgres_cluster\'s container_image may use (default ghcr.io/cloudnative-pg/).', env: 'KMCP_ALLOWED_IMAGES'}),
     prompts: Flags.string({summary: 'Prompt bundle file (YAML or JSON) offered through MCP prompts, reloaded when it changes. Default /etc/mcp/prompts/prompts.yaml when present; a path given here must exist and be valid.', env: 'PROMPTS_PATH'}),
   }
 
@@ -37,6 +44,8 @@ export default class Serve extends Command {
     // Loaded here, not at the top: `kmcp --help` and the other commands should not pay for the server.
     const {serve, ServeConfigError} = await import('../lib/server/serve.ts')
     if (!flags.path.startsWith('/')) this.error('--path must start with "/", e.g. /mcp', {exit: 2})
+    // Read by the tools (privileged-fields.ts), in stdio as in HTTP.
+    if (flags['allowed-images'] !== undefined) process.env.KMCP_ALLOWED_IMAGES = flags['allowed-images']
     try {
       await serve({
         transport: flags.transport as 'stdio' | 'http',
@@ -52,6 +61,10 @@ export default class Serve extends Command {
         adminUsers: splitList(flags['admin-users']),
         adminGroups: splitList(flags['admin-groups']),
         prompts: flags.prompts,
+        allowedHosts: splitList(flags['allowed-hosts']),
+        allowedOrigins: splitList(flags['allowed-origins']),
+        sessionLimits: {idleTimeoutMs: flags['session-idle-timeout'] * 1000, maxTotal: flags['max-sessions'], maxPerUser: flags['max-sessions-per-user']},
+        connectionLimits: {maxConnections: flags['max-connections']},
       })
       // The session is over and drained; stdin held open by the client, the prompt file watcher or
       // kept-alive sockets must not keep the process alive.

@@ -69,6 +69,10 @@ describe('configuration', () => {
     ['unknown auth_type', {...complete, auth_type: 'keycloak'}, {}, /`auth_type` must be auth0 or oidc/],
     ['public_url with a path', {...complete, public_url: 'https://kmcp.example.com/mcp'}, {}, /`public_url` must be an origin/],
     ['auth0 without audience', {...complete, audience: undefined}, {}, /missing `audience`/],
+    // A typo used to vanish silently, leaving the setting it was meant to be at its default.
+    ['a typo in admin_groups', {...complete, admin_group: ['platform-admins']}, {}, /`admin_group` in .* is not a setting \(did you mean `admin_groups`\?\)/],
+    ['a typo in trusted_proxies', {...complete, trusted_proxie: ['10.0.0.0/8']}, {}, /`trusted_proxie` in .* is not a setting \(did you mean `trusted_proxies`\?\)/],
+    ['an unknown key inside redis', {...complete, redis: {url: 'redis://redis:6379/0', pasword_file: '/x'}}, {}, /`redis\.pasword_file` in .* is not a setting/],
     ['unreadable secret file', {...complete, client_secret_file: '/nonexistent/secret'}, {}, /cannot read \/nonexistent\/secret \(`client_secret_file`\): ENOENT/],
   ]
   for (const [name, yaml, secrets, message] of failures) {

@@ -23,7 +23,7 @@ before(async () => {
     type: 'kubernetes.io/basic-auth',
     stringData: {username: 'app', password: PASSWORD},
   })
-  stack = await startAuthStack({extraConfig: {admin_groups: ['team-a']}})
+  stack = await startAuthStack({extraConfig: {admin_groups: ['oidc:team-a']}})
 })
 
 after(async () => {

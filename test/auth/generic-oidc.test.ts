@@ -18,7 +18,7 @@ let namespace: string
 before(async () => {
   namespace = await cnpgNamespace('auth-oidc')
   // 20 s is inside kmcp's 30 s renewal margin: every request renews the upstream grant.
-  stack = await startAuthStack({authType: 'oidc', accessTokenTtl: 20, extraConfig: {audience: undefined, admin_groups: ['team-a']}})
+  stack = await startAuthStack({authType: 'oidc', accessTokenTtl: 20, extraConfig: {audience: undefined, admin_groups: ['oidc:team-a']}})
   ;({idp, publicUrl} = stack)
   kmcp = stack.replicas[0]
 })

@@ -18,7 +18,7 @@ before(async () => {
   publicUrl = `http://127.0.0.1:${port}`
   redis = await startRedis()
   idp = await startIdentityProvider({kmcpCallbacks: [`${publicUrl}/auth/callback`]})
-  const files = writeAuthConfig({idp, publicUrl, redisUrl: redis.url, authType: 'oidc', extra: {audience: undefined, admin_groups: ['team-a']}})
+  const files = writeAuthConfig({idp, publicUrl, redisUrl: redis.url, authType: 'oidc', extra: {audience: undefined, admin_groups: ['oidc:team-a']}})
   kmcp = await startHttpServer({kubeconfig: harness().kubeconfigPath, port, extraArgs: ['--oidc-config', files.configPath]})
 })
 

@@ -53,10 +53,12 @@ export interface HttpServerProcess {
 }
 
 /** Starts `kmcp serve --transport http` on a free loopback port and waits until it listens. */
-export async function startHttpServer(options: {kubeconfig: string; context?: string; extraArgs?: string[]; env?: Record<string, string>; port?: number; command?: {command: string; args: string[]}}): Promise<HttpServerProcess> {
+export async function startHttpServer(options: {kubeconfig: string; context?: string; extraArgs?: string[]; env?: Record<string, string>; port?: number; binary?: string; command?: {command: string; args: string[]}}): Promise<HttpServerProcess> {
   // A fixed port is for servers whose public URL must be known before they start (OAuth tests).
-  // `command` replaces the whole command line (e.g. to run dist/kmcp).
-  const cmd = options.command ?? kmcpCommand('serve', '--transport', 'http', '--host', '127.0.0.1', '--port', String(options.port ?? 0), '--kubeconfig', options.kubeconfig, ...(options.context ? ['--context', options.context] : []), ...(options.extraArgs ?? []))
+  // `binary`: run that executable (dist/kmcp, on Bun) instead of the TypeScript sources on Node;
+  // `command` replaces the whole command line.
+  const run = options.binary ? (...args: string[]) => ({command: options.binary!, args}) : kmcpCommand
+  const cmd = options.command ?? run('serve', '--transport', 'http', '--host', '127.0.0.1', '--port', String(options.port ?? 0), '--kubeconfig', options.kubeconfig, ...(options.context ? ['--context', options.context] : []), ...(options.extraArgs ?? []))
   const child = spawn(cmd.command, cmd.args, {cwd: REPO_ROOT, env: {PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...options.env}, stdio: ['ignore', 'pipe', 'pipe']})
   let stderr = ''
   const url = await new Promise<string>((resolvePromise, reject) => {

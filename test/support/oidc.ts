@@ -11,14 +11,20 @@ export interface TestUser {
   preferred_username?: string
   name?: string
   email?: string
+  email_verified?: boolean
   groups?: string[]
 }
 
 export const TEST_USERS: Record<string, TestUser> = {
-  alice: {preferred_username: 'alice', name: 'Alice Example', email: 'alice@example.com', groups: ['team-a']},
-  bob: {preferred_username: 'bob', name: 'Bob Example', email: 'bob@example.com', groups: ['team-b']},
-  /** An identity provider that hands out a Kubernetes system group (misconfigured or hostile). */
-  mallory: {preferred_username: 'mallory', groups: ['system:masters', 'team-m']},
+  alice: {preferred_username: 'alice', name: 'Alice Example', email: 'alice@example.com', email_verified: true, groups: ['team-a']},
+  bob: {preferred_username: 'bob', name: 'Bob Example', email: 'bob@example.com', email_verified: true, groups: ['team-b']},
+  /** An identity provider that hands out a Kubernetes system group (misconfigured or hostile), also disguised by a space. */
+  mallory: {preferred_username: 'mallory', groups: ['system:masters', ' system:masters', 'system:masters\t', 'kubeadm:cluster-admins', 'team-m']},
+  /**
+   * Another account that signed up with alice's display name, user name and (unverified) email
+   * address: only its subject (sub = "alice-impostor") differs.
+   */
+  'alice-impostor': {preferred_username: 'alice', name: 'Alice Example', email: 'alice@example.com', email_verified: false, groups: []},
 }
 
 export interface TestIdentityProvider {
@@ -70,7 +76,7 @@ export async function startIdentityProvider(options: {kmcpCallbacks: string[]; a
     pkce: {required: () => true},
     extraParams: ['audience'],
     scopes: ['openid', 'offline_access', 'profile', 'email', 'groups'],
-    claims: {openid: ['sub'], profile: ['preferred_username', 'name', 'groups'], email: ['email']},
+    claims: {openid: ['sub'], profile: ['preferred_username', 'name', 'groups'], email: ['email', 'email_verified']},
     conformIdTokenClaims: false,
     findAccount: async (_ctx: unknown, sub: string) => ({
       accountId: sub,

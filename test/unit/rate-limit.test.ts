@@ -9,7 +9,7 @@ import type {RateLimits} from '../../src/lib/auth/config.ts'
 import {EncryptedStore, storageKeyRing} from '../../src/lib/storage/encrypted.ts'
 import {MemoryStore} from '../../src/lib/storage/memory.ts'
 
-const limits: RateLimits = {windowSeconds: 60, registerPerIp: 2, tokenPerIp: 3, tokenPerClient: 3, authorizePerIp: 0}
+const limits: RateLimits = {windowSeconds: 60, registerPerIp: 2, tokenPerIp: 3, tokenPerClient: 3, authorizePerIp: 0, revokePerIp: 0, callbackPerIp: 0, mcpUnauthenticatedPerIp: 0}
 const store = () => new EncryptedStore(new MemoryStore(), storageKeyRing([randomBytes(32).toString('base64url')]))
 const request = (remoteAddress: string, forwardedFor?: string | string[]) =>
   ({socket: {remoteAddress}, headers: forwardedFor === undefined ? {} : {'x-forwarded-for': forwardedFor}}) as unknown as IncomingMessage

@@ -5,6 +5,7 @@ import {dirname, join} from 'node:path'
 import {parse as parseYaml} from 'yaml'
 import type {RedisSettings} from '../storage/redis.ts'
 import {storageKeyRing, type StorageKey} from '../storage/encrypted.ts'
+import {parseOidcYaml, type OidcYaml} from './config-schema.ts'
 
 /** Everything the OAuth facade needs, resolved and validated. */
 export interface AuthConfig {
@@ -30,9 +31,19 @@ export interface AuthConfig {
   storageKeys: StorageKey[]
   /** Undefined: the in-memory store (loopback development only). */
   redis?: RedisSettings
-  groupsClaim: string
+  /** Where the Kubernetes username comes from: an immutable claim, and the prefix put before it. */
+  kubernetesUsername: ClaimMapping
+  /** Where Kubernetes groups come from, and their prefix. */
+  kubernetesGroups: ClaimMapping
+  /** Kubernetes usernames (prefixed) allowed to use admin tools. */
   adminUsers: string[]
+  /** Prefixed groups allowed to use admin tools. */
   adminGroups: string[]
+  /** Optional allow-list: when any is non-empty, only matching users may sign in. */
+  allowedUsers: string[]
+  allowedGroups: string[]
+  /** Domains of verified email addresses that may sign in. */
+  allowedEmailDomains: string[]
   accessTokenLifetimeSeconds: number
   refreshTokenLifetimeSeconds: number
   rateLimits: RateLimits
@@ -55,16 +66,33 @@ export interface RateLimits {
   tokenPerClient: number
   /** GET /authorize and the consent form's POST, together. */
   authorizePerIp: number
+  /** POST /revoke. */
+  revokePerIp: number
+  /** GET /auth/callback. */
+  callbackPerIp: number
+  /** Requests to the MCP endpoint without a valid token. */
+  mcpUnauthenticatedPerIp: number
 }
 
 /** YAML key under `rate_limits` → setting and default. Real clients stay far below these. */
-const RATE_LIMIT_KEYS = {
+const RATE_LIMIT_DEFAULTS = {
   window_seconds: ['windowSeconds', 60],
   register_per_ip: ['registerPerIp', 10],
   token_per_ip: ['tokenPerIp', 60],
   token_per_client: ['tokenPerClient', 60],
   authorize_per_ip: ['authorizePerIp', 30],
+  revoke_per_ip: ['revokePerIp', 30],
+  callback_per_ip: ['callbackPerIp', 30],
+  mcp_unauthenticated_per_ip: ['mcpUnauthenticatedPerIp', 120],
 } as const satisfies Record<string, readonly [keyof RateLimits, number]>
+
+export interface ClaimMapping {
+  claim: string
+  prefix: string
+}
+
+/** The prefix of Kubernetes usernames and groups from this identity provider (as the API server's own OIDC authenticator does). */
+export const DEFAULT_KUBERNETES_PREFIX = 'oidc:'
 
 export interface SigningKey {
   kid: string
@@ -113,6 +141,8 @@ export function loadAuthConfig(options: LoadOptions): AuthConfig {
     } catch (error) {
       throw new AuthConfigError(`cannot read ${path} (--oidc-config): ${(error as Error).message}`)
     }
+    const checked = parseOidcYaml(yaml, path)
+    if (!checked.ok) throw new AuthConfigError(checked.message)
   } else if (options.explicit) {
     throw new AuthConfigError(`the OIDC configuration file ${path} (from --oidc-config) does not exist.`)
   }
@@ -239,15 +269,32 @@ export function loadAuthConfig(options: LoadOptions): AuthConfig {
     signingKeys,
     storageKeys,
     redis,
-    groupsClaim: text('groups_claim', ['OIDC_GROUPS_CLAIM']) ?? 'groups',
+    kubernetesUsername: claimMapping(yaml.kubernetes_username as OidcYaml['kubernetes_username'], 'sub', path),
+    kubernetesGroups: claimMapping(yaml.kubernetes_groups as OidcYaml['kubernetes_groups'], text('groups_claim', ['OIDC_GROUPS_CLAIM']) ?? 'groups', path),
     adminUsers: options.adminUsers ?? list('admin_users', 'KMCP_ADMIN_USERS', []),
     adminGroups: options.adminGroups ?? list('admin_groups', 'KMCP_ADMIN_GROUPS', []),
+    allowedUsers: list('allowed_users', 'KMCP_ALLOWED_USERS', []),
+    allowedGroups: list('allowed_groups', 'KMCP_ALLOWED_GROUPS', []),
+    allowedEmailDomains: list('allowed_email_domains', 'KMCP_ALLOWED_EMAIL_DOMAINS', []).map((d) => d.toLowerCase().replace(/^@/, '')),
     accessTokenLifetimeSeconds: seconds('access_token_lifetime_seconds', 3600),
     refreshTokenLifetimeSeconds: seconds('refresh_token_lifetime_seconds', 30 * 24 * 3600),
-    rateLimits: rateLimits(yaml.rate_limits, path),
+    rateLimits: rateLimits(yaml.rate_limits as OidcYaml['rate_limits']),
     trustedProxies: list('trusted_proxies', 'KMCP_TRUSTED_PROXIES', []).map((entry) => checkProxyEntry(entry, path)),
     source: where,
   }
+}
+
+/** Display claims anyone can change at most providers: never a Kubernetes identity. */
+const MUTABLE_CLAIMS = new Set(['name', 'preferred_username', 'username', 'nickname', 'given_name', 'family_name'])
+
+function claimMapping(value: OidcYaml['kubernetes_username'], defaultClaim: string, path: string): ClaimMapping {
+  const claim = value?.claim ?? defaultClaim
+  const prefix = value?.prefix ?? DEFAULT_KUBERNETES_PREFIX
+  if (prefix.startsWith('system:')) throw new AuthConfigError(`the prefix in ${path} may not start with system: (Kubernetes reserves it); use e.g. ${DEFAULT_KUBERNETES_PREFIX}`)
+  if (defaultClaim === 'sub' && MUTABLE_CLAIMS.has(claim)) {
+    throw new AuthConfigError(`\`kubernetes_username.claim\` in ${path} is ${claim}, which users can change at most identity providers: use an immutable claim such as sub (default), oid (Entra ID), or email (only honoured when email_verified is true).`)
+  }
+  return {claim, prefix}
 }
 
 /** Parameters kmcp sets itself cannot be overridden: they carry the PKCE and state protections. */
@@ -264,18 +311,11 @@ function stringMap(value: unknown, key: string, path: string): Record<string, st
   return out
 }
 
-function rateLimits(value: unknown, path: string): RateLimits {
-  const limits = Object.fromEntries(Object.values(RATE_LIMIT_KEYS)) as unknown as RateLimits
-  if (value === undefined || value === null) return limits
-  if (typeof value !== 'object' || Array.isArray(value)) throw new AuthConfigError(`\`rate_limits\` in ${path} must be a mapping (${Object.keys(RATE_LIMIT_KEYS).join(', ')}).`)
-  for (const [key, given] of Object.entries(value)) {
-    if (!Object.hasOwn(RATE_LIMIT_KEYS, key)) throw new AuthConfigError(`\`rate_limits.${key}\` in ${path} is not a setting; use ${Object.keys(RATE_LIMIT_KEYS).join(', ')}.`)
-    const [field] = RATE_LIMIT_KEYS[key as keyof typeof RATE_LIMIT_KEYS]
-    const least = field === 'windowSeconds' ? 1 : 0
-    if (typeof given !== 'number' || !Number.isInteger(given) || given < least || given > 1_000_000) {
-      throw new AuthConfigError(`\`rate_limits.${key}\` in ${path} must be a whole number ${field === 'windowSeconds' ? 'of seconds, at least 1' : 'of requests (0 turns this limit off)'}; got ${JSON.stringify(given)}.`)
-    }
-    limits[field] = given
+/** `rate_limits` (already type-checked by the schema) over the defaults. */
+function rateLimits(value: OidcYaml['rate_limits']): RateLimits {
+  const limits = Object.fromEntries(Object.values(RATE_LIMIT_DEFAULTS)) as unknown as RateLimits
+  for (const [key, given] of Object.entries(value ?? {})) {
+    if (given !== undefined) limits[RATE_LIMIT_DEFAULTS[key as keyof typeof RATE_LIMIT_DEFAULTS][0]] = given
   }
   return limits
 }

@@ -50,6 +50,7 @@ export async function createAuthLayer(options: AuthLayerOptions): Promise<HttpAu
   })
   return {
     config,
+    publicUrl: config.publicUrl,
     handleRoute: (req, res, url) => facade.handleRoute(req, res, url),
     authenticate: (req, res) => facade.authenticate(req, res),
     readinessChecks: [

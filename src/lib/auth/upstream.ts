@@ -19,7 +19,11 @@ export interface UpstreamClaims {
   username?: string
   name?: string
   email?: string
+  /** Only true when the provider says the email address was verified. */
+  email_verified?: boolean
   groups?: string[]
+  /** The value of `kubernetes_username.claim` when it is none of the claims above (e.g. Entra's oid). */
+  subject_claim?: string
 }
 
 interface DiscoveryDocument {
@@ -202,7 +206,8 @@ export class UpstreamProvider {
 
   private pickClaims(claims: JWTPayload): UpstreamClaims {
     const text = (key: string): string | undefined => (typeof claims[key] === 'string' && claims[key] !== '' ? (claims[key] as string) : undefined)
-    const groupsValue = claims[this.config.groupsClaim]
+    const groupsValue = claims[this.config.kubernetesGroups.claim]
+    const subjectClaim = this.config.kubernetesUsername.claim
     const groups = Array.isArray(groupsValue) ? groupsValue.filter((g): g is string => typeof g === 'string') : typeof groupsValue === 'string' ? [groupsValue] : undefined
     return {
       iss: claims.iss!,
@@ -211,7 +216,10 @@ export class UpstreamProvider {
       username: text('username'),
       name: text('name'),
       email: text('email'),
+      // Some providers send the string "true".
+      email_verified: claims.email_verified === true || claims.email_verified === 'true',
       groups,
+      ...(['sub', 'email', 'preferred_username', 'username', 'name'].includes(subjectClaim) ? {} : {subject_claim: text(subjectClaim)}),
     }
   }
 }

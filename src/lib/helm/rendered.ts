@@ -60,6 +60,9 @@ export function parseRendered(manifests: string): RenderedRelease {
       if (container.name === 'kmcp' && pathArg) mcpPath = pathArg.slice('--path='.length)
     }
   }
+  // Secrets the chart renders itself (the bundled Redis's generated password) are not prerequisites.
+  const renderedSecrets = new Set(objects.filter((o) => o.kind === 'Secret').map((o) => o.metadata.name))
+  for (const name of renderedSecrets) secrets.delete(name)
   const oidcMap = objects.find((o) => o.kind === 'ConfigMap' && typeof (o as {data?: Record<string, string>}).data?.['oidc.yaml'] === 'string') as {data: Record<string, string>} | undefined
   const oidcConfig = oidcMap ? ((parseYaml(oidcMap.data['oidc.yaml']) ?? {}) as Record<string, unknown>) : undefined
   return {

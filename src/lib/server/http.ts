@@ -1,15 +1,16 @@
-import {randomUUID} from 'node:crypto'
 import {createServer, type IncomingMessage, type Server, type ServerResponse} from 'node:http'
-import {StreamableHTTPServerTransport} from '@modelcontextprotocol/sdk/server/streamableHttp.js'
 import type {AuthInfo} from '@modelcontextprotocol/sdk/server/auth/types.js'
-import type {McpServer} from '@modelcontextprotocol/sdk/server/mcp.js'
-import {isInitializeRequest} from '@modelcontextprotocol/sdk/types.js'
 import type {CallerIdentity} from '../tools/registry.ts'
 import type {LazyKubeClient} from '../k8s/client.ts'
-import {ListenError, SHUTDOWN_ERROR} from './errors.ts'
+import {hasUnexpectedBody} from './body.ts'
+import {ListenError} from './errors.ts'
+import {HostGuard} from './host-guard.ts'
+import {sendJson, sendJsonRpcError} from './json-reply.ts'
 import {log} from './logger.ts'
-import {createMcpServer} from './mcp-server.ts'
+import {McpEndpoint} from './mcp-endpoint.ts'
 import {type ReadinessCheck, runReadinessChecks} from './readiness.ts'
+import {DEFAULT_SESSION_LIMITS, type SessionLimits} from './sessions.ts'
+import {applyConnectionLimits, DEFAULT_CONNECTION_LIMITS, type ConnectionLimits} from './connection-limits.ts'
 
 /** What an HTTP front (the OAuth layer) adds to the plain MCP endpoint. */
 export interface HttpAuthLayer {
@@ -24,6 +25,8 @@ export interface HttpAuthLayer {
    */
   authenticate(req: IncomingMessage, res: ServerResponse): Promise<{authInfo: AuthInfo; identity: CallerIdentity} | undefined>
   readinessChecks: ReadinessCheck[]
+  /** public_url: its host is one the server answers to. */
+  publicUrl?: string
   close(): Promise<void>
 }
 
@@ -37,13 +40,11 @@ export interface HttpServeOptions {
   anonymousIdentity: CallerIdentity
   /** How long SIGTERM waits for in-flight requests before closing them. */
   drainTimeoutMs?: number
-}
-
-interface Session {
-  transport: StreamableHTTPServerTransport
-  server: McpServer
-  /** The user that opened the session; requests from anyone else are refused. */
-  userId: string
+  /** --allowed-hosts / --allowed-origins (DNS-rebinding protection; see host-guard.ts). */
+  allowedHosts?: string[]
+  allowedOrigins?: string[]
+  sessionLimits?: Partial<SessionLimits>
+  connectionLimits?: Partial<ConnectionLimits>
 }
 
 export interface RunningHttpServer {
@@ -53,46 +54,21 @@ export interface RunningHttpServer {
   shutdown(): Promise<void>
 }
 
-type AuthedRequest = IncomingMessage & {auth?: AuthInfo}
-
-function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  if (res.headersSent) return
-  res.writeHead(status, {'content-type': 'application/json', 'cache-control': 'no-store', ...headers})
-  res.end(JSON.stringify(body))
-}
-
-function jsonRpcError(res: ServerResponse, status: number, code: number, message: string): void {
-  sendJson(res, status, {jsonrpc: '2.0', error: {code, message}, id: null})
-}
-
-/** Reads and parses a JSON body; undefined plus a written error response when it is not JSON. */
-async function readJsonBody(req: IncomingMessage, res: ServerResponse, limitBytes: number): Promise<{ok: true; body: unknown} | {ok: false}> {
-  const chunks: Buffer[] = []
-  let size = 0
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length
-    if (size > limitBytes) {
-      jsonRpcError(res, 413, -32600, `Request body larger than ${limitBytes} bytes`)
-      return {ok: false}
-    }
-    chunks.push(chunk as Buffer)
-  }
-  try {
-    return {ok: true, body: JSON.parse(Buffer.concat(chunks).toString('utf8'))}
-  } catch (error) {
-    jsonRpcError(res, 400, -32700, `Parse error: the request body is not valid JSON (${(error as Error).message})`)
-    return {ok: false}
-  }
+function isLoopbackPeer(req: IncomingMessage): boolean {
+  const address = req.socket.remoteAddress ?? ''
+  return address === '::1' || /^(::ffff:)?127\./.test(address)
 }
 
 /**
  * MCP Streamable HTTP at `options.path`, plus /healthz and /readyz. Sessions are kept in memory
- * in this process (one McpServer per session).
+ * in this process (one McpServer per session), within the caps of `sessionLimits`.
  */
 export async function serveHttp(options: HttpServeOptions): Promise<RunningHttpServer> {
-  const sessions = new Map<string, Session>()
+  const hostGuard = new HostGuard({listenHost: options.host, publicUrl: options.auth?.publicUrl, allowedHosts: options.allowedHosts, allowedOrigins: options.allowedOrigins})
+  const mcp = new McpEndpoint({kube: options.kube, auth: options.auth, anonymousIdentity: options.anonymousIdentity, limits: {...DEFAULT_SESSION_LIMITS, ...options.sessionLimits}})
   let inFlight = 0
   let draining = false
+  let lastRefusalLog = 0
   const readinessChecks: ReadinessCheck[] = [
     {
       name: 'kubernetes',
@@ -109,80 +85,50 @@ export async function serveHttp(options: HttpServeOptions): Promise<RunningHttpS
     ...(options.auth?.readinessChecks ?? []),
   ]
 
-  async function handleMcp(req: AuthedRequest, res: ServerResponse): Promise<void> {
-    let identity = options.anonymousIdentity
-    if (options.auth) {
-      const result = await options.auth.authenticate(req, res)
-      if (!result) return
-      req.auth = {...result.authInfo, extra: {...result.authInfo.extra, identity: result.identity}}
-      identity = result.identity
-    }
-    const sessionId = req.headers['mcp-session-id']
-    if (typeof sessionId === 'string') {
-      const session = sessions.get(sessionId)
-      if (!session) {
-        jsonRpcError(res, 404, -32001, 'Session not found: it expired or the server restarted. Start a new session with an initialize request.')
-        return
-      }
-      if (session.userId !== identity.userId) {
-        jsonRpcError(res, 403, -32001, 'This session belongs to another user.')
-        return
-      }
-      const body = req.method === 'POST' ? await readJsonBody(req, res, 4 * 1024 * 1024) : {ok: true as const, body: undefined}
-      if (!body.ok) return
-      await session.transport.handleRequest(req, res, body.body)
+  async function readiness(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (draining) {
+      sendJson(res, 503, {status: 'draining'})
       return
     }
-    if (req.method !== 'POST') {
-      jsonRpcError(res, 400, -32000, 'Bad Request: no Mcp-Session-Id header. Send an initialize request (POST) first.')
-      return
-    }
-    const body = await readJsonBody(req, res, 4 * 1024 * 1024)
-    if (!body.ok) return
-    if (!isInitializeRequest(body.body)) {
-      jsonRpcError(res, 400, -32000, 'Bad Request: no Mcp-Session-Id header. The first request of a session must be initialize.')
-      return
-    }
-    const server = createMcpServer({
-      kube: options.kube,
-      // Each request carries its own token; the auth layer puts the caller into authInfo.extra.
-      identityFor: (extra) => (extra.authInfo?.extra?.identity as CallerIdentity | undefined) ?? identity,
-      sessionIdentity: identity,
-    })
-    const transport = new StreamableHTTPServerTransport({
-      sessionIdGenerator: () => randomUUID(),
-      onsessioninitialized: (id) => {
-        sessions.set(id, {transport, server, userId: identity.userId})
-      },
-      onsessionclosed: (id) => {
-        sessions.delete(id)
-      },
-    })
-    transport.onclose = () => {
-      if (transport.sessionId) sessions.delete(transport.sessionId)
-    }
-    await server.connect(transport)
-    await transport.handleRequest(req, res, body.body)
+    const report = await runReadinessChecks(readinessChecks)
+    // Error texts name internal hosts and causes: only for someone on this machine (kubectl
+    // port-forward, the test sidecar). Others, the kubelet included, get the status word.
+    if (isLoopbackPeer(req)) sendJson(res, report.ready ? 200 : 503, {status: report.ready ? 'ready' : 'not ready', ...report})
+    else sendJson(res, report.ready ? 200 : 503, {status: report.ready ? 'ready' : 'not ready'})
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost')
+    // Probes come from the kubelet with the pod IP as Host; public metadata is meant to be read
+    // cross-origin. Everything else answers only to this server's names and origins.
+    const probe = url.pathname === '/healthz' || url.pathname === '/readyz'
+    if (!probe) {
+      const refusal = hostGuard.check(req, !url.pathname.includes('/.well-known/'))
+      if (refusal) {
+        // One line per 10 s at most: a flood must not flood the log.
+        if (Date.now() - lastRefusalLog > 10_000) {
+          lastRefusalLog = Date.now()
+          log.warn('request refused: Host or Origin not allowed (DNS rebinding protection)', {host: String(req.headers.host ?? '').slice(0, 100), origin: req.headers.origin?.slice(0, 100), path: url.pathname.slice(0, 100)})
+        }
+        sendJsonRpcError(res, 403, -32000, refusal)
+        return
+      }
+    }
+    if (hasUnexpectedBody(req)) {
+      sendJsonRpcError(res, 400, -32600, `Bad Request: ${req.method} takes no request body.`, {connection: 'close'})
+      return
+    }
     if (url.pathname === '/healthz' && (req.method === 'GET' || req.method === 'HEAD')) {
       sendJson(res, 200, {status: 'ok'})
       return
     }
     if (url.pathname === '/readyz' && (req.method === 'GET' || req.method === 'HEAD')) {
-      if (draining) {
-        sendJson(res, 503, {status: 'draining', checks: []})
-        return
-      }
-      const report = await runReadinessChecks(readinessChecks)
-      sendJson(res, report.ready ? 200 : 503, report)
+      await readiness(req, res)
       return
     }
     if (options.auth && (await options.auth.handleRoute(req, res, url))) return
     if (url.pathname === options.path || url.pathname === `${options.path}/`) {
-      await handleMcp(req as AuthedRequest, res)
+      await mcp.handle(req, res)
       return
     }
     sendJson(res, 404, {error: 'not_found', message: `Nothing at ${url.pathname}. The MCP endpoint is ${options.path}; health checks are /healthz and /readyz.`})
@@ -198,11 +144,11 @@ export async function serveHttp(options: HttpServeOptions): Promise<RunningHttpS
     }
     handle(req, res).catch((error: unknown) => {
       log.error('HTTP request failed', {path: req.url?.split('?')[0], error: error instanceof Error ? error.message : String(error)})
-      if (!res.headersSent) jsonRpcError(res, 500, -32603, 'Internal error')
+      if (!res.headersSent) sendJsonRpcError(res, 500, -32603, 'Internal error')
       else res.end()
     })
   })
-  server.requestTimeout = 0 // SSE streams stay open; request bodies are bounded by readJsonBody.
+  applyConnectionLimits(server, {...DEFAULT_CONNECTION_LIMITS, ...options.connectionLimits})
 
   await new Promise<void>((resolve, reject) => {
     const onError = (error: NodeJS.ErrnoException) => {
@@ -235,32 +181,19 @@ export async function serveHttp(options: HttpServeOptions): Promise<RunningHttpS
     while (inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
     if (inFlight > 0) {
       const stillRunning = inFlight
-      const answered = (await Promise.all([...sessions.values()].map(answerUnfinished))).reduce((a, b) => a + b, 0)
+      const answered = await mcp.answerUnfinished()
       // Give those answers a moment to leave before the connections are closed.
       const flushBy = Date.now() + 100
       while (inFlight > 0 && Date.now() < flushBy) await new Promise((r) => setTimeout(r, 10))
       log.warn(`${stillRunning} request(s) still running after the drain time were stopped (${answered} MCP request(s) answered with an error)`)
     }
-    await Promise.allSettled([...sessions.values()].map((s) => s.server.close()))
-    sessions.clear()
+    await mcp.close()
     server.closeAllConnections()
     await closed
     await options.auth?.close()
   }
 
   return {server, url, shutdown}
-}
-
-/**
- * Answers the MCP requests a session is still handling with SHUTDOWN_ERROR, on their own response
- * streams, so that clients learn at once instead of waiting for their timeout. The in-flight
- * requests are the SDK's (private, pinned) `_requestHandlerAbortControllers`.
- */
-async function answerUnfinished(session: Session): Promise<number> {
-  const running = (session.server.server as unknown as {_requestHandlerAbortControllers?: Map<string | number, AbortController>})._requestHandlerAbortControllers
-  const ids = [...(running?.keys() ?? [])]
-  await Promise.all(ids.map((id) => session.transport.send({jsonrpc: '2.0', id, error: SHUTDOWN_ERROR}).catch(() => undefined)))
-  return ids.length
 }
 
 export {ListenError}

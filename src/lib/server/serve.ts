@@ -2,7 +2,9 @@ import {existsSync} from 'node:fs'
 import {LazyKubeClient} from '../k8s/client.ts'
 import {localIdentity} from '../tools/registry.ts'
 import {configureLogging, log, type LogLevel} from './logger.ts'
+import type {ConnectionLimits} from './connection-limits.ts'
 import type {HttpAuthLayer} from './http.ts'
+import type {SessionLimits} from './sessions.ts'
 import {serveStdio} from './stdio.ts'
 import {PromptBundleError} from './prompts/bundle.ts'
 import {configurePrompts} from './prompts/registry.ts'
@@ -22,6 +24,11 @@ export interface ServeOptions {
   impersonate?: boolean
   adminUsers?: string[]
   adminGroups?: string[]
+  /** --allowed-hosts / --allowed-origins: names and web origins the HTTP server answers to besides its own. */
+  allowedHosts?: string[]
+  allowedOrigins?: string[]
+  sessionLimits?: Partial<SessionLimits>
+  connectionLimits?: Partial<ConnectionLimits>
   /** --prompts / PROMPTS_PATH when given (then it must be a valid bundle); else the default path if present. */
   prompts?: string
 }
@@ -116,6 +123,9 @@ export async function serve(options: ServeOptions): Promise<void> {
     await serveStdio(kube, stopped, DRAIN_MS)
     return
   }
+  for (const origin of options.allowedOrigins ?? []) {
+    if (!URL.canParse(origin) || new URL(origin).origin !== origin.replace(/\/+$/, '')) throw new ServeConfigError(`--allowed-origins: ${JSON.stringify(origin)} is not a web origin; write scheme://host[:port], e.g. https://app.example.com`)
+  }
   const auth = await httpAuthLayer(options)
   const {serveHttp} = await import('./http.ts')
   const running = await serveHttp({
@@ -126,6 +136,10 @@ export async function serve(options: ServeOptions): Promise<void> {
     auth,
     anonymousIdentity: {...localIdentity(), transport: 'http'},
     drainTimeoutMs: DRAIN_MS,
+    allowedHosts: options.allowedHosts,
+    allowedOrigins: options.allowedOrigins,
+    sessionLimits: options.sessionLimits,
+    connectionLimits: options.connectionLimits,
   })
   log.info(`MCP server listening on ${running.url} (Streamable HTTP; health: /healthz, readiness: /readyz; authentication ${auth ? 'on' : 'off'})`)
   const signal = await stopped

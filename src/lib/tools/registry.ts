@@ -15,6 +15,11 @@ export interface CallerIdentity {
   userId: string
   /** Display name from the identity provider, when known. */
   username?: string
+  /**
+   * HTTP: the stable identity (an immutable claim with its prefix, e.g. oidc:auth0|64f1…). It is
+   * what grants anything (admin, session ownership, Kubernetes user); userId only names.
+   */
+  subject?: string
   groups: string[]
   /** May call the admin_* tools. */
   isAdmin: boolean
@@ -171,7 +176,7 @@ export async function runTool(definition: AnyTool, args: Record<string, unknown>
 }
 
 function audit(tool: string, identity: CallerIdentity, target: string | undefined, dryRun: boolean, result: 'ok' | 'error'): void {
-  log.record('audit', {user: identity.userId, transport: identity.transport, tool, target, dry_run: dryRun, result})
+  log.record('audit', {user: identity.userId, subject: identity.subject, transport: identity.transport, tool, target, dry_run: dryRun, result})
 }
 
 /** Mounts every tool of the given toolsets on an MCP server. */

@@ -26,6 +26,11 @@ function watchedFor(uri: string): Watched | undefined {
   return undefined
 }
 
+/** Each subscription holds a Kubernetes watch: bounded per session and per process. */
+export const MAX_SUBSCRIPTIONS_PER_SESSION = 20
+export const MAX_SUBSCRIPTIONS_PER_PROCESS = 500
+let openWatches = 0
+
 /**
  * resources/subscribe for the cnpg:// templates: a Kubernetes watch per subscribed URI, which
  * sends notifications/resources/updated on every change, until unsubscribe or session end.
@@ -57,8 +62,12 @@ export function mountSubscriptions(server: McpServer, kubeFor: () => Promise<Kub
     const watched = watchedFor(uri)
     if (!watched) throw new McpError(ErrorCode.InvalidParams, `Cannot subscribe to ${uri}: only cnpg://{namespace}/clusters/{name}[/roles|/databases] resources can be watched.`)
     if (!active.has(uri)) {
+      if (active.size >= MAX_SUBSCRIPTIONS_PER_SESSION) throw new McpError(ErrorCode.InvalidRequest, `Too many subscriptions in this session (at most ${MAX_SUBSCRIPTIONS_PER_SESSION}): unsubscribe from one you no longer need first.`)
+      if (openWatches >= MAX_SUBSCRIPTIONS_PER_PROCESS) throw new McpError(ErrorCode.InternalError, 'The server holds its maximum of resource subscriptions; try again later or read the resource instead.')
       const controller = new AbortController()
       active.set(uri, controller)
+      openWatches++
+      controller.signal.addEventListener('abort', () => openWatches--, {once: true})
       void follow(uri, watched, controller.signal)
     }
     return {}

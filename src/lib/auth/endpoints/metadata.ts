@@ -1,0 +1,47 @@
+import {sendJson} from '../../server/json-reply.ts'
+import type {Endpoint} from '../context.ts'
+import {CORS, allowMethods} from '../oauth-http.ts'
+
+/** RFC 9728: where to get tokens for the MCP endpoint. */
+export const protectedResourceMetadata: Endpoint = async (ctx, _req, res, _url, method) => {
+  allowMethods(method, ['GET', 'HEAD'])
+  sendJson(
+    res,
+    200,
+    {
+      resource: ctx.resource,
+      authorization_servers: [ctx.config.publicUrl],
+      scopes_supported: ctx.config.mcpScopes,
+      bearer_methods_supported: ['header'],
+      resource_name: 'kmcp',
+    },
+    {...CORS, 'cache-control': 'public, max-age=300'},
+  )
+}
+
+/** RFC 8414: kmcp's own authorization server. */
+export const authorizationServerMetadata: Endpoint = async (ctx, _req, res, _url, method) => {
+  allowMethods(method, ['GET', 'HEAD'])
+  const base = ctx.config.publicUrl
+  sendJson(
+    res,
+    200,
+    {
+      issuer: base,
+      authorization_endpoint: `${base}/authorize`,
+      token_endpoint: `${base}/token`,
+      registration_endpoint: `${base}/register`,
+      revocation_endpoint: `${base}/revoke`,
+      response_types_supported: ['code'],
+      response_modes_supported: ['query'],
+      grant_types_supported: ['authorization_code', 'refresh_token'],
+      code_challenge_methods_supported: ['S256'],
+      token_endpoint_auth_methods_supported: ['none'],
+      revocation_endpoint_auth_methods_supported: ['none'],
+      scopes_supported: ctx.config.mcpScopes,
+      authorization_response_iss_parameter_supported: true,
+      client_id_metadata_document_supported: ctx.metadataDocuments.enabled,
+    },
+    {...CORS, 'cache-control': 'public, max-age=300'},
+  )
+}
