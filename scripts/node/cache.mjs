@@ -72,7 +72,7 @@ export async function withLock(dir, name, fn, { say = reporter('kmcp-cache'), ti
 
 /** Mount points at or below `dir`, deepest first (from /proc/self/mountinfo; octal escapes decoded). */
 export function mountsUnder(dir) {
-  let info = '';
+  let info;
   try {
     info = fs.readFileSync('/proc/self/mountinfo', 'utf8');
   } catch {
