@@ -18,6 +18,8 @@ import {resizePostgresCluster} from './resize-postgres-cluster.ts'
 import {getClusterStatus} from './get-cluster-status.ts'
 import {listPostgresClusters} from './list-postgres-clusters.ts'
 import {scalePostgresCluster} from './scale-postgres-cluster.ts'
+import {getClusterLogs} from './get-cluster-logs.ts'
+import {listClusterEvents} from './list-cluster-events.ts'
 
 /** Every CloudNativePG tool, in the order tools/list shows them. */
 export const cnpgToolset: Toolset = {
@@ -26,6 +28,8 @@ export const cnpgToolset: Toolset = {
   tools: [
     listPostgresClusters,
     getClusterStatus,
+    getClusterLogs,
+    listClusterEvents,
     createPostgresCluster,
     scalePostgresCluster,
     resizePostgresCluster,
