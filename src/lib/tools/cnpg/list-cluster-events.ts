@@ -1,5 +1,6 @@
 import {z} from 'zod'
 import type {KubeClient} from '../../k8s/client.ts'
+import {KubeApiError} from '../../k8s/errors.ts'
 import {defineTool} from '../registry.ts'
 import {ToolError, kubeStep} from '../errors.ts'
 import {type TruncationNote, truncationSchema} from '../budget.ts'
@@ -77,9 +78,17 @@ async function listEvents(kube: KubeClient, namespace: string, signal: AbortSign
   const events: CoreEvent[] = []
   let token: string | undefined
   do {
-    const page = await kubeStep(`listing the events of namespace ${namespace}`, () =>
-      kube.request<ObjectList<CoreEvent>>({method: 'GET', path: `/api/v1/namespaces/${encodeURIComponent(namespace)}/events`, query: {limit: 500, continue: token}, signal}),
-    )
+    const page = await kubeStep(`listing the events of namespace ${namespace}`, async () => {
+      try {
+        return await kube.request<ObjectList<CoreEvent>>({method: 'GET', path: `/api/v1/namespaces/${encodeURIComponent(namespace)}/events`, query: {limit: 500, continue: token}, signal})
+      } catch (error) {
+        // The CNPG ClusterRoles do not cover events: say which permission is missing.
+        if (error instanceof KubeApiError && error.status === 403) {
+          throw new ToolError(`Kubernetes API error 403 Forbidden: the identity kmcp uses may not list events in namespace ${namespace}.\nWhat to do: ask a cluster admin to grant "list" on "events" in that namespace (\`kmcp rbac setup\` grants it to kmcp's service account), or use a namespace you have access to.`)
+        }
+        throw error
+      }
+    })
     events.push(...page.items)
     token = page.metadata.continue || undefined
   } while (token && events.length < MAX_EVENTS_READ)
