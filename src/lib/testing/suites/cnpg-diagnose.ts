@@ -1,0 +1,75 @@
+import {fail, pass, skip, type TestPlugin} from '../plugin.ts'
+import {NO_INSTANCES, callOk, firstLine, names, readyInstances, step} from './cnpg.ts'
+
+/**
+ * The cnpg suite's plugins for the diagnosis tools, run on the suite's test cluster before it is
+ * deleted: events, logs and the live status of get_cluster_status. Kept apart from cnpg.ts (which
+ * holds the lifecycle) and joined to it by withDiagnosis.
+ */
+const GROUP = 'cnpg'
+
+const diagnosePlugins: TestPlugin[] = [
+  {
+    name: 'cluster_events',
+    group: GROUP,
+    tool: 'list_cluster_events',
+    description: 'list_cluster_events lists the events of the new cluster and its objects',
+    dependsOn: ['create_cluster'],
+    runAfter: ['scale_cluster'],
+    test: (session) =>
+      step(async () => {
+        const {cluster} = names(session)
+        const call = await callOk(session, 'list_cluster_events', {name: cluster, format: 'json'})
+        const events = call.structured.events
+        if (!Array.isArray(events)) return fail('structuredContent.events is not a list', call.text)
+        const foreign = (events as Array<{object?: string}>).filter((e) => !(e.object ?? '').includes(cluster))
+        if (foreign.length > 0) return fail(`events of objects that are not the cluster's: ${foreign.map((e) => e.object).join(', ')}`, call.text)
+        return pass(`${events.length} distinct event(s) for ${cluster}`)
+      }),
+  },
+  {
+    name: 'cluster_logs',
+    group: GROUP,
+    tool: 'get_cluster_logs',
+    description: 'get_cluster_logs reads and parses the logs of the new cluster\'s pods',
+    dependsOn: ['create_cluster'],
+    runAfter: ['cluster_events'],
+    test: (session) =>
+      step(async () => {
+        if ((await readyInstances(session)) === 0) return skip(NO_INSTANCES)
+        const call = await callOk(session, 'get_cluster_logs', {name: names(session).cluster, limit: 20, format: 'json'})
+        const pods = (call.structured.pods ?? []) as Array<{pod: string; problem?: string; lines_read: number}>
+        const read = pods.filter((p) => !p.problem && p.lines_read > 0)
+        if (read.length === 0) return fail('no pod\'s log could be read', pods.map((p) => `${p.pod}: ${p.problem ?? 'empty'}`).join('\n'))
+        const entries = (call.structured.entries ?? []) as unknown[]
+        if (entries.length === 0) return fail('the logs were read but no entry came back', call.text)
+        return pass(`${call.structured.matched} entries from ${read.length} pod(s)`)
+      }),
+  },
+  {
+    name: 'cluster_live_status',
+    group: GROUP,
+    tool: 'get_cluster_status',
+    description: 'get_cluster_status detail_level="detailed" shows the live status of each instance (needs pods/proxy)',
+    dependsOn: ['create_cluster'],
+    runAfter: ['cluster_logs'],
+    test: (session) =>
+      step(async () => {
+        if ((await readyInstances(session)) === 0) return skip(NO_INSTANCES)
+        const call = await callOk(session, 'get_cluster_status', {name: names(session).cluster, detail_level: 'detailed', format: 'json'})
+        const live = call.structured.live_status as {instances?: Array<{instance: string; role: string; problem?: string}>; unavailable?: string} | undefined
+        if (!live) return fail('detailed status has no live_status', call.text)
+        if (live.unavailable) return /pods\/proxy/.test(live.unavailable) ? skip(`kmcp may not use the pod proxy (opt-in): ${firstLine(live.unavailable)}`) : fail(`live status unavailable: ${firstLine(live.unavailable)}`, call.text)
+        const primary = live.instances?.find((i) => i.role === 'primary')
+        if (!primary) return fail('no instance reports itself as primary', JSON.stringify(live.instances, null, 2))
+        return pass(`primary ${primary.instance}; ${live.instances?.length} instance(s) answered`)
+      }),
+  },
+]
+
+/** The lifecycle suite with the diagnosis plugins, which must run before the cluster is deleted. */
+export function withDiagnosis(suite: TestPlugin[]): TestPlugin[] {
+  const diagnosisNames = diagnosePlugins.map((p) => p.name)
+  const ordered = suite.map((plugin) => (/^delete_(cluster|database|role)$/.test(plugin.name) ? {...plugin, runAfter: [...(plugin.runAfter ?? []), ...diagnosisNames]} : plugin))
+  return [...ordered, ...diagnosePlugins]
+}
