@@ -20,6 +20,13 @@ import {listPostgresClusters} from './list-postgres-clusters.ts'
 import {scalePostgresCluster} from './scale-postgres-cluster.ts'
 import {getClusterLogs} from './get-cluster-logs.ts'
 import {listClusterEvents} from './list-cluster-events.ts'
+import {listPoolers} from './list-poolers.ts'
+import {getPooler} from './get-pooler.ts'
+import {createPooler} from './create-pooler.ts'
+import {scalePooler} from './scale-pooler.ts'
+import {pausePooler} from './pause-pooler.ts'
+import {resumePooler} from './resume-pooler.ts'
+import {deletePooler} from './delete-pooler.ts'
 
 /** Every CloudNativePG tool, in the order tools/list shows them. */
 export const cnpgToolset: Toolset = {
@@ -47,5 +54,12 @@ export const cnpgToolset: Toolset = {
     hibernatePostgresCluster,
     resumePostgresCluster,
     restartPostgresCluster,
+    listPoolers,
+    getPooler,
+    createPooler,
+    scalePooler,
+    pausePooler,
+    resumePooler,
+    deletePooler,
   ],
 }
