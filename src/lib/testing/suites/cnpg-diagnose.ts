@@ -65,6 +65,35 @@ const diagnosePlugins: TestPlugin[] = [
         return pass(`primary ${primary.instance}; ${live.instances?.length} instance(s) answered`)
       }),
   },
+  {
+    name: 'list_poolers',
+    group: GROUP,
+    tool: 'list_poolers',
+    description: 'list_poolers answers for the namespace',
+    test: (session) =>
+      step(async () => {
+        const call = await callOk(session, 'list_poolers', {format: 'json'})
+        if (!Array.isArray(call.structured.poolers)) return fail('structuredContent.poolers is not a list', call.text)
+        return pass(`${(call.structured.poolers as unknown[]).length} pooler(s) in ${String(call.structured.scope)}`)
+      }),
+  },
+  {
+    name: 'pooler_preview',
+    group: GROUP,
+    tool: 'create_pooler',
+    description: 'create_pooler with dry_run=true previews a PgBouncer pooler for the new cluster and stores nothing',
+    dependsOn: ['create_cluster'],
+    runAfter: ['list_poolers'],
+    test: (session) =>
+      step(async () => {
+        const {cluster} = names(session)
+        const call = await callOk(session, 'create_pooler', {cluster, type: 'rw', dry_run: true})
+        if (!call.text.includes(`${cluster}-pooler-rw`)) return fail('the preview does not name the pooler', call.text)
+        const listed = await callOk(session, 'list_poolers', {cluster, format: 'json'})
+        if ((listed.structured.poolers as unknown[]).length > 0) return fail('the dry run created a pooler', listed.text)
+        return pass(firstLine(call.text))
+      }),
+  },
 ]
 
 /** The lifecycle suite with the diagnosis plugins, which must run before the cluster is deleted. */
