@@ -27,6 +27,14 @@ import {scalePooler} from './scale-pooler.ts'
 import {pausePooler} from './pause-pooler.ts'
 import {resumePooler} from './resume-pooler.ts'
 import {deletePooler} from './delete-pooler.ts'
+import {listPublications} from './list-publications.ts'
+import {getPublication} from './get-publication.ts'
+import {createPublication} from './create-publication.ts'
+import {deletePublication} from './delete-publication.ts'
+import {listSubscriptions} from './list-subscriptions.ts'
+import {getSubscription} from './get-subscription.ts'
+import {createSubscription} from './create-subscription.ts'
+import {deleteSubscription} from './delete-subscription.ts'
 
 /** Every CloudNativePG tool, in the order tools/list shows them. */
 export const cnpgToolset: Toolset = {
@@ -61,5 +69,13 @@ export const cnpgToolset: Toolset = {
     pausePooler,
     resumePooler,
     deletePooler,
+    listPublications,
+    getPublication,
+    createPublication,
+    deletePublication,
+    listSubscriptions,
+    getSubscription,
+    createSubscription,
+    deleteSubscription,
   ],
 }
