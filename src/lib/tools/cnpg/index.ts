@@ -35,6 +35,8 @@ import {listSubscriptions} from './list-subscriptions.ts'
 import {getSubscription} from './get-subscription.ts'
 import {createSubscription} from './create-subscription.ts'
 import {deleteSubscription} from './delete-subscription.ts'
+import {upgradePostgresCluster} from './upgrade-postgres-cluster.ts'
+import {getClusterUpgradeStatus} from './get-cluster-upgrade-status.ts'
 
 /** Every CloudNativePG tool, in the order tools/list shows them. */
 export const cnpgToolset: Toolset = {
@@ -77,5 +79,7 @@ export const cnpgToolset: Toolset = {
     getSubscription,
     createSubscription,
     deleteSubscription,
+    upgradePostgresCluster,
+    getClusterUpgradeStatus,
   ],
 }
