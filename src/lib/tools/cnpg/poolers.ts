@@ -121,7 +121,7 @@ export async function poolerPods(kube: KubeClient, namespace: string, pooler: st
   }
 }
 
-export const poolModeParam = z.enum(['session', 'transaction', 'statement']).describe('PgBouncer pool_mode: "session" (default, every feature works), "transaction" (many more clients per server connection; no session state such as prepared statements across transactions), "statement".')
+export const poolModeParam = z.enum(['session', 'transaction']).describe('PgBouncer pool_mode (the two CNPG supports): "session" (default, every feature works) or "transaction" (many more clients per server connection; no session state such as SET or advisory locks across transactions).')
 
 /** PgBouncer parameter names are lower-case words with "_"; values are strings. */
 export const pgbouncerParametersParam = z
