@@ -31,10 +31,10 @@ describe('pooler tools against the real API server', () => {
     assert.deepEqual(manifest.spec.cluster, {name: 'orders'})
     assert.equal(manifest.spec.type, 'ro')
     assert.equal(manifest.spec.instances, 2)
-    assert.deepEqual(manifest.spec.pgbouncer, {poolMode: 'transaction', parameters: {max_client_conn: '500'}})
+    assert.deepEqual(manifest.spec.pgbouncer, {poolMode: 'transaction', parameters: {max_client_conn: '500'}, paused: false})
     assert.equal(await getJson(cnpg(ns, 'poolers', 'orders-pooler-ro')), undefined)
     await fails(admin, 'create_pooler', {cluster: 'nope', namespace: ns}, /404 NotFound while getting cluster .*\/nope/)
-    await fails(admin, 'create_pooler', {cluster: 'orders', namespace: ns, parameters: {'Max-Conn': '1'}}, /PgBouncer parameter names are lower-case/)
+    await fails(admin, 'create_pooler', {cluster: 'orders', namespace: ns, parameters: {'Max-Conn': '1'}}, /PgBouncer parameters: "Max-Conn" is not a valid name/)
   })
 
   test('create, list and get with the PgBouncer pods; 409 on the same name', async () => {
@@ -82,7 +82,7 @@ describe('pooler tools against the real API server', () => {
     human.answer = 'decline'
     const declined = await ok(human, 'pause_pooler', {name: 'orders-pooler-rw', namespace: ns})
     assert.match(textOf(declined), /PAUSE NOT CONFIRMED[\s\S]*The human declined/)
-    assert.equal((await getJson(cnpg(ns, 'poolers', 'orders-pooler-rw'))).spec.pgbouncer.paused, undefined)
+    assert.equal((await getJson(cnpg(ns, 'poolers', 'orders-pooler-rw'))).spec.pgbouncer.paused, false)
     await ok(admin, 'pause_pooler', {name: 'orders-pooler-rw', namespace: ns, confirm: true})
     assert.equal((await getJson(cnpg(ns, 'poolers', 'orders-pooler-rw'))).spec.pgbouncer.paused, true)
     assert.match(textOf(await ok(admin, 'pause_pooler', {name: 'orders-pooler-rw', namespace: ns, confirm: true})), /already paused/)

@@ -99,8 +99,10 @@ export function foldEvents(events: CoreEvent[]): ClusterEvent[] {
     const reason = event.reason || 'Unknown'
     const message = (event.message ?? '').trim()
     const key = JSON.stringify([object, type, reason, message])
-    const last = normaliseTime(latest(event.lastTimestamp, event.series?.lastObservedTime, event.eventTime, event.metadata.creationTimestamp))
-    const first = normaliseTime(earliest(event.firstTimestamp, event.eventTime, event.metadata.creationTimestamp))
+    // creationTimestamp only when the event carries no time of its own: it is when the Event
+    // object was written, which for a clock-skewed or replayed event says nothing.
+    const last = normaliseTime(latest(event.lastTimestamp, event.series?.lastObservedTime, event.eventTime) ?? event.metadata.creationTimestamp)
+    const first = normaliseTime(earliest(event.firstTimestamp, event.eventTime) ?? event.metadata.creationTimestamp)
     const count = Math.max(1, event.series?.count ?? event.count ?? 1)
     const source = event.reportingComponent || event.source?.component || undefined
     const existing = folded.get(key)

@@ -3,7 +3,7 @@ import {defineTool} from '../registry.ts'
 import {ToolError} from '../errors.ts'
 import {dryRunParam, kubeName, namespaceParam} from '../validation.ts'
 import {createReplicationObject, postgresObjectNameParam, reclaimPolicyParam} from './logical-replication.ts'
-import {postgresIdentifier} from './params.ts'
+import {postgresIdentifier, settingsMapParam} from './params.ts'
 
 const qualifiedTable = z.string().regex(/^([a-z_][a-z0-9_]*\.)?[a-z_][a-z0-9_]*$/, 'tables are "table" or "schema.table" in lower case').describe('A table, "schema.table" or "table" (schema public)')
 
@@ -23,7 +23,7 @@ export const createPublication = defineTool({
     all_tables: z.boolean().default(false).describe('true: FOR ALL TABLES (also tables created later).'),
     tables: z.array(qualifiedTable).max(100).optional().describe('Tables to publish.'),
     schemas: z.array(postgresIdentifier('schema', 'A schema')).max(20).optional().describe('Publish every table in these schemas (FOR TABLES IN SCHEMA).'),
-    parameters: z.record(z.string().regex(/^[a-z_]+$/), z.string().max(256)).optional().describe('Publication parameters, e.g. {"publish": "insert,update"}.'),
+    parameters: settingsMapParam('Publication parameters', 'Publication parameters, e.g. {"publish": "insert,update"}.').optional(),
     reclaim_policy: reclaimPolicyParam('publication'),
     namespace: namespaceParam,
     dry_run: dryRunParam,

@@ -3,7 +3,7 @@ import {defineTool} from '../registry.ts'
 import {ToolError} from '../errors.ts'
 import {dryRunParam, kubeName, namespaceParam} from '../validation.ts'
 import {createReplicationObject, postgresObjectNameParam, reclaimPolicyParam} from './logical-replication.ts'
-import {postgresIdentifier} from './params.ts'
+import {postgresIdentifier, settingsMapParam} from './params.ts'
 
 export const createSubscription = defineTool({
   name: 'create_subscription',
@@ -22,7 +22,7 @@ export const createSubscription = defineTool({
     publication_name: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'publication_name must be the lower-case PostgreSQL name of the publication').describe('The publication\'s name inside PostgreSQL on the source (get_publication shows it).'),
     external_cluster: z.string().min(1).max(63).describe('Name of the entry in the target cluster\'s spec.externalClusters that reaches the source.'),
     publication_database: postgresIdentifier('publication_database', 'The source database, when it differs from the one in the external cluster\'s connection parameters.').optional(),
-    parameters: z.record(z.string().regex(/^[a-z_]+$/), z.string().max(256)).optional().describe('Subscription parameters, e.g. {"copy_data": "true", "streaming": "on"}.'),
+    parameters: settingsMapParam('Subscription parameters', 'Subscription parameters, e.g. {"copy_data": "true", "streaming": "on"}.').optional(),
     reclaim_policy: reclaimPolicyParam('subscription'),
     namespace: namespaceParam,
     dry_run: dryRunParam,

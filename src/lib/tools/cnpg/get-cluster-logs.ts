@@ -83,6 +83,11 @@ export const getClusterLogs = defineTool({
     async function readPod(pod: ClusterPod): Promise<{entries: LogEntry[]; summary: z.infer<typeof podReadSchema>}> {
       const container = mainContainer(pod)
       const summary: z.infer<typeof podReadSchema> = {pod: pod.metadata.name, kind: podKind(pod), container, restarts: restartCount(pod, container), lines_read: 0}
+      const started = pod.status?.containerStatuses?.find((s) => s.name === container)
+      if (!started || (started.state?.waiting && summary.restarts === 0)) {
+        const waiting = started?.state?.waiting
+        return {entries: [], summary: {...summary, problem: `the container has not started yet (pod ${pod.status?.phase ?? 'Pending'}${waiting?.reason ? `, ${waiting.reason}${waiting.message ? `: ${waiting.message}` : ''}` : ''}); list_cluster_events shows why`}}
+      }
       if (args.previous && summary.restarts === 0) return {entries: [], summary: {...summary, problem: 'never restarted: there is no previous container'}}
       try {
         const text = await kube.requestText({

@@ -4,7 +4,7 @@ import {KubeApiError, describeKubeError} from '../../k8s/errors.ts'
 import {ToolError, kubeStep} from '../errors.ts'
 import {FIELD_MANAGER, renderDryRun, serverDryRun} from '../dry-run.ts'
 import {confirmDestructive, notConfirmedStructure, renderNotConfirmed} from '../confirm.ts'
-import {callExample} from './params.ts'
+import {callExample, settingsMapParam} from './params.ts'
 import type {ToolContext} from '../registry.ts'
 import {type ObjectList, type ObjectMeta, cnpgPath, renderConditions} from './api.ts'
 import {kubeName} from '../validation.ts'
@@ -123,11 +123,7 @@ export async function poolerPods(kube: KubeClient, namespace: string, pooler: st
 
 export const poolModeParam = z.enum(['session', 'transaction']).describe('PgBouncer pool_mode (the two CNPG supports): "session" (default, every feature works) or "transaction" (many more clients per server connection; no session state such as SET or advisory locks across transactions).')
 
-/** PgBouncer parameter names are lower-case words with "_"; values are strings. */
-export const pgbouncerParametersParam = z
-  .record(z.string().regex(/^[a-z_]{1,63}$/, 'PgBouncer parameter names are lower-case letters and "_", e.g. "max_client_conn"'), z.string().max(256))
-  .refine((map) => Object.keys(map).length <= 30, 'at most 30 PgBouncer parameters')
-  .describe('PgBouncer settings, e.g. {"max_client_conn": "1000", "default_pool_size": "20"}. The operator rejects the ones it manages itself.')
+export const pgbouncerParametersParam = settingsMapParam('PgBouncer parameters', 'PgBouncer settings, e.g. {"max_client_conn": "1000", "default_pool_size": "20"}. The operator rejects the ones it manages itself.')
 
 /** Shared by pause_pooler and resume_pooler: spec.pgbouncer.paused, previewed and (pausing) confirmed. */
 export async function setPoolerPaused(
