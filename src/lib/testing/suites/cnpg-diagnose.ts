@@ -1,5 +1,6 @@
-import {fail, pass, skip, type TestPlugin} from '../plugin.ts'
+import {fail, pass, skip, type PluginOutcome, type TestPlugin, type TestSession} from '../plugin.ts'
 import {NO_INSTANCES, callOk, firstLine, names, readyInstances, step} from './cnpg.ts'
+import {cleanupObjects, objectPlugins} from './cnpg-objects.ts'
 
 /**
  * The cnpg suite's plugins for the diagnosis tools, run on the suite's test cluster before it is
@@ -96,9 +97,23 @@ const diagnosePlugins: TestPlugin[] = [
   },
 ]
 
-/** The lifecycle suite with the diagnosis plugins, which must run before the cluster is deleted. */
+/** The lifecycle suite with the diagnosis, pooler, logical replication and upgrade plugins, which must run before the cluster is deleted. */
 export function withDiagnosis(suite: TestPlugin[]): TestPlugin[] {
-  const diagnosisNames = diagnosePlugins.map((p) => p.name)
-  const ordered = suite.map((plugin) => (/^delete_(cluster|database|role)$/.test(plugin.name) ? {...plugin, runAfter: [...(plugin.runAfter ?? []), ...diagnosisNames]} : plugin))
-  return [...ordered, ...diagnosePlugins]
+  const added = [...diagnosePlugins, ...objectPlugins]
+  const addedNames = added.map((p) => p.name)
+  const ordered = suite.map((plugin) => {
+    if (/^delete_(cluster|database|role)$/.test(plugin.name)) return {...plugin, runAfter: [...(plugin.runAfter ?? []), ...addedNames]}
+    if (plugin.name === 'cleanup') return {...plugin, test: (session: TestSession) => cleanupFirst(session, plugin)}
+    return plugin
+  })
+  return [...ordered, ...added]
+}
+
+/** The suite's cleanup, preceded by deleting the pooler and publication a failure left behind. */
+async function cleanupFirst(session: TestSession, cleanup: TestPlugin): Promise<PluginOutcome> {
+  const objects = await cleanupObjects(session)
+  const outcome = await cleanup.test(session)
+  if (objects.problems.length > 0) return fail(`could not delete ${objects.problems.length} object(s) this run created; delete them by hand`, [...objects.problems, outcome.message].join('\n'))
+  if (objects.done.length === 0) return outcome
+  return {...outcome, message: `${outcome.message}; also deleted: ${objects.done.join(', ')}`}
 }
