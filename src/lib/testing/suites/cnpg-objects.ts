@@ -57,15 +57,15 @@ export const objectPlugins: TestPlugin[] = [
   plugin('scale_pooler', 'scale_pooler', 'scale_pooler previews 2 PgBouncer pods', {dependsOn: ['create_pooler'], runAfter: ['get_pooler']}, async (session) => pass(firstLine((await callOk(session, 'scale_pooler', {name: poolerName(session), instances: 2, dry_run: true})).text))),
   plugin('pause_pooler', 'pause_pooler', 'pause_pooler pauses the new pooler', {dependsOn: ['create_pooler'], runAfter: ['scale_pooler']}, async (session) => {
     const call = await callOk(session, 'pause_pooler', {name: poolerName(session)})
-    return call.structured.status === 'paused' ? pass(firstLine(call.text)) : fail('the pooler was not paused', call.text)
+    return /^Successfully paused/.test(call.text) ? pass(firstLine(call.text)) : fail('the pooler was not paused', call.text)
   }),
   plugin('resume_pooler', 'resume_pooler', 'resume_pooler resumes it', {dependsOn: ['create_pooler'], runAfter: ['pause_pooler']}, async (session) => {
     const call = await callOk(session, 'resume_pooler', {name: poolerName(session)})
-    return call.structured.status === 'resumed' || call.structured.status === 'unchanged' ? pass(firstLine(call.text)) : fail('the pooler was not resumed', call.text)
+    return /^Successfully resumed|not paused/.test(call.text) ? pass(firstLine(call.text)) : fail('the pooler was not resumed', call.text)
   }),
   plugin('delete_pooler', 'delete_pooler', 'delete_pooler deletes the new pooler', {dependsOn: ['create_pooler'], runAfter: ['resume_pooler']}, async (session) => {
     const call = await callOk(session, 'delete_pooler', {name: poolerName(session)})
-    if (call.structured.status !== 'deleted') return fail('the pooler was not deleted', call.text)
+    if (!/^Successfully deleted/.test(call.text)) return fail('the pooler was not deleted', call.text)
     leftovers(session).delete('pooler')
     return pass(firstLine(call.text))
   }),
@@ -82,7 +82,7 @@ export const objectPlugins: TestPlugin[] = [
   }),
   plugin('delete_publication', 'delete_publication', 'delete_publication deletes the new publication', {dependsOn: ['create_publication'], runAfter: ['get_publication']}, async (session) => {
     const call = await callOk(session, 'delete_publication', {name: publicationName(session)})
-    if (call.structured.status !== 'deleted') return fail('the publication was not deleted', call.text)
+    if (!/^Successfully deleted/.test(call.text)) return fail('the publication was not deleted', call.text)
     leftovers(session).delete('publication')
     return pass(firstLine(call.text))
   }),
