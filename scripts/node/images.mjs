@@ -179,9 +179,13 @@ async function buildPostgres(tmp, { sources, logFile }) {
   // The package's postinst creates a "main" cluster CNPG never uses (it runs initdb into its own PGDATA).
   // LLVM (libLLVM + libz3, ~130 MB of the ~370) only serves PostgreSQL's optional JIT: without the
   // llvmjit provider PostgreSQL runs every query interpreted, which is what small test clusters want.
+  // The ssl-cert package's self-signed "snakeoil" key pair is generated at install time: a private key
+  // baked into an image, different on every build, that CNPG never uses (it brings its own certificates).
   const pgLib = `"$1/usr/lib/postgresql/${PG_MAJOR}/lib"`;
   const cleanUp = [
     `rm -rf "$1/var/lib/postgresql/${PG_MAJOR}" "$1/etc/postgresql/${PG_MAJOR}" "$1"/var/log/* "$1"/var/cache/debconf/*-old`,
+    'rm -f "$1"/etc/ssl/private/ssl-cert-snakeoil.key "$1"/etc/ssl/certs/ssl-cert-snakeoil.pem',
+    'find "$1/etc/ssl/certs" -lname ssl-cert-snakeoil.pem -delete',
     `rm -rf ${pgLib}/llvmjit.so ${pgLib}/llvmjit_types.bc ${pgLib}/bitcode "$1"/usr/lib/x86_64-linux-gnu/libLLVM-*.so* "$1"/usr/lib/x86_64-linux-gnu/libz3.so*`,
   ].join('; ');
   const args = [
