@@ -55,11 +55,24 @@ describe('diagnosing clusters on the real node (CNPG v1.30.0, PostgreSQL)', () =
     return {text: textOf(result), structured: result.structuredContent as Record<string, unknown>}
   }
 
+  /** The last live status seen, for failure messages. */
+  let lastLive = ''
+
   async function live(): Promise<LiveStatus> {
-    const {structured} = await call('get_cluster_status', {name: HEALTHY, detail_level: 'detailed', format: 'json'})
+    const {structured, text} = await call('get_cluster_status', {name: HEALTHY, detail_level: 'detailed', format: 'json'})
     const status = structured.live_status as LiveStatus
-    assert.equal(status.unavailable, undefined, `live status: ${status.unavailable}`)
+    lastLive = JSON.stringify(status)
+    assert.equal(status.unavailable, undefined, `live status: ${status.unavailable}\n${text}`)
     return status
+  }
+
+  /** waitFor, failing with the last live status seen. */
+  async function untilLive<T>(check: () => Promise<T>, timeoutMs: number, message: string): Promise<T> {
+    try {
+      return await waitFor(check, {timeoutMs, intervalMs: 1000, message})
+    } catch (error) {
+      throw new Error(`${(error as Error).message}; last live status: ${lastLive}`)
+    }
   }
 
   async function createCluster(name: string, options: {instances: number; parameters?: Record<string, string>}): Promise<void> {
@@ -88,10 +101,10 @@ describe('diagnosing clusters on the real node (CNPG v1.30.0, PostgreSQL)', () =
       const {structured} = await call('get_cluster_status', {name: HEALTHY, format: 'json'})
       return structured.ready_instances === 2 && /healthy/i.test(String(structured.phase))
     }, {timeoutMs: 600_000, intervalMs: 5000, message: `cluster ${HEALTHY} never became healthy with 2 instances`})
-    const status = await waitFor(async () => {
+    const status = await untilLive(async () => {
       const s = await live()
       return s.instances.some((i) => i.role === 'replica' && i.replication?.state === 'streaming') ? s : undefined
-    }, {timeoutMs: 120_000, intervalMs: 3000, message: 'the replica never showed as streaming'})
+    }, 120_000, 'the replica never showed as streaming')
     const primary = status.instances.find((i) => i.role === 'primary')
     assert.ok(primary?.current_lsn, 'the primary reports its current LSN')
     const replica = status.instances.find((i) => i.role === 'replica')!
@@ -107,24 +120,25 @@ describe('diagnosing clusters on the real node (CNPG v1.30.0, PostgreSQL)', () =
     const deleted = await kubeRequest('admin', 'DELETE', `/api/v1/namespaces/${NAMESPACE}/pods/${replica.instance}`, {gracePeriodSeconds: 0})
     assert.equal(deleted.status, 200, deleted.text)
     // Seen as missing (no pod), unreachable or not streaming until the operator has recreated it.
-    await waitFor(async () => {
+    await untilLive(async () => {
       const s = await live()
       const row = s.instances.find((i) => i.instance === replica.instance)
       return s.missing_instances.includes(replica.instance) || s.not_streaming.includes(replica.instance) || !row || Boolean(row.problem)
-    }, {timeoutMs: 60_000, intervalMs: 500, message: `the live status never showed ${replica.instance} as missing or not streaming`})
+    }, 60_000, `the live status never showed ${replica.instance} as missing or not streaming`)
     // WAL written meanwhile, so there is a lag to close.
     const secret = await kubeRequest('admin', 'GET', `/api/v1/namespaces/${NAMESPACE}/secrets/${HEALTHY}-app`)
     const password = Buffer.from(secret.body.data.password, 'base64').toString()
     const written = await realNode!.psql(NAMESPACE, 'CREATE TABLE IF NOT EXISTS lag_probe AS SELECT g, repeat(md5(g::text), 8) AS filler FROM generate_series(1, 200000) g', {host: `${HEALTHY}-rw.${NAMESPACE}.svc.cluster.local`, user: 'app', password, database: 'app'})
     assert.equal(written.code, 0, written.stderr)
     const lags: number[] = []
-    await waitFor(async () => {
+    await untilLive(async () => {
       const s = await live()
       const row = s.instances.find((i) => i.instance === replica.instance)
       if (row?.replication?.state !== 'streaming' || row.replication.lag_bytes === undefined) return false
       lags.push(row.replication.lag_bytes)
       return row.replication.lag_bytes === 0
-    }, {timeoutMs: 600_000, intervalMs: 1000, message: `the lag of ${replica.instance} never closed (seen: ${lags.join(', ')})`})
+    }, 600_000, `the lag of ${replica.instance} never closed`)
+    t.diagnostic(`lag of ${replica.instance} in bytes, as seen: ${lags.join(', ')}`)
     assert.equal(lags.at(-1), 0)
 
     const {structured} = await call('list_cluster_events', {name: HEALTHY})
