@@ -5,7 +5,7 @@ import {type TruncationNote, truncationSchema} from '../budget.ts'
 import {formatParam, kubeName, namespaceParam} from '../validation.ts'
 import {loadCluster} from './cluster-ops.ts'
 import {type ClusterPod, listClusterPods, mainContainer, podKind, podProblem, restartCount, subresourceForbidden} from './cluster-pods.ts'
-import {LOG_LEVELS, type LogEntry, logEntrySchema, matchesFilter, newestFirst, parseLogText, parseSince, renderLogEntry} from './log-lines.ts'
+import {LOG_LEVELS, type LogEntry, logEntrySchema, matchesFilter, newestFirst, parseLogText, renderLogEntry, sinceCutoff} from './log-lines.ts'
 import {callExample, clusterNameParam} from './params.ts'
 
 const podReadSchema = z.object({
@@ -49,12 +49,7 @@ export const getClusterLogs = defineTool({
   },
   annotations: {readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false},
   handler: async (args, context) => {
-    let sinceMs: number | undefined
-    if (args.since) {
-      const parsed = parseSince(args.since)
-      if ('problem' in parsed) throw new ToolError(parsed.problem)
-      sinceMs = parsed.sinceMs
-    }
+    const sinceMs = sinceCutoff(args.since)
     const target = await loadCluster(context, args.name, args.namespace)
     const {kube, namespace} = target
     let pods = await listClusterPods(kube, namespace, args.name, context.signal)

@@ -8,7 +8,7 @@ import {formatParam, namespaceParam} from '../validation.ts'
 import {type CnpgCluster, type ObjectList, type ObjectMeta, cnpgPath} from './api.ts'
 import {loadCluster} from './cluster-ops.ts'
 import {type CoreEvent, type OwnedObjects, belongsToCluster, clusterEventSchema, foldEvents, renderClusterEvent} from './cluster-events.ts'
-import {parseSince} from './log-lines.ts'
+import {sinceCutoff} from './log-lines.ts'
 import {clusterNameParam} from './params.ts'
 
 /** At most this many events are read from the namespace (pages of 500). */
@@ -39,12 +39,7 @@ export const listClusterEvents = defineTool({
   },
   annotations: {readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false},
   handler: async (args, context) => {
-    let sinceMs: number | undefined
-    if (args.since) {
-      const parsed = parseSince(args.since)
-      if ('problem' in parsed) throw new ToolError(parsed.problem)
-      sinceMs = parsed.sinceMs
-    }
+    const sinceMs = sinceCutoff(args.since)
     const target = await loadCluster(context, args.name, args.namespace)
     const {kube, namespace} = target
     const [events, owned, clusters] = await Promise.all([

@@ -1,4 +1,5 @@
 import {z} from 'zod'
+import {ToolError} from '../errors.ts'
 
 /**
  * CloudNativePG instance logs, parsed. The instance manager writes one JSON object per line to
@@ -259,4 +260,12 @@ export function parseSince(since: string, now = Date.now()): {sinceMs: number} |
   const parsed = Date.parse(since)
   if (/^\d{4}-\d{2}-\d{2}T/.test(since) && !Number.isNaN(parsed)) return {sinceMs: parsed}
   return {problem: `since "${since}" is neither a duration (e.g. "30s", "15m", "2h", "1d", "1h30m") nor an RFC 3339 time (e.g. "2026-11-24T15:30:00Z")`}
+}
+
+/** The cut-off of a tool's `since` argument in ms, undefined without one; a ToolError explains a bad one. */
+export function sinceCutoff(since: string | undefined): number | undefined {
+  if (!since) return undefined
+  const parsed = parseSince(since)
+  if ('problem' in parsed) throw new ToolError(parsed.problem)
+  return parsed.sinceMs
 }
