@@ -67,15 +67,28 @@ describe('CNPG log lines', () => {
       JSON.stringify({level: 'info', ts: '2026-12-01T14:30:00.5Z', logger: 'postgres', msg: '2026-12-01 14:30:00.500 UTC [25] HINT:  Valid units for this parameter are "B", "kB", "MB", "GB", and "TB".', pipe: 'stderr', logging_pod: pod}),
       JSON.stringify({level: 'info', ts: '2026-12-01T14:30:00.6Z', logger: 'postgres', msg: '2026-12-01 14:30:00.600 UTC [25] FATAL:  configuration file "/var/lib/postgresql/data/pgdata/postgresql.conf" contains errors', pipe: 'stderr', logging_pod: pod}),
       '2026-12-01 14:30:01.000 UTC [31] LOG:  database system is shut down',
+      // As the initdb job of CNPG 1.30 logs a bad parameter: pg_ctl's progress runs into the line.
+      JSON.stringify({level: 'info', ts: '2026-12-01T15:31:48.208150622Z', logger: 'pg_ctl', msg: 'waiting for server to start....2026-12-01 15:31:48.208 UTC [30] LOG:  invalid value for parameter "max_connections": "lots"', pipe: 'stdout', logging_pod: 'diag-bad-1-initdb'}),
     ].join('\n')
     const entries = parseLogText(text, pod)
-    assert.equal(entries.length, 3)
+    assert.equal(entries.length, 4)
+    assert.deepEqual([entries[3].logger, entries[3].postgres?.severity, entries[3].postgres?.message, entries[3].pod], ['pg_ctl', 'LOG', 'invalid value for parameter "max_connections": "lots"', pod])
     assert.equal(entries[0].postgres?.severity, 'LOG')
     assert.match(entries[0].postgres?.hint ?? '', /Valid units/)
     assert.equal(entries[1].postgres?.severity, 'FATAL')
     assert.equal(entries[1].level, 'error')
     assert.equal(entries[2].logger, 'postgres')
     assert.equal(entries[2].time, '2026-12-01T14:30:01.000Z')
+  })
+
+  test('multi-line output is shown on one line, cut at 500 characters; the entry keeps it whole', () => {
+    const long = `The files belonging to this database system will be owned by user "postgres".\n${'creating subdirectories ... ok\n'.repeat(30)}`
+    const [entry] = parseLogText(JSON.stringify({level: 'info', ts: '2026-12-01T15:31:48Z', logger: 'initdb', msg: long}), pod)
+    const text = renderLogEntry(entry)
+    assert.doesNotMatch(text, /\n/)
+    assert.match(text, /postgres"\. ⏎ creating subdirectories \.\.\. ok ⏎ /)
+    assert.ok(text.length < 600 && text.endsWith('…'))
+    assert.equal(entry.message, long)
   })
 
   test('epoch-seconds timestamps of older releases are understood', () => {

@@ -51,7 +51,9 @@ export function restartCount(pod: ClusterPod, container: string | undefined): nu
  * get it, because the CNPG ClusterRoles do not grant either.
  */
 export function subresourceForbidden(error: unknown, subresource: 'log' | 'proxy', namespace: string, purpose: string): ToolError | undefined {
-  if (!(error instanceof KubeApiError) || error.status !== 403) return undefined
+  // Only the API server's own RBAC denial: through pods/proxy a 403 may also come from the pod or
+  // from a network proxy on the way, which says nothing about kmcp's permissions.
+  if (!(error instanceof KubeApiError) || error.status !== 403 || !/is forbidden|cannot get resource/.test(error.message)) return undefined
   return new ToolError(
     [
       `Kubernetes API error 403 Forbidden: the identity kmcp uses may not get pods/${subresource} in namespace ${namespace}, which is needed ${purpose}.`,

@@ -106,8 +106,11 @@ export function summarisePostgresRecord(record: Record<string, unknown>): Postgr
   }
 }
 
-/** PostgreSQL's own stderr format (log_line_prefix "%m [%p] "), before the logging collector runs. */
-const PLAIN_POSTGRES = /^(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(?:\.\d+)?(?: [A-Za-z0-9+:-]+)?) \[(\d+)\] (DEBUG[1-5]?|INFO|NOTICE|WARNING|ERROR|LOG|FATAL|PANIC|DETAIL|HINT|CONTEXT|STATEMENT):\s+(.*)$/
+/**
+ * PostgreSQL's own stderr format (log_line_prefix "%m [%p] "), before the logging collector runs.
+ * Not anchored: pg_ctl's output runs into it ("waiting for server to start....2026-12-01 … LOG: …").
+ */
+const PLAIN_POSTGRES = /(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(?:\.\d+)?(?: [A-Za-z0-9+:-]+)?) \[(\d+)\] (DEBUG[1-5]?|INFO|NOTICE|WARNING|ERROR|LOG|FATAL|PANIC|DETAIL|HINT|CONTEXT|STATEMENT):\s+(.*)$/
 
 interface PlainPostgres {
   severity: string
@@ -192,7 +195,8 @@ function entryFromJson(json: Record<string, unknown>, pod: string, stamp: string
   const message = postgres ? postgres.message : msg === 'record' && record ? JSON.stringify(record) : msg
   return {
     time: timeOf(json.ts) ?? stamp,
-    pod: text(json.logging_pod) ?? pod,
+    // The pod the log was read from: logging_pod names job pods without their suffix.
+    pod,
     level,
     logger: text(json.logger),
     message,
@@ -242,7 +246,13 @@ export function renderLogEntry(entry: LogEntry): string {
     if (pg.user || pg.database) parts.push(`session: ${pg.user ?? '?'}@${pg.database ?? '?'}`)
     return `- ${head} ${parts.join(' | ')}`
   }
-  return `- ${head} ${entry.message}${entry.error ? ` | error: ${entry.error}` : ''}`
+  return `- ${head} ${oneLine(entry.message)}${entry.error ? ` | error: ${oneLine(entry.error)}` : ''}`
+}
+
+/** Multi-line output (initdb, pg_controldata) on one line, at most 500 characters; the JSON keeps it whole. */
+function oneLine(text: string): string {
+  const flat = text.replace(/\s*\n\s*/g, ' ⏎ ').trim()
+  return flat.length > 500 ? `${flat.slice(0, 500)}…` : flat
 }
 
 /**
