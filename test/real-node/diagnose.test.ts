@@ -131,36 +131,43 @@ describe('diagnosing clusters on the real node (CNPG v1.30.0, PostgreSQL)', () =
     assert.deepEqual(status.missing_instances, [])
   })
 
-  test('the replica\'s pod deleted: events show the pod; live status shows it missing, then the lag closing', {timeout: 900_000}, async (t) => {
+  let deletedReplica: string | undefined
+  let proxyProblem: string | undefined
+
+  test('the replica\'s pod deleted: list_cluster_events returns its events, get_cluster_logs the recreated instance\'s logs', {timeout: 900_000}, async (t) => {
     if (!skipUnlessNode(t)) return
     const {structured: before} = await call('get_cluster_status', {name: HEALTHY, detail_level: 'detailed', format: 'json'})
     const replica = (before.instance_names as string[]).find((name) => name !== before.current_primary)
     assert.ok(replica, 'a replica to break')
-    const unreachable = await proxyUnreachable()
+    proxyProblem = await proxyUnreachable()
     const deleted = await kubeRequest('admin', 'DELETE', `/api/v1/namespaces/${NAMESPACE}/pods/${replica}`, {gracePeriodSeconds: 0})
     assert.equal(deleted.status, 200, deleted.text)
+    deletedReplica = replica
     // The kubelet's and scheduler's events of the deleted pod and of the one replacing it.
     const events = await waitFor(async () => {
       const {structured} = await call('list_cluster_events', {name: HEALTHY})
       const list = structured.events as Array<{object: string; reason: string}>
-      return list.some((e) => e.object === `Pod/${replica}` && /Killing|Scheduled|Started/.test(e.reason)) ? list : undefined
-    }, {timeoutMs: 120_000, intervalMs: 2000, message: `no events of Pod/${replica}`})
+      return list.some((e) => e.object === `Pod/${replica}` && /Killing/.test(e.reason)) && list.some((e) => e.object === `Pod/${replica}` && /Started/.test(e.reason)) ? list : undefined
+    }, {timeoutMs: 180_000, intervalMs: 2000, message: `no Killing and Started events of Pod/${replica}`})
     t.diagnostic(`events: ${events.slice(0, 8).map((e) => `${e.object} ${e.reason}`).join('; ')}`)
-    if (unreachable) {
-      // The logs through pods/log (the kubelet) still work: the replacement instance's start.
-      const logs = await waitFor(async () => {
-        const {structured} = await call('get_cluster_logs', {name: HEALTHY, instance: replica, limit: 50})
-        return (structured.entries as unknown[]).length > 0 ? structured : undefined
-      }, {timeoutMs: 300_000, intervalMs: 5000, message: `no logs from the recreated ${replica}`})
-      t.diagnostic(`${(logs.entries as unknown[]).length} log entries from the recreated ${replica}`)
-      return t.skip(unreachable)
-    }
+    const logs = await waitFor(async () => {
+      const {structured} = await call('get_cluster_logs', {name: HEALTHY, instance: replica, logger: 'instance-manager', limit: 50})
+      return (structured.entries as unknown[]).length > 0 ? structured : undefined
+    }, {timeoutMs: 300_000, intervalMs: 5000, message: `no instance-manager logs from the recreated ${replica}`})
+    t.diagnostic(`${(logs.entries as unknown[]).length} instance-manager log entries from the recreated ${replica}`)
+  })
+
+  test('live status shows the deleted replica missing, then streaming again with the lag closing', {timeout: 900_000}, async (t) => {
+    if (!skipUnlessNode(t)) return
+    if (proxyProblem) return t.skip(proxyProblem)
+    const replica = deletedReplica
+    assert.ok(replica, 'the previous test deleted a replica')
     // Seen as missing (no pod), unreachable or not streaming until the operator has recreated it.
     await untilLive(async () => {
       const s = await live()
       const row = s.instances.find((i) => i.instance === replica)
-      return s.missing_instances.includes(replica) || s.not_streaming.includes(replica) || !row || Boolean(row.problem)
-    }, 60_000, `the live status never showed ${replica} as missing or not streaming`)
+      return s.missing_instances.includes(replica) || s.not_streaming.includes(replica) || !row || Boolean(row.problem) || row.replication?.state === 'streaming'
+    }, 60_000, `the live status never showed ${replica}`)
     // WAL written meanwhile, so there is a lag to close.
     const secret = await kubeRequest('admin', 'GET', `/api/v1/namespaces/${NAMESPACE}/secrets/${HEALTHY}-app`)
     const password = Buffer.from(secret.body.data.password, 'base64').toString()
