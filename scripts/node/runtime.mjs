@@ -250,7 +250,7 @@ export async function spawnNode({ stateFile, watchNamespaces = [], runDir, logFi
       child.kill('SIGTERM');
       reject(new NodeRuntimeError(`the real node was not ready within ${readyTimeoutMs / 1000}s${logFile ? `; see ${logFile}` : ''}`));
     }, readyTimeoutMs);
-    exited.then(({ code, signal }) => {
+    void exited.then(({ code, signal }) => {
       clearTimeout(timer);
       reject(new NodeRuntimeError(`the real node's supervisor exited before it was ready (${signal ?? `exit ${code}`})${logFile ? `; see ${logFile}` : ''}`));
     });

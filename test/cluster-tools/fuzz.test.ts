@@ -48,6 +48,9 @@ const badTime = fc.oneof(notString, fc.constantFrom('', '2026-11-24', '2026-11-2
 const badLabelMap = fc.oneof(notString.filter((v) => typeof v !== 'object' || v === null || Array.isArray(v)), fc.constantFrom({'': 'x'}, {'bad key!': 'x'}, {'a/b/c': 'x'}, {key: 'bad value!'}, {key: 'v'.repeat(64)}))
 const badIdentifier = fc.oneof(notString, fc.constantFrom('', 'Orders', 'my-db', '1db', 'pg_x', 'a'.repeat(64), 'db;drop'))
 
+const badSince = fc.oneof(notString, fc.constantFrom('soon', '5x', '0m', '15 m', '2026-13-01T00:00:00Z', 's'.repeat(41)))
+const badSettings = fc.oneof(notString.filter((v) => typeof v !== 'object' || v === null || Array.isArray(v)), fc.constantFrom({'Bad Name': '1'}, {'': 'x'}, {max_client_conn: 5}, {'a;b': 'c'}))
+
 type Field = fc.Arbitrary<unknown>
 interface ToolCase {
   tool: string
@@ -108,6 +111,33 @@ const CASES: ToolCase[] = [
     },
   },
   ...['hibernate_postgres_cluster', 'resume_postgres_cluster', 'restart_postgres_cluster'].map((tool) => ({tool, base: (ns: string) => ({name: 'fuzz', namespace: ns}), fields: {...common, name: badName(50), confirm: notBoolean}})),
+  {
+    tool: 'get_cluster_logs',
+    base: (ns) => ({name: 'fuzz', namespace: ns}),
+    fields: {
+      namespace: badName(63), name: badName(50), instance: badName(63), since: badSince, min_level: badEnum(['trace', 'debug', 'info', 'warning', 'error']),
+      logger: fc.oneof(notString, fc.constant('l'.repeat(64))), contains: fc.oneof(notString, fc.constant(''), fc.constant('c'.repeat(201))),
+      previous: notBoolean, tail_lines: badInt(1, 5000), limit: badInt(1, 1000), format: badEnum(['text', 'json']),
+    },
+  },
+  {tool: 'list_cluster_events', base: (ns) => ({name: 'fuzz', namespace: ns}), fields: {namespace: badName(63), name: badName(50), type: badEnum(['Normal', 'Warning']), since: badSince, limit: badInt(1, 500), format: badEnum(['text', 'json'])}},
+  {
+    tool: 'create_pooler',
+    base: (ns) => ({cluster: 'fuzz', namespace: ns}),
+    fields: {...common, cluster: badName(50), name: badName(63), type: badEnum(['rw', 'ro']), instances: badInt(1, 10), pool_mode: badEnum(['session', 'transaction']), parameters: badSettings, paused: notBoolean},
+  },
+  {tool: 'scale_pooler', base: (ns) => ({name: 'fuzz-pooler', namespace: ns, instances: 2}), fields: {...common, name: badName(63), instances: badInt(0, 10), confirm: notBoolean}},
+  {tool: 'delete_pooler', base: (ns) => ({name: 'fuzz-pooler', namespace: ns}), fields: {...common, name: badName(63), confirm_deletion: notBoolean}},
+  {
+    tool: 'create_publication',
+    base: (ns) => ({name: 'fuzz-pub', cluster: 'fuzz', database: 'app', all_tables: true, namespace: ns}),
+    fields: {...common, name: badName(63), cluster: badName(50), database: badIdentifier, publication_name: fc.oneof(notString, fc.constantFrom('', 'Pub', 'my-pub', 'p'.repeat(64))), all_tables: notBoolean, parameters: badSettings, reclaim_policy: badEnum(['retain', 'delete'])},
+  },
+  {
+    tool: 'upgrade_postgres_cluster',
+    base: (ns) => ({name: 'fuzz', namespace: ns, postgres_version: '17'}),
+    fields: {...common, name: badName(50), postgres_version: fc.oneof(notString, fc.constantFrom('', '9.6', 'latest', '17.1.1')), confirm: notBoolean},
+  },
 ]
 
 /** Cross-field rules the schema cannot express, checked by the tool before any request. */
@@ -117,6 +147,8 @@ const CROSS_FIELD: Array<{tool: string; args: (ns: string) => Record<string, unk
   {tool: 'restore_postgres_cluster', args: (ns) => ({name: 'fuzz-restored', namespace: ns, backup_name: 'b', source_cluster: 'fuzz'}), message: /exactly one of backup_name/},
   {tool: 'restore_postgres_cluster', args: (ns) => ({name: 'fuzz-restored', namespace: ns, backup_name: 'b', target_xid: '5', target_immediate: true}), message: /at most one recovery target/},
   {tool: 'restore_postgres_cluster', args: (ns) => ({name: 'fuzz', namespace: ns, source_cluster: 'fuzz'}), message: /never replaces/},
+  {tool: 'create_publication', args: (ns) => ({name: 'fuzz-pub', cluster: 'fuzz', database: 'app', namespace: ns}), message: /Say what to publish/},
+  {tool: 'upgrade_postgres_cluster', args: (ns) => ({name: 'fuzz', namespace: ns, postgres_version: '17', catalog_major: 17}), message: /exactly one of image, postgres_version or catalog_major/},
 ]
 
 describe('fuzzing cluster tool parameters through the MCP client', () => {

@@ -13,7 +13,7 @@ import {callTool, connectStdio, kmcpCommand, REPO_ROOT, textOf, type StdioSessio
 /** oclif wraps error messages at the terminal width; join the lines back. */
 const unwrap = (text: string) => text.replace(/\s*\n\s*›\s*/g, ' ')
 
-const BUILTIN = ['diagnose-unhealthy-cluster', 'plan-storage-shrink', 'plan-restore', 'onboard-application', 'list-prompts']
+const BUILTIN = ['diagnose-unhealthy-cluster', 'diagnose-failed-backup', 'plan-storage-shrink', 'plan-restore', 'onboard-application', 'list-prompts']
 
 function bundle(version: string, prompts: Array<{id: string; template: string; arguments?: Array<{name: string; required?: boolean}>}>): string {
   const lines = [`version: "${version}"`, 'prompts:']
@@ -78,6 +78,11 @@ describe('MCP prompts from the bundle file and built-ins', () => {
     assert.deepEqual(rendered.messages[0].content, {type: 'text', text: 'Say hello to Ada about .'})
     const diagnose = await session.client.getPrompt({name: 'diagnose-unhealthy-cluster', arguments: {cluster_name: 'orders-db', namespace: 'payments'}})
     assert.match((diagnose.messages[0].content as {text: string}).text, /get_cluster_status with \{"name":"orders-db","namespace":"payments"\}/)
+    for (const tool of ['get_cluster_logs', 'list_cluster_events', 'live instance status']) assert.match((diagnose.messages[0].content as {text: string}).text, new RegExp(tool))
+    const backup = await session.client.getPrompt({name: 'diagnose-failed-backup', arguments: {cluster_name: 'orders-db', backup_name: 'orders-db-nightly-1'}})
+    const backupText = (backup.messages[0].content as {text: string}).text
+    assert.match(backupText, /get_backup with \{"name":"orders-db-nightly-1"\}/)
+    assert.match(backupText, /get_cluster_logs with \{"name":"orders-db"\}, logger "wal-archive"/)
     await assert.rejects(session.client.getPrompt({name: 'greet', arguments: {}}), /person/)
     const listing = await session.client.getPrompt({name: 'list-prompts'})
     assert.match((listing.messages[0].content as {text: string}).text, /greet/)

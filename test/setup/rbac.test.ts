@@ -124,6 +124,21 @@ describe('kmcp rbac setup', () => {
     assert.equal(report.changes.length, 0, '--check changes nothing')
   })
 
+  test('--allow-pod-proxy adds get on pods/proxy to the Role; without it the account may not use the pod proxy', async () => {
+    const home = await createNamespace('rbac-proxy')
+    const without = JSON.parse((await run(['rbac', 'setup', '--kubeconfig', harness().kubeconfigFor('admin'), '-n', home, '--yes', '--json'])).stdout)
+    const deniedRow = without.verification.find((r: Row) => r.resource === 'pods/proxy' && r.verb === 'get')
+    assert.deepEqual([deniedRow?.expected, deniedRow?.actual, deniedRow?.ok], ['denied', 'denied', true])
+    for (const resource of ['pods/log', 'events']) assert.ok(without.verification.some((r: Row) => r.resource === resource && r.expected === 'allowed' && r.ok), `${resource} allowed`)
+    const result = await run(['rbac', 'setup', '--kubeconfig', harness().kubeconfigFor('admin'), '-n', home, '--allow-pod-proxy', '--yes', '--json'])
+    assert.equal(result.code, 0, result.stderr)
+    const report = JSON.parse(result.stdout)
+    const row = report.verification.find((r: Row) => r.resource === 'pods/proxy' && r.verb === 'get')
+    assert.deepEqual([row?.expected, row?.actual, row?.ok], ['allowed', 'allowed', true])
+    const role = await kubeRequest('admin', 'GET', `${RBAC}/namespaces/${home}/roles/kmcp`)
+    assert.ok(role.body.rules.some((rule: {resources: string[]; verbs: string[]}) => rule.resources.includes('pods/proxy') && rule.verbs.includes('get')), JSON.stringify(role.body.rules))
+  })
+
   test('--cluster-wide --impersonate: ClusterRoleBindings named after the namespace, and impersonation allowed', async () => {
     const home = await createNamespace('rbac-wide')
     const result = await run(['rbac', 'setup', '--kubeconfig', harness().kubeconfigFor('admin'), '-n', home, '--cluster-wide', '--impersonate', '--yes', '--json'])

@@ -41,7 +41,7 @@ export async function startRealNode(stateFile: string, logDir: string): Promise<
     node = await spawnNode({stateFile, watchNamespaces: realNodeNamespaces(), logFile, readyTimeoutMs: 60 * 60_000})
   } catch (error) {
     const reason = `the real node failed to start: ${(error as Error).message}`
-    if (process.env.KMCP_REAL_NODE === '1') throw new Error(reason)
+    if (process.env.KMCP_REAL_NODE === '1') throw new Error(reason, {cause: error})
     say(`${reason} (tests that need it are skipped; KMCP_REAL_NODE=1 makes this fatal)`)
     return {available: false, reason}
   }

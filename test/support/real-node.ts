@@ -147,10 +147,9 @@ export interface ClusterHealth {
 /** Polls a Cluster until CNPG reports it healthy with all instances ready; throws with the last phase otherwise. */
 export async function waitForHealthyCluster(getCluster: () => Promise<{status?: ClusterHealth; spec?: {instances?: number}} | undefined>, timeoutMs = 300_000): Promise<ClusterHealth> {
   const deadline = Date.now() + timeoutMs
-  let last: ClusterHealth = {}
   for (;;) {
     const cluster = await getCluster()
-    last = {phase: cluster?.status?.phase, readyInstances: cluster?.status?.readyInstances, instances: cluster?.spec?.instances}
+    const last: ClusterHealth = {phase: cluster?.status?.phase, readyInstances: cluster?.status?.readyInstances, instances: cluster?.spec?.instances}
     if (last.phase === 'Cluster in healthy state' && last.readyInstances === last.instances) return last
     if (Date.now() > deadline) throw new Error(`cluster not healthy within ${timeoutMs / 1000}s: phase ${JSON.stringify(last.phase)}, ${last.readyInstances ?? 0}/${last.instances} ready`)
     await new Promise((r) => setTimeout(r, 2000))

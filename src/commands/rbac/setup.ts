@@ -6,7 +6,7 @@ import {ChangeLog, Progress, canPrompt, confirmOrFail, describeTarget, renderCha
 export default class RbacSetup extends Command {
   static override summary = "Create kmcp's ServiceAccount and least-privilege RBAC, then verify it."
   static override description = [
-    'Creates the ServiceAccount, RoleBindings to the CNPG chart ClusterRoles cnpg-cloudnative-pg-view and -edit in every target namespace (ClusterRoleBindings with --cluster-wide), a Role for what those do not cover (role Secrets, PVCs and Pods for instance replacement, clusters/status for switchover), and with --impersonate a ClusterRole allowing only impersonation.',
+    'Creates the ServiceAccount, RoleBindings to the CNPG chart ClusterRoles cnpg-cloudnative-pg-view and -edit in every target namespace (ClusterRoleBindings with --cluster-wide), a Role for what those do not cover (role Secrets, PVCs and Pods for instance replacement, clusters/status for switchover, pod logs and events for diagnosis; pods/proxy for live instance status with --allow-pod-proxy), and with --impersonate a ClusterRole allowing only impersonation.',
     'Then asks the API server with SubjectAccessReviews whether the account can do everything kmcp needs and cannot do what it must not, and prints the table. --check only verifies. Running it again changes nothing.',
     '--kubeconfig-out writes a kubeconfig for the ServiceAccount (token from the TokenRequest API) to run kmcp serve outside the cluster with exactly those rights.',
   ].join('\n')
@@ -25,6 +25,7 @@ export default class RbacSetup extends Command {
     'target-namespace': Flags.string({char: 't', multiple: true, summary: 'Namespace kmcp may manage (repeatable; default: the ServiceAccount namespace).'}),
     'cluster-wide': Flags.boolean({default: false, summary: 'Grant the rights in every namespace (ClusterRoleBindings) instead of per target namespace.'}),
     impersonate: Flags.boolean({default: false, summary: 'Also allow impersonating users and groups (kmcp serve --impersonate).'}),
+    'allow-pod-proxy': Flags.boolean({default: false, summary: 'Also allow get on pods/proxy: get_cluster_status detail_level="detailed" then shows live replication status from the instance managers.'}),
     check: Flags.boolean({default: false, summary: 'Only verify the rights (SubjectAccessReviews); change nothing.'}),
     'kubeconfig-out': Flags.string({summary: 'Write a kubeconfig for the ServiceAccount to this file (mode 0600).'}),
     'token-expiration': Flags.integer({default: 86_400, min: 600, summary: 'Lifetime in seconds of the --kubeconfig-out token (the API server may shorten it).'}),
@@ -50,6 +51,7 @@ export default class RbacSetup extends Command {
         targetNamespaces: [...new Set(flags['target-namespace'] ?? [namespace])],
         clusterWide: flags['cluster-wide'],
         impersonate: flags.impersonate,
+        podProxy: flags['allow-pod-proxy'],
       }
       if (!flags.check) {
         if (dryRun) {

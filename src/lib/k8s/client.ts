@@ -110,8 +110,16 @@ export class KubeClient {
     }
   }
 
-  private async requestOnce<T>(req: KubeRequest): Promise<T> {
-    const headers: Record<string, string | string[]> = {accept: 'application/json', ...(await this.authHeaders())}
+  /**
+   * One GET whose answer is not JSON: pods/log (plain text) and pods/proxy (whatever the pod
+   * serves). Errors are the API server's Status bodies, turned into KubeApiError as for request().
+   */
+  async requestText(req: Omit<KubeRequest, 'method' | 'body' | 'contentType'>): Promise<string> {
+    return this.requestOnce<string>({...req, method: 'GET'}, 'text')
+  }
+
+  private async requestOnce<T>(req: KubeRequest, expect: 'json' | 'text' = 'json'): Promise<T> {
+    const headers: Record<string, string | string[]> = {accept: expect === 'json' ? 'application/json' : '*/*', ...(await this.authHeaders())}
     let body: string | undefined
     if (req.body !== undefined) {
       headers['content-type'] = req.contentType ?? 'application/json'
@@ -132,6 +140,7 @@ export class KubeClient {
     }
     const text = await response.body.text()
     if (response.statusCode >= 200 && response.statusCode < 300) {
+      if (expect === 'text') return text as T
       return (text ? JSON.parse(text) : {}) as T
     }
     throw toApiError(response.statusCode, text, req.method, req.path, response.headers)

@@ -13,6 +13,10 @@
  *   KMCP_RBAC.required           What the tool surface needs, per namespace: verified with
  *                                SubjectAccessReviews after set-up (allowed expected).
  *   KMCP_RBAC.forbidden          What the account must NOT be able to do (denied expected).
+ *   KMCP_RBAC.podProxyRules      Added to kmcp's Role/ClusterRole only when chosen (`--allow-pod-proxy`):
+ *                                get_cluster_status detail_level="detailed" reads each instance manager's
+ *                                /pg/status through the pod proxy. Opt-in because pods/proxy reaches
+ *                                every HTTP port of every pod in the namespace.
  * Every rule is {apiGroups, resources, verbs, reason}; `reason` is documentation and must be
  * dropped when rendering a Kubernetes object (use `toPolicyRules`).
  * Object names: `rbacObjectNames(base, namespace)`; the chart passes its fullname as base.
@@ -73,6 +77,18 @@ export const KMCP_RBAC = {
       reason: 'connection info names the -rw/-ro/-r Services of a cluster',
     },
     {
+      apiGroups: [''],
+      resources: ['pods/log'],
+      verbs: ['get'],
+      reason: 'get_cluster_logs reads the instances\' logs',
+    },
+    {
+      apiGroups: [''],
+      resources: ['events'],
+      verbs: ['get', 'list'],
+      reason: 'list_cluster_events reads the events of a cluster and its pods, PVCs, jobs and services',
+    },
+    {
       apiGroups: [CNPG_GROUP],
       resources: ['clusters/status'],
       verbs: ['get', 'patch', 'update'],
@@ -86,6 +102,15 @@ export const KMCP_RBAC = {
       resources: ['users', 'groups'],
       verbs: ['impersonate'],
       reason: 'impersonation mode: every Kubernetes request is made as the signed-in user (Impersonate-User/Impersonate-Group)',
+    },
+  ] satisfies KmcpPolicyRule[],
+
+  podProxyRules: [
+    {
+      apiGroups: [''],
+      resources: ['pods/proxy'],
+      verbs: ['get'],
+      reason: 'live instance status (role, LSN, replication lag, WAL archiving) from the instance manager, as kubectl cnpg status reads it',
     },
   ] satisfies KmcpPolicyRule[],
 
@@ -104,6 +129,8 @@ export const KMCP_RBAC = {
     {group: '', resource: 'pods', verb: 'list', reason: 'cluster status'},
     {group: '', resource: 'pods', verb: 'delete', reason: 'instance replacement'},
     {group: '', resource: 'services', verb: 'get', reason: 'connection info'},
+    {group: '', resource: 'pods', subresource: 'log', verb: 'get', reason: 'instance logs'},
+    {group: '', resource: 'events', verb: 'list', reason: 'cluster events'},
   ] satisfies AccessCheck[],
 
   forbidden: [
@@ -114,6 +141,7 @@ export const KMCP_RBAC = {
     {group: 'rbac.authorization.k8s.io', resource: 'rolebindings', verb: 'create', reason: 'cannot grant itself more rights'},
     {group: '', resource: 'nodes', verb: 'list', clusterScoped: true, reason: 'no node access'},
     {group: '', resource: 'users', verb: 'impersonate', clusterScoped: true, reason: 'impersonation only when chosen'},
+    {group: '', resource: 'pods', subresource: 'proxy', verb: 'get', reason: 'pod proxy (live instance status) only when chosen'},
   ] satisfies AccessCheck[],
 }
 

@@ -23,6 +23,8 @@ export interface RbacTarget {
   targetNamespaces: string[]
   clusterWide: boolean
   impersonate: boolean
+  /** --allow-pod-proxy: also get on pods/proxy (live instance status). */
+  podProxy?: boolean
 }
 
 export interface RbacSetupOptions extends RbacTarget {
@@ -66,7 +68,7 @@ export function desiredRbacObjects(target: RbacTarget): Array<{collectionPath: s
   if (target.clusterWide) {
     objects.push({
       collectionPath: `${RBAC_API}/clusterroles`,
-      object: {apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: {name: names.clusterRole, labels}, rules: toPolicyRules(KMCP_RBAC.namespacedRules)},
+      object: {apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: {name: names.clusterRole, labels}, rules: toPolicyRules(namespacedRules(target))},
     })
     objects.push(binding('ClusterRoleBinding', names.clusterRoleBinding, 'ClusterRole', names.clusterRole))
     for (const role of KMCP_RBAC.cnpgClusterRoles) objects.push(binding('ClusterRoleBinding', names.cnpgClusterRoleBinding(role.name), 'ClusterRole', role.name))
@@ -74,7 +76,7 @@ export function desiredRbacObjects(target: RbacTarget): Array<{collectionPath: s
     for (const namespace of target.targetNamespaces) {
       objects.push({
         collectionPath: `${RBAC_API}/namespaces/${namespace}/roles`,
-        object: {apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: {name: names.role, namespace, labels}, rules: toPolicyRules(KMCP_RBAC.namespacedRules)},
+        object: {apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: {name: names.role, namespace, labels}, rules: toPolicyRules(namespacedRules(target))},
       })
       objects.push(binding('RoleBinding', names.roleBinding, 'Role', names.role, namespace))
       for (const role of KMCP_RBAC.cnpgClusterRoles) objects.push(binding('RoleBinding', names.cnpgRoleBinding(role.name), 'ClusterRole', role.name, namespace))
@@ -88,6 +90,11 @@ export function desiredRbacObjects(target: RbacTarget): Array<{collectionPath: s
     objects.push(binding('ClusterRoleBinding', names.impersonationClusterRoleBinding, 'ClusterRole', names.impersonationClusterRole))
   }
   return objects
+}
+
+/** kmcp's own rules, with the pod proxy rule when it was chosen. */
+function namespacedRules(target: RbacTarget) {
+  return target.podProxy ? [...KMCP_RBAC.namespacedRules, ...KMCP_RBAC.podProxyRules] : KMCP_RBAC.namespacedRules
 }
 
 /** Compares what `rbac setup` sets (labels, rules, roleRef, subjects) and nothing the server adds. */
@@ -168,6 +175,8 @@ export function accessQuestions(target: RbacTarget): Array<{check: AccessCheck; 
       if (!target.clusterWide) questions.push({check, namespace: outsideNamespace(target), expected: false})
     } else if (check.verb === 'impersonate') {
       questions.push({check, expected: target.impersonate})
+    } else if (check.subresource === 'proxy') {
+      questions.push({check, namespace: namespaces[0], expected: target.podProxy === true})
     } else {
       questions.push({check, namespace: check.clusterScoped ? undefined : namespaces[0], expected: false})
     }

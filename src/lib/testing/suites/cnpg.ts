@@ -28,7 +28,7 @@ function created(session: TestSession): Created {
 }
 
 /** Names for this run's objects, made once and shared by every plugin. */
-function names(session: TestSession): {cluster: string; role: string; database: string} {
+export function names(session: TestSession): {cluster: string; role: string; database: string} {
   let value = session.shared.get('cnpg.names') as ReturnType<typeof names> | undefined
   if (!value) {
     const suffix = randomBytes(4).toString('hex').replace(/[0-9]/g, (digit) => 'abcdefghij'[Number(digit)]).slice(0, 6)
@@ -40,11 +40,11 @@ function names(session: TestSession): {cluster: string; role: string; database: 
 }
 
 /** The first line of a tool's text, without Markdown emphasis, for a one-line message. */
-function firstLine(text: string): string {
+export function firstLine(text: string): string {
   return text.split('\n')[0].replace(/\*\*/g, '')
 }
 
-function textOf(result: CallToolResult): string {
+export function textOf(result: CallToolResult): string {
   return result.content
     .filter((part): part is {type: 'text'; text: string} => part.type === 'text')
     .map((part) => part.text)
@@ -63,7 +63,7 @@ interface Call {
 }
 
 /** Calls a tool in the run's namespace; an error result becomes a thrown ToolCallFailed. */
-async function callOk(session: TestSession, tool: string, args: Record<string, unknown>): Promise<Call> {
+export async function callOk(session: TestSession, tool: string, args: Record<string, unknown>): Promise<Call> {
   const result = await session.callTool(tool, inNamespace(session, args))
   const text = textOf(result)
   if (result.isError) throw new ToolCallFailed(tool, text)
@@ -75,7 +75,7 @@ async function summary(session: TestSession, tool: string, args: Record<string, 
   return firstLine((await callOk(session, tool, args)).text)
 }
 
-class ToolCallFailed extends Error {
+export class ToolCallFailed extends Error {
   readonly text: string
   constructor(tool: string, text: string) {
     super(`${tool} returned an error: ${firstLine(text)}`)
@@ -85,7 +85,7 @@ class ToolCallFailed extends Error {
 }
 
 /** Turns a ToolCallFailed into a failure with the tool's full text; other errors propagate. */
-async function step(body: () => Promise<PluginOutcome>): Promise<PluginOutcome> {
+export async function step(body: () => Promise<PluginOutcome>): Promise<PluginOutcome> {
   try {
     return await body()
   } catch (error) {
@@ -163,12 +163,12 @@ async function backupPreview(session: TestSession, tool: string, args: Record<st
 }
 
 /** Instances get_cluster_status reports ready; 0 while the operator has not started any. */
-async function readyInstances(session: TestSession): Promise<number> {
+export async function readyInstances(session: TestSession): Promise<number> {
   const status = await callOk(session, 'get_cluster_status', {name: names(session).cluster, format: 'json'})
   return Number(status.structured.ready_instances ?? 0)
 }
 
-const NO_INSTANCES = 'the test cluster has no ready instances (is the CloudNativePG operator running? The suite does not wait for them)'
+export const NO_INSTANCES = 'the test cluster has no ready instances (is the CloudNativePG operator running? The suite does not wait for them)'
 
 /** A plugin that calls a cluster tool with dry_run=true on the test cluster (or its first instance). */
 function clusterPreview(name: string, tool: string, what: string, options: {runAfter?: string[]; onInstance?: boolean} = {}): TestPlugin {

@@ -1,6 +1,7 @@
 import type {TestPlugin} from '../plugin.ts'
 import {authSuite} from './auth.ts'
 import {cnpgSuite} from './cnpg.ts'
+import {withDiagnosis} from './cnpg-diagnose.ts'
 import {protocolSuite} from './protocol.ts'
 
 /**
@@ -9,6 +10,6 @@ import {protocolSuite} from './protocol.ts'
  */
 export const BUILT_IN_SUITES: Record<string, TestPlugin[]> = {
   protocol: protocolSuite,
-  cnpg: cnpgSuite,
+  cnpg: withDiagnosis(cnpgSuite),
   auth: authSuite,
 }

@@ -5,7 +5,7 @@ export const CNPG_GROUP = 'postgresql.cnpg.io'
 export const CNPG_VERSION = 'v1'
 export const CNPG_API_VERSION = `${CNPG_GROUP}/${CNPG_VERSION}`
 
-export type CnpgPlural = 'clusters' | 'backups' | 'scheduledbackups' | 'databases' | 'databaseroles' | 'poolers'
+export type CnpgPlural = 'clusters' | 'backups' | 'scheduledbackups' | 'databases' | 'databaseroles' | 'poolers' | 'publications' | 'subscriptions'
 
 /** REST path of a CNPG collection or object. Without a namespace: across all namespaces. */
 export function cnpgPath(plural: CnpgPlural, namespace?: string, name?: string, subresource?: 'status' | 'scale'): string {

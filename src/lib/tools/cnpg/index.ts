@@ -18,6 +18,25 @@ import {resizePostgresCluster} from './resize-postgres-cluster.ts'
 import {getClusterStatus} from './get-cluster-status.ts'
 import {listPostgresClusters} from './list-postgres-clusters.ts'
 import {scalePostgresCluster} from './scale-postgres-cluster.ts'
+import {getClusterLogs} from './get-cluster-logs.ts'
+import {listClusterEvents} from './list-cluster-events.ts'
+import {listPoolers} from './list-poolers.ts'
+import {getPooler} from './get-pooler.ts'
+import {createPooler} from './create-pooler.ts'
+import {scalePooler} from './scale-pooler.ts'
+import {pausePooler} from './pause-pooler.ts'
+import {resumePooler} from './resume-pooler.ts'
+import {deletePooler} from './delete-pooler.ts'
+import {listPublications} from './list-publications.ts'
+import {getPublication} from './get-publication.ts'
+import {createPublication} from './create-publication.ts'
+import {deletePublication} from './delete-publication.ts'
+import {listSubscriptions} from './list-subscriptions.ts'
+import {getSubscription} from './get-subscription.ts'
+import {createSubscription} from './create-subscription.ts'
+import {deleteSubscription} from './delete-subscription.ts'
+import {upgradePostgresCluster} from './upgrade-postgres-cluster.ts'
+import {getClusterUpgradeStatus} from './get-cluster-upgrade-status.ts'
 
 /** Every CloudNativePG tool, in the order tools/list shows them. */
 export const cnpgToolset: Toolset = {
@@ -26,6 +45,8 @@ export const cnpgToolset: Toolset = {
   tools: [
     listPostgresClusters,
     getClusterStatus,
+    getClusterLogs,
+    listClusterEvents,
     createPostgresCluster,
     scalePostgresCluster,
     resizePostgresCluster,
@@ -43,5 +64,22 @@ export const cnpgToolset: Toolset = {
     hibernatePostgresCluster,
     resumePostgresCluster,
     restartPostgresCluster,
+    listPoolers,
+    getPooler,
+    createPooler,
+    scalePooler,
+    pausePooler,
+    resumePooler,
+    deletePooler,
+    listPublications,
+    getPublication,
+    createPublication,
+    deletePublication,
+    listSubscriptions,
+    getSubscription,
+    createSubscription,
+    deleteSubscription,
+    upgradePostgresCluster,
+    getClusterUpgradeStatus,
   ],
 }

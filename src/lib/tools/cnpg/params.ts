@@ -52,3 +52,20 @@ export function callExample(tool: string, args: Record<string, unknown>): string
   const defined = Object.fromEntries(Object.entries(args).filter(([, value]) => value !== undefined && value !== false))
   return `${tool}(${JSON.stringify(defined)})`
 }
+
+/**
+ * A map of settings (PgBouncer, publication or subscription parameters): lower-case names with "_",
+ * string values. Checked key by key so the message names the bad key (zod's record key errors do not).
+ */
+export function settingsMapParam(what: string, description: string, maxEntries = 30) {
+  return z
+    .record(z.string(), z.string().max(256, `${what} values must be at most 256 characters`))
+    .superRefine((map, ctx) => {
+      const keys = Object.keys(map)
+      if (keys.length > maxEntries) ctx.addIssue({code: 'custom', message: `${what}: at most ${maxEntries} entries (got ${keys.length})`})
+      for (const key of keys) {
+        if (!/^[a-z_]{1,63}$/.test(key)) ctx.addIssue({code: 'custom', message: `${what}: ${JSON.stringify(key)} is not a valid name: use lower-case letters and "_", e.g. "max_client_conn"`})
+      }
+    })
+    .describe(description)
+}

@@ -1,0 +1,66 @@
+import {z} from 'zod'
+import {type ToolReply, defineTool} from '../registry.ts'
+import {kubeStep} from '../errors.ts'
+import {FIELD_MANAGER, renderDryRun, serverDryRun} from '../dry-run.ts'
+import {dryRunParam, kubeName, namespaceParam} from '../validation.ts'
+import {CNPG_API_VERSION, cnpgPath} from './api.ts'
+import {loadCluster} from './cluster-ops.ts'
+import {callExample} from './params.ts'
+import {type CnpgPooler, pgbouncerParametersParam, poolModeParam} from './poolers.ts'
+
+export const createPooler = defineTool({
+  name: 'create_pooler',
+  title: 'Create a PgBouncer pooler',
+  description: [
+    'Create a CloudNativePG Pooler: PgBouncer pods in front of a cluster, reached through a Service of the same name. type "rw" pools connections to the primary, "ro" to the replicas.',
+    'Use it when many short-lived client connections overload PostgreSQL. The operator creates a Deployment with the PgBouncer image its configuration names; follow it with get_pooler.',
+    'Example: {"cluster": "orders-db", "namespace": "payments", "type": "rw", "instances": 2, "pool_mode": "transaction", "parameters": {"max_client_conn": "1000"}}. dry_run=true validates the Pooler with the API server and stores nothing.',
+    'Errors: 404 when the cluster does not exist; 409 when a Pooler of that name exists; 403 without create permission on poolers (cnpg-cloudnative-pg-edit); 422 when the API server rejects the spec.',
+  ].join('\n'),
+  input: {
+    cluster: kubeName('cluster', {maxLength: 50, description: 'The CNPG Cluster to pool connections to.'}),
+    name: kubeName('name', {description: 'Pooler (and Service) name; default "<cluster>-pooler-<type>".'}).optional(),
+    type: z.enum(['rw', 'ro']).default('rw').describe('"rw": to the primary (reads and writes). "ro": to the replicas (reads only).'),
+    instances: z.number().int().min(1).max(10).default(1).describe('PgBouncer pods (1-10); 2 or more for high availability.'),
+    pool_mode: poolModeParam.default('session'),
+    parameters: pgbouncerParametersParam.optional(),
+    paused: z.boolean().default(false).describe('true: create it paused (PgBouncer accepts connections but holds queries until resume_pooler).'),
+    namespace: namespaceParam,
+    dry_run: dryRunParam,
+  },
+  annotations: {readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false},
+  handler: async (args, context): Promise<ToolReply<Record<string, unknown>>> => {
+    const target = await loadCluster(context, args.cluster, args.namespace)
+    const {kube, namespace} = target
+    const name = args.name ?? `${args.cluster}-pooler-${args.type}`
+    const ref = `${namespace}/${name}`
+    const pooler: CnpgPooler = {
+      apiVersion: CNPG_API_VERSION,
+      kind: 'Pooler',
+      metadata: {name, namespace},
+      spec: {
+        cluster: {name: args.cluster},
+        type: args.type,
+        instances: args.instances,
+        pgbouncer: {poolMode: args.pool_mode, ...(args.parameters ? {parameters: args.parameters} : {}), ...(args.paused ? {paused: true} : {})},
+      },
+    }
+    const request = {method: 'POST' as const, path: cnpgPath('poolers', namespace), body: pooler, signal: context.signal}
+    const action = `creating pooler ${ref}`
+    if (args.dry_run) {
+      const preview = await serverDryRun<CnpgPooler>(kube, request, action)
+      return {
+        structured: {status: 'dry_run', pooler: ref, cluster: args.cluster, type: args.type, instances: args.instances},
+        target: ref,
+        dryRun: true,
+        render: () => renderDryRun({heading: `create ${args.type} pooler ${ref} for cluster ${target.ref}`, object: preview as unknown as Record<string, unknown>, nextStep: `To create it: ${callExample('create_pooler', {...args, dry_run: undefined, namespace})}`}),
+      }
+    }
+    await kubeStep(action, () => kube.request<CnpgPooler>({...request, query: {fieldManager: FIELD_MANAGER}}))
+    return {
+      structured: {status: 'created', pooler: ref, cluster: args.cluster, type: args.type, instances: args.instances, service: name},
+      target: ref,
+      render: () => `Successfully created ${args.type} pooler ${ref} for cluster ${target.ref} (${args.instances} PgBouncer pod(s), pool mode ${args.pool_mode}${args.paused ? ', paused' : ''}). Applications connect to Service ${name} on port 5432. Follow it with get_pooler({"name": "${name}", "namespace": "${namespace}"}).`,
+    }
+  },
+})

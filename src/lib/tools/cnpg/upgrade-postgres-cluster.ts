@@ -1,0 +1,72 @@
+import {z} from 'zod'
+import {type ToolReply, defineTool} from '../registry.ts'
+import {ToolError} from '../errors.ts'
+import {confirmDestructive, confirmFlag, notConfirmedStructure, renderNotConfirmed} from '../confirm.ts'
+import {renderDryRun} from '../dry-run.ts'
+import {dryRunParam, namespaceParam} from '../validation.ts'
+import {loadCluster, mergePatchCluster} from './cluster-ops.ts'
+import {callExample, clusterNameParam, officialImage, postgresVersionParam} from './params.ts'
+import {catalogImage, currentVersion, majorOfImage} from './upgrade.ts'
+
+export const upgradePostgresCluster = defineTool({
+  name: 'upgrade_postgres_cluster',
+  title: 'Upgrade PostgreSQL of a cluster',
+  description: [
+    'Change the PostgreSQL version of a CloudNativePG cluster: a new image of the same major is a rolling update (replicas first, then a switchover); a new major is CNPG\'s offline in-place major upgrade (1.26+): every instance stops, pg_upgrade runs in a job on the primary\'s volume, replicas are recreated. Downgrades are refused.',
+    'Give exactly one of: image (any image), postgres_version (the official ghcr.io/cloudnative-pg/postgresql image, e.g. "17"), or catalog_major (for clusters that use an ImageCatalog: the catalog\'s image for that major).',
+    'Always run dry_run=true first: it names the current and target versions and validates the change with the API server. Applying asks the human to confirm (or needs confirm=true). Take a backup before a major upgrade. Follow it with get_cluster_upgrade_status.',
+    'Example: {"name": "orders-db", "namespace": "payments", "postgres_version": "17", "dry_run": true}.',
+    'Errors: 404 when the cluster (or image catalog) does not exist; 403 without patch permission on clusters (cnpg-cloudnative-pg-edit); 422 when the operator\'s webhook rejects the change.',
+  ].join('\n'),
+  input: {
+    name: clusterNameParam,
+    image: z.string().min(1).max(512).regex(/^[^\s]+$/, 'image must not contain spaces').optional().describe('The new PostgreSQL image, e.g. "ghcr.io/cloudnative-pg/postgresql:17.6-system-trixie".'),
+    postgres_version: postgresVersionParam('PostgreSQL version of the official image, e.g. "17" or "16.10".').optional(),
+    catalog_major: z.number().int().min(13).max(99).optional().describe('For clusters using spec.imageCatalogRef: the major version to take from the catalog.'),
+    confirm: confirmFlag('to upgrade (instances restart; a major upgrade stops the cluster while pg_upgrade runs)'),
+    namespace: namespaceParam,
+    dry_run: dryRunParam,
+  },
+  annotations: {readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false},
+  handler: async (args, context): Promise<ToolReply<Record<string, unknown>>> => {
+    const given = [args.image, args.postgres_version, args.catalog_major].filter((v) => v !== undefined).length
+    if (given !== 1) throw new ToolError('Give exactly one of image, postgres_version or catalog_major.')
+    const target = await loadCluster(context, args.name, args.namespace)
+    const {cluster, ref, namespace} = target
+    const current = currentVersion(cluster)
+    let targetImage: string
+    let patch: Record<string, unknown>
+    if (args.catalog_major !== undefined) {
+      if (!current.catalog) throw new ToolError(`Cluster ${ref} does not use an image catalog (spec.imageCatalogRef); give image or postgres_version instead.`)
+      targetImage = await catalogImage(target.kube, namespace, current.catalog, args.catalog_major, context.signal)
+      patch = {spec: {imageCatalogRef: {...current.catalog, major: args.catalog_major}}}
+    } else {
+      targetImage = args.image ?? officialImage(args.postgres_version!)
+      // imageName and imageCatalogRef exclude each other: switching to an image drops the catalog reference.
+      patch = {spec: {imageName: targetImage, ...(current.catalog ? {imageCatalogRef: null} : {})}}
+    }
+    const targetMajor = args.catalog_major ?? majorOfImage(targetImage)
+    if (current.image === targetImage && (args.catalog_major === undefined || args.catalog_major === current.catalog?.major)) {
+      return {structured: {status: 'unchanged', cluster: ref, image: targetImage}, target: ref, render: () => `Cluster ${ref} already runs ${targetImage}. No change made.`}
+    }
+    if (current.major !== undefined && targetMajor !== undefined && targetMajor < current.major) {
+      throw new ToolError(`PostgreSQL cannot be downgraded: cluster ${ref} runs PostgreSQL ${current.major} (${current.image}) and ${targetImage} is PostgreSQL ${targetMajor}. To go back, restore a backup into a new cluster (restore_postgres_cluster).`)
+    }
+    const major = targetMajor === undefined || current.major === undefined || targetMajor > current.major
+    const versions = `from PostgreSQL ${current.major ?? '?'} (${current.image ?? 'image not reported yet'}) to PostgreSQL ${targetMajor ?? '? (the image tag does not say)'} (${targetImage})`
+    const summary = major
+      ? `MAJOR upgrade of cluster ${ref} ${versions}: the operator stops ALL instances, runs pg_upgrade in a job on the primary's volume, then recreates the replicas. The database is unavailable meanwhile and the upgrade cannot be undone except by restoring a backup: make sure a recent backup exists.`
+      : `Minor update of cluster ${ref} ${versions}: a rolling update, replicas first, then a switchover to an updated replica (a short interruption for connections to the primary).`
+    const structuredBase = {cluster: ref, kind: major ? 'major' : 'minor', current_image: current.image, current_major: current.major, target_image: targetImage, target_major: targetMajor}
+    const action = `${major ? 'upgrading' : 'updating'} cluster ${ref} to ${targetImage}`
+    const retryCall = callExample('upgrade_postgres_cluster', {name: args.name, namespace, image: args.image, postgres_version: args.postgres_version, catalog_major: args.catalog_major, confirm: true})
+    if (args.dry_run) {
+      const preview = await mergePatchCluster(target, args.name, patch, {action, dryRun: true, signal: context.signal})
+      return {structured: {status: 'dry_run', ...structuredBase}, target: ref, dryRun: true, render: () => renderDryRun({heading: `${major ? 'major upgrade' : 'minor update'} of cluster ${ref}`, notes: [summary], object: preview as unknown as Record<string, unknown>, nextStep: `To apply (only if the user asked): ${retryCall}`})}
+    }
+    const outcome = await confirmDestructive(context, {summary, flag: args.confirm})
+    if (!outcome.confirmed) return {structured: {...notConfirmedStructure(outcome), ...structuredBase}, target: ref, render: () => renderNotConfirmed({heading: 'UPGRADE', outcome, preview: summary, flagName: 'confirm', retryCall})}
+    await mergePatchCluster(target, args.name, patch, {action, signal: context.signal})
+    return {structured: {status: 'upgrading', ...structuredBase}, target: ref, render: () => `Successfully started the ${major ? 'major upgrade' : 'minor update'} of cluster ${ref} ${versions}. Follow it with get_cluster_upgrade_status({"name": "${args.name}", "namespace": "${namespace}"}).`}
+  },
+})
