@@ -29,6 +29,12 @@ export default class Serve extends Command {
     impersonate: Flags.boolean({default: false, summary: 'HTTP: make Kubernetes requests as the signed-in user (Impersonate-User/-Group), so cluster RBAC decides per person.'}),
     'admin-users': Flags.string({summary: 'HTTP: comma-separated user ids or usernames allowed to use admin tools (overrides admin_users in the config).'}),
     'admin-groups': Flags.string({summary: 'HTTP: comma-separated identity-provider groups allowed to use admin tools (overrides admin_groups).'}),
+    'read-only': Flags.boolean({default: false, summary: 'Offer only the tools that change nothing (readOnlyHint); the others are neither listed nor callable.', env: 'KMCP_READ_ONLY'}),
+    'disable-destructive': Flags.boolean({default: false, summary: 'Offer no destructive tool (deletions, scale-down, restarts, password changes...).', env: 'KMCP_DISABLE_DESTRUCTIVE'}),
+    toolsets: Flags.string({summary: 'Comma-separated toolsets to offer (cnpg, postgres, prompt-admin). Default: all.', env: 'KMCP_TOOLSETS'}),
+    'enable-tools': Flags.string({summary: 'Comma-separated tool names or globs to offer, e.g. "list_*,get_*". Default: all.', env: 'KMCP_ENABLE_TOOLS'}),
+    'disable-tools': Flags.string({summary: 'Comma-separated tool names or globs never to offer, e.g. "delete_*".', env: 'KMCP_DISABLE_TOOLS'}),
+    namespaces: Flags.string({summary: 'Comma-separated namespaces tools may use; any other is refused before a request is made, and listing "all namespaces" lists only these.', env: 'KMCP_NAMESPACES'}),
     prompts: Flags.string({summary: 'Prompt bundle file (YAML or JSON) offered through MCP prompts, reloaded when it changes. Default /etc/mcp/prompts/prompts.yaml when present; a path given here must exist and be valid.', env: 'PROMPTS_PATH'}),
   }
 
@@ -52,6 +58,14 @@ export default class Serve extends Command {
         adminUsers: splitList(flags['admin-users']),
         adminGroups: splitList(flags['admin-groups']),
         prompts: flags.prompts,
+        policy: {
+          readOnly: flags['read-only'] || undefined,
+          disableDestructive: flags['disable-destructive'] || undefined,
+          toolsets: splitList(flags.toolsets),
+          enableTools: splitList(flags['enable-tools']),
+          disableTools: splitList(flags['disable-tools']),
+          namespaces: splitList(flags.namespaces),
+        },
       })
     } catch (error) {
       if (error instanceof ServeConfigError || error instanceof ListenError) this.error(error.message, {exit: 1})

@@ -10,6 +10,8 @@ import {ListenError} from './errors.ts'
 import {log} from './logger.ts'
 import {createMcpServer} from './mcp-server.ts'
 import {type ReadinessCheck, runReadinessChecks} from './readiness.ts'
+import type {ServerPolicy} from '../tools/policy/modes.ts'
+import {insufficientScope, sendInsufficientScope, withScopes} from './scopes.ts'
 
 /** What an HTTP front (the OAuth layer) adds to the plain MCP endpoint. */
 export interface HttpAuthLayer {
@@ -35,6 +37,10 @@ export interface HttpServeOptions {
   auth?: HttpAuthLayer
   /** Identity for unauthenticated mode (auth off on loopback or --insecure-no-auth). */
   anonymousIdentity: CallerIdentity
+  /** Server modes (--read-only, --namespaces, ...). */
+  policy?: ServerPolicy
+  /** Default kmcp scopes per identity-provider group (scope_groups in oidc.yaml). */
+  scopeGroups?: Record<string, string[]>
   /** How long SIGTERM waits for in-flight requests before closing them. */
   drainTimeoutMs?: number
 }
@@ -114,8 +120,8 @@ export async function serveHttp(options: HttpServeOptions): Promise<RunningHttpS
     if (options.auth) {
       const result = await options.auth.authenticate(req, res)
       if (!result) return
-      req.auth = {...result.authInfo, extra: {...result.authInfo.extra, identity: result.identity}}
-      identity = result.identity
+      identity = withScopes(result.identity, result.authInfo.scopes, options.scopeGroups)
+      req.auth = {...result.authInfo, extra: {...result.authInfo.extra, identity}}
     }
     const sessionId = req.headers['mcp-session-id']
     if (typeof sessionId === 'string') {
@@ -130,6 +136,12 @@ export async function serveHttp(options: HttpServeOptions): Promise<RunningHttpS
       }
       const body = req.method === 'POST' ? await readJsonBody(req, res, 4 * 1024 * 1024) : {ok: true as const, body: undefined}
       if (!body.ok) return
+      const scope = insufficientScope(body.body, identity, options.policy)
+      if (scope) {
+        log.record('audit', {user: identity.userId, transport: 'http', tool: (body.body as {params?: {name?: string}}).params?.name, result: 'refused', reason: 'insufficient_scope', refused: 'tools/call', needs: scope})
+        sendInsufficientScope(res, scope, String((body.body as {params?: {name?: string}}).params?.name ?? 'this tool'))
+        return
+      }
       await session.transport.handleRequest(req, res, body.body)
       return
     }
@@ -148,6 +160,7 @@ export async function serveHttp(options: HttpServeOptions): Promise<RunningHttpS
       // Each request carries its own token; the auth layer puts the caller into authInfo.extra.
       identityFor: (extra) => (extra.authInfo?.extra?.identity as CallerIdentity | undefined) ?? identity,
       sessionIdentity: identity,
+      policy: options.policy,
     })
     const transport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),

@@ -1,13 +1,14 @@
 import type {LazyKubeClient} from '../k8s/client.ts'
 import {localIdentity} from '../tools/registry.ts'
+import type {ServerPolicy} from '../tools/policy/modes.ts'
 import {log} from './logger.ts'
 import {createMcpServer} from './mcp-server.ts'
 import {LineDelimitedStdioTransport} from './stdio-transport.ts'
 
 /** Serves MCP over this process's stdin/stdout until stdin closes or a signal arrives. */
-export async function serveStdio(kube: LazyKubeClient): Promise<void> {
+export async function serveStdio(kube: LazyKubeClient, policy?: ServerPolicy): Promise<void> {
   const identity = localIdentity()
-  const server = createMcpServer({kube, identityFor: () => identity, sessionIdentity: identity})
+  const server = createMcpServer({kube, identityFor: () => identity, sessionIdentity: identity, policy})
   const transport = new LineDelimitedStdioTransport()
   await new Promise<void>((resolve) => {
     transport.onclose = () => resolve()

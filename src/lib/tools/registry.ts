@@ -48,6 +48,8 @@ export interface ToolContext {
    * particular call loses nothing (e.g. scaling up), so a confirming tool does not ask.
    */
   explain(summary: string, options?: {destructive?: boolean}): void
+  /** The namespaces of --namespaces, when the server has an allow-list: "all namespaces" means these. */
+  allowedNamespaces?: string[]
   /** True during a dry run: writes are not stored, so there is nothing to wait for afterwards. */
   readonly dryRun: boolean
 }

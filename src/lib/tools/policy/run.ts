@@ -51,7 +51,8 @@ export async function runTool(server: McpServer, env: ToolEnvironment, tool: Any
       const reason = error instanceof PolicyRefusal ? error.reason : 'namespace_not_allowed'
       audit(tool.name, identity, {result: 'refused', reason, refused: error instanceof PolicyRefusal ? error.summary : `namespace ${error.namespace}`, dry_run: state.dryRun})
       const structured = {status: 'refused', reason, ...(error instanceof PolicyRefusal ? {summary: error.summary, retry_call: error.retryCall} : {})}
-      return {content: [{type: 'text', text: error.message}], structuredContent: structured, isError: true}
+      // Clients validate structuredContent even on errors: only the change envelope of mutating tools has room for a refusal.
+      return {content: [{type: 'text', text: error.message}], ...(mutating ? {structuredContent: structured} : {}), isError: true}
     }
     const message = error instanceof ToolError ? error.message : describeKubeError(error, `running ${tool.name}`)
     const expected = error instanceof ToolError || error instanceof KubeApiError || error instanceof KubeConfigError || error instanceof KubeConnectionError
@@ -73,6 +74,7 @@ function makeContext(env: ToolEnvironment, identity: CallerIdentity, extra: Extr
     identity,
     signal: extra.signal,
     dryRun: state.dryRun,
+    allowedNamespaces: env.policy?.namespaces,
     progress: async (progress, total, message) => {
       if (progressToken === undefined) return
       await extra.sendNotification({method: 'notifications/progress', params: {progressToken, progress, total, message}})
