@@ -128,9 +128,16 @@ function dryRunReply(tool: AnyTool, args: Record<string, unknown>, state: CallSt
 function lastObject(writes: RecordedWrite[]): Record<string, unknown> | undefined {
   for (const write of [...writes].reverse()) {
     const response = write.response as {kind?: string; metadata?: unknown} | undefined
-    if (response && typeof response === 'object' && response.metadata && response.kind !== 'Status') return response as Record<string, unknown>
+    if (response && typeof response === 'object' && response.metadata && response.kind !== 'Status') return response.kind === 'Secret' ? redactSecret(response) : (response as Record<string, unknown>)
   }
   return undefined
+}
+
+/** A Secret in a dry-run preview shows its keys, never its values. */
+function redactSecret(secret: Record<string, unknown>): Record<string, unknown> {
+  const redact = (map: unknown) => (map && typeof map === 'object' ? Object.fromEntries(Object.keys(map).map((key) => [key, '(not shown)'])) : undefined)
+  const {data, stringData, ...rest} = secret
+  return {...rest, ...(data ? {data: redact(data)} : {}), ...(stringData ? {stringData: redact(stringData)} : {})}
 }
 
 /** Follows the operator action the handler started, when the caller asked to wait. */
@@ -138,13 +145,15 @@ async function withWait(tool: AnyTool, args: Record<string, unknown>, context: T
   const structured: Record<string, unknown> = {...reply.structured}
   if (state.confirmedBy) structured.confirmed_by = state.confirmedBy
   if (!tool.annotations.readOnlyHint && structured.target === undefined && reply.target) structured.target = reply.target
-  if (!tool.waits || !reply.waitFor || args.wait !== true || state.dryRun) return {...reply, structured}
+  const confirmation = state.confirmedBy === 'human' ? ' (confirmed by the human)' : state.confirmedBy === 'flag' ? ` (confirmed with ${tool.confirm?.flag}=true)` : ''
+  const render = confirmation ? (s: Record<string, unknown>) => `${reply.render(s)}\n${confirmation.trim()}` : reply.render
+  if (!tool.waits || !reply.waitFor || args.wait !== true || state.dryRun) return {...reply, structured, render}
   const request = reply.waitFor
   const timeout = typeof args.timeout === 'number' ? args.timeout : request.defaultTimeout
   const result = await waitForObject<never>(await context.kube(), context, {collectionPath: request.collectionPath, name: request.name, timeoutSeconds: timeout, evaluate: request.evaluate})
   structured.wait = {outcome: result.outcome, message: result.lastMessage, elapsed_seconds: result.elapsedSeconds}
   const waitText = describeWait(result, request.what, timeout)
-  return {...reply, structured, render: (s) => `${reply.render(s)}\n${waitText}`}
+  return {...reply, structured, render: (s) => `${render(s)}\n${waitText}`}
 }
 
 function audit(tool: string, identity: CallerIdentity, fields: Record<string, unknown>): void {
