@@ -213,7 +213,7 @@ describe('resize, resize status, promote and instance deletion against the real 
       assert.equal((status.structuredContent as {resize_complete: boolean}).resize_complete, true)
 
       // 6. Scale back to the original count.
-      await ok(alice, 'scale_postgres_cluster', {name: 'shrinky', namespace: ns, instances: 3})
+      await ok(alice, 'scale_postgres_cluster', {name: 'shrinky', namespace: ns, instances: 3, confirm_scale_down: true})
       assert.equal((await clusterOf('shrinky')).spec.instances, 3)
     } finally {
       await remove()

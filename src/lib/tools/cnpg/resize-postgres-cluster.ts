@@ -109,7 +109,7 @@ async function shrink(target: ClusterTarget, plan: ShrinkPlan, context: ToolCont
     `1. get_cluster_resize_status({"name": "${name}", "namespace": "${target.namespace}"}) until the new replica(s) are healthy`,
     '2. promote_cluster_instance to a resized instance if the primary still has the old size',
     '3. delete_cluster_instance for each instance at the old size (one at a time, waiting for it to be rebuilt)',
-    `4. scale_postgres_cluster({"name": "${name}", "namespace": "${target.namespace}", "instances": ${currentInstances}}) to return to the original count`,
+    `4. scale_postgres_cluster({"name": "${name}", "namespace": "${target.namespace}", "instances": ${currentInstances}}) to return to the original count (a scale-down: the human is asked to confirm, or add "confirm_scale_down": true when they asked for it)`,
   ]
   const preview = [`Shrinking the storage of cluster ${target.ref} from ${plan.currentSize} to ${plan.desiredSize} will:`, ...steps, '', ...warnings].join('\n')
   const specPatch = {spec: {storage: {size: plan.desiredSize}, instances: targetInstances}}
