@@ -52,8 +52,9 @@ function textOf(result: CallToolResult): string {
 }
 
 /** Arguments with the run's namespace, when one was given. */
-function inNamespace(session: TestSession, args: Record<string, unknown>): Record<string, unknown> {
-  return session.namespace ? {...args, namespace: session.namespace} : args
+function inNamespace(session: TestSession, args: Record<string, unknown>, tool?: string): Record<string, unknown> {
+  // Tools refuse arguments they do not take, and the admin tools take no namespace.
+  return session.namespace && !tool?.startsWith('admin_') ? {...args, namespace: session.namespace} : args
 }
 
 interface Call {
@@ -64,7 +65,7 @@ interface Call {
 
 /** Calls a tool in the run's namespace; an error result becomes a thrown ToolCallFailed. */
 async function callOk(session: TestSession, tool: string, args: Record<string, unknown>): Promise<Call> {
-  const result = await session.callTool(tool, inNamespace(session, args))
+  const result = await session.callTool(tool, inNamespace(session, args, tool))
   const text = textOf(result)
   if (result.isError) throw new ToolCallFailed(tool, text)
   return {result, text, structured: (result.structuredContent ?? {}) as Record<string, unknown>}
@@ -123,7 +124,7 @@ async function deleteAndVerify(session: TestSession, kind: keyof Created, tool: 
 
 /** true when a read tool finds the object (an error result means it does not). */
 async function found(session: TestSession, tool: string, args: Record<string, unknown>): Promise<boolean> {
-  const result = await session.callTool(tool, inNamespace(session, args))
+  const result = await session.callTool(tool, inNamespace(session, args, tool))
   return !result.isError
 }
 
@@ -491,7 +492,7 @@ export const cnpgSuite: TestPlugin[] = [
         const name = left[kind]
         if (!name) continue
         try {
-          const result = await session.callTool(tool, inNamespace(session, args))
+          const result = await session.callTool(tool, inNamespace(session, args, tool))
           if (result.isError) problems.push(`${kind} ${name}: ${firstLine(textOf(result))}`)
           else {
             delete left[kind]
