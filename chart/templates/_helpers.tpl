@@ -117,3 +117,34 @@ copied into files/contract.json by scripts/gen-chart.ts).
 {{- if .Values.ingress.enabled }}{{- $hosts = append $hosts .Values.ingress.host }}{{- end }}
 {{- join "," (concat $hosts .Values.allowedHosts) }}
 {{- end }}
+
+{{/*
+Server modes (docs/safety.md) as the environment of kmcp serve, so they apply with and without OAuth.
+*/}}
+{{- define "kmcp.safetyEnv" -}}
+{{- $s := .Values.safety -}}
+{{- if $s.readOnly }}
+- name: KMCP_READ_ONLY
+  value: "true"
+{{- end }}
+{{- if $s.disableDestructive }}
+- name: KMCP_DISABLE_DESTRUCTIVE
+  value: "true"
+{{- end }}
+{{- with $s.toolsets }}
+- name: KMCP_TOOLSETS
+  value: {{ join "," . | quote }}
+{{- end }}
+{{- with $s.enableTools }}
+- name: KMCP_ENABLE_TOOLS
+  value: {{ join "," . | quote }}
+{{- end }}
+{{- with $s.disableTools }}
+- name: KMCP_DISABLE_TOOLS
+  value: {{ join "," . | quote }}
+{{- end }}
+{{- with $s.namespaces }}
+- name: KMCP_NAMESPACES
+  value: {{ join "," . | quote }}
+{{- end }}
+{{- end }}

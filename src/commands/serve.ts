@@ -36,6 +36,12 @@ export default class Serve extends Command {
     'max-sessions-per-user': Flags.integer({min: 1, default: 50, summary: 'HTTP: MCP sessions one user holds at most (more get 429 with Retry-After).', env: 'KMCP_MAX_SESSIONS_PER_USER'}),
     'max-connections': Flags.integer({min: 1, default: 1024, summary: 'HTTP: open TCP connections at most.', env: 'KMCP_MAX_CONNECTIONS'}),
     'allowed-images': Flags.string({summary: 'Comma-separated image reference prefixes create_postgres_cluster\'s container_image may use (default ghcr.io/cloudnative-pg/).', env: 'KMCP_ALLOWED_IMAGES'}),
+    'read-only': Flags.boolean({default: false, summary: 'Offer only the tools that change nothing (readOnlyHint); the others are neither listed nor callable.', env: 'KMCP_READ_ONLY'}),
+    'disable-destructive': Flags.boolean({default: false, summary: 'Offer no destructive tool (deletions, scale-down, restarts, password changes...).', env: 'KMCP_DISABLE_DESTRUCTIVE'}),
+    toolsets: Flags.string({summary: 'Comma-separated toolsets to offer (cnpg, postgres, prompt-admin). Default: all.', env: 'KMCP_TOOLSETS'}),
+    'enable-tools': Flags.string({summary: 'Comma-separated tool names or globs to offer, e.g. "list_*,get_*". Default: all.', env: 'KMCP_ENABLE_TOOLS'}),
+    'disable-tools': Flags.string({summary: 'Comma-separated tool names or globs never to offer, e.g. "delete_*".', env: 'KMCP_DISABLE_TOOLS'}),
+    namespaces: Flags.string({summary: 'Comma-separated namespaces tools may use; any other is refused before a request is made, and listing "all namespaces" lists only these.', env: 'KMCP_NAMESPACES'}),
     prompts: Flags.string({summary: 'Prompt bundle file (YAML or JSON) offered through MCP prompts, reloaded when it changes. Default /etc/mcp/prompts/prompts.yaml when present; a path given here must exist and be valid.', env: 'PROMPTS_PATH'}),
   }
 
@@ -65,6 +71,14 @@ export default class Serve extends Command {
         allowedOrigins: splitList(flags['allowed-origins']),
         sessionLimits: {idleTimeoutMs: flags['session-idle-timeout'] * 1000, maxTotal: flags['max-sessions'], maxPerUser: flags['max-sessions-per-user']},
         connectionLimits: {maxConnections: flags['max-connections']},
+        policy: {
+          readOnly: flags['read-only'] || undefined,
+          disableDestructive: flags['disable-destructive'] || undefined,
+          toolsets: splitList(flags.toolsets),
+          enableTools: splitList(flags['enable-tools']),
+          disableTools: splitList(flags['disable-tools']),
+          namespaces: splitList(flags.namespaces),
+        },
       })
       // The session is over and drained; stdin held open by the client, the prompt file watcher or
       // kept-alive sockets must not keep the process alive.

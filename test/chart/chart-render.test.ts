@@ -272,3 +272,23 @@ describe('server-side dry run of the rendered manifests on the real API server',
     assert.match(rejected[0], /422.*containerPort/)
   })
 })
+
+describe('helm template with the safety values (docs/safety.md)', () => {
+  test('server modes reach kmcp serve as its KMCP_* variables, scope_groups reach oidc.yaml; defaults set none', () => {
+    const values = join(mkdtempSync(join(tmpdir(), 'kmcp-safety-values-')), 'values.yaml')
+    writeFileSync(values, YAML.stringify({safety: {readOnly: true, disableDestructive: true, toolsets: ['cnpg', 'postgres'], enableTools: ['list_*', 'get_*'], disableTools: ['get_connection_info'], namespaces: ['payments', 'orders'], scopeGroups: {dba: ['cnpg:admin'], '*': ['cnpg:read']}}}))
+    const objects = renderChart('safe', 'ns5', '--values', values)
+    const env = Object.fromEntries((kmcpContainer(objects, 'safe-kmcp').container.env as Array<{name: string; value?: string}>).map((e) => [e.name, e.value]))
+    assert.deepEqual(
+      {read: env.KMCP_READ_ONLY, destructive: env.KMCP_DISABLE_DESTRUCTIVE, toolsets: env.KMCP_TOOLSETS, enable: env.KMCP_ENABLE_TOOLS, disable: env.KMCP_DISABLE_TOOLS, namespaces: env.KMCP_NAMESPACES},
+      {read: 'true', destructive: 'true', toolsets: 'cnpg,postgres', enable: 'list_*,get_*', disable: 'get_connection_info', namespaces: 'payments,orders'},
+    )
+    assert.deepEqual(oidcYaml(objects, 'safe-kmcp').scope_groups, {dba: ['cnpg:admin'], '*': ['cnpg:read']})
+    const defaults = renderChart('plain', 'ns6')
+    const names = (kmcpContainer(defaults, 'plain-kmcp').container.env as Array<{name: string}>).map((e) => e.name)
+    assert.deepEqual(names.filter((n) => /^KMCP_(READ_ONLY|DISABLE_|TOOLSETS|ENABLE_TOOLS|NAMESPACES)/.test(n)), [])
+    assert.equal(oidcYaml(defaults, 'plain-kmcp').scope_groups, undefined)
+    const bad = helm('template', 'x', CHART_DIR, '--set', 'safety.toolsets={nosuch}')
+    assert.notEqual(bad.code, 0, 'the schema refuses an unknown toolset')
+  })
+})

@@ -154,7 +154,7 @@ describe('backup, schedule and restore tools against the real API server', () =>
     assert.ok(await getJson(cnpg(ns, 'scheduledbackups', 'nightly')), 'a dry-run delete keeps it')
     assert.match(textOf(await ok(admin, 'delete_scheduled_backup', {name: 'nightly', namespace: ns})), /Successfully deleted[\s\S]*kept/)
     assert.equal(await getJson(cnpg(ns, 'scheduledbackups', 'nightly')), undefined)
-    assert.match(textOf(await ok(admin, 'delete_scheduled_backup', {name: 'hourly', namespace: ns})), /DELETION NOT CONFIRMED[\s\S]*Kubernetes deletes them too/)
+    await fails(admin, 'delete_scheduled_backup', {name: 'hourly', namespace: ns}, /^REFUSED: delete_scheduled_backup did not run[\s\S]*Kubernetes deletes them too[\s\S]*"confirm_deletion":true/)
     assert.ok(await getJson(cnpg(ns, 'scheduledbackups', 'hourly')))
     await ok(admin, 'delete_scheduled_backup', {name: 'hourly', namespace: ns, confirm_deletion: true})
     assert.equal(await getJson(cnpg(ns, 'scheduledbackups', 'hourly')), undefined)
@@ -225,8 +225,7 @@ describe('backup, schedule and restore tools against the real API server', () =>
   test('restore over an existing name: refused without confirmation, replaced with it', async () => {
     await makeHealthyCluster(ns, 'old-name', {instances: 1})
     const before = await getJson(cnpg(ns, 'clusters', 'old-name'))
-    const refused = await ok(admin, 'restore_postgres_cluster', {name: 'old-name', namespace: ns, backup_name: 'done-1'})
-    assert.match(textOf(refused), /REPLACEMENT NOT CONFIRMED[\s\S]*DELETES the existing cluster[\s\S]*confirm_replace=true/)
+    await fails(admin, 'restore_postgres_cluster', {name: 'old-name', namespace: ns, backup_name: 'done-1'}, /^REFUSED[\s\S]*DELETES the existing cluster[\s\S]*"confirm_replace":true/)
     await ok(admin, 'restore_postgres_cluster', {name: 'old-name', namespace: ns, backup_name: 'done-1', dry_run: true})
     assert.equal((await getJson(cnpg(ns, 'clusters', 'old-name'))).metadata.uid, before.metadata.uid)
     const replaced = await ok(admin, 'restore_postgres_cluster', {name: 'old-name', namespace: ns, backup_name: 'done-1', confirm_replace: true})

@@ -59,6 +59,18 @@ interface ToolCase {
   fields: Record<string, Field>
 }
 
+/** Each destructive tool's confirmation flag (docs/safety.md). */
+const CONFIRM_FLAGS: Record<string, string> = {
+  delete_postgres_cluster: 'confirm_deletion',
+  delete_cluster_instance: 'confirm_deletion',
+  delete_scheduled_backup: 'confirm_deletion',
+  restore_postgres_cluster: 'confirm_replace',
+  resize_postgres_cluster: 'confirm_shrink',
+  scale_postgres_cluster: 'confirm_scale_down',
+  hibernate_postgres_cluster: 'confirm',
+  restart_postgres_cluster: 'confirm',
+}
+
 const common = {namespace: badName(63), dry_run: notBoolean}
 const CASES: ToolCase[] = [
   {
@@ -231,7 +243,9 @@ describe('fuzzing cluster tool parameters through the MCP client', () => {
     const mutating = CASES.filter((c) => !c.tool.startsWith('list_') && !c.tool.startsWith('get_'))
     await fc.assert(
       fc.asyncProperty(fc.constantFrom(...mutating).chain((c) => fc.constantFrom(...Object.keys(c.fields)).chain((field) => c.fields[field].map((value) => ({c, field, value})))), async ({c, field, value}) => {
-        const result = await callTool(online.client, c.tool, {...c.base(ns), confirm: true, confirm_deletion: true, confirm_replace: true, [field]: value})
+        // The tool's own confirmation flag, so that only the invalid field can be the reason for refusing.
+        const flag = CONFIRM_FLAGS[c.tool]
+        const result = await callTool(online.client, c.tool, {...c.base(ns), ...(flag && field !== flag ? {[flag]: true} : {}), [field]: value})
         assert.equal(result.isError, true, `${c.tool} ${field}=${JSON.stringify(value)} was accepted`)
       }),
       {numRuns: RUNS},

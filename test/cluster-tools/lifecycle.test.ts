@@ -104,7 +104,7 @@ describe('cluster lifecycle tools against the real API server', () => {
       ['scale_postgres_cluster', {name: 'shared', namespace: aliceNs, instances: 3}],
       ['delete_postgres_cluster', {name: 'shared', namespace: aliceNs, confirm_deletion: true}],
       ['hibernate_postgres_cluster', {name: 'shared', namespace: aliceNs, confirm: true}],
-      ['resume_postgres_cluster', {name: 'shared', namespace: aliceNs, confirm: true}],
+      ['resume_postgres_cluster', {name: 'shared', namespace: aliceNs}],
       ['restart_postgres_cluster', {name: 'shared', namespace: aliceNs, confirm: true}],
     ]
     for (const [tool, args] of calls) await fails(alice, tool, args, /403 Forbidden[\s\S]*cnpg-cloudnative-pg-(view|edit)/)
@@ -124,7 +124,7 @@ describe('cluster lifecycle tools against the real API server', () => {
       ['scale_postgres_cluster', {instances: 2}],
       ['delete_postgres_cluster', {confirm_deletion: true}],
       ['hibernate_postgres_cluster', {confirm: true}],
-      ['resume_postgres_cluster', {confirm: true}],
+      ['resume_postgres_cluster', {}],
       ['restart_postgres_cluster', {confirm: true}],
     ] as Array<[string, Record<string, unknown>]>) {
       await fails(admin, tool, {name: 'ghost', namespace: ns, ...args}, /404 NotFound[\s\S]*list_postgres_clusters/)
@@ -139,7 +139,9 @@ describe('cluster lifecycle tools against the real API server', () => {
     assert.equal(yamlBlock(textOf(dry)).spec.instances, 4)
     assert.equal((await getJson(cnpg(ns, 'clusters', 'scaly'))).metadata.resourceVersion, before.metadata.resourceVersion)
     assert.match(textOf(await ok(admin, 'scale_postgres_cluster', {name: 'scaly', namespace: ns, instances: 2})), /already has 2 instance\(s\)\. No change made/)
-    const scaled = await ok(admin, 'scale_postgres_cluster', {name: 'scaly', namespace: ns, instances: 1})
+    await fails(admin, 'scale_postgres_cluster', {name: 'scaly', namespace: ns, instances: 1}, /^REFUSED[\s\S]*scale down from 2 to 1[\s\S]*"confirm_scale_down":true/)
+    assert.equal((await getJson(cnpg(ns, 'clusters', 'scaly'))).spec.instances, 2)
+    const scaled = await ok(admin, 'scale_postgres_cluster', {name: 'scaly', namespace: ns, instances: 1, confirm_scale_down: true})
     assert.match(textOf(scaled), /scal[\s\S]*scale down from 2 to 1/)
     assert.equal((await getJson(cnpg(ns, 'clusters', 'scaly'))).spec.instances, 1)
   })
@@ -150,7 +152,7 @@ describe('cluster lifecycle tools against the real API server', () => {
     const remove = await installWebhookStandIn(ns, 'sync-replicas', [{expression: 'object.spec.maxSyncReplicas < object.spec.instances', message: rule}], ['sync'])
     try {
       await untilAdmission(() => kubeRequest('admin', 'PATCH', cnpg(ns, 'clusters', 'sync'), {spec: {instances: 1}}, {dryRun: true}), 'denied', rule)
-      for (const dry_run of [true, false]) await fails(admin, 'scale_postgres_cluster', {name: 'sync', namespace: ns, instances: 2, dry_run}, /422 Invalid[\s\S]*must be lower than the number of instances/)
+      for (const dry_run of [true, false]) await fails(admin, 'scale_postgres_cluster', {name: 'sync', namespace: ns, instances: 2, dry_run, confirm_scale_down: true}, /422 Invalid[\s\S]*must be lower than the number of instances/)
       assert.equal((await getJson(cnpg(ns, 'clusters', 'sync'))).spec.instances, 3)
       await ok(admin, 'scale_postgres_cluster', {name: 'sync', namespace: ns, instances: 4})
     } finally {
@@ -163,11 +165,12 @@ describe('cluster lifecycle tools against the real API server', () => {
     const secret = (name: string, labels: Record<string, string>) => kubeRequest('admin', 'POST', `/api/v1/namespaces/${ns}/secrets`, {metadata: {name, labels: {'cnpg.io/cluster': 'doomed', ...labels}}, stringData: {password: 'x'}})
     assert.equal((await secret('doomed-app', {})).status, 201)
     assert.equal((await secret('cnpg-doomed-user-alice', {'app.kubernetes.io/managed-by': 'kmcp', 'kmcp.io/secret-purpose': 'role-password'})).status, 201)
-    const refused = await ok(admin, 'delete_postgres_cluster', {name: 'doomed', namespace: ns})
-    assert.match(textOf(refused), /WARNING: DELETION NOT CONFIRMED[\s\S]*cnpg-doomed-user-alice[\s\S]*confirm_deletion=true/)
-    assert.equal((refused.structuredContent as {status?: string} | undefined)?.status ?? 'not_confirmed', 'not_confirmed')
+    const refused = await callTool(admin.client, 'delete_postgres_cluster', {name: 'doomed', namespace: ns})
+    assert.equal(refused.isError, true, 'an unconfirmed delete is an error, never a success')
+    assert.match(textOf(refused), /^REFUSED: delete_postgres_cluster did not run[\s\S]*Nothing was changed[\s\S]*cnpg-doomed-user-alice[\s\S]*delete_postgres_cluster\(\{"name":"doomed","namespace":"[^"]+","confirm_deletion":true\}\)/)
+    assert.equal((refused.structuredContent as {status?: string}).status, 'refused')
     const dry = await ok(admin, 'delete_postgres_cluster', {name: 'doomed', namespace: ns, dry_run: true, confirm_deletion: true})
-    assert.match(textOf(dry), /Dry run: delete cluster/)
+    assert.match(textOf(dry), /Dry run: Delete a PostgreSQL cluster[\s\S]*DELETE \/apis\/postgresql.cnpg.io\/v1\/namespaces\/[^/]+\/clusters\/doomed/)
     assert.ok(await getJson(cnpg(ns, 'clusters', 'doomed')), 'a dry-run delete keeps the cluster')
     const deleted = await ok(admin, 'delete_postgres_cluster', {name: 'doomed', namespace: ns, confirm_deletion: true})
     assert.match(textOf(deleted), /Successfully deleted cluster[\s\S]*Cleaned up 1 associated role secret/)
@@ -179,12 +182,10 @@ describe('cluster lifecycle tools against the real API server', () => {
   test('elicitation: the human is asked, a decline changes nothing even with the flag, an accept proceeds', async () => {
     await makeHealthyCluster(ns, 'asked', {instances: 1})
     human.answer = 'decline'
-    const declined = await ok(human, 'delete_postgres_cluster', {name: 'asked', namespace: ns, confirm_deletion: true})
-    assert.match(textOf(declined), /NOT CONFIRMED[\s\S]*human declined/)
+    await fails(human, 'delete_postgres_cluster', {name: 'asked', namespace: ns, confirm_deletion: true}, /^REFUSED[\s\S]*human declined/)
     assert.match(human.questions.at(-1) ?? '', /Deleting cluster .*asked destroys/)
     assert.ok(await getJson(cnpg(ns, 'clusters', 'asked')))
-    const hibernateDeclined = await ok(human, 'hibernate_postgres_cluster', {name: 'asked', namespace: ns, confirm: true})
-    assert.match(textOf(hibernateDeclined), /NOT CONFIRMED/)
+    await fails(human, 'hibernate_postgres_cluster', {name: 'asked', namespace: ns, confirm: true}, /^REFUSED[\s\S]*human declined/)
     assert.equal((await getJson(cnpg(ns, 'clusters', 'asked'))).metadata.annotations?.['cnpg.io/hibernation'], undefined)
     human.answer = 'accept'
     assert.match(textOf(await ok(human, 'delete_postgres_cluster', {name: 'asked', namespace: ns})), /confirmed by the human/)
@@ -194,17 +195,17 @@ describe('cluster lifecycle tools against the real API server', () => {
   test('hibernate, resume and restart: confirmation, dry run, and the annotations the operator acts on', async () => {
     await makeHealthyCluster(ns, 'sleepy', {instances: 1})
     const annotations = async () => (await getJson(cnpg(ns, 'clusters', 'sleepy'))).metadata.annotations ?? {}
-    assert.match(textOf(await ok(admin, 'hibernate_postgres_cluster', {name: 'sleepy', namespace: ns})), /HIBERNATION NOT CONFIRMED/)
+    await fails(admin, 'hibernate_postgres_cluster', {name: 'sleepy', namespace: ns}, /^REFUSED: hibernate_postgres_cluster[\s\S]*"confirm":true/)
     await ok(admin, 'hibernate_postgres_cluster', {name: 'sleepy', namespace: ns, dry_run: true})
     assert.equal((await annotations())['cnpg.io/hibernation'], undefined)
     await ok(admin, 'hibernate_postgres_cluster', {name: 'sleepy', namespace: ns, confirm: true})
     assert.equal((await annotations())['cnpg.io/hibernation'], 'on')
     assert.match(textOf(await ok(admin, 'get_cluster_status', {name: 'sleepy', namespace: ns})), /Hibernated: yes/)
     assert.match(textOf(await ok(admin, 'hibernate_postgres_cluster', {name: 'sleepy', namespace: ns, confirm: true})), /already hibernated/)
-    await ok(admin, 'resume_postgres_cluster', {name: 'sleepy', namespace: ns, confirm: true})
+    await ok(admin, 'resume_postgres_cluster', {name: 'sleepy', namespace: ns})
     assert.equal((await annotations())['cnpg.io/hibernation'], 'off')
-    assert.match(textOf(await ok(admin, 'resume_postgres_cluster', {name: 'sleepy', namespace: ns, confirm: true})), /not hibernated/)
-    assert.match(textOf(await ok(admin, 'restart_postgres_cluster', {name: 'sleepy', namespace: ns})), /RESTART NOT CONFIRMED/)
+    assert.match(textOf(await ok(admin, 'resume_postgres_cluster', {name: 'sleepy', namespace: ns})), /not hibernated/)
+    await fails(admin, 'restart_postgres_cluster', {name: 'sleepy', namespace: ns}, /^REFUSED: restart_postgres_cluster/)
     assert.equal((await annotations())['kubectl.kubernetes.io/restartedAt'], undefined)
     await ok(admin, 'restart_postgres_cluster', {name: 'sleepy', namespace: ns, confirm: true})
     const restartedAt = (await annotations())['kubectl.kubernetes.io/restartedAt']
@@ -225,7 +226,7 @@ describe('cluster lifecycle tools against the real API server', () => {
       const before = await versions()
       for (const dry_run of [true, false]) {
         for (const [tool, name] of [['hibernate_postgres_cluster', 'frozen'], ['resume_postgres_cluster', 'frozen-asleep'], ['restart_postgres_cluster', 'frozen']]) {
-          await fails(admin, tool, {name, namespace: ns, confirm: true, dry_run}, /422 Invalid[\s\S]*under a change freeze[\s\S]*What to do: The API server rejected/)
+          await fails(admin, tool, {name, namespace: ns, ...(tool === 'resume_postgres_cluster' ? {} : {confirm: true}), dry_run}, /422 Invalid[\s\S]*under a change freeze[\s\S]*What to do: The API server rejected/)
         }
       }
       assert.deepEqual(await versions(), before)

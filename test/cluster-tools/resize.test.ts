@@ -41,7 +41,7 @@ describe('resize, resize status, promote and instance deletion against the real 
   test('grow in place: dry run stores nothing; the size changes and validation is never touched', async () => {
     await makeHealthyCluster(ns, 'growing', {instances: 2, storageSize: '10Gi', withPods: true})
     const before = await clusterOf('growing')
-    assert.match(textOf(await ok(admin, 'resize_postgres_cluster', {name: 'growing', namespace: ns, storage_size: '20Gi', dry_run: true})), /grow storage[\s\S]*from 10Gi to 20Gi/)
+    assert.match(textOf(await ok(admin, 'resize_postgres_cluster', {name: 'growing', namespace: ns, storage_size: '20Gi', dry_run: true})), /Grow the storage of cluster \S+ from 10Gi to 20Gi/)
     assert.equal((await clusterOf('growing')).metadata.resourceVersion, before.metadata.resourceVersion)
     assert.match(textOf(await ok(admin, 'resize_postgres_cluster', {name: 'growing', namespace: ns, storage_size: '10240Mi'})), /already set to 10Gi\. No change made/)
     assert.match(textOf(await ok(admin, 'resize_postgres_cluster', {name: 'growing', namespace: ns, storage_size: '20Gi'})), /Successfully requested storage growth[\s\S]*in place/)
@@ -91,8 +91,8 @@ describe('resize, resize status, promote and instance deletion against the real 
     await makeHealthyCluster(ns, 'rec', {instances: 2, withPods: true})
     await fails(admin, 'delete_cluster_instance', {name: 'rec', namespace: ns, instance: 'rec-1', confirm_deletion: true}, /is the current primary[\s\S]*promote_cluster_instance/)
     await fails(admin, 'delete_cluster_instance', {name: 'rec', namespace: ns, instance: 'rec-7', confirm_deletion: true}, /not part of cluster/)
-    assert.match(textOf(await ok(admin, 'delete_cluster_instance', {name: 'rec', namespace: ns, instance: 'rec-2'})), /DELETION NOT CONFIRMED[\s\S]*PVC rec-2 \(PG_DATA, 1Gi\)[\s\S]*spec\.instances stays 2/)
-    assert.match(textOf(await ok(admin, 'delete_cluster_instance', {name: 'rec', namespace: ns, instance: 'rec-2', dry_run: true})), /Dry run: delete instance rec-2/)
+    assert.match(await fails(admin, 'delete_cluster_instance', {name: 'rec', namespace: ns, instance: 'rec-2'}, /^REFUSED/), /Nothing was changed[\s\S]*PVC rec-2 \(PG_DATA, 1Gi\)[\s\S]*spec\.instances stays 2/)
+    assert.match(textOf(await ok(admin, 'delete_cluster_instance', {name: 'rec', namespace: ns, instance: 'rec-2', dry_run: true})), /Dry run: Delete \(recycle\) one instance[\s\S]*DELETE \S+\/persistentvolumeclaims\/rec-2[\s\S]*DELETE \S+\/pods\/rec-2/)
     assert.ok(await pod('rec-2'))
     assert.equal((await pvc('rec-2')).metadata.deletionTimestamp, undefined)
     await ok(admin, 'delete_cluster_instance', {name: 'rec', namespace: ns, instance: 'rec-2', confirm_deletion: true})
@@ -160,8 +160,7 @@ describe('resize, resize status, promote and instance deletion against the real 
       await waitFor(async () => (await callTool(alice.client, 'get_cluster_resize_status', {name: 'shrinky', namespace: ns})).isError !== true, {message: 'bindings took effect'})
 
       // 1. Without confirmation, and on a dry run: nothing changes.
-      const refused = await ok(alice, 'resize_postgres_cluster', {name: 'shrinky', namespace: ns, storage_size: '5Gi'})
-      assert.match(textOf(refused), /WARNING: SHRINK NOT CONFIRMED[\s\S]*confirm_shrink=true/)
+      await fails(alice, 'resize_postgres_cluster', {name: 'shrinky', namespace: ns, storage_size: '5Gi'}, /^REFUSED: resize_postgres_cluster[\s\S]*"confirm_shrink":true/)
       await ok(alice, 'resize_postgres_cluster', {name: 'shrinky', namespace: ns, storage_size: '5Gi', dry_run: true})
       let cluster = await clusterOf('shrinky')
       assert.equal(cluster.spec.storage.size, '10Gi')
@@ -214,7 +213,7 @@ describe('resize, resize status, promote and instance deletion against the real 
       assert.equal((status.structuredContent as {resize_complete: boolean}).resize_complete, true)
 
       // 6. Scale back to the original count.
-      await ok(alice, 'scale_postgres_cluster', {name: 'shrinky', namespace: ns, instances: 3})
+      await ok(alice, 'scale_postgres_cluster', {name: 'shrinky', namespace: ns, instances: 3, confirm_scale_down: true})
       assert.equal((await clusterOf('shrinky')).spec.instances, 3)
     } finally {
       await remove()

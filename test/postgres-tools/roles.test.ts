@@ -155,7 +155,7 @@ describe('PostgreSQL role tools against the real API server', () => {
     assert.match(textOf(created), /not created by kmcp/)
     assert.equal((await kubeRequest('admin', 'GET', secret('cnpg-db1-user-byo'))).body.metadata.resourceVersion, byo.body.metadata.resourceVersion)
 
-    const rotate = await call(admin, 'update_postgres_role', {cluster_name: 'db1', role_name: 'byo', namespace: ns, generate_password: true})
+    const rotate = await call(admin, 'update_postgres_role', {cluster_name: 'db1', role_name: 'byo', namespace: ns, generate_password: true, confirm_password_change: true})
     assert.equal(rotate.isError, true)
     assert.match(textOf(rotate), /was not created by kmcp/)
     const deleted = await call(admin, 'delete_postgres_role', {cluster_name: 'db1', role_name: 'byo', namespace: ns})
@@ -210,7 +210,11 @@ describe('PostgreSQL role tools against the real API server', () => {
 
     await outputs.rememberPasswordsIn(ns)
     const oldSecret = (await kubeRequest('admin', 'GET', secret('cnpg-db1-user-app-reader'))).body
-    const result = await call(admin, 'update_postgres_role', {cluster_name: 'db1', role_name: 'app_reader', namespace: ns, connection_limit: 20, in_roles: [], createdb: true, generate_password: true})
+    const unconfirmed = await call(admin, 'update_postgres_role', {cluster_name: 'db1', role_name: 'app_reader', namespace: ns, generate_password: true})
+    assert.equal(unconfirmed.isError, true, 'a password change needs confirmation')
+    assert.match(textOf(unconfirmed), /^REFUSED: update_postgres_role[\s\S]*"confirm_password_change":true/)
+    assert.equal((await kubeRequest('admin', 'GET', secret('cnpg-db1-user-app-reader'))).body.metadata.resourceVersion, oldSecret.metadata.resourceVersion)
+    const result = await call(admin, 'update_postgres_role', {cluster_name: 'db1', role_name: 'app_reader', namespace: ns, connection_limit: 20, in_roles: [], createdb: true, generate_password: true, confirm_password_change: true})
     assert.equal(result.isError, undefined, textOf(result))
     const text = textOf(result)
     assert.match(text, /connection_limit: 10 -> 20/)
@@ -224,7 +228,7 @@ describe('PostgreSQL role tools against the real API server', () => {
     assert.notEqual(newSecret.data.password, oldSecret.data.password)
 
     await outputs.rememberPasswordsIn(ns)
-    const explicit = await call(admin, 'update_postgres_role', {cluster_name: 'db1', role_name: 'app_reader', namespace: ns, password: 'Explicit-Pass-Value-77'})
+    const explicit = await call(admin, 'update_postgres_role', {cluster_name: 'db1', role_name: 'app_reader', namespace: ns, password: 'Explicit-Pass-Value-77', confirm_password_change: true})
     assert.equal(explicit.isError, undefined, textOf(explicit))
     const explicitSecret = (await kubeRequest('admin', 'GET', secret('cnpg-db1-user-app-reader'))).body
     assert.equal(Buffer.from(explicitSecret.data.password, 'base64').toString(), 'Explicit-Pass-Value-77')
@@ -296,7 +300,8 @@ describe('PostgreSQL role tools against the real API server', () => {
     assert.equal((await kubeRequest('admin', 'GET', roles('db1-temp-a'))).status, 200)
 
     const unconfirmed = await call(admin, 'delete_postgres_role', {cluster_name: 'db1', role_name: 'temp_a', namespace: ns, drop_role: true})
-    assert.match(textOf(unconfirmed), /NOT CONFIRMED/)
+    assert.equal(unconfirmed.isError, true, 'an unconfirmed drop is an error')
+    assert.match(textOf(unconfirmed), /^REFUSED[\s\S]*"confirm_deletion":true/)
     assert.equal((await kubeRequest('admin', 'GET', roles('db1-temp-a'))).status, 200)
     const confirmed = await call(admin, 'delete_postgres_role', {cluster_name: 'db1', role_name: 'temp_a', namespace: ns, drop_role: true, confirm_deletion: true})
     assert.equal(confirmed.isError, undefined, textOf(confirmed))

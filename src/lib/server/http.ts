@@ -11,6 +11,7 @@ import {McpEndpoint} from './mcp-endpoint.ts'
 import {type ReadinessCheck, runReadinessChecks} from './readiness.ts'
 import {DEFAULT_SESSION_LIMITS, type SessionLimits} from './sessions.ts'
 import {applyConnectionLimits, DEFAULT_CONNECTION_LIMITS, type ConnectionLimits} from './connection-limits.ts'
+import type {ServerPolicy} from '../tools/policy/modes.ts'
 
 /** What an HTTP front (the OAuth layer) adds to the plain MCP endpoint. */
 export interface HttpAuthLayer {
@@ -38,6 +39,10 @@ export interface HttpServeOptions {
   auth?: HttpAuthLayer
   /** Identity for unauthenticated mode (auth off on loopback or --insecure-no-auth). */
   anonymousIdentity: CallerIdentity
+  /** Server modes (--read-only, --namespaces, ...). */
+  policy?: ServerPolicy
+  /** Default kmcp scopes per identity-provider group (scope_groups in oidc.yaml). */
+  scopeGroups?: Record<string, string[]>
   /** How long SIGTERM waits for in-flight requests before closing them. */
   drainTimeoutMs?: number
   /** --allowed-hosts / --allowed-origins (DNS-rebinding protection; see host-guard.ts). */
@@ -65,7 +70,7 @@ function isLoopbackPeer(req: IncomingMessage): boolean {
  */
 export async function serveHttp(options: HttpServeOptions): Promise<RunningHttpServer> {
   const hostGuard = new HostGuard({listenHost: options.host, publicUrl: options.auth?.publicUrl, allowedHosts: options.allowedHosts, allowedOrigins: options.allowedOrigins})
-  const mcp = new McpEndpoint({kube: options.kube, auth: options.auth, anonymousIdentity: options.anonymousIdentity, limits: {...DEFAULT_SESSION_LIMITS, ...options.sessionLimits}})
+  const mcp = new McpEndpoint({kube: options.kube, auth: options.auth, anonymousIdentity: options.anonymousIdentity, limits: {...DEFAULT_SESSION_LIMITS, ...options.sessionLimits}, policy: options.policy, scopeGroups: options.scopeGroups})
   let inFlight = 0
   let draining = false
   let lastRefusalLog = 0

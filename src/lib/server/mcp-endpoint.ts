@@ -12,6 +12,8 @@ import {sendJsonRpcError} from './json-reply.ts'
 import {log} from './logger.ts'
 import {createMcpServer} from './mcp-server.ts'
 import {SHUTDOWN_ERROR} from './errors.ts'
+import type {ServerPolicy} from '../tools/policy/modes.ts'
+import {insufficientScope, sendInsufficientScope, withScopes} from './scopes.ts'
 import {MemorySessionStore, type SessionLimits, type SessionStore} from './sessions.ts'
 
 /** Largest JSON-RPC message accepted on the MCP endpoint. */
@@ -51,9 +53,13 @@ export class McpEndpoint {
   private readonly kube: LazyKubeClient
   private readonly auth?: HttpAuthLayer
   private readonly anonymousIdentity: CallerIdentity
+  private readonly policy?: ServerPolicy
+  private readonly scopeGroups?: Record<string, string[]>
 
-  constructor(options: {kube: LazyKubeClient; auth?: HttpAuthLayer; anonymousIdentity: CallerIdentity; limits: SessionLimits}) {
+  constructor(options: {kube: LazyKubeClient; auth?: HttpAuthLayer; anonymousIdentity: CallerIdentity; limits: SessionLimits; policy?: ServerPolicy; scopeGroups?: Record<string, string[]>}) {
     this.kube = options.kube
+    this.policy = options.policy
+    this.scopeGroups = options.scopeGroups
     this.auth = options.auth
     this.anonymousIdentity = options.anonymousIdentity
     this.sessions = new MemorySessionStore<LiveSession>(options.limits, (expired) => {
@@ -67,8 +73,8 @@ export class McpEndpoint {
     if (this.auth) {
       const result = await this.auth.authenticate(req, res)
       if (!result) return
-      req.auth = {...result.authInfo, extra: {...result.authInfo.extra, identity: result.identity}}
-      identity = result.identity
+      identity = withScopes(result.identity, result.authInfo.scopes, this.scopeGroups)
+      req.auth = {...result.authInfo, extra: {...result.authInfo.extra, identity}}
     }
     const owner = identity.subject ?? identity.userId
     const sessionId = req.headers['mcp-session-id']
@@ -84,6 +90,13 @@ export class McpEndpoint {
       }
       const body = req.method === 'POST' ? await readJsonBody(req, res) : {ok: true as const, body: undefined}
       if (!body.ok) return
+      const scope = insufficientScope(body.body, identity, this.policy)
+      if (scope) {
+        const tool = (body.body as {params?: {name?: string}}).params?.name
+        log.record('audit', {user: identity.userId, subject: identity.subject, transport: 'http', tool, result: 'refused', reason: 'insufficient_scope', refused: 'tools/call', needs: scope})
+        sendInsufficientScope(res, scope, String(tool ?? 'this tool'))
+        return
+      }
       // An open request (a GET stream above all) keeps the session from expiring.
       const end = this.sessions.begin(sessionId)
       res.once('close', end)
@@ -110,6 +123,7 @@ export class McpEndpoint {
       // Each request carries its own token; the auth layer puts the caller into authInfo.extra.
       identityFor: (extra) => (extra.authInfo?.extra?.identity as CallerIdentity | undefined) ?? identity,
       sessionIdentity: identity,
+      policy: this.policy,
     })
     const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),

@@ -14,7 +14,7 @@ const INSTRUCTIONS = [
   'kmcp manages PostgreSQL clusters run by the CloudNativePG (CNPG) operator on Kubernetes.',
   'Start with list_postgres_clusters to find clusters, then get_cluster_status for details.',
   'Change tools accept dry_run=true to preview a change validated by the API server without storing it.',
-  'Destructive tools ask the human for confirmation (or need an explicit confirm flag): never set a confirm flag unless the user asked for that exact change.',
+  'Destructive tools ask the human for confirmation (or need an explicit confirm flag): never set a confirm flag unless the user asked for that exact change. A refused call is an error starting with REFUSED that says what was not done.',
   'PostgreSQL roles and databases are managed through the *_postgres_role(s) and *_postgres_database(s) tools; passwords stay in Secrets (get_connection_info shows how to read them).',
   'Prompts (prompts/list) hold step-by-step plans for diagnosis, storage shrink, restore and onboarding; resources cnpg://{namespace}/clusters/{name} give live cluster status.',
 ].join(' ')

@@ -8,6 +8,10 @@ import type {SessionLimits} from './sessions.ts'
 import {serveStdio} from './stdio.ts'
 import {PromptBundleError} from './prompts/bundle.ts'
 import {configurePrompts} from './prompts/registry.ts'
+import {PolicyConfigError, loadPolicyFile, mergePolicy} from './policy-config.ts'
+import type {ServerPolicy} from '../tools/policy/modes.ts'
+import {validateToolsets} from '../tools/policy/modes.ts'
+import {toolsets} from '../tools/index.ts'
 
 export interface ServeOptions {
   transport: 'stdio' | 'http'
@@ -31,6 +35,8 @@ export interface ServeOptions {
   connectionLimits?: Partial<ConnectionLimits>
   /** --prompts / PROMPTS_PATH when given (then it must be a valid bundle); else the default path if present. */
   prompts?: string
+  /** Server modes from the flags (--read-only, --namespaces, ...); the config file fills what they leave out. */
+  policy?: ServerPolicy
 }
 
 const DEFAULT_OIDC_CONFIG = '/etc/mcp/oidc.yaml'
@@ -108,6 +114,26 @@ async function httpAuthLayer(options: ServeOptions): Promise<HttpAuthLayer | und
   }
 }
 
+/** The server modes: flags first, then the configuration file (oidc.yaml), checked before serving. */
+function resolvePolicy(options: ServeOptions): {policy: ServerPolicy; scopeGroups?: Record<string, string[]>} {
+  let file
+  try {
+    file = loadPolicyFile(options.oidcConfig ?? (existsSync(DEFAULT_OIDC_CONFIG) ? DEFAULT_OIDC_CONFIG : undefined))
+  } catch (error) {
+    if (error instanceof PolicyConfigError) throw new ServeConfigError(error.message)
+    throw error
+  }
+  const policy = mergePolicy(options.policy ?? {}, file)
+  const problem = validateToolsets(policy, toolsets)
+  if (problem) throw new ServeConfigError(`--toolsets: ${problem}`)
+  for (const namespace of policy.namespaces ?? []) {
+    if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(namespace)) throw new ServeConfigError(`--namespaces: "${namespace}" is not a valid namespace name`)
+  }
+  const modes = Object.entries(policy).map(([key, value]) => (value === true ? key : `${key}=${(value as string[]).join(',')}`))
+  if (modes.length > 0) log.info(`server modes: ${modes.join('; ')}`)
+  return {policy, scopeGroups: file.scopeGroups}
+}
+
 /** Runs `kmcp serve` until it is told to stop (stdio: or stdin closes); the caller then exits the process. */
 export async function serve(options: ServeOptions): Promise<void> {
   configureLogging({level: options.logLevel})
@@ -117,10 +143,11 @@ export async function serve(options: ServeOptions): Promise<void> {
     if (error instanceof PromptBundleError) throw new ServeConfigError(`${error.message}. Fix the file, or omit --prompts/PROMPTS_PATH to serve only the built-in prompts.`)
     throw error
   }
+  const {policy, scopeGroups} = resolvePolicy(options)
   const kube = new LazyKubeClient({kubeconfig: options.kubeconfig, context: options.context})
   const stopped = stopSignal()
   if (options.transport === 'stdio') {
-    await serveStdio(kube, stopped, DRAIN_MS)
+    await serveStdio(kube, stopped, DRAIN_MS, policy)
     return
   }
   for (const origin of options.allowedOrigins ?? []) {
@@ -134,6 +161,8 @@ export async function serve(options: ServeOptions): Promise<void> {
     path: options.path,
     kube,
     auth,
+    policy,
+    scopeGroups,
     anonymousIdentity: {...localIdentity(), transport: 'http'},
     drainTimeoutMs: DRAIN_MS,
     allowedHosts: options.allowedHosts,

@@ -1,5 +1,6 @@
 import type {LazyKubeClient} from '../k8s/client.ts'
 import {localIdentity} from '../tools/registry.ts'
+import type {ServerPolicy} from '../tools/policy/modes.ts'
 import {log} from './logger.ts'
 import {createMcpServer} from './mcp-server.ts'
 import {LineDelimitedStdioTransport} from './stdio-transport.ts'
@@ -9,9 +10,9 @@ import {LineDelimitedStdioTransport} from './stdio-transport.ts'
  * Either way stdin is no longer read, calls in flight get up to `drainMs` to answer, and those
  * still running then are answered with an error and logged.
  */
-export async function serveStdio(kube: LazyKubeClient, stopped: Promise<string>, drainMs: number): Promise<void> {
+export async function serveStdio(kube: LazyKubeClient, stopped: Promise<string>, drainMs: number, policy?: ServerPolicy): Promise<void> {
   const identity = localIdentity()
-  const server = createMcpServer({kube, identityFor: () => identity, sessionIdentity: identity})
+  const server = createMcpServer({kube, identityFor: () => identity, sessionIdentity: identity, policy})
   const transport = new LineDelimitedStdioTransport()
   const inputEnded = new Promise<string>((resolve) => {
     transport.oninputend = () => resolve('stdin closed')

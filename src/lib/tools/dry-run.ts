@@ -8,12 +8,27 @@ import {kubeStep} from './errors.ts'
  * A rejection comes back as a ToolError naming the fields, exactly as a real request would.
  */
 export async function serverDryRun<T extends object>(kube: KubeClient, request: KubeRequest, action: string): Promise<T> {
+  return kubeStep(`${action} (dry run)`, () => kube.request<T>(asDryRun(request)))
+}
+
+/** The same write request with dryRun=All: the API server checks it fully and stores nothing. */
+export function asDryRun(request: KubeRequest): KubeRequest {
   // A DELETE with a DeleteOptions body takes its options from the body only: the query's dryRun
   // would be ignored and the object really deleted.
   const body = request.method === 'DELETE' && request.body && typeof request.body === 'object' ? {...request.body, dryRun: ['All']} : request.body
   const query = request.method === 'DELETE' ? {...request.query, dryRun: 'All'} : {...request.query, dryRun: 'All', fieldManager: FIELD_MANAGER}
-  return kubeStep(`${action} (dry run)`, () => kube.request<T>({...request, body, query}))
+  return {...request, body, query}
 }
+
+/** True for a request that cannot change anything: a read, or a write already marked dryRun=All. */
+export function changesNothing(request: KubeRequest): boolean {
+  if (request.method === 'GET') return true
+  if (request.query?.dryRun === 'All') return request.method !== 'DELETE' || !hasBody(request) || bodyIsDryRun(request)
+  return bodyIsDryRun(request)
+}
+
+const hasBody = (request: KubeRequest) => Boolean(request.body && typeof request.body === 'object')
+const bodyIsDryRun = (request: KubeRequest) => hasBody(request) && ((request.body as {dryRun?: unknown}).dryRun as unknown[] | undefined)?.includes?.('All') === true
 
 /** The field manager kmcp writes as, so `kubectl get -o yaml --show-managed-fields` names it. */
 export const FIELD_MANAGER = 'kmcp'

@@ -1,13 +1,16 @@
 import {userInfo} from 'node:os'
-import type {McpServer} from '@modelcontextprotocol/sdk/server/mcp.js'
-import type {CallToolResult, ServerNotification, ServerRequest, ToolAnnotations} from '@modelcontextprotocol/sdk/types.js'
+import type {ServerNotification, ServerRequest, ToolAnnotations} from '@modelcontextprotocol/sdk/types.js'
 import type {RequestHandlerExtra} from '@modelcontextprotocol/sdk/shared/protocol.js'
 import type {z} from 'zod'
 import type {KubeClient, LazyKubeClient} from '../k8s/client.ts'
-import {KubeApiError, KubeConfigError, KubeConnectionError, describeKubeError} from '../k8s/errors.ts'
-import {log} from '../server/logger.ts'
-import {applyBudget} from './budget.ts'
-import {ToolError} from './errors.ts'
+import type {ServerPolicy} from './policy/modes.ts'
+import type {WaitState} from './wait.ts'
+
+/**
+ * The tool registry: what a tool declares. The safety policy (dry run, confirmation, refusals,
+ * waits, server modes, scopes, audit) is applied from these declarations in ./policy/, once for
+ * every tool; a handler only does its own work.
+ */
 
 /** Who is calling. In stdio mode the local OS user; in HTTP mode the authenticated user. */
 export interface CallerIdentity {
@@ -26,23 +29,45 @@ export interface CallerIdentity {
   transport: 'stdio' | 'http'
   /** Set with `kmcp serve --impersonate`: Kubernetes requests are made as this user and groups. */
   kubernetes?: {user: string; groups: string[]}
+  /** HTTP with OAuth: the kmcp scopes of the access token (cnpg:read, cnpg:write, cnpg:admin). Absent: no scope limit. */
+  scopes?: string[]
 }
 
-/** What a tool handler may use. It knows nothing of transports. */
+/** What a tool handler may use. It knows nothing of transports or of the safety policy. */
 export interface ToolContext {
-  /** The Kubernetes client (created lazily on the first call that needs it). */
+  /**
+   * The Kubernetes client (created lazily on the first call that needs it). Its write requests pass
+   * through the policy: in a dry run they carry dryRun=All, and a change that needs confirmation
+   * is confirmed before the first write leaves kmcp.
+   */
   kube(): Promise<KubeClient>
-  /** `explicit` when given, else the server's default namespace. */
+  /** `explicit` when given, else the server's default namespace; refuses namespaces outside --namespaces. */
   namespace(explicit?: string): Promise<string>
   identity: CallerIdentity
   signal: AbortSignal
   /** Reports progress to the client when it asked for it; a no-op otherwise. */
   progress(progress: number, total?: number, message?: string): Promise<void>
   /**
-   * Asks the human (not the model) to confirm through MCP elicitation. Returns 'unsupported'
-   * when the client cannot elicit; the tool then falls back to its explicit confirm flag.
+   * States what the call is about to change, before its first write: the registry shows it to the
+   * human when confirming, in the refusal, and in the dry-run result. `destructive: false` says this
+   * particular call loses nothing (e.g. scaling up), so a confirming tool does not ask.
    */
-  confirmWithHuman(message: string): Promise<'accepted' | 'declined' | 'unsupported'>
+  explain(summary: string, options?: {destructive?: boolean}): void
+  /** The namespaces of --namespaces, when the server has an allow-list: "all namespaces" means these. */
+  allowedNamespaces?: string[]
+  /** True during a dry run: writes are not stored, so there is nothing to wait for afterwards. */
+  readonly dryRun: boolean
+}
+
+/** What the registry should wait for after a change, when the caller passed wait=true. */
+export interface WaitRequest<T = unknown> {
+  /** e.g. "Cluster payments/orders-db". */
+  what: string
+  collectionPath: string
+  name: string
+  evaluate(object: T): WaitState
+  /** Seconds when the caller gives no timeout. */
+  defaultTimeout: number
 }
 
 /** What a handler returns: the data, and how to show it as text. */
@@ -55,20 +80,36 @@ export interface ToolReply<S extends Record<string, unknown>> {
   moreHint?: string
   /** For the audit log of mutating tools: the object acted on, e.g. "ns/cluster". */
   target?: string
-  dryRun?: boolean
+  /** The operator action to follow when the caller asked to wait (tools with `waits: true`). */
+  waitFor?: WaitRequest<never>
 }
 
 type Shape = z.ZodRawShape
+
+/** The explicit confirmation flag of a destructive tool, for clients that cannot ask the human. */
+export interface ConfirmPolicy {
+  /** Argument name, e.g. "confirm_deletion" (the reference's name where it has one). */
+  flag: string
+  /** What the flag confirms, for its description: "to delete the cluster". */
+  when: string
+  /** What is lost, when the handler does not explain it more precisely at run time. */
+  message(args: Record<string, unknown>): string
+}
 
 export interface ToolDefinition<I extends Shape = Shape, O extends Shape = Shape, S extends Record<string, unknown> = Record<string, unknown>> {
   name: string
   title: string
   /** Written for a language model: when to use it, an example call, the errors it may give. */
   description: string
+  /** The tool's own parameters; the registry adds dry_run, the confirm flag, wait/timeout and format. */
   input: I
-  /** Present for tools that return structured data. */
+  /** The structured result; mutating tools get a common envelope when they declare none. */
   output?: O
   annotations: Required<Pick<ToolAnnotations, 'readOnlyHint' | 'destructiveHint' | 'idempotentHint' | 'openWorldHint'>>
+  /** Required for every destructiveHint tool: how it is confirmed. */
+  confirm?: ConfirmPolicy
+  /** The tool starts an operator action: it takes wait/timeout and returns `waitFor`. */
+  waits?: boolean
   // Method syntax on purpose: it lets a Toolset hold tools with different argument types.
   handler(args: z.output<z.ZodObject<I>>, context: ToolContext): Promise<ToolReply<S>>
 }
@@ -95,6 +136,8 @@ export interface ToolEnvironment {
   identityFor(extra: RequestHandlerExtra<ServerRequest, ServerNotification>): CallerIdentity
   /** Who opened the session (stdio: the local user; HTTP: the user of the initialize request). */
   sessionIdentity?: CallerIdentity
+  /** Server modes (--read-only, --namespaces, ...); absent: every tool, every namespace. */
+  policy?: ServerPolicy
 }
 
 export function localIdentity(): CallerIdentity {
@@ -107,95 +150,10 @@ export function localIdentity(): CallerIdentity {
   return {userId: name, username: name, groups: [], isAdmin: true, transport: 'stdio'}
 }
 
-type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>
-
 /** The Kubernetes client acting for a caller (impersonating them with --impersonate). Used by tools and resources. */
 export async function kubeForCaller(env: ToolEnvironment, identity: CallerIdentity): Promise<KubeClient> {
   const client = await env.kube.get()
   return identity.kubernetes ? client.withImpersonation(identity.kubernetes.user, identity.kubernetes.groups) : client
 }
 
-function makeContext(server: McpServer, env: ToolEnvironment, extra: Extra): ToolContext {
-  const progressToken = extra._meta?.progressToken
-  const identity = env.identityFor(extra)
-  return {
-    kube: () => kubeForCaller(env, identity),
-    namespace: async (explicit) => explicit ?? (await env.kube.get()).defaultNamespace,
-    identity,
-    signal: extra.signal,
-    progress: async (progress, total, message) => {
-      if (progressToken === undefined) return
-      await extra.sendNotification({method: 'notifications/progress', params: {progressToken, progress, total, message}})
-    },
-    confirmWithHuman: async (message) => {
-      if (!server.server.getClientCapabilities()?.elicitation) return 'unsupported'
-      try {
-        const result = await server.server.elicitInput({
-          message,
-          requestedSchema: {type: 'object', properties: {confirm: {type: 'boolean', title: 'Proceed', description: 'Check to proceed with this change'}}, required: ['confirm']},
-        })
-        return result.action === 'accept' && result.content?.confirm === true ? 'accepted' : 'declined'
-      } catch (error) {
-        log.warn('elicitation failed; falling back to the explicit confirmation flag', {error: String(error)})
-        return 'unsupported'
-      }
-    },
-  }
-}
-
-function errorResult(message: string): CallToolResult {
-  return {content: [{type: 'text', text: message}], isError: true}
-}
-
-/** Runs a tool's handler and shapes its result for MCP: format, budget, errors, audit. */
-export async function runTool(definition: AnyTool, args: Record<string, unknown>, context: ToolContext): Promise<CallToolResult> {
-  const mutating = !definition.annotations.readOnlyHint
-  const started = performance.now()
-  try {
-    const reply = await definition.handler(args as never, context)
-    const handled = performance.now()
-    const format = args.format === 'json' ? 'json' : 'text'
-    const budgeted = applyBudget({
-      structured: reply.structured as Record<string, unknown>,
-      render: format === 'json' ? (s) => JSON.stringify(s, null, 2) : (s) => reply.render(s),
-      listField: reply.listField,
-      moreHint: reply.moreHint ?? 'Ask for less: use detail_level="concise" or narrower arguments.',
-    })
-    if (mutating) audit(definition.name, context.identity, reply.target, reply.dryRun ?? args.dry_run === true, 'ok')
-    const result: CallToolResult = {content: [{type: 'text', text: budgeted.text}]}
-    if (definition.output) result.structuredContent = budgeted.structured
-    log.debug('tool call', {tool: definition.name, handler_ms: +(handled - started).toFixed(1), shaping_ms: +(performance.now() - handled).toFixed(1), characters: budgeted.text.length})
-    return result
-  } catch (error) {
-    const message = error instanceof ToolError ? error.message : describeKubeError(error, `running ${definition.name}`)
-    const expected = error instanceof ToolError || error instanceof KubeApiError || error instanceof KubeConfigError || error instanceof KubeConnectionError
-    if (!expected) log.warn('tool failed unexpectedly', {tool: definition.name, error: error instanceof Error ? error.message : String(error)})
-    if (mutating) audit(definition.name, context.identity, undefined, args.dry_run === true, 'error')
-    return errorResult(message)
-  }
-}
-
-function audit(tool: string, identity: CallerIdentity, target: string | undefined, dryRun: boolean, result: 'ok' | 'error'): void {
-  log.record('audit', {user: identity.userId, subject: identity.subject, transport: identity.transport, tool, target, dry_run: dryRun, result})
-}
-
-/** Mounts every tool of the given toolsets on an MCP server. */
-export function mountToolsets(server: McpServer, toolsets: Toolset[], env: ToolEnvironment): void {
-  for (const toolset of toolsets) {
-    if (toolset.adminOnly && !env.sessionIdentity?.isAdmin) continue
-    for (const definition of toolset.tools) {
-      server.registerTool(
-        definition.name,
-        {
-          title: definition.title,
-          description: definition.description,
-          inputSchema: definition.input,
-          outputSchema: definition.output,
-          annotations: {title: definition.title, ...definition.annotations},
-        },
-        // The SDK infers argument types from the schema; the registry re-types them per tool.
-        ((args: Record<string, unknown>, extra: Extra) => runTool(definition, args, makeContext(server, env, extra))) as never,
-      )
-    }
-  }
-}
+export {mountToolsets} from './policy/mount.ts'

@@ -115,7 +115,7 @@ export const waitTimeoutParam = z
   .min(5, 'timeout must be at least 5 seconds')
   .max(1800, 'timeout must be at most 1800 seconds (30 minutes)')
   .optional()
-  .describe('Seconds to wait when wait=true (5-1800). Default: 60 per instance, at most 600.')
+  .describe('Seconds to wait when wait=true (5-1800). Default: depends on the action, e.g. 60 per instance (at most 600), 600 for a backup.')
 
 /** The reference's default: a minute per instance, clamped to 30-600 s. */
 export function defaultWaitTimeout(instances: number): number {

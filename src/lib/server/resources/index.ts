@@ -11,6 +11,7 @@ import {summarizeDatabase} from '../../tools/postgres/database-summary.ts'
 import {type Toolset, type ToolEnvironment, kubeForCaller} from '../../tools/registry.ts'
 import {log} from '../logger.ts'
 import {renderToolReference} from './tool-reference.ts'
+import {exclusionReason} from '../../tools/policy/modes.ts'
 import {mountSubscriptions} from './subscriptions.ts'
 import {clusterCompleters, sessionKube} from './completion.ts'
 
@@ -45,7 +46,7 @@ export function mountResources(server: McpServer, env: ToolEnvironment, toolsets
   const kubeFor = (extra?: Extra): Promise<KubeClient> => (extra ? kubeForCaller(env, env.identityFor(extra)) : sessionKube(env))
 
   server.registerResource('tool-reference', TOOL_REFERENCE_URI, {title: 'kmcp tool reference', description: 'Every kmcp tool with its purpose, parameters and annotations (Markdown).', mimeType: 'text/markdown'}, (uri) => ({
-    contents: [{uri: uri.href, mimeType: 'text/markdown', text: renderToolReference(toolsets.filter((t) => !t.adminOnly || env.sessionIdentity?.isAdmin))}],
+    contents: [{uri: uri.href, mimeType: 'text/markdown', text: renderToolReference(toolsets, (tool, toolset) => !exclusionReason(tool, toolset, env.policy, env.sessionIdentity))}],
   }))
 
   const completers = clusterCompleters(env)

@@ -1,7 +1,6 @@
 import type {KubeClient} from '../../k8s/client.ts'
 import {kubeStep} from '../errors.ts'
-import {FIELD_MANAGER, serverDryRun} from '../dry-run.ts'
-import type {ToolContext} from '../registry.ts'
+import type {ToolContext, WaitRequest} from '../registry.ts'
 import {type WaitResult, type WaitState, waitForObject} from '../wait.ts'
 import {type CnpgCluster, cnpgPath} from './api.ts'
 
@@ -26,14 +25,14 @@ export async function loadCluster(context: ToolContext, name: string, namespace?
 }
 
 /**
- * A JSON merge patch of a cluster (or of its status subresource). With dryRun the API server
- * validates and returns the result without storing it.
+ * A JSON merge patch of a cluster (or of its status subresource). In a dry run the registry's
+ * client sends it with dryRun=All and the API server returns the result without storing it.
  */
 export async function mergePatchCluster(
   target: Pick<ClusterTarget, 'kube' | 'namespace'>,
   name: string,
   patch: Record<string, unknown>,
-  options: {action: string; dryRun?: boolean; subresource?: 'status'; signal?: AbortSignal},
+  options: {action: string; subresource?: 'status'; signal?: AbortSignal},
 ): Promise<CnpgCluster> {
   const request = {
     method: 'PATCH' as const,
@@ -42,8 +41,7 @@ export async function mergePatchCluster(
     contentType: 'application/merge-patch+json' as const,
     signal: options.signal,
   }
-  if (options.dryRun) return serverDryRun<CnpgCluster>(target.kube, request, options.action)
-  return kubeStep(options.action, () => target.kube.request<CnpgCluster>({...request, query: {fieldManager: FIELD_MANAGER}}))
+  return kubeStep(options.action, () => target.kube.request<CnpgCluster>(request))
 }
 
 /** Healthy means the operator says so and every desired instance is ready. */
@@ -52,6 +50,11 @@ export function clusterReadiness(cluster: CnpgCluster): WaitState {
   const ready = cluster.status?.readyInstances ?? 0
   const phase = cluster.status?.phase || 'not reported yet'
   return {done: /healthy/i.test(phase) && ready === desired, message: `${ready}/${desired} ready, phase: ${phase}`}
+}
+
+/** What the registry waits for after a change of the cluster, when the caller passed wait=true. */
+export function clusterWait(target: Pick<ClusterTarget, 'namespace'>, name: string, defaultTimeout: number, evaluate: (cluster: CnpgCluster) => WaitState = clusterReadiness): WaitRequest<never> {
+  return {what: `Cluster ${target.namespace}/${name}`, collectionPath: cnpgPath('clusters', target.namespace), name, evaluate: evaluate as (object: never) => WaitState, defaultTimeout}
 }
 
 export function waitForCluster(kube: KubeClient, context: ToolContext, namespace: string, name: string, timeoutSeconds: number): Promise<WaitResult<CnpgCluster>> {

@@ -1,13 +1,12 @@
 import {z} from 'zod'
 import {type ToolReply, defineTool} from '../registry.ts'
 import {kubeStep} from '../errors.ts'
-import {FIELD_MANAGER, renderDryRun, serverDryRun} from '../dry-run.ts'
-import {dryRunParam, kubeName, namespaceParam} from '../validation.ts'
+import type {WaitState} from '../wait.ts'
+import {kubeName, namespaceParam} from '../validation.ts'
 import {MANAGED_BY_KMCP, MANAGED_BY_LABEL} from '../postgres/secrets.ts'
 import {CNPG_API_VERSION, cnpgPath} from './api.ts'
 import {type CnpgBackup, backupMethodParam, backupSpec, backupTargetParam, pluginNameParam, pluginParametersParam} from './backups.ts'
 import {loadCluster} from './cluster-ops.ts'
-import {callExample} from './params.ts'
 
 export const createBackup = defineTool({
   name: 'create_backup',
@@ -15,7 +14,8 @@ export const createBackup = defineTool({
   description: [
     'Take an on-demand backup of a CloudNativePG cluster by creating a Backup object; the operator runs it and reports its phase (see list_backups).',
     'Methods: "barmanObjectStore" (default; the cluster needs spec.backup.barmanObjectStore), "volumeSnapshot" (needs spec.backup.volumeSnapshot) or "plugin" (CNPG-I plugin, with plugin_name). kmcp refuses a method the cluster is not configured for, because the backup would only fail later.',
-    'Example: {"cluster": "orders-db", "namespace": "payments"}; with a plugin: {"cluster": "orders-db", "method": "plugin", "plugin_name": "barman-cloud.cloudnative-pg.io"}.',
+    'wait=true returns when the backup is completed or failed (or at the timeout, default 600 s).',
+    'Example: {"cluster": "orders-db", "namespace": "payments", "wait": true}; with a plugin: {"cluster": "orders-db", "method": "plugin", "plugin_name": "barman-cloud.cloudnative-pg.io"}.',
     'Errors: 404 when the cluster does not exist; 409 when a backup with that name exists; 403 without create permission on backups (cnpg-cloudnative-pg-edit).',
   ].join('\n'),
   input: {
@@ -27,9 +27,9 @@ export const createBackup = defineTool({
     target: backupTargetParam,
     online: z.boolean().optional().describe('volumeSnapshot only: false takes a cold backup (the instance is stopped while snapshotting). Omit for the cluster\'s setting (online by default).'),
     namespace: namespaceParam,
-    dry_run: dryRunParam,
   },
   annotations: {readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false},
+  waits: true,
   handler: async (args, context): Promise<ToolReply<Record<string, unknown>>> => {
     const target = await loadCluster(context, args.cluster, args.namespace)
     const name = args.name ?? `${args.cluster}-${new Date().toISOString().replace(/[-:T]/g, '').slice(0, 12)}`
@@ -40,17 +40,19 @@ export const createBackup = defineTool({
       spec: backupSpec(target.cluster, args),
     }
     const ref = `${target.namespace}/${name}`
-    const request = {method: 'POST' as const, path: cnpgPath('backups', target.namespace), body: backup, signal: context.signal}
-    const action = `creating backup ${ref} of cluster ${target.ref}`
-    if (args.dry_run) {
-      const preview = await serverDryRun<CnpgBackup>(target.kube, request, action)
-      return {structured: {status: 'dry_run', backup: ref, cluster: target.ref}, target: ref, dryRun: true, render: () => renderDryRun({heading: `back up cluster ${target.ref}`, object: preview as unknown as Record<string, unknown>, nextStep: `To start it: ${callExample('create_backup', {...args, name, namespace: target.namespace, dry_run: undefined})}`})}
-    }
-    await kubeStep(action, () => target.kube.request<CnpgBackup>({...request, query: {fieldManager: FIELD_MANAGER}}))
+    context.explain(`Create Backup ${ref} of cluster ${target.ref} (method ${args.method}); the operator runs it.`)
+    await kubeStep(`creating backup ${ref} of cluster ${target.ref}`, () => target.kube.request<CnpgBackup>({method: 'POST', path: cnpgPath('backups', target.namespace), body: backup, signal: context.signal}))
     return {
       structured: {status: 'created', backup: ref, cluster: target.ref, method: args.method},
       target: ref,
-      render: () => `Successfully requested backup ${ref} of cluster ${target.ref} (method ${args.method}). The operator runs it now; follow its phase with list_backups({"namespace": "${target.namespace}", "cluster": "${args.cluster}"}).`,
+      waitFor: {what: `Backup ${ref}`, collectionPath: cnpgPath('backups', target.namespace), name, evaluate: backupFinished as (object: never) => WaitState, defaultTimeout: 600},
+      render: () => `Successfully requested backup ${ref} of cluster ${target.ref} (method ${args.method}). The operator runs it now; follow its phase with list_backups({"namespace": "${target.namespace}", "cluster": "${args.cluster}"}), or pass wait=true.`,
     }
   },
 })
+
+/** A backup is over when the operator reports it completed or failed. */
+function backupFinished(backup: CnpgBackup): WaitState {
+  const phase = backup.status?.phase
+  return {done: phase === 'completed' || phase === 'failed', message: `phase: ${phase || 'not reported yet'}${backup.status?.error ? ` (${backup.status.error})` : ''}`}
+}

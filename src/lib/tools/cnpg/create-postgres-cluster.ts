@@ -1,13 +1,12 @@
 import {z} from 'zod'
 import {type ToolReply, defineTool} from '../registry.ts'
 import {kubeStep} from '../errors.ts'
-import {FIELD_MANAGER, renderDryRun, serverDryRun} from '../dry-run.ts'
-import {defaultWaitTimeout, describeWait, waitParam, waitTimeoutParam} from '../wait.ts'
-import {dnsSubdomainParam, dryRunParam, labelMapParam, namespaceParam, resourceQuantityParam, storageSizeParam} from '../validation.ts'
+import {defaultWaitTimeout} from '../wait.ts'
+import {dnsSubdomainParam, labelMapParam, namespaceParam, resourceQuantityParam, storageSizeParam} from '../validation.ts'
 import {MANAGED_BY_KMCP, MANAGED_BY_LABEL} from '../postgres/secrets.ts'
 import {CNPG_API_VERSION, type CnpgCluster, cnpgPath} from './api.ts'
-import {waitForCluster} from './cluster-ops.ts'
-import {callExample, clusterNameParam, instancesParam, officialImage, postgresIdentifier, postgresVersionParam, ref} from './params.ts'
+import {clusterWait} from './cluster-ops.ts'
+import {clusterNameParam, instancesParam, officialImage, postgresIdentifier, postgresVersionParam, ref} from './params.ts'
 import {requireAdminFor, requireAllowedImage} from '../privileged-fields.ts'
 
 const IMAGE_REFERENCE = /^[a-z0-9]+(?:[._-][a-z0-9]+)*(?::[0-9]+)?(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/
@@ -69,12 +68,10 @@ export const createPostgresCluster = defineTool({
       .refine((map) => Object.keys(map).length <= 50, 'at most 50 PostgreSQL parameters')
       .default({max_connections: '100', shared_buffers: '256MB'})
       .describe('postgresql.conf settings (spec.postgresql.parameters). Default {"max_connections": "100", "shared_buffers": "256MB"}.'),
-    wait: waitParam,
-    timeout: waitTimeoutParam,
     namespace: namespaceParam,
-    dry_run: dryRunParam,
   },
   annotations: {readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false},
+  waits: true,
   handler: async (args, context): Promise<ToolReply<Record<string, unknown>>> => {
     requireAdminFor(context.identity, [{name: 'container_image', given: args.container_image !== undefined, why: 'an image runs its own code in the cluster'}])
     requireAllowedImage(args.container_image)
@@ -82,22 +79,9 @@ export const createPostgresCluster = defineTool({
     const namespace = await context.namespace(args.namespace)
     const target = ref(namespace, args.name)
     const manifest = clusterManifest(args, namespace)
-    const request = {method: 'POST' as const, path: cnpgPath('clusters', namespace), body: manifest, signal: context.signal}
-    const action = `creating cluster ${target}`
-
-    if (args.dry_run) {
-      const preview = await serverDryRun<CnpgCluster>(kube, request, action)
-      const structured = {status: 'dry_run' as const, cluster: target, manifest: preview as unknown as Record<string, unknown>}
-      return {
-        structured,
-        target,
-        dryRun: true,
-        render: () => renderDryRun({heading: `create cluster ${target}`, object: structured.manifest, nextStep: `To create it, call again without dry_run: ${callExample('create_postgres_cluster', {...args, namespace, dry_run: undefined})}`}),
-      }
-    }
-
-    await kubeStep(action, () => kube.request<CnpgCluster>({...request, query: {fieldManager: FIELD_MANAGER}}))
-    const structured: {status: 'created'; cluster: string; instances: number; image: string; storage_size: string; database: string; owner: string; wait?: {outcome: string; message: string; elapsed_seconds: number}} = {
+    context.explain(`Create cluster ${target}: ${args.instances} instance(s) of ${manifest.spec.imageName as string} with ${args.storage_size} of storage each.`)
+    await kubeStep(`creating cluster ${target}`, () => kube.request<CnpgCluster>({method: 'POST', path: cnpgPath('clusters', namespace), body: manifest, signal: context.signal}))
+    const structured = {
       status: 'created',
       cluster: target,
       instances: args.instances,
@@ -106,16 +90,10 @@ export const createPostgresCluster = defineTool({
       database: args.database,
       owner: args.owner ?? args.database,
     }
-    let waitText: string | undefined
-    if (args.wait) {
-      const timeout = args.timeout ?? defaultWaitTimeout(args.instances)
-      const result = await waitForCluster(kube, context, namespace, args.name, timeout)
-      waitText = describeWait(result, `Cluster ${target}`, timeout)
-      structured.wait = {outcome: result.outcome, message: result.lastMessage, elapsed_seconds: result.elapsedSeconds}
-    }
     return {
       structured,
       target,
+      waitFor: clusterWait({namespace}, args.name, defaultWaitTimeout(args.instances)),
       render: () => {
         const s = structured
         return [
@@ -125,7 +103,8 @@ export const createPostgresCluster = defineTool({
           `- Storage: ${s.storage_size}${args.storage_class ? ` (class ${args.storage_class})` : ''}`,
           `- Database: ${s.database} (owner ${s.owner}); the owner's password is in Secret ${args.name}-app (kubectl get secret ${args.name}-app -n ${namespace} -o jsonpath='{.data.password}' | base64 -d)`,
           `- Connect via service ${args.name}-rw.${namespace}.svc:5432`,
-          ...(waitText ? ['', waitText] : ['', `The operator is now creating the instances. Follow progress with get_cluster_status({"name": "${args.name}", "namespace": "${namespace}"}).`]),
+          '',
+          `The operator creates the instances. Follow progress with get_cluster_status({"name": "${args.name}", "namespace": "${namespace}"}), or pass wait=true.`,
         ].join('\n')
       },
     }

@@ -1,14 +1,12 @@
 import {z} from 'zod'
 import {type ToolReply, defineTool} from '../registry.ts'
 import {kubeStep} from '../errors.ts'
-import {FIELD_MANAGER, renderDryRun, serverDryRun} from '../dry-run.ts'
-import {dryRunParam, kubeName, namespaceParam} from '../validation.ts'
+import {kubeName, namespaceParam} from '../validation.ts'
 import {MANAGED_BY_KMCP, MANAGED_BY_LABEL} from '../postgres/secrets.ts'
 import {CNPG_API_VERSION, cnpgPath} from './api.ts'
 import {type CnpgScheduledBackup, backupMethodParam, backupSpec, backupTargetParam, pluginNameParam, pluginParametersParam} from './backups.ts'
 import {loadCluster} from './cluster-ops.ts'
 import {cronProblem} from './cron.ts'
-import {callExample} from './params.ts'
 
 export const createScheduledBackup = defineTool({
   name: 'create_scheduled_backup',
@@ -40,7 +38,6 @@ export const createScheduledBackup = defineTool({
       .default('none')
       .describe('Owner of the Backup objects it creates: "none" (default; they outlive the schedule), "self" (deleted with the schedule) or "cluster" (deleted with the cluster).'),
     namespace: namespaceParam,
-    dry_run: dryRunParam,
   },
   annotations: {readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false},
   handler: async (args, context): Promise<ToolReply<Record<string, unknown>>> => {
@@ -52,13 +49,8 @@ export const createScheduledBackup = defineTool({
       spec: {...backupSpec(target.cluster, args), schedule: args.schedule.trim(), immediate: args.immediate, suspend: args.suspend, backupOwnerReference: args.backup_owner_reference},
     }
     const ref = `${target.namespace}/${args.name}`
-    const request = {method: 'POST' as const, path: cnpgPath('scheduledbackups', target.namespace), body: scheduled, signal: context.signal}
-    const action = `creating scheduled backup ${ref} for cluster ${target.ref}`
-    if (args.dry_run) {
-      const preview = await serverDryRun<CnpgScheduledBackup>(target.kube, request, action)
-      return {structured: {status: 'dry_run', scheduled_backup: ref, cluster: target.ref}, target: ref, dryRun: true, render: () => renderDryRun({heading: `schedule backups of cluster ${target.ref}`, object: preview as unknown as Record<string, unknown>, nextStep: `To create it: ${callExample('create_scheduled_backup', {...args, namespace: target.namespace, dry_run: undefined})}`})}
-    }
-    await kubeStep(action, () => target.kube.request<CnpgScheduledBackup>({...request, query: {fieldManager: FIELD_MANAGER}}))
+    context.explain(`Create ScheduledBackup ${ref} for cluster ${target.ref}: "${scheduled.spec.schedule}" (method ${args.method}).`)
+    await kubeStep(`creating scheduled backup ${ref} for cluster ${target.ref}`, () => target.kube.request<CnpgScheduledBackup>({method: 'POST', path: cnpgPath('scheduledbackups', target.namespace), body: scheduled, signal: context.signal}))
     return {
       structured: {status: 'created', scheduled_backup: ref, cluster: target.ref, schedule: scheduled.spec.schedule, method: args.method},
       target: ref,

@@ -1,13 +1,11 @@
 import {defineTool, type ToolReply} from '../registry.ts'
 import {kubeStep} from '../errors.ts'
 import {KubeApiError, describeKubeError} from '../../k8s/errors.ts'
-import {confirmDestructive, notConfirmedStructure, renderNotConfirmed, confirmFlag} from '../confirm.ts'
-import {serverDryRun, renderDryRun} from '../dry-run.ts'
-import {dryRunParam, namespaceParam} from '../validation.ts'
+import {namespaceParam} from '../validation.ts'
 import {KMCP_ROLE_SECRET_SELECTOR, type Secret, deleteKmcpSecret} from '../postgres/secrets.ts'
 import {type CnpgCluster, type ObjectList, cnpgPath} from './api.ts'
 import {loadCluster} from './cluster-ops.ts'
-import {callExample, clusterNameParam} from './params.ts'
+import {clusterNameParam} from './params.ts'
 
 export const deletePostgresCluster = defineTool({
   name: 'delete_postgres_cluster',
@@ -20,11 +18,10 @@ export const deletePostgresCluster = defineTool({
   ].join('\n'),
   input: {
     name: clusterNameParam,
-    confirm_deletion: confirmFlag('to delete the cluster'),
     namespace: namespaceParam,
-    dry_run: dryRunParam,
   },
   annotations: {readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false},
+  confirm: {flag: 'confirm_deletion', when: 'to delete the cluster', message: (args) => `Delete cluster ${String(args.name)} with all its instances, volumes and data.`},
   handler: async (args, context): Promise<ToolReply<Record<string, unknown>>> => {
     const target = await loadCluster(context, args.name, args.namespace)
     const {kube, namespace, cluster} = target
@@ -44,25 +41,7 @@ export const deletePostgresCluster = defineTool({
     ].join('\n')
     const action = `deleting cluster ${target.ref}`
     const deleteRequest = {method: 'DELETE' as const, path: cnpgPath('clusters', namespace, args.name), body: {apiVersion: 'v1', kind: 'DeleteOptions', preconditions: {uid: cluster.metadata.uid}}, signal: context.signal}
-
-    if (args.dry_run) {
-      await serverDryRun<CnpgCluster>(kube, deleteRequest, action)
-      return {
-        structured: {status: 'dry_run', cluster: target.ref, instances, role_secrets: roleSecrets.names ?? []},
-        target: target.ref,
-        dryRun: true,
-        render: () => renderDryRun({heading: `delete cluster ${target.ref}`, notes: ['', preview], nextStep: `To delete it (only if the user asked): ${callExample('delete_postgres_cluster', {name: args.name, namespace, confirm_deletion: true})}`}),
-      }
-    }
-
-    const outcome = await confirmDestructive(context, {summary: preview, flag: args.confirm_deletion})
-    if (!outcome.confirmed) {
-      return {
-        structured: {...notConfirmedStructure(outcome), cluster: target.ref},
-        target: target.ref,
-        render: () => renderNotConfirmed({heading: 'DELETION', outcome, preview, flagName: 'confirm_deletion', retryCall: callExample('delete_postgres_cluster', {name: args.name, namespace, confirm_deletion: true})}),
-      }
-    }
+    context.explain(preview)
 
     // The uid precondition makes sure a cluster re-created under the same name meanwhile survives.
     await kubeStep(action, () => kube.request({...deleteRequest}))
@@ -75,11 +54,11 @@ export const deletePostgresCluster = defineTool({
         failed.push(`${secret.metadata.name}: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`)
       }
     }
-    const lines = [`Successfully deleted cluster ${target.ref} (confirmed by ${outcome.via === 'human' ? 'the human' : 'confirm_deletion=true'}). The operator and Kubernetes are removing its pods and volumes.`]
+    const lines = [`Successfully deleted cluster ${target.ref}. The operator and Kubernetes are removing its pods and volumes.`]
     if (deleted.length > 0) lines.push(`Cleaned up ${deleted.length} associated role secret(s) created by kmcp: ${deleted.join(', ')}`)
     if (failed.length > 0) lines.push(`Could not delete these kmcp role Secrets (delete them with kubectl): ${failed.join('; ')}`)
     if (!roleSecrets.names) lines.push(`kmcp role Secrets were not checked: ${roleSecrets.problem}`)
-    return {structured: {status: 'deleted', cluster: target.ref, confirmed_by: outcome.via, deleted_secrets: deleted, failed_secrets: failed}, target: target.ref, render: () => lines.join('\n')}
+    return {structured: {status: 'deleted', cluster: target.ref, deleted_secrets: deleted, failed_secrets: failed}, target: target.ref, render: () => lines.join('\n')}
   },
 })
 

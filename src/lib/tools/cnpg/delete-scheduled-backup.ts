@@ -1,11 +1,8 @@
 import {type ToolReply, defineTool} from '../registry.ts'
 import {kubeStep} from '../errors.ts'
-import {confirmDestructive, notConfirmedStructure, renderNotConfirmed, confirmFlag} from '../confirm.ts'
-import {renderDryRun, serverDryRun} from '../dry-run.ts'
-import {dryRunParam, kubeName, namespaceParam} from '../validation.ts'
+import {kubeName, namespaceParam} from '../validation.ts'
 import {cnpgPath} from './api.ts'
 import type {CnpgScheduledBackup} from './backups.ts'
-import {callExample} from './params.ts'
 
 export const deleteScheduledBackup = defineTool({
   name: 'delete_scheduled_backup',
@@ -17,11 +14,10 @@ export const deleteScheduledBackup = defineTool({
   ].join('\n'),
   input: {
     name: kubeName('name', {description: 'Name of the ScheduledBackup.'}),
-    confirm_deletion: confirmFlag('to delete a schedule that owns its backups (they are deleted with it)'),
     namespace: namespaceParam,
-    dry_run: dryRunParam,
   },
   annotations: {readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false},
+  confirm: {flag: 'confirm_deletion', when: 'to delete a schedule that owns its backups (they are deleted with it)', message: (args) => `Delete scheduled backup ${String(args.name)}.`},
   handler: async (args, context): Promise<ToolReply<Record<string, unknown>>> => {
     const kube = await context.kube()
     const namespace = await context.namespace(args.namespace)
@@ -35,16 +31,8 @@ export const deleteScheduledBackup = defineTool({
     ].join('\n')
     const request = {method: 'DELETE' as const, path, body: {apiVersion: 'v1', kind: 'DeleteOptions', preconditions: {uid: scheduled.metadata.uid}}, signal: context.signal}
     const action = `deleting scheduled backup ${ref}`
-    if (args.dry_run) {
-      await serverDryRun(kube, request, action)
-      return {structured: {status: 'dry_run', scheduled_backup: ref, owns_backups: ownsBackups}, target: ref, dryRun: true, render: () => renderDryRun({heading: `delete scheduled backup ${ref}`, notes: [preview], nextStep: `To delete it: ${callExample('delete_scheduled_backup', {name: args.name, namespace, confirm_deletion: ownsBackups || undefined})}`})}
-    }
-    if (ownsBackups) {
-      const outcome = await confirmDestructive(context, {summary: preview, flag: args.confirm_deletion})
-      if (!outcome.confirmed) {
-        return {structured: {...notConfirmedStructure(outcome), scheduled_backup: ref}, target: ref, render: () => renderNotConfirmed({heading: 'DELETION', outcome, preview, flagName: 'confirm_deletion', retryCall: callExample('delete_scheduled_backup', {name: args.name, namespace, confirm_deletion: true})})}
-      }
-    }
+    // Only a schedule that owns its backups loses data when deleted; the others need no confirmation.
+    context.explain(preview, {destructive: ownsBackups})
     await kubeStep(action, () => kube.request(request))
     return {structured: {status: 'deleted', scheduled_backup: ref, owns_backups: ownsBackups}, target: ref, render: () => `Successfully deleted scheduled backup ${ref}. ${ownsBackups ? 'Its Backup objects are being deleted with it.' : 'Backups it already took are kept (list_backups).'}`}
   },

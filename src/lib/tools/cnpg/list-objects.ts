@@ -1,9 +1,9 @@
 import {z} from 'zod'
+import {listScoped} from './scoped-list.ts'
 import type {ToolContext} from '../registry.ts'
-import {kubeStep} from '../errors.ts'
 import {continueParam, formatParam, kubeName, limitParam, namespaceParam} from '../validation.ts'
 import {truncationSchema} from '../budget.ts'
-import {type CnpgPlural, type ObjectList, cnpgPath} from './api.ts'
+import type {CnpgPlural} from './api.ts'
 
 /** The list tools for backups and schedules: one page of CNPG objects, optionally of one cluster. */
 
@@ -33,12 +33,8 @@ interface ListArgs {
 }
 
 export async function listCnpgPage<T extends {spec: {cluster?: {name: string}}}>(context: ToolContext, plural: CnpgPlural, what: string, args: ListArgs): Promise<{items: T[]; scope: string; continue?: string}> {
-  const kube = await context.kube()
-  const namespace = args.all_namespaces ? undefined : await context.namespace(args.namespace)
-  const scope = `${namespace ? `namespace ${namespace}` : 'all namespaces'}${args.cluster ? `, cluster ${args.cluster}` : ''}`
-  const list = await kubeStep(`listing ${what} in ${namespace ? `namespace ${namespace}` : 'all namespaces'}`, () =>
-    kube.request<ObjectList<T>>({method: 'GET', path: cnpgPath(plural, namespace), query: {limit: args.limit, continue: args.continue}, signal: context.signal}),
-  )
+  const {list, scope: where} = await listScoped<T>(context, plural, what, args)
+  const scope = `${where}${args.cluster ? `, cluster ${args.cluster}` : ''}`
   const items = list.items.filter((item) => !args.cluster || item.spec.cluster?.name === args.cluster)
   return {items, scope, continue: list.metadata.continue || undefined}
 }

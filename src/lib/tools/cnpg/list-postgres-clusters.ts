@@ -1,9 +1,9 @@
 import {z} from 'zod'
+import {listScoped} from './scoped-list.ts'
 import {defineTool} from '../registry.ts'
-import {kubeStep} from '../errors.ts'
 import {pageOutput} from './list-objects.ts'
 import {continueParam, detailLevelParam, formatParam, limitParam, namespaceParam} from '../validation.ts'
-import {type CnpgCluster, type ObjectList, cnpgPath} from './api.ts'
+import type {CnpgCluster} from './api.ts'
 import {clusterSummarySchema, renderClusterSummary, summarizeCluster} from './cluster-summary.ts'
 
 export const listPostgresClusters = defineTool({
@@ -31,17 +31,7 @@ export const listPostgresClusters = defineTool({
   },
   annotations: {readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false},
   handler: async (args, context) => {
-    const kube = await context.kube()
-    const namespace = args.all_namespaces ? undefined : await context.namespace(args.namespace)
-    const scope = namespace ? `namespace ${namespace}` : 'all namespaces'
-    const list = await kubeStep(`listing PostgreSQL clusters in ${scope}`, () =>
-      kube.request<ObjectList<CnpgCluster>>({
-        method: 'GET',
-        path: cnpgPath('clusters', namespace),
-        query: {limit: args.limit, continue: args.continue},
-        signal: context.signal,
-      }),
-    )
+    const {list, scope} = await listScoped<CnpgCluster>(context, 'clusters', 'PostgreSQL clusters', args)
     const detailed = args.detail_level === 'detailed'
     const clusters = list.items.map((item) => summarizeCluster(item, detailed))
     const structured = {

@@ -1,10 +1,11 @@
 import {z} from 'zod'
 import {type ToolReply, defineTool} from '../registry.ts'
 import {ToolError} from '../errors.ts'
-import {renderDryRun} from '../dry-run.ts'
-import {dryRunParam, namespaceParam} from '../validation.ts'
-import {healthyInstances, instanceNames, loadCluster, mergePatchCluster} from './cluster-ops.ts'
-import {callExample, clusterNameParam, instanceParam} from './params.ts'
+import type {WaitState} from '../wait.ts'
+import {namespaceParam} from '../validation.ts'
+import type {CnpgCluster} from './api.ts'
+import {clusterReadiness, clusterWait, healthyInstances, instanceNames, loadCluster, mergePatchCluster} from './cluster-ops.ts'
+import {clusterNameParam, instanceParam} from './params.ts'
 
 export const promoteClusterInstance = defineTool({
   name: 'promote_cluster_instance',
@@ -13,7 +14,8 @@ export const promoteClusterInstance = defineTool({
     'Switch the primary of a CloudNativePG cluster over to another instance, the way "kubectl cnpg promote" does: it sets status.targetPrimary and the operator performs a controlled switchover (a few seconds of write unavailability).',
     'Use it during a storage shrink (to move the primary to a resized instance), before maintenance on the primary\'s node, or to choose where the primary runs.',
     'Refused when the instance is unknown, already primary, when a switchover is already in progress, or when the instance is not reported healthy (force=true overrides the last check only).',
-    'Example: {"name": "orders-db", "namespace": "payments", "instance": "orders-db-3"}.',
+    'wait=true returns when the operator reports the new primary (currentPrimary and targetPrimary) and the cluster healthy.',
+    'Example: {"name": "orders-db", "namespace": "payments", "instance": "orders-db-3", "wait": true}.',
     'Errors: 404 when the cluster does not exist; 403 without patch permission on clusters/status (cnpg-cloudnative-pg-edit).',
   ].join('\n'),
   input: {
@@ -21,9 +23,9 @@ export const promoteClusterInstance = defineTool({
     instance: instanceParam,
     force: z.boolean().default(false).describe('true: promote even if the instance is not reported healthy (risk of data loss if it lags behind). Only when the user asked.'),
     namespace: namespaceParam,
-    dry_run: dryRunParam,
   },
   annotations: {readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false},
+  waits: true,
   handler: async (args, context): Promise<ToolReply<Record<string, unknown>>> => {
     const target = await loadCluster(context, args.name, args.namespace)
     const {cluster} = target
@@ -45,22 +47,28 @@ export const promoteClusterInstance = defineTool({
       throw new ToolError(`Instance ${args.instance} is not currently reported healthy (healthy instances: ${healthy.join(', ') || 'none'}). Promoting it could lose recent transactions. Wait until it is healthy, pick a healthy instance, or pass force=true if the user accepts the risk.`)
     }
     const patch = {status: {targetPrimary: args.instance}}
-    const action = `promoting ${args.instance} to primary of cluster ${target.ref}`
-    if (args.dry_run) {
-      await mergePatchCluster(target, args.name, patch, {action, dryRun: true, subresource: 'status', signal: context.signal})
-      return {
-        structured: {status: 'dry_run', cluster: target.ref, current_primary: primary ?? 'unknown', target_primary: args.instance},
-        target: target.ref,
-        dryRun: true,
-        render: () => renderDryRun({heading: `switchover of cluster ${target.ref} from ${primary ?? 'unknown'} to ${args.instance}`, notes: ['It would set status.targetPrimary; the operator then demotes the current primary and promotes the target.'], nextStep: `To apply: ${callExample('promote_cluster_instance', {name: args.name, namespace: target.namespace, instance: args.instance, force: args.force})}`}),
-      }
-    }
-    await mergePatchCluster(target, args.name, patch, {action, subresource: 'status', signal: context.signal})
+    context.explain(`Switchover of cluster ${target.ref} from ${primary ?? 'unknown'} to ${args.instance}: it sets status.targetPrimary; the operator then demotes the current primary and promotes the target (writes pause for a few seconds).`)
+    await mergePatchCluster(target, args.name, patch, {action: `promoting ${args.instance} to primary of cluster ${target.ref}`, subresource: 'status', signal: context.signal})
     const lines = [
       `Successfully requested switchover of cluster ${target.ref}: ${primary ?? 'unknown'} -> ${args.instance} (status.targetPrimary set).`,
       `The operator now demotes the current primary and promotes ${args.instance}; writes pause for a few seconds. Check with get_cluster_status({"name": "${args.name}", "namespace": "${target.namespace}"}).`,
     ]
     if (unhealthy) lines.push(`WARNING: ${args.instance} was not reported healthy; it was promoted because force=true.`)
-    return {structured: {status: 'switchover_requested', cluster: target.ref, previous_primary: primary ?? 'unknown', target_primary: args.instance, forced: unhealthy}, target: target.ref, render: () => lines.join('\n')}
+    return {
+      structured: {status: 'switchover_requested', cluster: target.ref, previous_primary: primary ?? 'unknown', target_primary: args.instance, forced: unhealthy},
+      target: target.ref,
+      waitFor: clusterWait(target, args.name, 120, promotedTo(args.instance)),
+      render: () => lines.join('\n'),
+    }
   },
 })
+
+/** The switchover is over when the operator reports the instance as current and target primary, and the cluster healthy. */
+function promotedTo(instance: string): (cluster: CnpgCluster) => WaitState {
+  return (cluster) => {
+    const current = cluster.status?.currentPrimary
+    const ready = clusterReadiness(cluster)
+    const switched = current === instance && cluster.status?.targetPrimary === instance
+    return {done: switched && ready.done, message: `primary: ${current ?? 'unknown'} (target ${cluster.status?.targetPrimary ?? 'unknown'}), ${ready.message}`}
+  }
+}

@@ -1,9 +1,7 @@
 import {z} from 'zod'
-import {type ToolReply, defineTool} from '../registry.ts'
+import {type ToolContext, type ToolReply, defineTool} from '../registry.ts'
 import {ToolError} from '../errors.ts'
-import {confirmDestructive, notConfirmedStructure, renderNotConfirmed, confirmFlag} from '../confirm.ts'
-import {renderDryRun} from '../dry-run.ts'
-import {type Quantity, compareQuantities, dryRunParam, namespaceParam, storageSizeParam} from '../validation.ts'
+import {type Quantity, compareQuantities, namespaceParam, storageSizeParam} from '../validation.ts'
 import {quantityOrUndefined} from './instances.ts'
 import {type ClusterTarget, loadCluster, mergePatchCluster} from './cluster-ops.ts'
 import {callExample, clusterNameParam} from './params.ts'
@@ -32,18 +30,17 @@ export const resizePostgresCluster = defineTool({
       .max(5, 'extra_instances must be at most 5')
       .default(1)
       .describe('Shrink only: replicas to add (1-5), built with the new size, before old instances are recycled.'),
-    confirm_shrink: confirmFlag('to shrink storage (shrink only; growing needs no confirmation)'),
     restore_validation_only: z.boolean().default(false).describe('true: only remove the cnpg.io/validation=disabled annotation left by an interrupted shrink; storage_size is ignored.'),
     namespace: namespaceParam,
-    dry_run: dryRunParam,
   },
   annotations: {readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false},
+  confirm: {flag: 'confirm_shrink', when: 'to shrink storage (shrink only; growing needs no confirmation)', message: (args) => `Shrink the storage of cluster ${String(args.name)} to ${String(args.storage_size)}.`},
   handler: async (args, context): Promise<ToolReply<Record<string, unknown>>> => {
     if (!args.restore_validation_only && args.storage_size === undefined) {
       throw new ToolError('storage_size is required unless restore_validation_only=true. Example: {"name": "orders-db", "storage_size": "50Gi"}.')
     }
     const target = await loadCluster(context, args.name, args.namespace)
-    if (args.restore_validation_only) return restoreValidation(target, args, context.signal)
+    if (args.restore_validation_only) return restoreValidation(target, args.name, context)
 
     const desiredText = args.storage_size as string
     // Validated by the input schema already.
@@ -57,38 +54,28 @@ export const resizePostgresCluster = defineTool({
     if (order === 0) {
       return {structured: {status: 'unchanged', cluster: target.ref, storage_size: currentText}, target: target.ref, render: () => `Cluster ${target.ref} storage is already set to ${currentText}. No change made. See get_cluster_resize_status for the state of its volumes.`}
     }
-    if (order > 0) return grow(target, args.name, currentText as string, desiredText, args.dry_run, context.signal)
-    return shrink(target, {name: args.name, currentSize: currentText as string, desiredSize: desiredText, extra: args.extra_instances, dryRun: args.dry_run, confirmFlag: args.confirm_shrink}, context)
+    if (order > 0) return grow(target, args.name, currentText as string, desiredText, context)
+    return shrink(target, {name: args.name, currentSize: currentText as string, desiredSize: desiredText, extra: args.extra_instances}, context)
   },
 })
 
-async function restoreValidation(target: ClusterTarget, args: {name: string; dry_run: boolean}, signal: AbortSignal): Promise<ToolReply<Record<string, unknown>>> {
+async function restoreValidation(target: ClusterTarget, name: string, context: ToolContext): Promise<ToolReply<Record<string, unknown>>> {
   const value = target.cluster.metadata.annotations?.[VALIDATION_ANNOTATION]
   if (value !== 'disabled') {
     return {structured: {status: 'unchanged', cluster: target.ref, validation_disabled: false}, target: target.ref, render: () => `Validation is already enabled on cluster ${target.ref} (no ${VALIDATION_ANNOTATION}=disabled annotation). No change made.`}
   }
-  const patch = {metadata: {annotations: {[VALIDATION_ANNOTATION]: null}}}
-  const action = `re-enabling validation on cluster ${target.ref}`
-  if (args.dry_run) {
-    await mergePatchCluster(target, args.name, patch, {action, dryRun: true, signal})
-    return {structured: {status: 'dry_run', cluster: target.ref}, target: target.ref, dryRun: true, render: () => renderDryRun({heading: `remove annotation ${VALIDATION_ANNOTATION}=disabled from cluster ${target.ref}`, nextStep: `To apply: ${callExample('resize_postgres_cluster', {name: args.name, namespace: target.namespace, restore_validation_only: true})}`})}
-  }
-  await mergePatchCluster(target, args.name, patch, {action, signal})
+  context.explain(`Remove annotation ${VALIDATION_ANNOTATION}=disabled from cluster ${target.ref} (re-enables CNPG validation).`, {destructive: false})
+  await mergePatchCluster(target, name, {metadata: {annotations: {[VALIDATION_ANNOTATION]: null}}}, {action: `re-enabling validation on cluster ${target.ref}`, signal: context.signal})
   return {structured: {status: 'validation_restored', cluster: target.ref}, target: target.ref, render: () => `Re-enabled CNPG validation on cluster ${target.ref} (removed annotation ${VALIDATION_ANNOTATION}=disabled).`}
 }
 
-async function grow(target: ClusterTarget, name: string, currentSize: string, desiredSize: string, dryRun: boolean, signal: AbortSignal): Promise<ToolReply<Record<string, unknown>>> {
-  const patch = {spec: {storage: {size: desiredSize}}}
-  const action = `growing the storage of cluster ${target.ref} to ${desiredSize}`
+async function grow(target: ClusterTarget, name: string, currentSize: string, desiredSize: string, context: ToolContext): Promise<ToolReply<Record<string, unknown>>> {
   const online = (target.cluster.spec.storage as {resizeInUseVolumes?: boolean} | undefined)?.resizeInUseVolumes !== false
   const note = online
     ? 'The operator expands each PVC in place while the instances keep running (spec.storage.resizeInUseVolumes is true); the StorageClass must allow volume expansion.'
     : 'spec.storage.resizeInUseVolumes is false: the operator restarts each instance to expand its PVC; the StorageClass must allow volume expansion.'
-  if (dryRun) {
-    const preview = await mergePatchCluster(target, name, patch, {action, dryRun: true, signal})
-    return {structured: {status: 'dry_run', cluster: target.ref, direction: 'grow', current_size: currentSize, desired_size: desiredSize}, target: target.ref, dryRun: true, render: () => renderDryRun({heading: `grow storage of cluster ${target.ref} from ${currentSize} to ${desiredSize}`, object: preview as unknown as Record<string, unknown>, notes: [note], nextStep: `To apply: ${callExample('resize_postgres_cluster', {name, namespace: target.namespace, storage_size: desiredSize})}`})}
-  }
-  await mergePatchCluster(target, name, patch, {action, signal})
+  context.explain(`Grow the storage of cluster ${target.ref} from ${currentSize} to ${desiredSize}. ${note}`, {destructive: false})
+  await mergePatchCluster(target, name, {spec: {storage: {size: desiredSize}}}, {action: `growing the storage of cluster ${target.ref} to ${desiredSize}`, signal: context.signal})
   return {
     structured: {status: 'growing', cluster: target.ref, previous_size: currentSize, storage_size: desiredSize},
     target: target.ref,
@@ -101,11 +88,9 @@ interface ShrinkPlan {
   currentSize: string
   desiredSize: string
   extra: number
-  dryRun: boolean
-  confirmFlag: boolean
 }
 
-async function shrink(target: ClusterTarget, plan: ShrinkPlan, context: Parameters<typeof resizePostgresCluster.handler>[1]): Promise<ToolReply<Record<string, unknown>>> {
+async function shrink(target: ClusterTarget, plan: ShrinkPlan, context: ToolContext): Promise<ToolReply<Record<string, unknown>>> {
   const {name} = plan
   const currentInstances = target.cluster.spec.instances ?? 1
   const targetInstances = currentInstances + plan.extra
@@ -124,31 +109,16 @@ async function shrink(target: ClusterTarget, plan: ShrinkPlan, context: Paramete
     `1. get_cluster_resize_status({"name": "${name}", "namespace": "${target.namespace}"}) until the new replica(s) are healthy`,
     '2. promote_cluster_instance to a resized instance if the primary still has the old size',
     '3. delete_cluster_instance for each instance at the old size (one at a time, waiting for it to be rebuilt)',
-    `4. scale_postgres_cluster({"name": "${name}", "namespace": "${target.namespace}", "instances": ${currentInstances}}) to return to the original count`,
+    `4. scale_postgres_cluster({"name": "${name}", "namespace": "${target.namespace}", "instances": ${currentInstances}}) to return to the original count (a scale-down: the human is asked to confirm, or add "confirm_scale_down": true when they asked for it)`,
   ]
   const preview = [`Shrinking the storage of cluster ${target.ref} from ${plan.currentSize} to ${plan.desiredSize} will:`, ...steps, '', ...warnings].join('\n')
   const specPatch = {spec: {storage: {size: plan.desiredSize}, instances: targetInstances}}
-  const retryCall = callExample('resize_postgres_cluster', {name, namespace: target.namespace, storage_size: plan.desiredSize, extra_instances: plan.extra, confirm_shrink: true})
-
-  if (plan.dryRun) {
-    const object = await mergePatchCluster(target, name, {metadata: {annotations: {[VALIDATION_ANNOTATION]: 'disabled'}}, ...specPatch}, {action: `shrinking cluster ${target.ref}`, dryRun: true, signal: context.signal})
-    return {
-      structured: {status: 'dry_run', cluster: target.ref, direction: 'shrink', current_size: plan.currentSize, desired_size: plan.desiredSize, instances: currentInstances, target_instances: targetInstances},
-      target: target.ref,
-      dryRun: true,
-      render: () => renderDryRun({heading: `shrink storage of cluster ${target.ref}`, object: object as unknown as Record<string, unknown>, notes: ['', preview], nextStep: `To apply (only if the user asked): ${retryCall}`}),
-    }
+  context.explain(preview)
+  if (context.dryRun) {
+    // The three steps depend on each other being stored, so a dry run checks them as one patch.
+    await mergePatchCluster(target, name, {metadata: {annotations: {[VALIDATION_ANNOTATION]: 'disabled'}}, ...specPatch}, {action: `shrinking cluster ${target.ref}`, signal: context.signal})
+    return {structured: {status: 'shrinking', cluster: target.ref}, target: target.ref, render: () => preview}
   }
-
-  const outcome = await confirmDestructive(context, {summary: preview, flag: plan.confirmFlag})
-  if (!outcome.confirmed) {
-    return {
-      structured: {...notConfirmedStructure(outcome), cluster: target.ref},
-      target: target.ref,
-      render: () => renderNotConfirmed({heading: 'SHRINK', outcome, preview, flagName: 'confirm_shrink', retryCall}),
-    }
-  }
-
   await mergePatchCluster(target, name, {metadata: {annotations: {[VALIDATION_ANNOTATION]: 'disabled'}}}, {action: `disabling validation on cluster ${target.ref} (step 1 of the shrink; nothing else was changed)`, signal: context.signal})
   let specError: unknown
   try {
@@ -186,7 +156,7 @@ async function shrink(target: ClusterTarget, plan: ShrinkPlan, context: Paramete
     ].join('\n'))
   }
   return {
-    structured: {status: 'shrinking', cluster: target.ref, confirmed_by: outcome.via, previous_size: plan.currentSize, storage_size: plan.desiredSize, previous_instances: currentInstances, instances: targetInstances, validation_restored: true},
+    structured: {status: 'shrinking', cluster: target.ref, previous_size: plan.currentSize, storage_size: plan.desiredSize, previous_instances: currentInstances, instances: targetInstances, validation_restored: true},
     target: target.ref,
     render: () => [`Shrink of cluster ${target.ref} was applied: spec.storage.size ${plan.currentSize} -> ${plan.desiredSize}, spec.instances ${currentInstances} -> ${targetInstances}; validation restored.`, '', ...followUp].join('\n'),
   }

@@ -2,15 +2,13 @@ import {z} from 'zod'
 import {KubeApiError, describeKubeError} from '../../k8s/errors.ts'
 import {type ToolContext, type ToolReply, defineTool} from '../registry.ts'
 import {ToolError, kubeStep} from '../errors.ts'
-import {confirmDestructive, notConfirmedStructure, renderNotConfirmed, confirmFlag} from '../confirm.ts'
-import {FIELD_MANAGER, renderDryRun, serverDryRun} from '../dry-run.ts'
-import {defaultWaitTimeout, describeWait, waitForObject, waitParam, waitTimeoutParam} from '../wait.ts'
-import {dnsSubdomainParam, dryRunParam, kubeName, namespaceParam, rfc3339Problem, storageSizeParam} from '../validation.ts'
+import {defaultWaitTimeout, waitForObject} from '../wait.ts'
+import {dnsSubdomainParam, kubeName, namespaceParam, rfc3339Problem, storageSizeParam} from '../validation.ts'
 import {MANAGED_BY_KMCP, MANAGED_BY_LABEL} from '../postgres/secrets.ts'
 import {CNPG_API_VERSION, type CnpgCluster, cnpgPath, postgresImage} from './api.ts'
 import type {CnpgBackup} from './backups.ts'
-import {waitForCluster} from './cluster-ops.ts'
-import {callExample, clusterNameParam, instancesParam, officialImage, postgresIdentifier, postgresVersionParam} from './params.ts'
+import {clusterWait} from './cluster-ops.ts'
+import {clusterNameParam, instancesParam, officialImage, postgresIdentifier, postgresVersionParam} from './params.ts'
 
 const TARGET_FIELDS = ['target_time', 'target_lsn', 'target_xid', 'target_name', 'target_immediate'] as const
 
@@ -48,13 +46,11 @@ export const restorePostgresCluster = defineTool({
     postgres_version: postgresVersionParam('PostgreSQL version of the image; default: the source cluster\'s image. Must be the major version the backup was taken with.').optional(),
     database: postgresIdentifier('database', 'Application database name in the backup (default "app"); its owner gets a new Secret <name>-app.').optional(),
     owner: postgresIdentifier('owner', 'Owner of that database (default: same as database).').optional(),
-    confirm_replace: confirmFlag('to DELETE an existing cluster of the same name and replace it by the restore'),
-    wait: waitParam,
-    timeout: waitTimeoutParam,
     namespace: namespaceParam,
-    dry_run: dryRunParam,
   },
   annotations: {readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false},
+  confirm: {flag: 'confirm_replace', when: 'to DELETE an existing cluster of the same name and replace it by the restore', message: (args) => `Replace the existing cluster ${String(args.name)} by the restore.`},
+  waits: true,
   handler: async (args, context): Promise<ToolReply<Record<string, unknown>>> => {
     // Cross-field rules, checked before anything is sent to Kubernetes.
     if (Boolean(args.backup_name) === Boolean(args.source_cluster)) throw new ToolError('Give exactly one of backup_name (a completed Backup) or source_cluster (restore from that cluster\'s object store).')
@@ -74,37 +70,22 @@ export const restorePostgresCluster = defineTool({
     const action = `creating restored cluster ${ref}`
     const existing = await readClusterIfPresent(kube, namespace, args.name, context.signal)
 
-    if (args.dry_run) {
-      // With an existing name a create dry run would only say 409; the preview is still useful.
-      const preview = existing ? manifest : await serverDryRun<CnpgCluster>(kube, request, action)
-      const notes = [source.description, ...(existing ? [`A cluster named ${ref} already exists: a real run would ask to DELETE it first (confirm_replace). This preview was not validated by the API server for that reason.`] : [])]
-      return {structured: {status: 'dry_run', cluster: ref, source: source.description, replaces_existing: Boolean(existing)}, target: ref, dryRun: true, render: () => renderDryRun({heading: `restore into cluster ${ref}`, object: preview as unknown as Record<string, unknown>, notes, nextStep: `To restore: ${callExample('restore_postgres_cluster', {...args, namespace, dry_run: undefined})}`})}
-    }
-
     let replaced = false
     if (existing) {
-      const summary = `Restoring into ${ref} first DELETES the existing cluster ${ref} (${existing.spec.instances ?? 1} instance(s), ${existing.spec.storage?.size ?? 'unknown size'} each) with all its data, then creates a new cluster from ${source.description}.`
-      const outcome = await confirmDestructive(context, {summary, flag: args.confirm_replace})
-      if (!outcome.confirmed) {
-        return {structured: {...notConfirmedStructure(outcome), cluster: ref}, target: ref, render: () => renderNotConfirmed({heading: 'REPLACEMENT', outcome, preview: summary, flagName: 'confirm_replace', retryCall: callExample('restore_postgres_cluster', {...args, namespace, confirm_replace: true})})}
-      }
+      context.explain(`Restoring into ${ref} first DELETES the existing cluster ${ref} (${existing.spec.instances ?? 1} instance(s), ${existing.spec.storage?.size ?? 'unknown size'} each) with all its data, then creates a new cluster from ${source.description}.`)
       await replaceExisting(kube, context, namespace, existing)
       replaced = true
+    } else {
+      context.explain(`Create cluster ${ref} restored from ${source.description}.`, {destructive: false})
     }
-
-    await kubeStep(action, () => kube.request<CnpgCluster>({...request, query: {fieldManager: FIELD_MANAGER}}))
-    const structured: Record<string, unknown> = {status: 'restoring', cluster: ref, source: source.description, replaced_existing: replaced, recovery_target: manifest.spec.bootstrap.recovery.recoveryTarget ?? null}
-    let waitText = `The operator now restores the data; follow it with get_cluster_status({"name": "${args.name}", "namespace": "${namespace}"}).`
-    if (args.wait) {
-      const timeout = args.timeout ?? defaultWaitTimeout(args.instances + 2)
-      const result = await waitForCluster(kube, context, namespace, args.name, timeout)
-      waitText = describeWait(result, `Cluster ${ref}`, timeout)
-      structured.wait = {outcome: result.outcome, message: result.lastMessage, elapsed_seconds: result.elapsedSeconds}
-    }
+    // In a dry run the old cluster is not really deleted, so its name is still taken: a create would only answer 409.
+    if (!(context.dryRun && existing)) await kubeStep(action, () => kube.request<CnpgCluster>(request))
+    const structured: Record<string, unknown> = {status: 'restoring', cluster: ref, source: source.description, replaced_existing: replaced, ...(manifest.spec.bootstrap.recovery.recoveryTarget ? {recovery_target: manifest.spec.bootstrap.recovery.recoveryTarget} : {})}
     return {
       structured,
       target: ref,
-      render: () => [`Successfully started restoring cluster ${ref} from ${source.description}${replaced ? ' (the previous cluster with that name was deleted)' : ''}.`, waitText, 'The restored cluster has no backups configured; add them (to a different object store path) before relying on it.'].join('\n'),
+      waitFor: clusterWait({namespace}, args.name, defaultWaitTimeout(args.instances + 2)),
+      render: () => [`Successfully started restoring cluster ${ref} from ${source.description}${replaced ? ' (the previous cluster with that name was deleted)' : ''}.`, `The operator now restores the data; follow it with get_cluster_status({"name": "${args.name}", "namespace": "${namespace}"}), or pass wait=true.`, 'The restored cluster has no backups configured; add them (to a different object store path) before relying on it.'].join('\n'),
     }
   },
 })
@@ -204,6 +185,7 @@ async function replaceExisting(kube: Awaited<ReturnType<ToolContext['kube']>>, c
   await kubeStep(`deleting cluster ${namespace}/${name} to replace it`, () =>
     kube.request({method: 'DELETE', path: cnpgPath('clusters', namespace, name), body: {apiVersion: 'v1', kind: 'DeleteOptions', preconditions: {uid: existing.metadata.uid}}, signal: context.signal}),
   )
+  if (context.dryRun) return
   const gone = await waitForObject<CnpgCluster>(kube, context, {collectionPath: cnpgPath('clusters', namespace), name, timeoutSeconds: 120, evaluate: () => ({done: false, message: `waiting for cluster ${name} to be deleted`})})
   if (gone.outcome !== 'deleted') {
     throw new ToolError(`Cluster ${namespace}/${name} was deleted but is still terminating after ${gone.elapsedSeconds} s (${gone.outcome}); the restore was not started. Call restore_postgres_cluster again once it is gone.`)

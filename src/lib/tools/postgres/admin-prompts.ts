@@ -45,8 +45,10 @@ export const adminReloadPrompts = defineTool({
   handler: async (_args, context) => {
     requireAdmin(context)
     const registry = promptRegistry()
+    // Not a Kubernetes change, so the registry cannot dry-run it: a dry run only reports the bundle in use.
+    if (context.dryRun) return {structured: {...registry.manifest(), reloaded: false, status: 'dry_run'}, target: registry.path, render: (s: Record<string, unknown>) => `Dry run: the prompt bundle would be read again from ${registry.path}. Nothing was reloaded.\n${renderManifest(s as never)}`}
     const result = registry.reload()
-    const structured = {...registry.manifest(), reloaded: result.changed}
+    const structured = {...registry.manifest(), reloaded: result.changed, status: result.changed ? 'reloaded' : 'unchanged'}
     return {
       structured,
       target: registry.path,

@@ -1,9 +1,8 @@
 import {z} from 'zod'
 import {defineTool} from '../registry.ts'
 import {ToolError, kubeStep} from '../errors.ts'
-import {FIELD_MANAGER, renderDryRun, serverDryRun} from '../dry-run.ts'
 import {CNPG_API_VERSION, type CnpgCluster, cnpgPath} from '../cnpg/api.ts'
-import {dryRunParam, namespaceParam} from '../validation.ts'
+import {namespaceParam} from '../validation.ts'
 import {checkDerivedName, objectNameFor, postgresName} from './names.ts'
 import {type Database, type DatabaseRole, findManagedObject, getCluster, legacyManagedRoles, listManagedObjects} from './objects.ts'
 import {clusterNameParam, databaseNameParam, reclaimPolicyParam} from './params.ts'
@@ -34,7 +33,6 @@ const input = {
   collation_version: z.string().min(1).max(64).regex(/^[A-Za-z0-9_.-]+$/, 'collation_version may contain only letters, digits, "_", "." and "-" (e.g. "153.120")').optional().describe('COLLATION_VERSION, e.g. "153.120". Rarely needed.'),
   skip_owner_check: z.boolean().default(false).describe('true: do not check that the owner role is known to Kubernetes (for roles created by SQL directly).'),
   namespace: namespaceParam,
-  dry_run: dryRunParam,
 }
 
 /** Roles kmcp can see for a cluster: DatabaseRoles, legacy managed roles, the bootstrap owner and postgres. */
@@ -46,7 +44,7 @@ async function knownRoles(kube: KubeClient, namespace: string, cluster: CnpgClus
 }
 
 interface CreateDatabaseResult extends Record<string, unknown> {
-  status: 'dry_run' | 'created'
+  status: 'created'
   cluster: string
   namespace: string
   database: DatabaseSummary
@@ -96,17 +94,8 @@ export const createPostgresDatabase = defineTool({
         `kubectl: kubectl get database ${s.database.crd_name} -n ${s.namespace} -o yaml`,
       ].join('\n')
 
-    if (args.dry_run) {
-      const preview = await serverDryRun<Database>(kube, createRequest, `creating Database ${target}`)
-      const structured: CreateDatabaseResult = {status: 'dry_run', cluster: args.cluster_name, namespace, database: summarizeDatabase(preview)}
-      return {
-        structured,
-        target,
-        dryRun: true,
-        render: () => renderDryRun({heading: `create database "${args.database_name}" in cluster ${namespace}/${args.cluster_name}`, object: preview as unknown as Record<string, unknown>, notes: [policyNote], nextStep: 'Call again without dry_run to create it.'}),
-      }
-    }
-    const created = await kubeStep(`creating Database ${target}`, () => kube.request<Database>({...createRequest, query: {fieldManager: FIELD_MANAGER}}))
+    context.explain(`Create database "${args.database_name}" in cluster ${namespace}/${args.cluster_name} (Database ${crdName}), owner ${args.owner}.\n${policyNote}`)
+    const created = await kubeStep(`creating Database ${target}`, () => kube.request<Database>(createRequest))
     const structured: CreateDatabaseResult = {status: 'created', cluster: args.cluster_name, namespace, database: summarizeDatabase(created)}
     return {structured, target, render}
   },

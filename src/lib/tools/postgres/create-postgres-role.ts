@@ -1,9 +1,9 @@
 import {z} from 'zod'
 import {defineTool} from '../registry.ts'
 import {ToolError, kubeStep} from '../errors.ts'
-import {FIELD_MANAGER, renderDryRun, serverDryRun} from '../dry-run.ts'
+import {serverDryRun} from '../dry-run.ts'
 import {CNPG_API_VERSION, cnpgPath} from '../cnpg/api.ts'
-import {dryRunParam, namespaceParam} from '../validation.ts'
+import {namespaceParam} from '../validation.ts'
 import {checkDerivedName, objectNameFor, roleSecretName} from './names.ts'
 import {type DatabaseRole, findManagedObject, getCluster, legacyManagedRoles} from './objects.ts'
 import {ROLE_FLAG_DESCRIPTIONS, clusterNameParam, commentParam, connectionLimitParam, inRolesParam, reclaimPolicyParam, roleNameParam, validUntilParam} from './params.ts'
@@ -15,7 +15,7 @@ import {connectionUri, serviceHost} from './connection.ts'
 type SecretPlan = 'create' | 'reuse-kmcp' | 'use-existing' | 'none'
 
 interface CreateRoleResult extends Record<string, unknown> {
-  status: 'dry_run' | 'created'
+  status: 'created'
   cluster: string
   namespace: string
   crd_name: string
@@ -63,7 +63,6 @@ export const createPostgresRole = defineTool({
     client_certificate: z.boolean().default(false).describe('true: the operator issues a TLS client certificate for the role into the Secret "<cluster>-<role>-client-cert". Requires login=true.'),
     reclaim_policy: reclaimPolicyParam.default('retain').describe('What happens to the PostgreSQL role when its DatabaseRole is deleted: "retain" (default) keeps it, "delete" drops it.'),
     namespace: namespaceParam,
-    dry_run: dryRunParam,
   },
   annotations: {readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false},
   handler: async (args, context) => {
@@ -129,18 +128,10 @@ export const createPostgresRole = defineTool({
     const summary = summarizeRole(preview)
     const base = {cluster: args.cluster_name, namespace, crd_name: crdName, role_name: args.role_name, password_secret: secretName, secret: plan, attributes: summary}
 
-    if (args.dry_run) {
-      const notes = [`Password: ${SECRET_PLAN_TEXT[plan]}${secretName ? ` — Secret ${secretName}` : ''}.`]
-      if (plan === 'create') notes.push('The Secret is created first and removed again if the DatabaseRole cannot be created.')
-      notes.push(`Reclaim policy "${args.reclaim_policy}": deleting the DatabaseRole later ${args.reclaim_policy === 'delete' ? 'drops the role in PostgreSQL' : 'keeps the role in PostgreSQL'}.`)
-      const structured: CreateRoleResult = {status: 'dry_run', ...base}
-      return {
-        structured,
-        dryRun: true,
-        target,
-        render: () => renderDryRun({heading: `create role "${args.role_name}" in cluster ${namespace}/${args.cluster_name}`, object: preview as unknown as Record<string, unknown>, notes, nextStep: 'Call again without dry_run to create it.'}),
-      }
-    }
+    const notes = [`Password: ${SECRET_PLAN_TEXT[plan]}${secretName ? ` — Secret ${secretName}` : ''}.`]
+    if (plan === 'create') notes.push('The Secret is created first and removed again if the DatabaseRole cannot be created.')
+    notes.push(`Reclaim policy "${args.reclaim_policy}": deleting the DatabaseRole later ${args.reclaim_policy === 'delete' ? 'drops the role in PostgreSQL' : 'keeps the role in PostgreSQL'}.`)
+    context.explain([`Create role "${args.role_name}" in cluster ${namespace}/${args.cluster_name} (DatabaseRole ${crdName}).`, ...notes].join('\n'))
 
     let createdSecretUid: string | undefined
     if (plan === 'create' && secretName) {
@@ -149,7 +140,7 @@ export const createPostgresRole = defineTool({
     }
     let created: DatabaseRole
     try {
-      created = await kubeStep(`creating DatabaseRole ${target}`, () => kube.request<DatabaseRole>({...createRequest, query: {fieldManager: FIELD_MANAGER}}))
+      created = await kubeStep(`creating DatabaseRole ${target}`, () => kube.request<DatabaseRole>(createRequest))
     } catch (error) {
       if (createdSecretUid && secretName) {
         // Undo only what this call made; signal-independent so a cancelled call still cleans up.

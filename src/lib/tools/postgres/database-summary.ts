@@ -19,7 +19,7 @@ export const CREATE_OPTIONS = [
 
 export type CreateOptionArg = (typeof CREATE_OPTIONS)[number]['arg']
 
-export const createOptionsSchema = z.object(Object.fromEntries(CREATE_OPTIONS.map((o) => [o.arg, z.string().nullable()])) as Record<CreateOptionArg, z.ZodNullable<z.ZodString>>)
+export const createOptionsSchema = z.object(Object.fromEntries(CREATE_OPTIONS.map((o) => [o.arg, z.string().optional()])) as Record<CreateOptionArg, z.ZodOptional<z.ZodString>>)
 
 export const databaseSchema = z.object({
   crd_name: z.string().describe('Name of the Database object'),
@@ -27,8 +27,8 @@ export const databaseSchema = z.object({
   owner: z.string(),
   ensure: z.string(),
   reclaim_policy: z.string().describe('What happens to the PostgreSQL database when the Database object is deleted: "retain" or "delete"'),
-  applied: z.boolean().nullable(),
-  create_options: createOptionsSchema.describe('Locale and encoding options; null when not set'),
+  applied: z.boolean().optional(),
+  create_options: createOptionsSchema.describe('Locale and encoding options; absent when not set'),
 })
 
 export type DatabaseSummary = z.infer<typeof databaseSchema>
@@ -36,7 +36,7 @@ export type DatabaseSummary = z.infer<typeof databaseSchema>
 const objectStatusSchema = z.object({name: z.string(), applied: z.boolean(), message: z.string().optional()})
 
 export const databaseStatusSchema = z.object({
-  applied: z.boolean().nullable(),
+  applied: z.boolean().optional(),
   observed_generation: z.number().optional(),
   message: z.string().optional(),
   schemas: z.array(objectStatusSchema),
@@ -47,14 +47,14 @@ export const databaseStatusSchema = z.object({
 
 export function summarizeDatabase(database: Database): DatabaseSummary {
   const spec = database.spec
-  const options = Object.fromEntries(CREATE_OPTIONS.map((o) => [o.arg, (spec[o.field] as string | undefined) ?? null])) as Record<CreateOptionArg, string | null>
+  const options = Object.fromEntries(CREATE_OPTIONS.map((o) => [o.arg, (spec[o.field] as string | undefined) ?? undefined])) as Record<CreateOptionArg, string | undefined>
   return {
     crd_name: database.metadata.name,
     database_name: spec.name,
     owner: spec.owner,
     ensure: spec.ensure ?? 'present',
     reclaim_policy: spec.databaseReclaimPolicy ?? 'retain',
-    applied: database.status?.applied ?? null,
+    applied: database.status?.applied ?? undefined,
     create_options: options,
   }
 }
@@ -64,7 +64,7 @@ const objects = (list: DatabaseObjectStatus[] | undefined) => (list ?? []).map((
 export function summarizeDatabaseStatus(database: Database): z.infer<typeof databaseStatusSchema> {
   const status = database.status ?? {}
   return {
-    applied: status.applied ?? null,
+    applied: status.applied ?? undefined,
     observed_generation: status.observedGeneration,
     message: status.message || undefined,
     schemas: objects(status.schemas),
@@ -79,7 +79,7 @@ export function renderCreateOptions(options: DatabaseSummary['create_options'], 
   const lines: string[] = []
   for (const option of CREATE_OPTIONS) {
     const value = options[option.arg]
-    if (value !== null) lines.push(`- ${option.label}: ${value}`)
+    if (value !== undefined) lines.push(`- ${option.label}: ${value}`)
     else if (all) lines.push(`- ${option.label}: not set`)
   }
   return lines
@@ -87,11 +87,11 @@ export function renderCreateOptions(options: DatabaseSummary['create_options'], 
 
 export function renderDatabaseStatus(status: z.infer<typeof databaseStatusSchema>): string[] {
   const lines = ['Operator Status:']
-  if (status.applied === null && status.observed_generation === undefined && !status.message) {
+  if (status.applied === undefined && status.observed_generation === undefined && !status.message) {
     lines.push('- not reported by the operator yet (it has not reconciled this database)')
     return lines
   }
-  lines.push(`- Applied: ${status.applied === null ? 'unknown' : status.applied ? 'True' : 'False'}`)
+  lines.push(`- Applied: ${status.applied === undefined ? 'unknown' : status.applied ? 'True' : 'False'}`)
   if (status.observed_generation !== undefined) lines.push(`- Observed Generation: ${status.observed_generation}`)
   if (status.message) lines.push(`- Message: ${status.message}`)
   for (const kind of ['schemas', 'extensions', 'fdws', 'servers'] as const) {

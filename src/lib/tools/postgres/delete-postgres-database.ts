@@ -1,11 +1,7 @@
 import {defineTool, type ToolReply} from '../registry.ts'
 import {kubeStep} from '../errors.ts'
-import {renderDryRun, serverDryRun} from '../dry-run.ts'
-import {confirmDestructive, notConfirmedStructure, renderNotConfirmed, confirmFlag} from '../confirm.ts'
 import {cnpgPath} from '../cnpg/api.ts'
-import {callExample} from '../cnpg/params.ts'
-import {dryRunParam, namespaceParam} from '../validation.ts'
-import type {Database} from './objects.ts'
+import {namespaceParam} from '../validation.ts'
 import {clusterNameParam, databaseNameParam} from './params.ts'
 import {requireDatabase} from './get-postgres-database-status.ts'
 
@@ -22,11 +18,10 @@ export const deletePostgresDatabase = defineTool({
   input: {
     cluster_name: clusterNameParam,
     database_name: databaseNameParam,
-    confirm_deletion: confirmFlag('to drop a database (reclaim policy "delete")'),
     namespace: namespaceParam,
-    dry_run: dryRunParam,
   },
   annotations: {readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false},
+  confirm: {flag: 'confirm_deletion', when: 'to drop a database (reclaim policy "delete")', message: (args) => `Delete database ${String(args.database_name)} of cluster ${String(args.cluster_name)}.`},
   handler: async (args, context): Promise<ToolReply<Record<string, unknown>>> => {
     const namespace = await context.namespace(args.namespace)
     const kube = await context.kube()
@@ -41,28 +36,13 @@ export const deletePostgresDatabase = defineTool({
     const action = `deleting Database ${target}`
     const base = {crd_name: database.metadata.name, database_name: database.spec.name, owner: database.spec.owner, drops_database: drops}
 
-    if (args.dry_run) {
-      const object = await serverDryRun<Database>(kube, deleteRequest, action)
-      const notes = ['', preview, ...(drops ? ['WARNING: this deletes data. Take a backup first if it may be needed.'] : [])]
-      return {structured: {status: 'dry_run', ...base}, target, dryRun: true, render: () => renderDryRun({heading: `delete database "${database.spec.name}" of cluster ${namespace}/${args.cluster_name}`, object: object as unknown as Record<string, unknown>, notes, nextStep: 'Call again without dry_run to delete it.'})}
-    }
-    let confirmedBy: string | undefined
-    if (drops) {
-      const outcome = await confirmDestructive(context, {summary: preview, flag: args.confirm_deletion})
-      if (!outcome.confirmed) {
-        return {
-          structured: {...notConfirmedStructure(outcome), ...base},
-          target,
-          render: () => renderNotConfirmed({heading: 'DELETION', outcome, preview, flagName: 'confirm_deletion', retryCall: callExample('delete_postgres_database', {cluster_name: args.cluster_name, database_name: args.database_name, namespace, confirm_deletion: true})}),
-        }
-      }
-      confirmedBy = outcome.via === 'human' ? 'the human' : 'confirm_deletion=true'
-    }
+    // Only a "delete" reclaim policy drops data; removing the object of a retained database loses nothing.
+    context.explain(drops ? `${preview}\nWARNING: this deletes data. Take a backup first if it may be needed.` : preview, {destructive: drops})
     await kubeStep(action, () => kube.request(deleteRequest))
     return {
-      structured: {status: 'deleted', ...base, confirmed_by: confirmedBy},
+      structured: {status: 'deleted', ...base},
       target,
-      render: () => `Deleted Database ${target}${confirmedBy ? ` (confirmed by ${confirmedBy})` : ''}: ${outcomeText}.`,
+      render: () => `Deleted Database ${target}: ${outcomeText}.`,
     }
   },
 })

@@ -1,11 +1,8 @@
 import {z} from 'zod'
 import {defineTool, type ToolReply} from '../registry.ts'
 import {ToolError, kubeStep} from '../errors.ts'
-import {FIELD_MANAGER, renderDryRun, serverDryRun} from '../dry-run.ts'
-import {confirmDestructive, notConfirmedStructure, renderNotConfirmed, confirmFlag} from '../confirm.ts'
 import {cnpgPath} from '../cnpg/api.ts'
-import {callExample} from '../cnpg/params.ts'
-import {dryRunParam, namespaceParam} from '../validation.ts'
+import {namespaceParam} from '../validation.ts'
 import {roleSecretName} from './names.ts'
 import {type DatabaseRole, findManagedObject} from './objects.ts'
 import {clusterNameParam, roleNameParam} from './params.ts'
@@ -25,11 +22,10 @@ export const deletePostgresRole = defineTool({
     cluster_name: clusterNameParam,
     role_name: roleNameParam,
     drop_role: z.boolean().default(false).describe('true: drop the role inside PostgreSQL too (sets the reclaim policy to "delete" before deleting). Objects it owns must be reassigned first or the operator reports an error.'),
-    confirm_deletion: confirmFlag('to drop a role'),
     namespace: namespaceParam,
-    dry_run: dryRunParam,
   },
   annotations: {readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false},
+  confirm: {flag: 'confirm_deletion', when: 'to drop a role', message: (args) => `Delete role ${String(args.role_name)} of cluster ${String(args.cluster_name)}.`},
   handler: async (args, context): Promise<ToolReply<Record<string, unknown>>> => {
     const namespace = await context.namespace(args.namespace)
     const kube = await context.kube()
@@ -42,7 +38,7 @@ export const deletePostgresRole = defineTool({
     if (!role) {
       const target = `${namespace}/${secretName}`
       if (!secretIsKmcp) throw new ToolError(`Role "${args.role_name}" of cluster ${args.cluster_name} has no DatabaseRole in namespace ${namespace}, and ${secret ? `Secret ${secretName} was not created by kmcp` : `no Secret ${secretName} exists`}: nothing to delete. list_postgres_roles shows the managed roles.`)
-      if (args.dry_run) return {structured: {status: 'dry_run', secret: secretName}, target, dryRun: true, render: () => `Dry run: role "${args.role_name}" has no DatabaseRole; the orphaned Secret ${secretName} created by kmcp would be deleted. Nothing was changed.`}
+      context.explain(`Role "${args.role_name}" has no DatabaseRole: delete the orphaned Secret ${secretName} created by kmcp.`, {destructive: false})
       const result = await deleteKmcpSecret(kube, namespace, secretName, context.signal, secret.metadata.uid)
       return {structured: {status: 'secret_cleaned_up', secret: secretName, result}, target, render: () => `Cleaned up orphaned PostgreSQL role secret ${secretName} (created by kmcp; role "${args.role_name}" had no DatabaseRole).`}
     }
@@ -57,40 +53,20 @@ export const deletePostgresRole = defineTool({
     const deleteRequest = {method: 'DELETE' as const, path: cnpgPath('databaseroles', namespace, role.metadata.name), body: {apiVersion: 'v1', kind: 'DeleteOptions', preconditions: {uid: role.metadata.uid}}, signal: context.signal}
     const action = `deleting DatabaseRole ${target}`
 
-    if (args.dry_run) {
-      const object = await serverDryRun<DatabaseRole>(kube, deleteRequest, action)
-      return {
-        structured: {status: 'dry_run', crd_name: role.metadata.name, role_name: role.spec.name, drops_role: drops, secret: secretName, secret_deleted: secretIsKmcp},
-        target,
-        dryRun: true,
-        render: () => renderDryRun({heading: `delete role "${role.spec.name}" of cluster ${namespace}/${args.cluster_name}`, object: object as unknown as Record<string, unknown>, notes: ['', preview], nextStep: 'Call again without dry_run to delete it.'}),
-      }
-    }
-
-    let confirmedBy: string | undefined
-    if (drops) {
-      const outcome = await confirmDestructive(context, {summary: `${preview}\nThe role's privileges and memberships are lost.`, flag: args.confirm_deletion})
-      if (!outcome.confirmed) {
-        return {
-          structured: {...notConfirmedStructure(outcome), crd_name: role.metadata.name, role_name: role.spec.name},
-          target,
-          render: () => renderNotConfirmed({heading: 'DELETION', outcome, preview, flagName: 'confirm_deletion', retryCall: callExample('delete_postgres_role', {cluster_name: args.cluster_name, role_name: args.role_name, namespace, drop_role: args.drop_role, confirm_deletion: true})}),
-        }
-      }
-      confirmedBy = outcome.via === 'human' ? 'the human' : 'confirm_deletion=true'
-    }
+    // Only dropping the PostgreSQL role loses something; removing the object of a retained role does not.
+    context.explain(drops ? `${preview}\nThe role's privileges and memberships are lost.` : preview, {destructive: drops})
     if (args.drop_role && currentPolicy !== 'delete') {
       await kubeStep(`setting the reclaim policy of DatabaseRole ${target} to delete`, () =>
-        kube.request({method: 'PATCH', path: deleteRequest.path, contentType: 'application/merge-patch+json', query: {fieldManager: FIELD_MANAGER}, body: {spec: {databaseRoleReclaimPolicy: 'delete'}}, signal: context.signal}),
+        kube.request({method: 'PATCH', path: deleteRequest.path, contentType: 'application/merge-patch+json', body: {spec: {databaseRoleReclaimPolicy: 'delete'}}, signal: context.signal}),
       )
     }
     await kubeStep(action, () => kube.request(deleteRequest))
     const secretResult = secretIsKmcp ? await deleteKmcpSecret(kube, namespace, secretName, context.signal, secret.metadata.uid) : 'foreign'
-    const lines = [`Deleted DatabaseRole ${target}${confirmedBy ? ` (confirmed by ${confirmedBy})` : ''}: ${outcomeText}.`]
+    const lines = [`Deleted DatabaseRole ${target}: ${outcomeText}.`]
     if (secretResult === 'deleted') lines.push(`Deleted Secret ${secretName} (created by kmcp).`)
     else if (secret) lines.push(`Kept Secret ${secretName}: it was not created by kmcp.`)
     return {
-      structured: {status: 'deleted', crd_name: role.metadata.name, role_name: role.spec.name, drops_role: drops, secret: secretName, secret_deleted: secretResult === 'deleted', confirmed_by: confirmedBy},
+      structured: {status: 'deleted', crd_name: role.metadata.name, role_name: role.spec.name, drops_role: drops, secret: secretName, secret_deleted: secretResult === 'deleted'},
       target,
       render: () => lines.join('\n'),
     }

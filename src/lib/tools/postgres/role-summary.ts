@@ -9,7 +9,7 @@ export const roleSchema = z.object({
   name: z.string().describe('Role name inside PostgreSQL'),
   ensure: z.string(),
   reclaim_policy: z.string().describe('What happens to the PostgreSQL role when the DatabaseRole is deleted: "retain" or "delete"'),
-  applied: z.boolean().nullable().describe('status.applied as the operator reports it; null until it reconciled the role'),
+  applied: z.boolean().optional().describe('status.applied as the operator reports it; absent until it reconciled the role'),
   login: z.boolean(),
   superuser: z.boolean(),
   inherit: z.boolean(),
@@ -29,7 +29,7 @@ export const roleSchema = z.object({
 export type RoleSummary = z.infer<typeof roleSchema>
 
 export const roleStatusSchema = z.object({
-  applied: z.boolean().nullable(),
+  applied: z.boolean().optional(),
   observed_generation: z.number().optional(),
   message: z.string().optional(),
   client_certificate_expiration: z.string().optional(),
@@ -44,7 +44,7 @@ export function summarizeRole(role: DatabaseRole): RoleSummary {
     name: spec.name,
     ensure: spec.ensure ?? 'present',
     reclaim_policy: spec.databaseRoleReclaimPolicy ?? 'retain',
-    applied: role.status?.applied ?? null,
+    applied: role.status?.applied ?? undefined,
     // Unset flags mean what CNPG and PostgreSQL default to: inherit on, everything else off.
     login: spec.login ?? false,
     superuser: spec.superuser ?? false,
@@ -66,7 +66,7 @@ export function summarizeRole(role: DatabaseRole): RoleSummary {
 export function summarizeRoleStatus(role: DatabaseRole): z.infer<typeof roleStatusSchema> {
   const status = role.status ?? {}
   return {
-    applied: status.applied ?? null,
+    applied: status.applied ?? undefined,
     observed_generation: status.observedGeneration,
     message: status.message || undefined,
     client_certificate_expiration: status.clientCertificate?.expiration,
@@ -105,11 +105,11 @@ export function renderRoleAttributes(role: RoleSummary): string[] {
 
 export function renderRoleStatus(status: z.infer<typeof roleStatusSchema>): string[] {
   const lines = ['Operator Status:']
-  if (status.applied === null && status.observed_generation === undefined && !status.message && status.conditions.length === 0) {
+  if (status.applied === undefined && status.observed_generation === undefined && !status.message && status.conditions.length === 0) {
     lines.push('- not reported by the operator yet (it has not reconciled this role)')
     return lines
   }
-  lines.push(`- Applied: ${status.applied === null ? 'unknown' : yes(status.applied)}`)
+  lines.push(`- Applied: ${status.applied === undefined ? 'unknown' : yes(status.applied)}`)
   if (status.observed_generation !== undefined) lines.push(`- Observed Generation: ${status.observed_generation}`)
   if (status.message) lines.push(`- Message: ${status.message}`)
   if (status.client_certificate_expiration) lines.push(`- Client Certificate Expires: ${status.client_certificate_expiration}`)

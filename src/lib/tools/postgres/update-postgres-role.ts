@@ -3,9 +3,9 @@ import type {KubeClient} from '../../k8s/client.ts'
 import {KubeApiError} from '../../k8s/errors.ts'
 import {defineTool} from '../registry.ts'
 import {ToolError, kubeStep} from '../errors.ts'
-import {FIELD_MANAGER, renderDryRun, serverDryRun} from '../dry-run.ts'
+import {FIELD_MANAGER, serverDryRun} from '../dry-run.ts'
 import {cnpgPath} from '../cnpg/api.ts'
-import {dryRunParam, namespaceParam} from '../validation.ts'
+import {namespaceParam} from '../validation.ts'
 import {checkDerivedName, roleSecretName} from './names.ts'
 import type {DatabaseRole} from './objects.ts'
 import {ROLE_FLAG_DESCRIPTIONS, clusterNameParam, commentParam, connectionLimitParam, inRolesParam, reclaimPolicyParam, roleNameParam, validUntilParam} from './params.ts'
@@ -36,7 +36,6 @@ const input = {
   password: z.string().min(8, 'password must be at least 8 characters').max(1024, 'password must be at most 1024 characters').optional().describe('A new password to store in the role\'s Secret. Prefer generate_password=true so that the password never passes through the conversation.'),
   generate_password: z.boolean().default(false).describe('true: kmcp generates a new random password and stores it in the role\'s Secret (it is not shown).'),
   namespace: namespaceParam,
-  dry_run: dryRunParam,
 }
 
 type Args = z.output<z.ZodObject<typeof input>>
@@ -119,7 +118,7 @@ async function writePassword(kube: KubeClient, role: DatabaseRole, namespace: st
 }
 
 interface UpdateRoleResult extends Record<string, unknown> {
-  status: 'dry_run' | 'updated' | 'no_change'
+  status: 'updated' | 'no_change'
   cluster: string
   namespace: string
   crd_name: string
@@ -137,11 +136,13 @@ export const updatePostgresRole = defineTool({
     'Change a PostgreSQL role managed by a DatabaseRole: any attribute (login, superuser, createdb, …), memberships (in_roles replaces the list), connection limit, expiry, comment, reclaim policy, client certificate, or its password.',
     'Only the arguments you give change; the result lists each change as "old -> new". For a new password prefer generate_password=true (kmcp stores a random one in the role\'s Secret; it is never shown). kmcp only writes Secrets it created; a Secret made by someone else is refused, not overwritten.',
     'The change is checked by the API server first (dry run); the Secret is written next and the DatabaseRole last, and a failed DatabaseRole update puts the Secret back as it was.',
+    'A password change (password, generate_password or disable_password=true) locks out clients using the old one: the human is asked to confirm when the client supports it, otherwise confirm_password_change=true is required.',
     'Example: {"cluster_name": "orders-db", "role_name": "app_reader", "connection_limit": 20, "in_roles": ["pg_read_all_data"], "namespace": "payments"}.',
     'Errors: "No DatabaseRole … was found" (list_postgres_roles shows the roles); 422 when the CRD rejects the change; 409 after repeated concurrent changes (retry); 403 when kmcp may not patch databaseroles or Secrets.',
   ].join('\n'),
   input,
-  annotations: {readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false},
+  annotations: {readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false},
+  confirm: {flag: 'confirm_password_change', when: 'to change or disable the role\'s password (other changes need no confirmation)', message: (args) => `Change the password of role ${String(args.role_name)}.`},
   handler: async (args, context) => {
     requireAdminFor(context.identity, [
       {name: 'password', given: args.password !== undefined, why: 'a password of your choosing lets you sign in as this role (generate_password=true is allowed: nobody sees it)'},
@@ -162,30 +163,19 @@ export const updatePostgresRole = defineTool({
       const render = (s: UpdateRoleResult) => renderUpdate(s)
       if (plan.changes.length === 0) {
         const structured: UpdateRoleResult = {status: 'no_change', ...base, attributes: summarizeRole(role)}
-        return {structured, target, dryRun: args.dry_run, render}
+        return {structured, target, render}
       }
       const needsSecret = plan.secretName !== undefined && (password !== undefined || !(await readSecret(kube, namespace, plan.secretName, context.signal)))
       const patch = {method: 'PATCH' as const, path: cnpgPath('databaseroles', namespace, role.metadata.name), contentType: 'application/merge-patch+json' as const, signal: context.signal}
       const hasSpecChange = Object.keys(plan.spec).length > 0
       // Optimistic concurrency: the patch applies only to the version the changes were computed from.
       const body = {metadata: {resourceVersion: role.metadata.resourceVersion}, spec: plan.spec}
-      const preview = hasSpecChange ? await serverDryRun<DatabaseRole>(kube, {...patch, body}, `updating DatabaseRole ${target}`) : role
+      // The API server checks the change before the Secret is written.
+      if (hasSpecChange) await serverDryRun<DatabaseRole>(kube, {...patch, body}, `updating DatabaseRole ${target}`)
 
-      if (args.dry_run) {
-        const structured: UpdateRoleResult = {status: 'dry_run', ...base, attributes: summarizeRole(preview), password_secret: plan.secretName}
-        return {
-          structured,
-          target,
-          dryRun: true,
-          render: () =>
-            renderDryRun({
-              heading: `update role "${role.spec.name}" of cluster ${namespace}/${args.cluster_name}`,
-              object: preview as unknown as Record<string, unknown>,
-              notes: ['Changes:', ...plan.changes.map((c) => `- ${c}`)],
-              nextStep: 'Call again without dry_run to apply these changes.',
-            }),
-        }
-      }
+      const rotates = password !== undefined || args.disable_password === true
+      // A new or disabled password locks out every client that uses the old one: that is what needs confirming.
+      context.explain([`Update role "${role.spec.name}" of cluster ${namespace}/${args.cluster_name} (DatabaseRole ${role.metadata.name}):`, ...plan.changes.map((c) => `- ${c}`), ...(rotates ? ['Clients still using the current password will fail to log in.'] : [])].join('\n'), {destructive: rotates})
 
       const undoSecret = needsSecret && plan.secretName ? await writePassword(kube, role, namespace, plan.secretName, password ?? generatePassword(), context.signal) : undefined
       let updated = role
