@@ -237,6 +237,7 @@ const SELF = fileURLToPath(import.meta.url);
 /**
  * Spawns the supervisor as a child process (stdin kept open: if this process dies, the node stops)
  * and waits for READY. state: the harness state file path. Returns {info, pid, logFile, stop()}.
+ * @param {{stateFile: string, watchNamespaces?: string[], runDir?: string, logFile?: string, readyTimeoutMs?: number}} options
  */
 export async function spawnNode({ stateFile, watchNamespaces = [], runDir, logFile, readyTimeoutMs = 900_000 }) {
   const args = [SELF, '--state', stateFile, '--namespaces', watchNamespaces.join(',')];

@@ -67,9 +67,10 @@ describe('diagnosing clusters on the real node (CNPG v1.30.0, PostgreSQL)', () =
   }
 
   /** waitFor, failing with the last live status seen. */
-  async function untilLive<T>(check: () => Promise<T>, timeoutMs: number, message: string): Promise<T> {
+  // waitFor retries until the check gives a truthy value, so what it returns is never undefined.
+  async function untilLive<T>(check: () => Promise<T | undefined>, timeoutMs: number, message: string): Promise<T> {
     try {
-      return await waitFor(check, {timeoutMs, intervalMs: 1000, message})
+      return (await waitFor(check, {timeoutMs, intervalMs: 1000, message})) as T
     } catch (error) {
       throw new Error(`${(error as Error).message}; last live status: ${lastLive}`)
     }

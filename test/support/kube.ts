@@ -463,13 +463,13 @@ export async function can(user: User, verb: string, resource: {group?: string; r
 // Waiting
 
 /** Polls `check` until it returns a truthy value (returned), or throws after timeoutMs. */
-export async function waitFor<T>(check: () => Promise<T> | T, options: {timeoutMs?: number; intervalMs?: number; message?: string} = {}): Promise<T> {
+export async function waitFor<T>(check: () => Promise<T> | T, options: {timeoutMs?: number; intervalMs?: number; message?: string} = {}): Promise<NonNullable<T>> {
   const deadline = Date.now() + (options.timeoutMs ?? 30_000)
   let lastError: unknown
   for (;;) {
     try {
       const value = await check()
-      if (value) return value
+      if (value) return value as NonNullable<T>
     } catch (error) {
       lastError = error
     }
