@@ -4,7 +4,9 @@
 // Addresses (inside the run's own network namespace unless said otherwise):
 //   198.18.<slot>.1/30  host end of the link (machine's namespace): the API server forwarder
 //   198.18.<slot>.2/30  run end of the link: node InternalIP, kubelet, operator webhook
-//   100.64.0.0/24       pod subnet; 100.64.0.1 on the bridge: pod gateway and CoreDNS
+//   100.64.<slot>.0/24  pod subnet; 100.64.<slot>.1 on the bridge: pod gateway and CoreDNS. One per
+//                       slot, so the machine can route each run's pods to that run's link (the API
+//                       server's pods/proxy dials pod addresses): never toward its default route.
 //   10.0.0.0/24         Service ClusterIPs (kube-harness's --service-cluster-ip-range; only ever
 //                       routed inside the run's namespace, so it cannot collide with the machine's)
 // 198.18.0.0/15 (benchmarking, RFC 2544) and 100.64.0.0/10 (shared address space, RFC 6598) are
@@ -17,14 +19,16 @@ import path from 'node:path';
 import { sh } from './runtime-sys.mjs';
 
 export const NODE_NAME = 'kmcp-node';
-export const POD_CIDR = '100.64.0.0/24';
-export const POD_GATEWAY = '100.64.0.1';
-export const DNS_IP = POD_GATEWAY;
 export const BRIDGE = 'kmcp0';
 export const APISERVER_FORWARD_PORT = 6443;
 export const WEBHOOK_PORT = 9443;
 export const NODE_TAINT = { key: 'kmcp.io/real-node', value: 'true', effect: 'NoSchedule' };
 export const DEFAULT_TOLERATIONS_ANNOTATION = 'scheduler.alpha.kubernetes.io/defaultTolerations';
+
+/** The pod subnet of a slot, its gateway on the bridge, and CoreDNS's address (the gateway). */
+export function podNetwork(slot) {
+  return { cidr: `100.64.${slot}.0/24`, gateway: `100.64.${slot}.1`, dnsIp: `100.64.${slot}.1` };
+}
 
 export function linkAddresses(slot) {
   return { hostIp: `198.18.${slot}.1`, nodeIp: `198.18.${slot}.2`, prefix: 30, hostLink: `kmcpn${slot}`, nodeLink: 'kmcp-uplink' };
@@ -64,7 +68,7 @@ export function writeHostKubeconfig(file, { server, caFile, token }) {
   });
 }
 
-export function writeContainerdConfig(dir, { pauseRef, cniConfDir, cniDataDir }) {
+export function writeContainerdConfig(dir, { pauseRef, cniConfDir, cniDataDir, podNet }) {
   fs.mkdirSync(dir, { recursive: true });
   const toml = `version = 2
 root = "${dir}/root"
@@ -119,7 +123,7 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
         isGateway: true,
         ipMasq: true,
         hairpinMode: true,
-        ipam: { type: 'host-local', ranges: [[{ subnet: POD_CIDR, gateway: POD_GATEWAY }]], routes: [{ dst: '0.0.0.0/0' }], dataDir: cniDataDir },
+        ipam: { type: 'host-local', ranges: [[{ subnet: podNet.cidr, gateway: podNet.gateway }]], routes: [{ dst: '0.0.0.0/0' }], dataDir: cniDataDir },
       },
       { type: 'portmap', capabilities: { portMappings: true } },
     ],
@@ -127,7 +131,7 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
   return { config: path.join(dir, 'config.toml'), socket: path.join(dir, 'containerd.sock') };
 }
 
-export function writeKubeletConfig(dir, { socket, nodeIp, cgroupRoot, podLogsDir }) {
+export function writeKubeletConfig(dir, { socket, nodeIp, cgroupRoot, podLogsDir, podNet }) {
   return writeJson(path.join(dir, 'config.json'), {
     apiVersion: 'kubelet.config.k8s.io/v1beta1',
     kind: 'KubeletConfiguration',
@@ -145,7 +149,7 @@ export function writeKubeletConfig(dir, { socket, nodeIp, cgroupRoot, podLogsDir
     failSwapOn: false,
     enforceNodeAllocatable: [],
     clusterDomain: 'cluster.local',
-    clusterDNS: [DNS_IP],
+    clusterDNS: [podNet.dnsIp],
     resolvConf: '',
     podLogsDir,
     imageGCHighThresholdPercent: 100,
@@ -162,12 +166,12 @@ export function writeKubeletConfig(dir, { socket, nodeIp, cgroupRoot, podLogsDir
   });
 }
 
-export function writeKubeProxyConfig(dir, { kubeconfig }) {
+export function writeKubeProxyConfig(dir, { kubeconfig, podNet }) {
   return writeJson(path.join(dir, 'config.json'), {
     apiVersion: 'kubeproxy.config.k8s.io/v1alpha1',
     kind: 'KubeProxyConfiguration',
     mode: 'iptables',
-    clusterCIDR: POD_CIDR,
+    clusterCIDR: podNet.cidr,
     hostnameOverride: NODE_NAME,
     bindAddress: '127.0.0.1',
     healthzBindAddress: '127.0.0.1:10256',
@@ -179,11 +183,11 @@ export function writeKubeProxyConfig(dir, { kubeconfig }) {
   });
 }
 
-export function writeCorefile(dir, { kubeconfig }) {
+export function writeCorefile(dir, { kubeconfig, podNet }) {
   fs.mkdirSync(dir, { recursive: true });
   // No `forward`: the run's namespace has no way out, names outside cluster.local fail at once.
   const corefile = `.:53 {
-    bind ${DNS_IP}
+    bind ${podNet.dnsIp}
     errors
     kubernetes cluster.local in-addr.arpa ip6.arpa {
         kubeconfig ${kubeconfig} admin

@@ -1,7 +1,9 @@
 // Network of a real-node run (scripts/node/runtime.mjs): one network namespace kmcp-<id> holding
 // everything (bridge, pods' veths, kube-proxy's and CNI's iptables rules, CoreDNS), linked to the
-// machine's namespace by one veth pair with a /30 from 198.18.0.0/15. Nothing else is added to the
-// machine: no route, no iptables rule, no sysctl. The machine keeps ip_forward as it is: the run's
+// machine's namespace by one veth pair with a /30 from 198.18.0.0/15. The only other thing on the
+// machine is a route to the run's pod subnet through that link (it goes with the link): without it
+// the API server's pods/proxy would dial pod addresses through the machine's default route. No
+// iptables rule, no sysctl. The machine keeps ip_forward as it is: the run's
 // namespace has no default route, so pods reach only the run's own addresses and the API server.
 //
 // The API server listens on the machine's 127.0.0.1 only, which other namespaces cannot reach: a
@@ -14,7 +16,7 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { APISERVER_FORWARD_PORT, BRIDGE, DNS_IP, POD_CIDR, POD_GATEWAY, linkAddresses } from './runtime-config.mjs';
+import { APISERVER_FORWARD_PORT, BRIDGE, linkAddresses, podNetwork } from './runtime-config.mjs';
 import { sh } from './runtime-sys.mjs';
 
 const SERVICE_CIDR = '10.0.0.0/24';
@@ -26,6 +28,7 @@ function inNetns(netns, cmd, args, opts) {
 /** Creates the namespace, the link, the bridge and the DNAT for the `kubernetes` Service. */
 export function createNetwork({ netns, slot, kubernetesServiceIp }) {
   const { hostIp, nodeIp, prefix, hostLink, nodeLink } = linkAddresses(slot);
+  const podNet = podNetwork(slot);
   sh('ip', ['netns', 'add', netns]);
   sh('ip', ['link', 'add', hostLink, 'type', 'veth', 'peer', 'name', nodeLink, 'netns', netns]);
   sh('ip', ['addr', 'add', `${hostIp}/${prefix}`, 'dev', hostLink]);
@@ -35,8 +38,10 @@ export function createNetwork({ netns, slot, kubernetesServiceIp }) {
   inNetns(netns, 'ip', ['link', 'set', nodeLink, 'up']);
   // The bridge exists before the first pod so that CoreDNS can bind the gateway address at once.
   inNetns(netns, 'ip', ['link', 'add', BRIDGE, 'type', 'bridge']);
-  inNetns(netns, 'ip', ['addr', 'add', `${POD_GATEWAY}/${POD_CIDR.split('/')[1]}`, 'dev', BRIDGE]);
+  inNetns(netns, 'ip', ['addr', 'add', `${podNet.gateway}/${podNet.cidr.split('/')[1]}`, 'dev', BRIDGE]);
   inNetns(netns, 'ip', ['link', 'set', BRIDGE, 'up']);
+  // The machine reaches this run's pods (API server pods/proxy) through the run's own link only.
+  sh('ip', ['route', 'add', podNet.cidr, 'via', nodeIp, 'dev', hostLink]);
   // Locally started clients (psql in tests) need a route to ClusterIPs before kube-proxy's OUTPUT DNAT.
   inNetns(netns, 'ip', ['route', 'add', SERVICE_CIDR, 'dev', BRIDGE]);
   for (const s of ['net.ipv4.ip_forward=1', 'net.ipv4.conf.all.rp_filter=0']) inNetns(netns, 'sysctl', ['-q', '-w', s]);
@@ -47,8 +52,8 @@ export function createNetwork({ netns, slot, kubernetesServiceIp }) {
   inNetns(netns, 'iptables', ['-w', '-t', 'nat', '-I', 'OUTPUT', '1', '-j', 'KMCP-APISERVER']);
   // `ip netns exec` bind-mounts /etc/netns/<name>/* over /etc: psql and friends resolve through CoreDNS.
   fs.mkdirSync(`/etc/netns/${netns}`, { recursive: true });
-  fs.writeFileSync(`/etc/netns/${netns}/resolv.conf`, `nameserver ${DNS_IP}\nsearch svc.cluster.local cluster.local\noptions ndots:5 timeout:2 attempts:2\n`);
-  return { hostIp, nodeIp, hostLink, nodeLink };
+  fs.writeFileSync(`/etc/netns/${netns}/resolv.conf`, `nameserver ${podNet.dnsIp}\nsearch svc.cluster.local cluster.local\noptions ndots:5 timeout:2 attempts:2\n`);
+  return { hostIp, nodeIp, hostLink, nodeLink, podNet };
 }
 
 /** Forwards TCP connections from listen {host, port} to target {host, port}. Returns {close()}. */

@@ -151,7 +151,7 @@ export async function startNode({ server, caFile, token, watchNamespaces = [], r
     const hostKubeconfig = cfg.writeHostKubeconfig(R('kubeconfig-host.json'), { server, caFile, token });
 
     // containerd, then the images (a fresh content store per run: runs never share state).
-    const ctrd = cfg.writeContainerdConfig(R('containerd'), { pauseRef: images.pause.ref, cniConfDir: R('cni', 'conf'), cniDataDir: R('cni', 'ipam') });
+    const ctrd = cfg.writeContainerdConfig(R('containerd'), { pauseRef: images.pause.ref, cniConfDir: R('cni', 'conf'), cniDataDir: R('cni', 'ipam'), podNet: net.podNet });
     procs.start('containerd', 'containerd', ['--config', ctrd.config, '--log-level', 'warn']);
     const ctr = ['--address', ctrd.socket, '-n', 'k8s.io'];
     await waitFor('containerd', () => sh('ctr', [...ctr, 'version'], { allowFail: true }).code === 0, { timeoutMs: 30_000, alive: () => procs.assertRunning('containerd') });
@@ -162,13 +162,13 @@ export async function startNode({ server, caFile, token, watchNamespaces = [], r
     const tImported = Date.now();
 
     // The node's processes inside the run's namespace; scheduler and controller-manager beside the API server.
-    const corefile = cfg.writeCorefile(R('coredns'), { kubeconfig: nodeKubeconfig });
+    const corefile = cfg.writeCorefile(R('coredns'), { kubeconfig: nodeKubeconfig, podNet: net.podNet });
     procs.start('coredns', corednsBin, ['-conf', corefile], { cwd: R('coredns') });
     // A Node left by an earlier run against this API server would look Ready until its lease expires.
     await api.request('DELETE', `/api/v1/nodes/${cfg.NODE_NAME}`);
-    const kubeletConfig = cfg.writeKubeletConfig(R('kubelet'), { socket: ctrd.socket, nodeIp: net.nodeIp, cgroupRoot, podLogsDir: R('pod-logs') });
+    const kubeletConfig = cfg.writeKubeletConfig(R('kubelet'), { socket: ctrd.socket, nodeIp: net.nodeIp, cgroupRoot, podLogsDir: R('pod-logs'), podNet: net.podNet });
     procs.start('kubelet', kubeNodeBin, ['kubelet', `--config=${kubeletConfig}`, `--kubeconfig=${nodeKubeconfig}`, `--hostname-override=${cfg.NODE_NAME}`, `--node-ip=${net.nodeIp}`, `--root-dir=${R('kubelet', 'root')}`, '--v=1']);
-    procs.start('kube-proxy', kubeNodeBin, ['kube-proxy', `--config=${cfg.writeKubeProxyConfig(R('kube-proxy'), { kubeconfig: nodeKubeconfig })}`]);
+    procs.start('kube-proxy', kubeNodeBin, ['kube-proxy', `--config=${cfg.writeKubeProxyConfig(R('kube-proxy'), { kubeconfig: nodeKubeconfig, podNet: net.podNet })}`]);
     procs.start('kube-scheduler', kubeNodeBin, ['kube-scheduler', `--kubeconfig=${hostKubeconfig}`, '--leader-elect=false', '--secure-port=0'], { net: false });
     const controllers = ['job-controller', 'persistentvolume-binder-controller', 'endpointslice-controller', 'pod-garbage-collector-controller', 'node-lifecycle-controller', 'persistentvolume-protection-controller', 'persistentvolumeclaim-protection-controller', 'serviceaccount-controller', 'root-ca-certificate-publisher-controller'];
     procs.start('kube-controller-manager', kubeNodeBin, ['kube-controller-manager', `--kubeconfig=${hostKubeconfig}`, `--controllers=${controllers.join(',')}`, '--leader-elect=false', `--root-ca-file=${caFile}`, '--secure-port=0', '--use-service-account-credentials=false'], { net: false });
@@ -211,8 +211,8 @@ export async function startNode({ server, caFile, token, watchNamespaces = [], r
       nodeName: cfg.NODE_NAME,
       nodeIp: net.nodeIp,
       hostIp: net.hostIp,
-      dnsIp: cfg.DNS_IP,
-      podCidr: cfg.POD_CIDR,
+      dnsIp: net.podNet.dnsIp,
+      podCidr: net.podNet.cidr,
       storageClass: kube.STORAGE_CLASS,
       postgresImage: images.postgres.ref,
       postgresVersion: images.postgres.version,
