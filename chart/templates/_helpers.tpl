@@ -100,3 +100,20 @@ copied into files/contract.json by scripts/gen-chart.ts).
 {{- fail "impersonation.enabled needs oidc.enabled: without sign-in there is no user to impersonate" }}
 {{- end }}
 {{- end }}
+
+{{/* The Secret holding the Redis password: the operator's, or the generated one of the bundled Redis. Empty: none. */}}
+{{- define "kmcp.redisAuthSecret" -}}
+{{- if .Values.redis.auth.existingSecret }}
+{{- .Values.redis.auth.existingSecret }}
+{{- else if .Values.redis.enabled }}
+{{- printf "%s-auth" (include "kmcp.redisName" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+
+{{/* Host names kmcp answers to besides loopback and public_url (--allowed-hosts). */}}
+{{- define "kmcp.allowedHosts" -}}
+{{- $name := include "kmcp.fullname" . }}
+{{- $hosts := list $name (printf "%s.%s" $name .Release.Namespace) (printf "%s.%s.svc" $name .Release.Namespace) (printf "%s.%s.svc.cluster.local" $name .Release.Namespace) }}
+{{- if .Values.ingress.enabled }}{{- $hosts = append $hosts .Values.ingress.host }}{{- end }}
+{{- join "," (concat $hosts .Values.allowedHosts) }}
+{{- end }}

@@ -35,6 +35,7 @@ export default class Serve extends Command {
     'max-sessions': Flags.integer({min: 1, default: 1000, summary: 'HTTP: MCP sessions this process holds at most (more get 503 with Retry-After).', env: 'KMCP_MAX_SESSIONS'}),
     'max-sessions-per-user': Flags.integer({min: 1, default: 50, summary: 'HTTP: MCP sessions one user holds at most (more get 429 with Retry-After).', env: 'KMCP_MAX_SESSIONS_PER_USER'}),
     'max-connections': Flags.integer({min: 1, default: 1024, summary: 'HTTP: open TCP connections at most.', env: 'KMCP_MAX_CONNECTIONS'}),
+    'allowed-images': Flags.string({summary: 'Comma-separated image reference prefixes create_postgres_cluster\'s container_image may use (default ghcr.io/cloudnative-pg/).', env: 'KMCP_ALLOWED_IMAGES'}),
     prompts: Flags.string({summary: 'Prompt bundle file (YAML or JSON) offered through MCP prompts, reloaded when it changes. Default /etc/mcp/prompts/prompts.yaml when present; a path given here must exist and be valid.', env: 'PROMPTS_PATH'}),
   }
 
@@ -43,6 +44,8 @@ export default class Serve extends Command {
     // Loaded here, not at the top: `kmcp --help` and the other commands should not pay for the server.
     const {serve, ServeConfigError} = await import('../lib/server/serve.ts')
     if (!flags.path.startsWith('/')) this.error('--path must start with "/", e.g. /mcp', {exit: 2})
+    // Read by the tools (privileged-fields.ts), in stdio as in HTTP.
+    if (flags['allowed-images'] !== undefined) process.env.KMCP_ALLOWED_IMAGES = flags['allowed-images']
     try {
       await serve({
         transport: flags.transport as 'stdio' | 'http',

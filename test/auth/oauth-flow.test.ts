@@ -62,8 +62,12 @@ describe('OAuth metadata and challenges', () => {
     assert.match(challenge, /^Bearer /)
     assert.match(challenge, new RegExp(`resource_metadata="${publicUrl}/\\.well-known/oauth-protected-resource/mcp"`))
     assert.match(challenge, /scope="kmcp"/)
-    const preflight = await fetch(`${publicUrl}/mcp`, {method: 'OPTIONS', headers: {origin: 'https://app.example', 'access-control-request-method': 'POST'}})
+    // A browser client on an allowed origin (here a loopback one) passes the preflight; a foreign
+    // origin does not (DNS-rebinding and cross-site protection; --allowed-origins adds origins).
+    const preflight = await fetch(`${publicUrl}/mcp`, {method: 'OPTIONS', headers: {origin: 'http://localhost:6274', 'access-control-request-method': 'POST'}})
     assert.equal(preflight.status, 204)
+    const foreign = await fetch(`${publicUrl}/mcp`, {method: 'OPTIONS', headers: {origin: 'https://app.example', 'access-control-request-method': 'POST'}})
+    assert.equal(foreign.status, 403)
   })
 
   test('/readyz reports Redis and the identity provider', async () => {

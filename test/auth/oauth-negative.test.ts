@@ -32,6 +32,14 @@ after(async () => {
   await stack?.stop()
 })
 
+async function waitUntil(check: () => Promise<boolean> | boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 10_000
+  while (!(await check())) {
+    if (Date.now() > deadline) assert.fail(`timed out waiting: ${what}`)
+    await new Promise((r) => setTimeout(r, 200))
+  }
+}
+
 /** Runs `action` and checks that no key was added to Redis meanwhile. */
 async function storesNothing(action: () => Promise<void>): Promise<void> {
   const before = new Set(await redis.keys())
@@ -117,17 +125,46 @@ describe('authorization requests', () => {
   })
   const base = (extra: Record<string, string | undefined> = {}) => ({response_type: 'code', client_id: clientId, redirect_uri: REDIRECT, code_challenge: pkcePair().challenge, code_challenge_method: 'S256', state: 's', ...extra})
 
-  test('PKCE missing or not S256: redirected with invalid_request, nothing stored', async () => {
-    for (const extra of [{code_challenge: undefined, code_challenge_method: undefined}, {code_challenge_method: 'plain'}, {code_challenge_method: undefined}]) {
+  /** RFC 9700 §4.11.2: a refused request is answered on kmcp's own page, never redirected to the client. */
+  async function expectErrorPage(extra: Record<string, string | undefined>, what: string, code: string): Promise<void> {
+    await storesNothing(async () => {
+      const response = await fetch(authorizeUrl(publicUrl, base(extra)), {redirect: 'manual'})
+      assert.equal(response.status, 400, what)
+      assert.equal(response.headers.get('location'), null, `${what}: never redirected (open redirect)`)
+      assert.match(await response.text(), new RegExp(code), what)
+    })
+  }
+
+  test('PKCE missing or not S256: an error page, no redirect, nothing stored', async () => {
+    for (const extra of [{code_challenge: undefined, code_challenge_method: undefined}, {code_challenge_method: 'plain'}, {code_challenge_method: undefined}, {code_challenge: 'short'}]) {
+      await expectErrorPage(extra, JSON.stringify(extra), 'invalid_request')
+    }
+  })
+
+  test('open redirect through a registered https redirect_uri: invalid requests are never sent there', async () => {
+    const attacker = 'https://attacker.example/landing'
+    const evilClient = await registerClient(publicUrl, attacker)
+    for (const extra of [{response_type: 'token'}, {code_challenge: undefined}, {scope: 'admin'}, {resource: 'https://other.example/mcp'}]) {
       await storesNothing(async () => {
-        const response = await fetch(authorizeUrl(publicUrl, base(extra)), {redirect: 'manual'})
-        assert.equal(response.status, 302)
-        const location = new URL(response.headers.get('location')!)
-        assert.equal(location.origin + location.pathname, REDIRECT)
-        assert.equal(location.searchParams.get('error'), 'invalid_request')
-        assert.equal(location.searchParams.get('state'), 's')
+        const response = await fetch(authorizeUrl(publicUrl, {...base(extra), client_id: evilClient, redirect_uri: attacker}), {redirect: 'manual'})
+        assert.equal(response.status, 400, JSON.stringify(extra))
+        assert.equal(response.headers.get('location'), null, JSON.stringify(extra))
       })
     }
+  })
+
+  test('unsupported response_type and an oversized state: an error page', async () => {
+    await expectErrorPage({response_type: 'token'}, 'implicit flow', 'unsupported_response_type')
+    await expectErrorPage({state: 's'.repeat(1001)}, 'long state', 'invalid_request')
+  })
+
+  test("another client's redirect_uri: 400, never redirected", async () => {
+    const other = await registerClient(publicUrl, 'http://127.0.0.1:53682/other-app')
+    await storesNothing(async () => {
+      const response = await fetch(authorizeUrl(publicUrl, base({client_id: other, redirect_uri: REDIRECT})), {redirect: 'manual'})
+      assert.equal(response.status, 400)
+      assert.equal(response.headers.get('location'), null)
+    })
   })
 
   test('unregistered redirect_uri and open-redirect attempts: 400, never redirected', async () => {
@@ -161,11 +198,7 @@ describe('authorization requests', () => {
   })
 
   test('a resource for another server: invalid_target at /authorize and at /token', async () => {
-    await storesNothing(async () => {
-      const response = await fetch(authorizeUrl(publicUrl, base({resource: 'https://other-server.example/mcp'})), {redirect: 'manual'})
-      assert.equal(response.status, 302)
-      assert.equal(new URL(response.headers.get('location')!).searchParams.get('error'), 'invalid_target')
-    })
+    await expectErrorPage({resource: 'https://other-server.example/mcp'}, 'resource', 'invalid_target')
     const {code, verifier} = await obtainCode(publicUrl, clientId)
     await storesNothing(async () => {
       const response = await postForm(`${publicUrl}/token`, {grant_type: 'authorization_code', code, code_verifier: verifier, client_id: clientId, redirect_uri: REDIRECT, resource: 'https://other-server.example/mcp'})
@@ -284,6 +317,160 @@ describe('token endpoint client identification', () => {
       body: new URLSearchParams({grant_type: 'refresh_token', refresh_token: tokens.refresh_token}),
     })
     assert.equal(viaBasic.status, 200)
+  })
+})
+
+describe('replay of codes and refresh tokens (OAuth 2.1 §4.3.1)', () => {
+  const auditLines = (event: string) =>
+    kmcp
+      .stderr()
+      .split('\n')
+      .filter((line) => line.includes('"kind":"audit"') && line.includes(event))
+
+  test('a replayed authorization code revokes the grant it produced, with an audit line', async () => {
+    const clientId = await registerClient(publicUrl, REDIRECT)
+    const {code, verifier} = await obtainCode(publicUrl, clientId)
+    const form = {grant_type: 'authorization_code', code, code_verifier: verifier, client_id: clientId, redirect_uri: REDIRECT}
+    const first = await postForm(`${publicUrl}/token`, form)
+    assert.equal(first.status, 200)
+    const tokens = (await first.json()) as {access_token: string; refresh_token: string}
+    assert.equal((await initializeWith(mcpUrl, `Bearer ${tokens.access_token}`)).status, 200)
+    const before = auditLines('oauth_replay').length
+    const replay = await postForm(`${publicUrl}/token`, form)
+    assert.equal(replay.status, 400)
+    assert.equal(((await replay.json()) as {error: string}).error, 'invalid_grant')
+    // Whoever redeemed the code first (maybe the attacker) loses the session too.
+    await waitUntil(async () => (await initializeWith(mcpUrl, `Bearer ${tokens.access_token}`)).status === 401, 'the access token from the replayed code is dead')
+    assert.equal((await postForm(`${publicUrl}/token`, {grant_type: 'refresh_token', refresh_token: tokens.refresh_token, client_id: clientId})).status, 400)
+    await waitUntil(() => auditLines('oauth_replay').length > before, 'an audit line for the replay')
+    const line = JSON.parse(auditLines('oauth_replay').at(-1)!) as Record<string, unknown>
+    assert.equal(line.credential, 'authorization_code')
+    assert.equal(line.result, 'grant revoked')
+    assert.ok(!JSON.stringify(line).includes(code), 'the code itself is not logged')
+  })
+
+  test('a rotated-out refresh token used again revokes the whole grant, the new tokens included', async () => {
+    const tokens = await obtainTokens(publicUrl)
+    const rotate = (refresh: string) => postForm(`${publicUrl}/token`, {grant_type: 'refresh_token', refresh_token: refresh, client_id: tokens.clientId})
+    const second = await rotate(tokens.refresh_token)
+    assert.equal(second.status, 200)
+    const fresh = (await second.json()) as {access_token: string; refresh_token: string}
+    // The old refresh token comes back (stolen copy): the grant ends.
+    const reuse = await rotate(tokens.refresh_token)
+    assert.equal(reuse.status, 400)
+    assert.equal((await rotate(fresh.refresh_token)).status, 400, 'the newest refresh token dies with the grant')
+    await waitUntil(async () => (await initializeWith(mcpUrl, `Bearer ${fresh.access_token}`)).status === 401, 'the newest access token is dead')
+    assert.ok(auditLines('oauth_replay').some((l) => l.includes('"credential":"refresh_token"')))
+  })
+})
+
+describe('token endpoint abuse', () => {
+  let clientId: string
+  beforeEach(async () => {
+    clientId = await registerClient(publicUrl, REDIRECT)
+  })
+  const tokenError = async (response: Response) => ((await response.json()) as {error: string}).error
+
+  test('code_verifier too short, too long or with characters outside RFC 7636: invalid_request', async () => {
+    for (const verifier of ['short', 'a'.repeat(129), `${'a'.repeat(43)} `, `${'a'.repeat(42)}/`]) {
+      const {code} = await obtainCode(publicUrl, clientId)
+      await storesNothing(async () => {
+        const response = await postForm(`${publicUrl}/token`, {grant_type: 'authorization_code', code, code_verifier: verifier, client_id: clientId, redirect_uri: REDIRECT})
+        assert.equal(response.status, 400, verifier)
+        assert.equal(await tokenError(response), 'invalid_request', verifier)
+      })
+    }
+  })
+
+  test('redirect_uri missing or different at /token: refused', async () => {
+    const first = await obtainCode(publicUrl, clientId)
+    const missing = await postForm(`${publicUrl}/token`, {grant_type: 'authorization_code', code: first.code, code_verifier: first.verifier, client_id: clientId})
+    assert.equal(missing.status, 400)
+    assert.equal(await tokenError(missing), 'invalid_request')
+    const second = await obtainCode(publicUrl, clientId)
+    const other = await postForm(`${publicUrl}/token`, {grant_type: 'authorization_code', code: second.code, code_verifier: second.verifier, client_id: clientId, redirect_uri: 'http://127.0.0.1:53682/elsewhere'})
+    assert.equal(other.status, 400)
+    assert.equal(await tokenError(other), 'invalid_grant')
+  })
+
+  test("a code issued to one client, redeemed by another: invalid_grant", async () => {
+    const {code, verifier} = await obtainCode(publicUrl, clientId)
+    const thief = await registerClient(publicUrl, REDIRECT)
+    await storesNothing(async () => {
+      const response = await postForm(`${publicUrl}/token`, {grant_type: 'authorization_code', code, code_verifier: verifier, client_id: thief, redirect_uri: REDIRECT})
+      assert.equal(response.status, 400)
+      assert.equal(await tokenError(response), 'invalid_grant')
+    })
+  })
+
+  test("a refresh token used by another client: invalid_grant", async () => {
+    const tokens = await obtainTokens(publicUrl)
+    const response = await postForm(`${publicUrl}/token`, {grant_type: 'refresh_token', refresh_token: tokens.refresh_token, client_id: clientId})
+    assert.equal(response.status, 400)
+    assert.equal(await tokenError(response), 'invalid_grant')
+  })
+
+  test('unknown client with Basic credentials: 401 invalid_client with WWW-Authenticate', async () => {
+    for (const path of ['/token', '/revoke']) {
+      const response = await fetch(`${publicUrl}${path}`, {
+        method: 'POST',
+        headers: {'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from('no-such-client:secret').toString('base64')}`},
+        body: new URLSearchParams({grant_type: 'refresh_token', refresh_token: 'x', token: 'x'}),
+      })
+      assert.equal(response.status, 401, path)
+      assert.equal(await tokenError(response), 'invalid_client', path)
+      assert.match(response.headers.get('www-authenticate') ?? '', /^Basic realm="kmcp"/, path)
+    }
+  })
+
+  test('grant types kmcp does not offer (password, client_credentials, implicit): unsupported_grant_type', async () => {
+    for (const grantType of ['password', 'client_credentials', 'urn:ietf:params:oauth:grant-type:device_code']) {
+      await storesNothing(async () => {
+        const response = await postForm(`${publicUrl}/token`, {grant_type: grantType, client_id: clientId, username: 'admin', password: 'admin'})
+        assert.equal(response.status, 400, grantType)
+        assert.equal(await tokenError(response), 'unsupported_grant_type', grantType)
+      })
+    }
+  })
+
+  test('a repeated parameter, a JSON body, an oversized form: refused', async () => {
+    const repeated = await fetch(`${publicUrl}/token`, {method: 'POST', headers: {'content-type': 'application/x-www-form-urlencoded'}, body: `grant_type=authorization_code&code=a&code=b&client_id=${clientId}&code_verifier=${'a'.repeat(43)}`})
+    assert.equal(repeated.status, 400)
+    assert.equal(await tokenError(repeated), 'invalid_request')
+    const json = await fetch(`${publicUrl}/token`, {method: 'POST', headers: {'content-type': 'application/json'}, body: JSON.stringify({grant_type: 'refresh_token', client_id: clientId})})
+    assert.equal(json.status, 400)
+    const big = await fetch(`${publicUrl}/token`, {method: 'POST', headers: {'content-type': 'application/x-www-form-urlencoded'}, body: `grant_type=refresh_token&client_id=${clientId}&pad=${'x'.repeat(20_000)}`})
+    assert.equal(big.status, 413)
+  })
+
+  test("revoking another client's token does nothing", async () => {
+    const tokens = await obtainTokens(publicUrl)
+    const response = await postForm(`${publicUrl}/revoke`, {token: tokens.refresh_token, client_id: clientId})
+    assert.equal(response.status, 200, 'RFC 7009: no information for the caller')
+    assert.equal((await initializeWith(mcpUrl, `Bearer ${tokens.access_token}`)).status, 200, 'the grant is untouched')
+  })
+})
+
+describe('MCP sessions across users', () => {
+  test("another user's session id: 403, and the session goes on for its owner", async () => {
+    idp.signInAs('alice')
+    const alice = await obtainTokens(publicUrl)
+    idp.signInAs('bob')
+    const bob = await obtainTokens(publicUrl)
+    idp.signInAs('alice')
+    const opened = await initializeWith(mcpUrl, `Bearer ${alice.access_token}`)
+    const sessionId = opened.headers.get('mcp-session-id')!
+    assert.ok(sessionId)
+    const list = (token: string) => fetch(mcpUrl, {method: 'POST', headers: {'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${token}`, 'mcp-session-id': sessionId, 'mcp-protocol-version': '2025-11-25'}, body: JSON.stringify({jsonrpc: '2.0', id: 2, method: 'tools/list'})})
+    const hijack = await list(bob.access_token)
+    assert.equal(hijack.status, 403)
+    assert.equal((await list(alice.access_token)).status, 200)
+  })
+
+  test('a token in another authorization scheme or with a forged grant of another client: 401', async () => {
+    const tokens = await obtainTokens(publicUrl)
+    assert.equal((await initializeWith(mcpUrl, `Basic ${Buffer.from(`x:${tokens.access_token}`).toString('base64')}`)).status, 401)
+    assert.equal((await initializeWith(mcpUrl, `Bearer ${tokens.access_token} extra`)).status, 401)
   })
 })
 

@@ -48,7 +48,7 @@ describe('two replicas behind a trusted proxy, 60 s windows', () => {
     stack = await startAuthStack({
       replicas: 2,
       // The tests play the proxy: they connect from 127.0.0.1 and name the client in X-Forwarded-For.
-      extraConfig: {trusted_proxies: ['127.0.0.1'], rate_limits: {window_seconds: WINDOW, register_per_ip: 3, token_per_ip: 8, token_per_client: 3, authorize_per_ip: 4}},
+      extraConfig: {trusted_proxies: ['127.0.0.1'], rate_limits: {window_seconds: WINDOW, register_per_ip: 3, token_per_ip: 8, token_per_client: 3, authorize_per_ip: 4, revoke_per_ip: 2, callback_per_ip: 2, mcp_unauthenticated_per_ip: 3}},
     })
     origins = stack.replicas.map((replica) => replica.baseUrl)
   })
@@ -76,21 +76,22 @@ describe('two replicas behind a trusted proxy, 60 s windows', () => {
     for (const secret of stack.files.secrets) assert.ok(!warnings[0].includes(secret))
   })
 
-  test('/token: limited per client_id, whatever the address, and per address', async () => {
-    await freshWindow(WINDOW, 15)
+  test('/token: limited per client_id (valid requests only), whatever the address, and per address', async () => {
+    await freshWindow(WINDOW, 20)
     const tokens = await obtainTokens(stack.publicUrl)
-    // The exchange above was the client's first token request; two more (bad refresh tokens) reach the limit of 3.
+    const asClient = (origin: string, form: Record<string, string>, forwardedFor?: string) =>
+      fetch(`${origin}/token`, {method: 'POST', headers: {'content-type': 'application/x-www-form-urlencoded', ...(forwardedFor ? {'x-forwarded-for': forwardedFor} : {})}, body: new URLSearchParams(form)})
+    // Someone who knows the public client_id sends bad refresh tokens: they do not use up the client's budget.
+    for (let i = 0; i < 5; i++) assert.equal((await asClient(origins[i % 2], {grant_type: 'refresh_token', refresh_token: `bad-${i}`, client_id: tokens.clientId}, '198.51.100.66')).status, 400)
+    // The exchange above was the client's first counted request; two real refreshes reach the limit of 3.
+    let refreshToken = tokens.refresh_token
     for (const origin of origins) {
-      const response = await postForm(`${origin}/token`, {grant_type: 'refresh_token', refresh_token: 'not-a-token', client_id: tokens.clientId})
-      assert.equal(response.status, 400)
+      const response = await asClient(origin, {grant_type: 'refresh_token', refresh_token: refreshToken, client_id: tokens.clientId})
+      assert.equal(response.status, 200, await response.clone().text())
+      refreshToken = ((await response.json()) as {refresh_token: string}).refresh_token
     }
-    const refused = await fetch(`${origins[1]}/token`, {
-      method: 'POST',
-      headers: {'content-type': 'application/x-www-form-urlencoded', 'x-forwarded-for': '198.51.100.77'},
-      body: new URLSearchParams({grant_type: 'refresh_token', refresh_token: tokens.refresh_token, client_id: tokens.clientId}),
-    })
-    await expectRefused(refused, 'token_per_client', WINDOW)
-    // The refused request was turned away before the refresh token was read: it was not consumed.
+    await expectRefused(await asClient(origins[1], {grant_type: 'refresh_token', refresh_token: refreshToken, client_id: tokens.clientId}, '198.51.100.77'), 'token_per_client', WINDOW)
+    // The refused request was turned away before the refresh token was consumed.
     assert.equal((await stack.redis.keys('mcp:oauth:refresh:*')).length, 1)
     // Another client from the same address is not affected.
     const other = await registerClient(stack.publicUrl)
@@ -117,6 +118,32 @@ describe('two replicas behind a trusted proxy, 60 s windows', () => {
     assert.equal(consent.status, 403)
     assert.equal((await authorize(origins[1])).status, 400)
     await expectRefused(await authorize(origins[0]), 'authorize_per_ip', WINDOW)
+  })
+
+  test('IPv6 clients are counted per /64: new addresses in the same network do not escape the limit', async () => {
+    await freshWindow(WINDOW, 10)
+    for (const [i, address] of ['2001:db8:1:2::a', '2001:db8:1:2::b', '2001:db8:1:2:ffff:ffff:ffff:c'].entries()) assert.equal((await register(origins[i % 2], address)).status, 201, address)
+    await expectRefused(await register(origins[0], '2001:db8:1:2:1234::1'), 'register_per_ip', WINDOW)
+    assert.equal((await register(origins[1], '2001:db8:1:3::1')).status, 201, 'the next /64 is another client')
+  })
+
+  test('/revoke, /auth/callback and /mcp without a valid token are rate-limited per address', async () => {
+    await freshWindow(WINDOW, 10)
+    const from = (address: string) => ({'x-forwarded-for': address})
+    const revoke = (origin: string) => fetch(`${origin}/revoke`, {method: 'POST', headers: {...from('198.51.100.90'), 'content-type': 'application/x-www-form-urlencoded'}, body: 'token=x&client_id=nobody'})
+    assert.equal((await revoke(origins[0])).status, 401)
+    assert.equal((await revoke(origins[1])).status, 401)
+    await expectRefused(await revoke(origins[0]), 'revoke_per_ip', WINDOW)
+    const callback = (origin: string) => fetch(`${origin}/auth/callback?state=x&code=y`, {headers: from('198.51.100.91'), redirect: 'manual'})
+    assert.equal((await callback(origins[0])).status, 400)
+    assert.equal((await callback(origins[1])).status, 400)
+    await expectRefused(await callback(origins[0]), 'callback_per_ip', WINDOW)
+    const mcp = (origin: string, authorization?: string) =>
+      fetch(`${origin}/mcp`, {method: 'POST', headers: {...from('198.51.100.92'), 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...(authorization ? {authorization} : {})}, body: '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{}}'})
+    assert.equal((await mcp(origins[0])).status, 401)
+    assert.equal((await mcp(origins[1], 'Bearer forged.token.here')).status, 401)
+    assert.equal((await mcp(origins[0], 'Bearer forged.token.again')).status, 401)
+    await expectRefused(await mcp(origins[1]), 'mcp_unauthenticated_per_ip', WINDOW)
   })
 
   test('Redis unreachable: 503 temporarily_unavailable, never a silent pass', async () => {

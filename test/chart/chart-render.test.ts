@@ -68,6 +68,7 @@ describe('helm template with the default values', () => {
       'RoleBinding/r1-kmcp',
       'RoleBinding/r1-kmcp-cnpg-edit',
       'RoleBinding/r1-kmcp-cnpg-view',
+      'Secret/r1-kmcp-redis-auth',
       'Service/r1-kmcp',
       'Service/r1-kmcp-redis',
       'ServiceAccount/r1-kmcp',
@@ -99,6 +100,7 @@ describe('helm template with the default values', () => {
       {from: keysSecretName('r1'), key: KEYS_SECRET_KEYS.jwtSigningKey, path: rel(`${SECRET_MOUNT_PATHS.keys}/${KEYS_SECRET_KEYS.jwtSigningKey}`)},
       {from: keysSecretName('r1'), key: KEYS_SECRET_KEYS.storageEncryptionKey, path: rel(`${SECRET_MOUNT_PATHS.keys}/${KEYS_SECRET_KEYS.storageEncryptionKey}`)},
       {from: keysSecretName('r1'), key: KEYS_SECRET_KEYS.previousStorageEncryptionKeys, path: rel(`${SECRET_MOUNT_PATHS.keys}/${KEYS_SECRET_KEYS.previousStorageEncryptionKeys}`)},
+      {from: `${fullname}-redis-auth`, key: 'redis-password', path: rel('/etc/mcp/secrets/redis/password')},
     ])
     const config = oidcYaml(objects, fullname)
     assert.equal(config.client_secret_file, `${SECRET_MOUNT_PATHS.oidcClient}/${OIDC_CLIENT_SECRET_KEYS.clientSecret}`)
@@ -110,7 +112,7 @@ describe('helm template with the default values', () => {
   test('runs `kmcp serve` over HTTP on 4204 as a non-root user with a read-only root file system, probed on /healthz and /readyz', () => {
     const {pod, container} = kmcpContainer(objects, fullname)
     assert.deepEqual(container.command, ['kmcp'])
-    assert.deepEqual(container.args, ['serve', '--transport=http', '--host=0.0.0.0', '--port=4204', '--path=/mcp'])
+    assert.deepEqual(container.args, ['serve', '--transport=http', '--host=0.0.0.0', '--port=4204', '--path=/mcp', `--allowed-hosts=${fullname},${fullname}.ns1,${fullname}.ns1.svc,${fullname}.ns1.svc.cluster.local`])
     assert.deepEqual(container.ports, [{name: 'http', containerPort: 4204, protocol: 'TCP'}])
     assert.equal(container.livenessProbe.httpGet.path, '/healthz')
     assert.equal(container.readinessProbe.httpGet.path, '/readyz')
@@ -120,6 +122,39 @@ describe('helm template with the default values', () => {
     assert.equal(pod.securityContext.runAsUser, 1000)
     assert.equal(pod.serviceAccountName, fullname)
     assert.match(container.image, /^kmcp:\d+\.\d+\.\d+/)
+  })
+})
+
+describe('security defaults of the chart (issue #14)', () => {
+  const objects = renderChart('r3', 'ns3')
+  const fullname = 'r3-kmcp'
+
+  test('the bundled Redis never runs without a password: one is generated, Redis requires it, kmcp reads it from a file', () => {
+    const [secret] = find(objects, 'Secret', `${fullname}-redis-auth`)
+    const password = Buffer.from(secret.data['redis-password'], 'base64').toString('utf8')
+    assert.match(password, /^[A-Za-z0-9]{40}$/)
+    assert.equal(secret.metadata.annotations['helm.sh/resource-policy'], 'keep', 'kept on uninstall/upgrade, like the keys of kmcp secrets create')
+    const [redis] = find(objects, 'Deployment', `${fullname}-redis`)
+    const container = redis.spec.template.spec.containers[0]
+    assert.ok(container.args.includes('--requirepass'))
+    assert.equal(container.env.find((e: {name: string}) => e.name === 'REDIS_PASSWORD').valueFrom.secretKeyRef.name, `${fullname}-redis-auth`)
+    assert.equal(oidcYaml(objects, fullname).redis.password_file, '/etc/mcp/secrets/redis/password')
+  })
+
+  test('a NetworkPolicy for kmcp is off by default, and limits ingress to the given peers when on', () => {
+    assert.equal(find(objects, 'NetworkPolicy', fullname).length, 0)
+    const on = renderChart('r4', 'ns4', '--set', 'networkPolicy.enabled=true', '--set', 'networkPolicy.ingressFrom[0].namespaceSelector.matchLabels.name=ingress-nginx')
+    const [policy] = find(on, 'NetworkPolicy', 'r4-kmcp')
+    assert.deepEqual(policy.spec.policyTypes, ['Ingress'])
+    assert.deepEqual(policy.spec.ingress[0].from, [{namespaceSelector: {matchLabels: {name: 'ingress-nginx'}}}])
+    assert.deepEqual(policy.spec.ingress[0].ports, [{protocol: 'TCP', port: 4204}])
+  })
+
+  test('the allow-list of who may sign in reaches oidc.yaml', () => {
+    const rendered = renderChart('r5', 'ns5', '--set', 'oidc.allowedUsers[0]=oidc:auth0|1', '--set', 'oidc.allowedEmailDomains[0]=example.com')
+    const config = oidcYaml(rendered, 'r5-kmcp')
+    assert.deepEqual(config.allowed_users, ['oidc:auth0|1'])
+    assert.deepEqual(config.allowed_email_domains, ['example.com'])
   })
 })
 

@@ -18,7 +18,8 @@ describe('cluster lifecycle tools against the real API server', () => {
     ns = await createNamespace('ct-life')
     await waitForCnpgStorage(ns)
     ;[admin, alice, human] = await Promise.all([
-      connectStdio({kubeconfig: harness().kubeconfigFor('admin')}),
+      // Images outside the CloudNativePG registry need --allowed-images (KMCP_ALLOWED_IMAGES).
+      connectStdio({kubeconfig: harness().kubeconfigFor('admin'), env: {KMCP_ALLOWED_IMAGES: 'ghcr.io/cloudnative-pg/,registry.example.com/,postgres:'}}),
       connectStdio({kubeconfig: harness().kubeconfigFor('alice')}),
       connectEliciting('admin'),
     ])

@@ -32,15 +32,25 @@ export class BearerAuthenticator {
 
   async authenticate(req: IncomingMessage, res: ServerResponse): Promise<{authInfo: AuthInfo; identity: CallerIdentity} | undefined> {
     const ctx = this.ctx
+    const refuse = async (status: 401, error?: {code: string; description: string}): Promise<undefined> => {
+      // Requests without a valid token are counted per address (rate_limits.mcp_unauthenticated_per_ip).
+      const address = ctx.clientAddress(req)
+      const limited = await ctx.rateLimiter.hitAddress('mcp_unauthenticated_per_ip', address, {route: 'mcp', client_address: address}).catch(() => undefined)
+      if (limited) {
+        sendJson(res, 429, {error: 'temporarily_unavailable', error_description: `too many requests without a valid token (rate_limits.mcp_unauthenticated_per_ip); try again in ${limited.retryAfterSeconds} s`}, {...CORS, 'retry-after': String(limited.retryAfterSeconds)})
+        return undefined
+      }
+      return challenge(ctx, res, status, error)
+    }
     const header = req.headers.authorization
     const match = header ? /^Bearer ([A-Za-z0-9._~+/-]+=*)$/i.exec(header.trim()) : null
-    if (!match) return challenge(ctx, res, 401, header ? {code: 'invalid_request', description: 'malformed Authorization header; expected "Bearer <token>"'} : undefined)
+    if (!match) return refuse(401, header ? {code: 'invalid_request', description: 'malformed Authorization header; expected "Bearer <token>"'} : undefined)
     const token = match[1]
     let claims
     try {
       claims = await ctx.issuer.verify(token)
     } catch {
-      return challenge(ctx, res, 401, {code: 'invalid_token', description: 'the access token is invalid or expired'})
+      return refuse(401, {code: 'invalid_token', description: 'the access token is invalid or expired'})
     }
     let grant: Grant | undefined
     try {
@@ -52,7 +62,7 @@ export class BearerAuthenticator {
       sendJson(res, 503, {error: 'temporarily_unavailable', error_description: 'kmcp cannot reach its token storage; try again shortly'}, {'retry-after': '5'})
       return undefined
     }
-    if (!grant) return challenge(ctx, res, 401, {code: 'invalid_token', description: 'the sign-in behind this token has ended or was revoked; sign in again'})
+    if (!grant) return refuse(401, {code: 'invalid_token', description: 'the sign-in behind this token has ended or was revoked; sign in again'})
     const scopes = claims.scope.split(' ').filter(Boolean)
     const missing = ctx.config.mcpScopes.filter((s) => !scopes.includes(s))
     if (missing.length > 0) return challenge(ctx, res, 403, {code: 'insufficient_scope', description: `this request needs the scopes ${ctx.config.mcpScopes.join(' ')}`})

@@ -11,7 +11,7 @@ const list = z.union([z.string(), z.array(z.union([z.string(), z.number()]))], {
 const wholeSeconds = z.number({error: 'must be a whole number of seconds'}).int({error: 'must be a whole number of seconds'}).min(1, {error: 'must be a whole number of seconds'}).optional()
 const requests = z.number({error: 'must be a whole number of requests (0 turns this limit off)'}).int({error: 'must be a whole number of requests (0 turns this limit off)'}).min(0, {error: 'must be a whole number of requests (0 turns this limit off)'}).max(1_000_000, {error: 'must be a whole number of requests (0 turns this limit off)'}).optional()
 
-export const RATE_LIMIT_KEYS = ['window_seconds', 'register_per_ip', 'token_per_ip', 'token_per_client', 'authorize_per_ip'] as const
+export const RATE_LIMIT_KEYS = ['window_seconds', 'register_per_ip', 'token_per_ip', 'token_per_client', 'authorize_per_ip', 'revoke_per_ip', 'callback_per_ip', 'mcp_unauthenticated_per_ip'] as const
 
 const rateLimits = z.strictObject(
   {
@@ -20,6 +20,9 @@ const rateLimits = z.strictObject(
     token_per_ip: requests,
     token_per_client: requests,
     authorize_per_ip: requests,
+    revoke_per_ip: requests,
+    callback_per_ip: requests,
+    mcp_unauthenticated_per_ip: requests,
   },
   {error: `must be a mapping (${RATE_LIMIT_KEYS.join(', ')})`},
 )

@@ -66,6 +66,12 @@ export interface RateLimits {
   tokenPerClient: number
   /** GET /authorize and the consent form's POST, together. */
   authorizePerIp: number
+  /** POST /revoke. */
+  revokePerIp: number
+  /** GET /auth/callback. */
+  callbackPerIp: number
+  /** Requests to the MCP endpoint without a valid token. */
+  mcpUnauthenticatedPerIp: number
 }
 
 /** YAML key under `rate_limits` → setting and default. Real clients stay far below these. */
@@ -75,6 +81,9 @@ const RATE_LIMIT_DEFAULTS = {
   token_per_ip: ['tokenPerIp', 60],
   token_per_client: ['tokenPerClient', 60],
   authorize_per_ip: ['authorizePerIp', 30],
+  revoke_per_ip: ['revokePerIp', 30],
+  callback_per_ip: ['callbackPerIp', 30],
+  mcp_unauthenticated_per_ip: ['mcpUnauthenticatedPerIp', 120],
 } as const satisfies Record<string, readonly [keyof RateLimits, number]>
 
 export interface ClaimMapping {

@@ -68,6 +68,13 @@ export class FacadeContext {
     throw new OAuthError('temporarily_unavailable', `too many requests (rate_limits.${limit}); try again in ${refused.retryAfterSeconds} s`, 429, {'retry-after': String(refused.retryAfterSeconds)})
   }
 
+  /** The per-address limit `limit` for this request's client address (IPv6 by /64). */
+  async limitAddress(limit: RateLimitName, req: IncomingMessage, route: string): Promise<void> {
+    const address = this.clientAddress(req)
+    const refused = await this.rateLimiter.hitAddress(limit, address, {route, client_address: address})
+    if (refused) throw new OAuthError('temporarily_unavailable', `too many requests (rate_limits.${limit}); try again in ${refused.retryAfterSeconds} s`, 429, {'retry-after': String(refused.retryAfterSeconds)})
+  }
+
   /** A registered client, or one described by its client ID metadata document. */
   async loadClient(clientId: string | undefined): Promise<RegisteredClient | undefined> {
     if (!clientId || clientId.length > 2000) return undefined

@@ -101,9 +101,10 @@ export class OAuthFacade {
     else if (path === '/token') limit = 'token_per_ip'
     // The consent page (GET) follows every /authorize; only the decision (POST) counts.
     else if (path === '/authorize' || (path === '/consent' && method === 'POST')) limit = 'authorize_per_ip'
+    else if (path === '/revoke') limit = 'revoke_per_ip'
+    else if (path === '/auth/callback') limit = 'callback_per_ip'
     if (!limit) return
-    const address = this.ctx.clientAddress(req)
-    await this.ctx.limit(limit, address, {route: path, client_address: address})
+    await this.ctx.limitAddress(limit, req, path)
   }
 }
 

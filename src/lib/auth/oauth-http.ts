@@ -16,6 +16,14 @@ export class OAuthError extends Error {
 }
 
 export const CORS = {'access-control-allow-origin': '*'}
+
+/**
+ * 401 invalid_client. RFC 6749 §5.2: the answer names the authentication scheme (a client that
+ * sent HTTP Basic credentials learns that they were not accepted, not just that something failed).
+ */
+export function invalidClient(description: string): OAuthError {
+  return new OAuthError('invalid_client', description, 401, {'www-authenticate': 'Basic realm="kmcp", charset="UTF-8"', 'access-control-expose-headers': 'www-authenticate'})
+}
 export const MAX_FORM_BYTES = 16 * 1024
 
 export function sendOAuthError(res: ServerResponse, error: OAuthError): void {
@@ -83,8 +91,8 @@ export function clientIdOf(req: IncomingMessage, form: URLSearchParams): string 
   try {
     fromHeader = decodeURIComponent(decoded.slice(0, Math.max(0, decoded.indexOf(':'))))
   } catch {
-    throw new OAuthError('invalid_client', 'malformed Basic credentials', 401)
+    throw invalidClient('malformed Basic credentials')
   }
-  if (fromBody !== undefined && fromBody !== fromHeader) throw new OAuthError('invalid_client', 'client_id in the body and in the Authorization header differ', 401)
+  if (fromBody !== undefined && fromBody !== fromHeader) throw invalidClient('client_id in the body and in the Authorization header differ')
   return fromHeader || fromBody
 }

@@ -6,13 +6,44 @@ import type {EncryptedStore} from '../storage/encrypted.ts'
 import type {RateLimits} from './config.ts'
 
 /** The limits of rate_limits, by the name used in keys, logs and documentation. */
-export type RateLimitName = 'register_per_ip' | 'token_per_ip' | 'token_per_client' | 'authorize_per_ip'
+export type RateLimitName = 'register_per_ip' | 'token_per_ip' | 'token_per_client' | 'authorize_per_ip' | 'revoke_per_ip' | 'callback_per_ip' | 'mcp_unauthenticated_per_ip'
 
 const LIMIT_FIELD: Record<RateLimitName, Exclude<keyof RateLimits, 'windowSeconds'>> = {
   register_per_ip: 'registerPerIp',
   token_per_ip: 'tokenPerIp',
   token_per_client: 'tokenPerClient',
   authorize_per_ip: 'authorizePerIp',
+  revoke_per_ip: 'revokePerIp',
+  callback_per_ip: 'callbackPerIp',
+  mcp_unauthenticated_per_ip: 'mcpUnauthenticatedPerIp',
+}
+
+/** The eight 16-bit groups of an IPv6 address, as numbers; undefined when it is not one. */
+function ipv6Groups(address: string): number[] | undefined {
+  const plain = address.replace(/%.*$/, '')
+  if (isIP(plain) !== 6) return undefined
+  const [head, tail] = plain.includes('::') ? plain.split('::') : [plain, undefined]
+  const toGroups = (part: string | undefined): number[] => {
+    if (!part) return []
+    return part.split(':').flatMap((group) => {
+      if (!group.includes('.')) return [parseInt(group, 16)]
+      const [a, b, c, d] = group.split('.').map(Number)
+      return [(a << 8) | b, (c << 8) | d]
+    })
+  }
+  const front = toGroups(head)
+  const back = toGroups(tail)
+  return tail === undefined ? front : [...front, ...Array<number>(8 - front.length - back.length).fill(0), ...back]
+}
+
+/**
+ * The rate-limit bucket of a client address: an IPv4 address as it is, an IPv6 address by its
+ * /64 (one customer network holds a whole /64, so counting single addresses counts nothing).
+ */
+export function addressBucket(address: string): string {
+  const groups = ipv6Groups(address)
+  if (!groups) return address
+  return `${groups.slice(0, 4).map((g) => g.toString(16)).join(':')}::/64`
 }
 
 /** A refused request: how long until the window ends. */
@@ -71,6 +102,11 @@ export class RateLimiter {
       if (!this.isTrustedProxy(hop)) break
     }
     return address
+  }
+
+  /** Counts one request against a per-address limit, IPv6 by /64. */
+  hitAddress(limit: RateLimitName, address: string, context: Record<string, unknown>): Promise<RateLimited | undefined> {
+    return this.hit(limit, addressBucket(address), context)
   }
 
   /** Counts one request against `limit` for `subject`; returns undefined while within the limit. */

@@ -8,11 +8,16 @@ export const KEY = {
   code: (code: string) => `mcp:oauth:code:${sha256(code)}`,
   grant: (id: string) => `mcp:oauth:grant:${id}`,
   refresh: (token: string) => `mcp:oauth:refresh:${sha256(token)}`,
+  /** Tombstones: a redeemed code or a rotated-out refresh token, and the grant it led to. */
+  usedCode: (code: string) => `mcp:oauth:used-code:${sha256(code)}`,
+  usedRefresh: (token: string) => `mcp:oauth:used-refresh:${sha256(token)}`,
 }
 /** Lifetimes in seconds. */
 export const CLIENT_TTL = 90 * 24 * 3600
 export const TXN_TTL = 15 * 60
 export const CODE_TTL = 5 * 60
+/** A redeemed code's tombstone outlives the code by far: a replay an hour later is still caught. */
+export const USED_CODE_TTL = 24 * 3600
 
 export interface RegisteredClient {
   client_id: string
@@ -30,6 +35,7 @@ export interface RegisteredClient {
 export interface Transaction {
   clientId: string
   redirectUri: string
+  redirectUriGiven?: boolean
   state?: string
   codeChallenge: string
   scope: string
@@ -42,6 +48,8 @@ export interface Transaction {
 export interface CodeRecord {
   clientId: string
   redirectUri: string
+  /** The client named redirect_uri at /authorize: /token must name it again. */
+  redirectUriGiven?: boolean
   codeChallenge: string
   scope: string
   upstream: UpstreamTokens
@@ -58,6 +66,12 @@ export interface RefreshRecord {
   clientId: string
   gid: string
   scope: string
+}
+
+/** What a tombstone remembers: enough to end the grant when the secret comes back. */
+export interface Tombstone {
+  clientId: string
+  gid: string
 }
 
 export function sha256(text: string): string {

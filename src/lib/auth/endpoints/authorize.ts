@@ -57,7 +57,9 @@ export const authorize: Endpoint = async (ctx, _req, res, url, method) => {
     return
   }
   const state = params.get('state') ?? undefined
-  const fail = (error: string, description: string) => redirectError(ctx, res, redirectUri, state, error, description)
+  // RFC 9700 §4.11.2: a client anyone can register must not turn kmcp into a redirector, so a
+  // request that fails validation is answered here, never sent to the redirect URI.
+  const fail = (error: string, description: string) => sendHtml(res, 400, errorPage('Invalid sign-in request', `${description} (${error}). The application sent a request kmcp cannot accept; report this to its developers.`))
   let responseType: string | undefined
   let codeChallenge: string | undefined
   let challengeMethod: string | undefined
@@ -81,7 +83,7 @@ export const authorize: Endpoint = async (ctx, _req, res, url, method) => {
 
   const txnId = randomToken()
   const upstreamVerifier = randomToken()
-  await ctx.store.set(KEY.txn(txnId), {clientId: client.client_id, redirectUri, state, codeChallenge, scope, upstreamVerifier, nonce: randomToken(16)} satisfies Transaction, TXN_TTL)
+  await ctx.store.set(KEY.txn(txnId), {clientId: client.client_id, redirectUri, redirectUriGiven: requestedRedirect !== undefined, state, codeChallenge, scope, upstreamVerifier, nonce: randomToken(16)} satisfies Transaction, TXN_TTL)
   redirect(res, `${ctx.config.publicUrl}/consent?txn=${encodeURIComponent(txnId)}`)
 }
 

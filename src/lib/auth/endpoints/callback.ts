@@ -58,7 +58,7 @@ export const callback: Endpoint = async (ctx, req, res, url, method) => {
     return
   }
   const ourCode = randomToken()
-  await ctx.store.set(KEY.code(ourCode), {clientId: txn.clientId, redirectUri: txn.redirectUri, codeChallenge: txn.codeChallenge, scope: txn.scope, upstream} satisfies CodeRecord, CODE_TTL)
+  await ctx.store.set(KEY.code(ourCode), {clientId: txn.clientId, redirectUri: txn.redirectUri, redirectUriGiven: txn.redirectUriGiven, codeChallenge: txn.codeChallenge, scope: txn.scope, upstream} satisfies CodeRecord, CODE_TTL)
   log.info('user signed in', {user: who.identity.userId, subject: who.identity.subject, groups: who.identity.groups, admin: who.identity.isAdmin, client_id: txn.clientId})
   back({code: ourCode})
 }

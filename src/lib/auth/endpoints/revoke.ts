@@ -1,5 +1,5 @@
 import type {Endpoint} from '../context.ts'
-import {CORS, OAuthError, allowMethods, clientIdOf, param, readForm} from '../oauth-http.ts'
+import {CORS, OAuthError, allowMethods, invalidClient, clientIdOf, param, readForm} from '../oauth-http.ts'
 import {KEY, type RefreshRecord} from '../records.ts'
 
 /** POST /revoke (RFC 7009): ends the whole sign-in behind an access or refresh token. */
@@ -8,7 +8,7 @@ export const revoke: Endpoint = async (ctx, req, res, _url, method) => {
   const form = await readForm(req)
   const token = param(form, 'token')
   const client = await ctx.loadClient(clientIdOf(req, form))
-  if (!client) throw new OAuthError('invalid_client', 'unknown client_id', 401)
+  if (!client) throw invalidClient('unknown client_id')
   if (!token) throw new OAuthError('invalid_request', 'token is required')
   let gid: string | undefined
   const refresh = await ctx.store.take<RefreshRecord>(KEY.refresh(token))

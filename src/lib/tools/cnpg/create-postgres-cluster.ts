@@ -8,6 +8,7 @@ import {MANAGED_BY_KMCP, MANAGED_BY_LABEL} from '../postgres/secrets.ts'
 import {CNPG_API_VERSION, type CnpgCluster, cnpgPath} from './api.ts'
 import {waitForCluster} from './cluster-ops.ts'
 import {callExample, clusterNameParam, instancesParam, officialImage, postgresIdentifier, postgresVersionParam, ref} from './params.ts'
+import {requireAdminFor, requireAllowedImage} from '../privileged-fields.ts'
 
 const IMAGE_REFERENCE = /^[a-z0-9]+(?:[._-][a-z0-9]+)*(?::[0-9]+)?(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/
 
@@ -75,6 +76,8 @@ export const createPostgresCluster = defineTool({
   },
   annotations: {readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false},
   handler: async (args, context): Promise<ToolReply<Record<string, unknown>>> => {
+    requireAdminFor(context.identity, [{name: 'container_image', given: args.container_image !== undefined, why: 'an image runs its own code in the cluster'}])
+    requireAllowedImage(args.container_image)
     const kube = await context.kube()
     const namespace = await context.namespace(args.namespace)
     const target = ref(namespace, args.name)

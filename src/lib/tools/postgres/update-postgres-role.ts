@@ -12,6 +12,7 @@ import {ROLE_FLAG_DESCRIPTIONS, clusterNameParam, commentParam, connectionLimitP
 import {type RoleSummary, renderRoleAttributes, summarizeRole} from './role-summary.ts'
 import {requireRole} from './get-postgres-role-status.ts'
 import {type Secret, createRoleSecret, deleteKmcpSecret, foreignSecretRefusal, generatePassword, isKmcpRoleSecret, kubectlReadPasswordCommand, readSecret, replaceRolePassword, restoreSecretData} from './secrets.ts'
+import {requireAdminFor} from '../privileged-fields.ts'
 
 const FLAGS = ['login', 'superuser', 'inherit', 'createdb', 'createrole', 'replication', 'bypassrls'] as const
 
@@ -142,6 +143,13 @@ export const updatePostgresRole = defineTool({
   input,
   annotations: {readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false},
   handler: async (args, context) => {
+    requireAdminFor(context.identity, [
+      {name: 'password', given: args.password !== undefined, why: 'a password of your choosing lets you sign in as this role (generate_password=true is allowed: nobody sees it)'},
+      {name: 'superuser', given: args.superuser === true, why: 'a superuser can read and change every database and run programs on the server'},
+      {name: 'createrole', given: args.createrole === true, why: 'a role that creates roles can grant itself other roles\' rights'},
+      {name: 'replication', given: args.replication === true, why: 'a replication role can stream a copy of every database'},
+      {name: 'bypassrls', given: args.bypassrls === true, why: 'it bypasses every row-level security policy'},
+    ])
     const namespace = await context.namespace(args.namespace)
     const kube = await context.kube()
     const password = args.password ?? (args.generate_password ? generatePassword() : undefined)
