@@ -21,6 +21,8 @@ export interface KubeRequest {
   /** Defaults to application/json; patches must say which patch type they are. */
   contentType?: 'application/json' | 'application/merge-patch+json' | 'application/json-patch+json' | 'application/apply-patch+yaml'
   signal?: AbortSignal
+  /** Defaults to application/json (the service-account issuer's JWKS only answers application/jwk-set+json). */
+  accept?: string
 }
 
 export interface WatchEvent<T> {
@@ -111,7 +113,7 @@ export class KubeClient {
   }
 
   private async requestOnce<T>(req: KubeRequest): Promise<T> {
-    const headers: Record<string, string | string[]> = {accept: 'application/json', ...(await this.authHeaders())}
+    const headers: Record<string, string | string[]> = {accept: req.accept ?? 'application/json', ...(await this.authHeaders())}
     let body: string | undefined
     if (req.body !== undefined) {
       headers['content-type'] = req.contentType ?? 'application/json'

@@ -26,6 +26,8 @@ export interface CallerIdentity {
   transport: 'stdio' | 'http'
   /** Set with `kmcp serve --impersonate`: Kubernetes requests are made as this user and groups. */
   kubernetes?: {user: string; groups: string[]}
+  /** A machine client (client credentials) or a trusted workload (token exchange); named in audit lines. */
+  machine?: {kind: 'machine_client' | 'workload'; name: string}
 }
 
 /** What a tool handler may use. It knows nothing of transports. */
@@ -176,7 +178,7 @@ export async function runTool(definition: AnyTool, args: Record<string, unknown>
 }
 
 function audit(tool: string, identity: CallerIdentity, target: string | undefined, dryRun: boolean, result: 'ok' | 'error'): void {
-  log.record('audit', {user: identity.userId, subject: identity.subject, transport: identity.transport, tool, target, dry_run: dryRun, result})
+  log.record('audit', {user: identity.userId, subject: identity.subject, ...(identity.machine ? {[identity.machine.kind]: identity.machine.name} : {}), transport: identity.transport, tool, target, dry_run: dryRun, result})
 }
 
 /** Mounts every tool of the given toolsets on an MCP server. */
