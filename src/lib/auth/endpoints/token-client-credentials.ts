@@ -80,6 +80,7 @@ async function verifyAssertion(ctx: FacadeContext, client: MachineClient, assert
 
 /** The client_credentials grant (RFC 6749 §4.4) for the `machine_clients` of oidc.yaml. */
 export async function clientCredentialsGrant(ctx: FacadeContext, req: IncomingMessage, form: URLSearchParams): Promise<Record<string, unknown>> {
+  if (ctx.config.machineClients.length === 0) throw new OAuthError('unsupported_grant_type', 'client_credentials is not enabled on this server: its oidc.yaml has no machine_clients')
   const presented = presentedCredentials(req, form)
   const client = ctx.config.machineClients.find((c) => c.clientId === presented.clientId)
   let reason: string | undefined
