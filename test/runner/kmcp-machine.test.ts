@@ -116,7 +116,8 @@ describe('kmcp login and kmcp token', () => {
   test('kmcp token without a saved login says to log in first', async () => {
     const result = await runKmcp(['token', '--url', mcpUrl], env)
     assert.equal(result.code, 1)
-    assert.match(result.stderr, new RegExp(`no saved login for ${mcpUrl.replace(/[/.]/g, '\\$&')} that can be refreshed; log in first: kmcp login --url`))
+    // oclif wraps the message over lines prefixed with " ›".
+    assert.match(result.stderr.replace(/\s*\n ›\s*/g, ' '), new RegExp(`no saved login for ${mcpUrl.replace(/[/.]/g, '\\$&')} that can be refreshed; log in first: kmcp login --url`))
   })
 
   test('kmcp login keeps the refresh token in a 0600 file; kmcp token refreshes from it without a browser', async () => {

@@ -8,6 +8,7 @@ import {storageKeyRing, type StorageKey} from '../storage/encrypted.ts'
 import {parseOidcYaml, type OidcYaml} from './config-schema.ts'
 import {MachineConfigError, loadMachineClients, type MachineClient} from './machine-clients.ts'
 import {loadWorkloadIssuers, type WorkloadIssuer} from './workload-issuers.ts'
+import {referenceSecret} from './reference-compat.ts'
 
 /** Everything the OAuth facade needs, resolved and validated. */
 export interface AuthConfig {
@@ -180,7 +181,7 @@ export function loadAuthConfig(options: LoadOptions): AuthConfig {
       }
     }
     const value = text(key, [envName])
-    return value ? {value, from: `\`${key}\` / ${envName}`} : undefined
+    return value ? {value, from: `\`${key}\` / ${envName}`} : referenceSecret(key, env)
   }
   const list = (key: string, envName: string, fallback: string[]): string[] => {
     const value = yaml[key] ?? env[envName]
