@@ -58,6 +58,6 @@ test('without the reference mount, a missing key still stops start-up naming the
   const port = await freePort()
   await assert.rejects(
     startHttpServer({kubeconfig: harness().kubeconfigPath, port, extraArgs: ['--oidc-config', files.configPath], env: {KMCP_REFERENCE_SECRETS_DIR: join(files.dir, 'nothing-here')}}),
-    /missing the Auth0 client secret|missing the token signing key/,
+    /missing the Auth0\s+(›\s+)?client secret/,
   )
 })
