@@ -20,8 +20,10 @@ const REFERENCE_KEY_NAMES: Record<string, string> = {
 export function referenceSecret(key: string, env: NodeJS.ProcessEnv): {value: string; from: string} | undefined {
   const name = REFERENCE_KEY_NAMES[key]
   if (!name) return undefined
-  const file = join(env.KMCP_REFERENCE_SECRETS_DIR || REFERENCE_SECRETS_DIR, name)
-  if (!existsSync(file)) return undefined
+  // Its chart mounted the Secret at /etc/mcp/secrets/auth0 or, in earlier versions, /etc/mcp/secrets.
+  const dirs = env.KMCP_REFERENCE_SECRETS_DIR ? [env.KMCP_REFERENCE_SECRETS_DIR] : [REFERENCE_SECRETS_DIR, '/etc/mcp/secrets']
+  const file = dirs.map((dir) => join(dir, name)).find((path) => existsSync(path))
+  if (!file) return undefined
   const value = readFileSync(file, 'utf8').trim()
   if (!value) return undefined
   log.warn(`deprecated: ${key} read from ${file}, the Python reference's Secret layout; run \`kmcp secrets create\` (or set ${key}_file) and remove that mount. See docs/migrating.md.`, {key, file})
