@@ -8,6 +8,7 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {SignJWT, exportJWK, exportSPKI, generateKeyPair, type CryptoKey, type JWTPayload} from 'jose'
 import {expectStatus, kubeRequest} from '../support/kube.ts'
+import type {HttpServerProcess} from '../support/mcp.ts'
 
 /** The issuer the harness's API server writes into service-account tokens (its --service-account-issuer). */
 export const KUBERNETES_ISSUER = 'https://kubernetes.default.svc.cluster.local'
@@ -101,4 +102,13 @@ export const ID_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:id_token'
 
 export function exchangeForm(subjectToken: string, extra: Record<string, string> = {}): Record<string, string> {
   return {grant_type: TOKEN_EXCHANGE, subject_token: subjectToken, subject_token_type: ID_TOKEN_TYPE, ...extra}
+}
+
+/** The JSON audit lines a kmcp serve process has written to stderr so far. */
+export function auditLinesOf(server: HttpServerProcess): Array<Record<string, unknown>> {
+  return server
+    .stderr()
+    .split('\n')
+    .filter((line) => line.includes('"kind":"audit"'))
+    .map((line) => JSON.parse(line) as Record<string, unknown>)
 }

@@ -13,6 +13,7 @@ import {makeHealthyCluster} from '../support/operator.ts'
 import {cnpgNamespace, initializeWith, startAuthStack, type AuthStack} from './helpers.ts'
 import {
   KUBERNETES_ISSUER,
+  auditLinesOf,
   basicAuth,
   ciIdToken,
   clientAssertion,
@@ -61,11 +62,7 @@ async function connectWith(token: string): Promise<Client> {
 }
 
 function auditLines(): Array<Record<string, unknown>> {
-  return stack.replicas[0]
-    .stderr()
-    .split('\n')
-    .filter((line) => line.includes('"kind":"audit"'))
-    .map((line) => JSON.parse(line) as Record<string, unknown>)
+  return auditLinesOf(stack.replicas[0])
 }
 
 async function expectAudit(what: string, match: (line: Record<string, unknown>) => boolean): Promise<void> {

@@ -13,7 +13,7 @@ import {deleteNamespace} from '../support/kube.ts'
 import {kmcpCommand, REPO_ROOT} from '../support/mcp.ts'
 import {freePort} from '../support/redis.ts'
 import {Browser, cnpgNamespace, initializeWith, startAuthStack, type AuthStack} from '../auth/helpers.ts'
-import {ciIdToken, createServiceAccount, machineFixtures, serviceAccountToken, type MachineFixtures} from '../auth/machine-helpers.ts'
+import {auditLinesOf, ciIdToken, createServiceAccount, machineFixtures, serviceAccountToken, type MachineFixtures} from '../auth/machine-helpers.ts'
 import {assertValidJunit, byPlugin, describeReport, jsonReport, junitCases, runKmcpTest, type CommandResult} from './helpers.ts'
 
 const scratch = mkdtempSync(join(tmpdir(), 'kmcp-test-machine-'))
@@ -47,11 +47,7 @@ function assertSuitesPassed(result: CommandResult, junit: string, tokenKind: str
 }
 
 function auditLines(): Array<Record<string, unknown>> {
-  return stack.replicas[0]
-    .stderr()
-    .split('\n')
-    .filter((line) => line.includes('"kind":"audit"'))
-    .map((line) => JSON.parse(line) as Record<string, unknown>)
+  return auditLinesOf(stack.replicas[0])
 }
 
 describe('kmcp test --junit with machine credentials', () => {
