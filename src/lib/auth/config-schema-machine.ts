@@ -32,7 +32,7 @@ export const machineClientSchema = z.strictObject(
 
 export const workloadIssuerSchema = z.strictObject(
   {
-    issuer: z.union([z.string()], {error: 'must be the issuer URL exactly as it appears in the tokens'}),
+    issuer: z.string({error: 'must be the issuer URL exactly as it appears in the tokens'}),
     audience: list,
     jwks_url: text('a URL'),
     discovery_url: text('a URL'),
