@@ -5,6 +5,8 @@ import SetupAuth0 from './commands/setup/auth0.ts'
 import HelmInstall from './commands/helm/install.ts'
 import Probe from './commands/probe.ts'
 import Test from './commands/test.ts'
+import Token from './commands/token.ts'
+import Login from './commands/login.ts'
 
 /**
  * Every kmcp command, by oclif id (topics separated by ":", typed with spaces). oclif's explicit
@@ -18,4 +20,6 @@ export const COMMANDS = {
   'helm:install': HelmInstall,
   probe: Probe,
   test: Test,
+  token: Token,
+  login: Login,
 }

@@ -2,7 +2,7 @@ import {Command, Flags} from '@oclif/core'
 import {SUITES_BY_DEFAULT} from '../lib/testing/defaults.ts'
 import {selfCommand, splitCommandLine} from '../lib/testing/command-line.ts'
 import type {ServerTarget} from '../lib/testing/session.ts'
-import type {TokenSource} from '../lib/testing/tokens.ts'
+import {tokenFlags, tokenSourceFrom} from '../lib/testing/token-flags.ts'
 
 const list = (values: string[] | undefined) => values?.flatMap((value) => value.split(',')).map((value) => value.trim()).filter(Boolean)
 
@@ -18,7 +18,8 @@ export default class Test extends Command {
   static override examples = [
     '<%= config.bin %> test --kubeconfig ~/.kube/config --namespace kmcp-test',
     '<%= config.bin %> test --transport http --url https://kmcp.example.com/mcp --token-file token.txt --junit report.xml',
-    '<%= config.bin %> test --transport http --url https://kmcp.example.com/mcp --client-credentials --client-id ci --suite auth',
+    '<%= config.bin %> test --transport http --url https://kmcp.example.com/mcp --client-id ci --client-secret "$KMCP_CLIENT_SECRET" --junit report.xml',
+    '<%= config.bin %> test --url https://kmcp.example.com/mcp --id-token-env KMCP_ID_TOKEN --junit report.xml',
     '<%= config.bin %> test --server-command "npx some-mcp-server" --suite protocol --json',
   ]
 
@@ -36,17 +37,7 @@ export default class Test extends Command {
     list: Flags.boolean({default: false, summary: 'List the plugins and their ordering, then exit.'}),
     concurrency: Flags.integer({default: 4, min: 1, max: 64, summary: 'How many independent plugins run at the same time.'}),
     timeout: Flags.integer({default: 60, min: 1, summary: 'Time limit per plugin, in seconds.'}),
-    token: Flags.string({summary: 'HTTP: bearer token.', env: 'KMCP_TEST_TOKEN', exclusive: ['token-file', 'client-credentials', 'login']}),
-    'token-file': Flags.string({summary: 'HTTP: file holding the bearer token.', exclusive: ['token', 'client-credentials', 'login']}),
-    'client-credentials': Flags.boolean({default: false, summary: 'HTTP: get a token with the OAuth client credentials grant (--client-id, --client-secret).', exclusive: ['token', 'token-file', 'login']}),
-    login: Flags.boolean({default: false, summary: 'HTTP: log in with a browser (authorization code + PKCE on a loopback redirect).', exclusive: ['token', 'token-file', 'client-credentials']}),
-    'client-id': Flags.string({summary: 'OAuth client id (client credentials; optional for --login, which registers a client when omitted).'}),
-    'client-secret': Flags.string({summary: 'OAuth client secret for --client-credentials (prefer the environment variable).', env: 'KMCP_TEST_CLIENT_SECRET'}),
-    issuer: Flags.string({summary: 'Authorization server for --client-credentials (default: from the server\'s protected-resource metadata).'}),
-    scope: Flags.string({summary: 'OAuth scope to request.'}),
-    audience: Flags.string({summary: 'OAuth audience to request (Auth0 APIs) instead of the resource indicator.'}),
-    'login-timeout': Flags.integer({default: 300, min: 1, summary: 'How long --login waits for the browser, in seconds.'}),
-    'redirect-port': Flags.integer({default: 0, min: 0, max: 65535, summary: 'Loopback port of the --login redirect URI (0: any free port).'}),
+    ...tokenFlags,
     json: Flags.boolean({default: false, summary: 'Write the results as JSON to stdout (progress goes to stderr).'}),
     junit: Flags.string({summary: 'Write a JUnit XML report to this file.'}),
   }
@@ -86,15 +77,7 @@ export default class Test extends Command {
       targetLabel = argv.join(' ')
     }
 
-    let tokenSource: TokenSource = {kind: 'none'}
-    if (flags.token !== undefined) tokenSource = {kind: 'token', token: flags.token}
-    else if (flags['token-file']) tokenSource = {kind: 'file', path: flags['token-file']}
-    else if (flags['client-credentials']) {
-      if (!flags['client-id'] || !flags['client-secret']) this.error('--client-credentials needs --client-id and --client-secret (or $KMCP_TEST_CLIENT_SECRET)', {exit: 2})
-      tokenSource = {kind: 'client-credentials', clientId: flags['client-id'], clientSecret: flags['client-secret'], issuer: flags.issuer, scope: flags.scope, audience: flags.audience}
-    } else if (flags.login) {
-      tokenSource = {kind: 'login', clientId: flags['client-id'], scope: flags.scope, timeoutMs: flags['login-timeout'] * 1000, redirectPort: flags['redirect-port'], announce: (line) => process.stderr.write(`${line}\n`)}
-    }
+    const tokenSource = tokenSourceFrom(flags, transport === 'http' ? new URL(flags.url!) : undefined, (message) => this.error(message, {exit: 2}))
 
     // Loaded on use: every command class is loaded at start-up (oclif reads their flags), so the
     // runner and its suites stay out of `kmcp serve`'s start-up this way.

@@ -2,8 +2,9 @@
 // JSON and JUnit reports, and checking the JUnit file against the JUnit XML schema with xmllint.
 import {spawn, spawnSync} from 'node:child_process'
 import assert from 'node:assert/strict'
-import {readFileSync} from 'node:fs'
-import {resolve} from 'node:path'
+import {mkdtempSync, readFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join, resolve} from 'node:path'
 import {kmcpCommand, NODE, REPO_ROOT} from '../support/mcp.ts'
 
 export const FIXTURES = resolve(REPO_ROOT, 'test/runner/fixtures')
@@ -35,7 +36,8 @@ export async function runKmcpTest(args: string[], options: {binary?: string; env
   const command = options.binary ? {command: options.binary, args: ['test', ...args]} : kmcpCommand('test', ...args)
   const child = spawn(command.command, command.args, {
     cwd: REPO_ROOT,
-    env: {PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', KMCP_LOG_LEVEL: 'warn', ...options.env},
+    // A config directory of its own: --login keeps logins there, and a run must not find another's.
+    env: {PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', KMCP_LOG_LEVEL: 'warn', KMCP_CONFIG_DIR: mkdtempSync(join(tmpdir(), 'kmcp-config-')), ...options.env},
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let stdout = ''

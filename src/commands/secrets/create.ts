@@ -15,6 +15,7 @@ export default class SecretsCreate extends Command {
     '<%= config.bin %> secrets create --namespace kmcp --release kmcp --client-secret-file ./client-secret.txt',
     '<%= config.bin %> secrets create -n kmcp --release kmcp --rotate --yes',
     '<%= config.bin %> secrets create -n kmcp --release kmcp --out-dir ./.kmcp-secrets --dry-run',
+    '<%= config.bin %> secrets create -n mcp --release kmcp --from-release cnpg-mcp --yes',
   ]
 
   static override flags = {
@@ -26,6 +27,7 @@ export default class SecretsCreate extends Command {
     'skip-client-secret': Flags.boolean({default: false, summary: 'Do not create <release>-oidc-client (e.g. a provider without a client secret).'}),
     'jwt-signing-key': Flags.string({summary: 'Use this JWT signing key (64 hex characters) instead of generating one.'}),
     'storage-encryption-key': Flags.string({summary: 'Use this storage encryption key (Fernet format) instead of generating one.'}),
+    'from-release': Flags.string({summary: "Take the keys of this Python-reference release (its Secrets' server-client-secret, jwt-signing-key, storage-encryption-key) instead of generating them, so tokens and stored sessions survive the move."}),
     rotate: Flags.boolean({default: false, summary: 'Replace existing keys (and the client secret if given); the old storage key stays in the key ring.'}),
     'out-dir': Flags.string({summary: 'Also write the values to files in this directory (mode 0600) for running kmcp serve locally.'}),
     'show-secrets': Flags.boolean({default: false, summary: 'Print the secret values in the result.'}),
@@ -43,7 +45,16 @@ export default class SecretsCreate extends Command {
     try {
       const kube = await createKubeClient({kubeconfig: flags.kubeconfig, context: flags.context})
       const namespace = flags.namespace ?? kube.defaultNamespace
-      const clientSecret = await readClientSecret(flags['client-secret-file'], flags['client-secret'])
+      let clientSecret = await readClientSecret(flags['client-secret-file'], flags['client-secret'])
+      let jwtSigningKey = flags['jwt-signing-key']
+      let storageEncryptionKey = flags['storage-encryption-key']
+      if (flags['from-release']) {
+        const {readReferenceRelease} = await import('../../lib/setup/reference-release.ts')
+        const reference = await progress.step(`reading the keys of release ${flags['from-release']}`, () => readReferenceRelease(kube, namespace, flags['from-release']!))
+        clientSecret ??= reference.clientSecret
+        jwtSigningKey ??= reference.jwtSigningKey
+        storageEncryptionKey ??= reference.storageEncryptionKey
+      }
       const result = await createSecrets({
         kube,
         namespace,
@@ -52,8 +63,8 @@ export default class SecretsCreate extends Command {
         askClientSecret: flags['skip-client-secret']
           ? async () => undefined
           : () => ask({interactive, value: undefined, flag: '--client-secret-file (or --skip-client-secret)', message: 'Upstream OAuth client secret:', secret: true}),
-        jwtSigningKey: flags['jwt-signing-key'],
-        storageEncryptionKey: flags['storage-encryption-key'],
+        jwtSigningKey,
+        storageEncryptionKey,
         rotate: flags.rotate,
         dryRun: flags['dry-run'],
         confirm: (summary) => confirmOrFail({interactive, yes: flags.yes, message: summary}),

@@ -5,6 +5,7 @@ import {log} from '../server/logger.ts'
 import {sendJson} from '../server/json-reply.ts'
 import type {FacadeContext} from './context.ts'
 import {identityOf, type IdentityResult} from './identity.ts'
+import {machineIdentity} from './machine-clients.ts'
 import {CORS} from './oauth-http.ts'
 import type {Grant} from './records.ts'
 
@@ -89,7 +90,8 @@ export class BearerAuthenticator {
   private cachedIdentity(grant: Grant): IdentityResult {
     let identity = this.identities.get(grant)
     if (!identity) {
-      identity = identityOf(grant.upstream, this.ctx.config, this.ctx.impersonate)
+      const {config, impersonate} = this.ctx
+      identity = grant.machine ? {ok: true, identity: machineIdentity(grant.machine, config.adminUsers, config.adminGroups, impersonate)} : identityOf(grant.upstream, config, impersonate)
       this.identities.set(grant, identity)
     }
     return identity

@@ -1,4 +1,5 @@
 import {z} from 'zod'
+import {machineYamlKeys} from './config-schema-machine.ts'
 
 /**
  * The one schema of oidc.yaml. Every mapping is strict: a key kmcp does not know (a typo such as
@@ -80,6 +81,7 @@ export const oidcYamlSchema = z.strictObject(
     refresh_token_lifetime_seconds: wholeSeconds,
     rate_limits: rateLimits.nullish(),
     trusted_proxies: list,
+    ...machineYamlKeys,
   },
   {error: 'the top level must be a mapping of keys'},
 )
@@ -109,9 +111,9 @@ function editDistance(a: string, b: string): number {
 function knownKeysAt(path: PropertyKey[]): string[] {
   let schema: z.ZodType = oidcYamlSchema
   for (const segment of path) {
-    let inner = schema as unknown as {unwrap?: () => z.ZodType; shape?: Record<string, z.ZodType>}
+    let inner = schema as unknown as {unwrap?: () => z.ZodType; shape?: Record<string, z.ZodType>; element?: z.ZodType}
     while (inner.unwrap) inner = inner.unwrap() as never
-    const next = inner.shape?.[String(segment)]
+    const next = typeof segment === 'number' ? inner.element : inner.shape?.[String(segment)]
     if (!next) return []
     schema = next
   }

@@ -6,6 +6,9 @@ import {parse as parseYaml} from 'yaml'
 import type {RedisSettings} from '../storage/redis.ts'
 import {storageKeyRing, type StorageKey} from '../storage/encrypted.ts'
 import {parseOidcYaml, type OidcYaml} from './config-schema.ts'
+import {MachineConfigError, loadMachineClients, type MachineClient} from './machine-clients.ts'
+import {loadWorkloadIssuers, type WorkloadIssuer} from './workload-issuers.ts'
+import {referenceSecret} from './reference-compat.ts'
 
 /** Everything the OAuth facade needs, resolved and validated. */
 export interface AuthConfig {
@@ -52,6 +55,10 @@ export interface AuthConfig {
    * socket's peer address is the client's, whatever the headers say.
    */
   trustedProxies: string[]
+  /** `machine_clients`: callers of the client_credentials grant. */
+  machineClients: MachineClient[]
+  /** `trusted_workload_issuers`: whose ID tokens the token-exchange grant accepts. */
+  workloadIssuers: WorkloadIssuer[]
   /** Where the settings came from, for messages. */
   source: string
 }
@@ -174,7 +181,7 @@ export function loadAuthConfig(options: LoadOptions): AuthConfig {
       }
     }
     const value = text(key, [envName])
-    return value ? {value, from: `\`${key}\` / ${envName}`} : undefined
+    return value ? {value, from: `\`${key}\` / ${envName}`} : referenceSecret(key, env)
   }
   const list = (key: string, envName: string, fallback: string[]): string[] => {
     const value = yaml[key] ?? env[envName]
@@ -254,6 +261,17 @@ export function loadAuthConfig(options: LoadOptions): AuthConfig {
     throw new AuthConfigError(`\`token_endpoint_auth_method\` is ${method} but no client secret is set: set \`client_secret_file\` in ${where} or OIDC_CLIENT_SECRET.`)
   }
 
+  const mcpScopes = list('mcp_scopes', 'KMCP_MCP_SCOPES', ['kmcp'])
+  let machineClients: MachineClient[]
+  let workloadIssuers: WorkloadIssuer[]
+  try {
+    machineClients = loadMachineClients(yaml.machine_clients as OidcYaml['machine_clients'], path, env, mcpScopes)
+    workloadIssuers = loadWorkloadIssuers(yaml.trusted_workload_issuers as OidcYaml['trusted_workload_issuers'], path, {audiences: [publicUrl], scopes: mcpScopes})
+  } catch (error) {
+    if (error instanceof MachineConfigError) throw new AuthConfigError(error.message)
+    throw error
+  }
+
   return {
     authType,
     issuer,
@@ -264,7 +282,7 @@ export function loadAuthConfig(options: LoadOptions): AuthConfig {
     upstreamScopes: list('required_scopes', 'OIDC_REQUIRED_SCOPES', list('scope', 'OIDC_SCOPE', ['openid', 'profile', 'email', 'offline_access'])),
     upstreamAuthorizeParams: stringMap(yaml.upstream_authorize_params, 'upstream_authorize_params', path),
     publicUrl,
-    mcpScopes: list('mcp_scopes', 'KMCP_MCP_SCOPES', ['kmcp']),
+    mcpScopes,
     cimdAllowedHosts: list('cimd_allowed_hosts', 'KMCP_CIMD_ALLOWED_HOSTS', []),
     signingKeys,
     storageKeys,
@@ -280,6 +298,8 @@ export function loadAuthConfig(options: LoadOptions): AuthConfig {
     refreshTokenLifetimeSeconds: seconds('refresh_token_lifetime_seconds', 30 * 24 * 3600),
     rateLimits: rateLimits(yaml.rate_limits as OidcYaml['rate_limits']),
     trustedProxies: list('trusted_proxies', 'KMCP_TRUSTED_PROXIES', []).map((entry) => checkProxyEntry(entry, path)),
+    machineClients,
+    workloadIssuers,
     source: where,
   }
 }

@@ -1,4 +1,5 @@
 import type {IncomingMessage} from 'node:http'
+import type {JSONWebKeySet} from 'jose'
 import type {EncryptedStore} from '../storage/encrypted.ts'
 import {log} from '../server/logger.ts'
 import type {AuthConfig} from './config.ts'
@@ -11,6 +12,7 @@ import {KEY, type RegisteredClient} from './records.ts'
 import {checkRedirectUri} from './redirect-uri.ts'
 import {AccessTokenIssuer} from './tokens.ts'
 import type {UpstreamProvider} from './upstream.ts'
+import {WorkloadTokenVerifier} from './workload-issuers.ts'
 
 export interface FacadeOptions {
   config: AuthConfig
@@ -20,6 +22,8 @@ export interface FacadeOptions {
   mcpPath: string
   /** --impersonate: Kubernetes requests carry the caller's identity. */
   impersonate: boolean
+  /** Reads the service-account issuer's keys through kmcp's Kubernetes connection (jwks_from_kubernetes). */
+  kubernetesJwks?: () => Promise<JSONWebKeySet>
 }
 
 /** What every OAuth endpoint shares: configuration, storage, keys, limits, and client lookup. */
@@ -37,6 +41,7 @@ export class FacadeContext {
   readonly grants: GrantStore
   readonly metadataDocuments: ClientMetadataDocuments
   readonly rateLimiter: RateLimiter
+  readonly workloads: WorkloadTokenVerifier
 
   constructor(options: FacadeOptions) {
     this.config = options.config
@@ -51,6 +56,7 @@ export class FacadeContext {
     this.grants = new GrantStore(this.store, this.upstream, this.config.refreshTokenLifetimeSeconds)
     this.metadataDocuments = new ClientMetadataDocuments(this.config.cimdAllowedHosts)
     this.rateLimiter = new RateLimiter(this.store, this.config.rateLimits, this.config.trustedProxies)
+    this.workloads = new WorkloadTokenVerifier(this.config.workloadIssuers, options.kubernetesJwks)
   }
 
   clientAddress(req: IncomingMessage): string {

@@ -31,15 +31,16 @@ export class GrantStore {
     this.lifetimeSeconds = lifetimeSeconds
   }
 
-  async create(gid: string, grant: Grant): Promise<void> {
-    await this.store.set(KEY.grant(gid), grant, this.lifetimeSeconds)
+  /** `lifetimeSeconds`: shorter than a sign-in's for grants that end with their only token (machine callers). */
+  async create(gid: string, grant: Grant, lifetimeSeconds = this.lifetimeSeconds): Promise<void> {
+    await this.store.set(KEY.grant(gid), grant, lifetimeSeconds)
   }
 
   /** Removes the grant (every token bound to it stops working) and revokes it upstream. */
   async end(gid: string): Promise<boolean> {
     this.recent.delete(gid)
     const grant = await this.store.take<Grant>(KEY.grant(gid))
-    if (grant) await this.upstream.revoke(grant.upstream).catch(() => undefined)
+    if (grant && !grant.machine) await this.upstream.revoke(grant.upstream).catch(() => undefined)
     return grant !== undefined
   }
 

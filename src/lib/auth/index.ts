@@ -1,3 +1,4 @@
+import type {JSONWebKeySet} from 'jose'
 import type {HttpAuthLayer} from '../server/http.ts'
 import {EncryptedStore} from '../storage/encrypted.ts'
 import type {KeyValueStore} from '../storage/kv.ts'
@@ -19,6 +20,8 @@ export interface AuthLayerOptions {
   impersonate: boolean
   adminUsers?: string[]
   adminGroups?: string[]
+  /** Reads the cluster's service-account issuer keys (/openid/v1/jwks) for jwks_from_kubernetes. */
+  kubernetesJwks?: () => Promise<JSONWebKeySet>
 }
 
 /**
@@ -38,7 +41,7 @@ export async function createAuthLayer(options: AuthLayerOptions): Promise<HttpAu
   }
   const store = new EncryptedStore(backend, config.storageKeys)
   const upstream = new UpstreamProvider(config)
-  const facade = new OAuthFacade({config, store, upstream, mcpPath: options.mcpPath, impersonate: options.impersonate})
+  const facade = new OAuthFacade({config, store, upstream, mcpPath: options.mcpPath, impersonate: options.impersonate, kubernetesJwks: options.kubernetesJwks})
   log.info('OAuth authorization enabled', {
     provider: config.authType,
     issuer: config.issuer,

@@ -1,4 +1,5 @@
 import {createHash, randomBytes, timingSafeEqual} from 'node:crypto'
+import type {MachineGrant} from './machine-clients.ts'
 import type {UpstreamTokens} from './upstream.ts'
 
 /** Redis key prefixes. Secrets are never part of a key: codes and refresh tokens are hashed. */
@@ -60,6 +61,8 @@ export interface Grant {
   clientId: string
   scope: string
   upstream: UpstreamTokens
+  /** Set for machine clients and trusted workloads: who it acts as (the upstream part is empty). */
+  machine?: MachineGrant
 }
 
 export interface RefreshRecord {

@@ -21,6 +21,8 @@ export interface KubeRequest {
   /** Defaults to application/json; patches must say which patch type they are. */
   contentType?: 'application/json' | 'application/merge-patch+json' | 'application/json-patch+json' | 'application/apply-patch+yaml'
   signal?: AbortSignal
+  /** Defaults to application/json (the service-account issuer's JWKS only answers application/jwk-set+json). */
+  accept?: string
 }
 
 export interface WatchEvent<T> {
@@ -119,7 +121,7 @@ export class KubeClient {
   }
 
   private async requestOnce<T>(req: KubeRequest, expect: 'json' | 'text' = 'json'): Promise<T> {
-    const headers: Record<string, string | string[]> = {accept: expect === 'json' ? 'application/json' : '*/*', ...(await this.authHeaders())}
+    const headers: Record<string, string | string[]> = {accept: req.accept ?? (expect === 'json' ? 'application/json' : '*/*'), ...(await this.authHeaders())}
     let body: string | undefined
     if (req.body !== undefined) {
       headers['content-type'] = req.contentType ?? 'application/json'

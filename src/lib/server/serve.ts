@@ -1,4 +1,5 @@
 import {existsSync} from 'node:fs'
+import type {JSONWebKeySet} from 'jose'
 import {LazyKubeClient} from '../k8s/client.ts'
 import {localIdentity} from '../tools/registry.ts'
 import {configureLogging, log, type LogLevel} from './logger.ts'
@@ -77,7 +78,7 @@ export function isLoopbackHost(host: string): boolean {
 }
 
 /** Decides how HTTP requests are authenticated; refuses an open server on a reachable address. */
-async function httpAuthLayer(options: ServeOptions): Promise<HttpAuthLayer | undefined> {
+async function httpAuthLayer(options: ServeOptions, kube: LazyKubeClient): Promise<HttpAuthLayer | undefined> {
   if (options.insecureNoAuth) {
     if (options.impersonate) throw new ServeConfigError('--impersonate needs authentication (the signed-in user is who kmcp impersonates); remove --insecure-no-auth and configure --oidc-config.')
     if (!isLoopbackHost(options.host)) log.warn(`authentication is OFF (--insecure-no-auth) on ${options.host}: anyone who can reach this port can act with kmcp's Kubernetes rights`)
@@ -107,6 +108,7 @@ async function httpAuthLayer(options: ServeOptions): Promise<HttpAuthLayer | und
       impersonate: options.impersonate ?? false,
       adminUsers: options.adminUsers,
       adminGroups: options.adminGroups,
+      kubernetesJwks: async () => (await kube.get()).request<JSONWebKeySet>({method: 'GET', path: '/openid/v1/jwks', accept: 'application/jwk-set+json'}),
     })
   } catch (error) {
     if (error instanceof AuthConfigError) throw new ServeConfigError(`authentication is not configured correctly: ${error.message}`)
@@ -153,7 +155,7 @@ export async function serve(options: ServeOptions): Promise<void> {
   for (const origin of options.allowedOrigins ?? []) {
     if (!URL.canParse(origin) || new URL(origin).origin !== origin.replace(/\/+$/, '')) throw new ServeConfigError(`--allowed-origins: ${JSON.stringify(origin)} is not a web origin; write scheme://host[:port], e.g. https://app.example.com`)
   }
-  const auth = await httpAuthLayer(options)
+  const auth = await httpAuthLayer(options, kube)
   const {serveHttp} = await import('./http.ts')
   const running = await serveHttp({
     host: options.host,

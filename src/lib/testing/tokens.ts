@@ -4,6 +4,7 @@ import {createServer, type Server} from 'node:http'
 import {auth, discoverAuthorizationServerMetadata, discoverOAuthProtectedResourceMetadata, type OAuthClientProvider} from '@modelcontextprotocol/sdk/client/auth.js'
 import type {OAuthClientInformationMixed, OAuthClientMetadata, OAuthTokens} from '@modelcontextprotocol/sdk/shared/auth.js'
 import {fail, pass, type TestPlugin} from './plugin.ts'
+import {readSavedLogin, stillValidAccessToken, writeSavedLogin, type SavedLogin} from './saved-login.ts'
 import {TOKEN_PLUGIN, type McpSessionHost} from './session.ts'
 
 /** Where the bearer token for an HTTP run comes from. At most one source is given. */
@@ -12,7 +13,8 @@ export type TokenSource =
   | {kind: 'token'; token: string}
   | {kind: 'file'; path: string}
   | {kind: 'client-credentials'; clientId: string; clientSecret: string; issuer?: string; scope?: string; audience?: string}
-  | {kind: 'login'; clientId?: string; scope?: string; timeoutMs: number; redirectPort: number; announce(line: string): void}
+  | {kind: 'login'; clientId?: string; scope?: string; timeoutMs: number; redirectPort: number; announce(line: string): void; saveTo?: string; interactive?: boolean}
+  | {kind: 'exchange'; idToken: {file: string} | {env: string}; issuer?: string; scope?: string}
 
 /** Thrown with a message that says what to fix; never contains a token or secret. */
 export class TokenError extends Error {
@@ -42,6 +44,8 @@ export async function obtainToken(source: TokenSource, mcpUrl: URL, signal: Abor
       return clientCredentialsToken(source, mcpUrl, signal)
     case 'login':
       return interactiveLogin(source, mcpUrl, signal)
+    case 'exchange':
+      return exchangedToken(source, mcpUrl, signal)
   }
 }
 
@@ -67,13 +71,45 @@ async function discoverIssuer(explicit: string | undefined, mcpUrl: URL): Promis
   return {issuer: explicit!, resource}
 }
 
-/** OAuth client credentials grant against the issuer's token endpoint. */
-async function clientCredentialsToken(source: Extract<TokenSource, {kind: 'client-credentials'}>, mcpUrl: URL, signal: AbortSignal): Promise<string> {
-  const {issuer, resource} = await discoverIssuer(source.issuer, mcpUrl)
+async function tokenEndpointOf(explicitIssuer: string | undefined, mcpUrl: URL) {
+  const {issuer, resource} = await discoverIssuer(explicitIssuer, mcpUrl)
   const metadata = await discoverAuthorizationServerMetadata(issuer).catch((error: Error) => {
     throw new TokenError(`cannot read the authorization server metadata of ${issuer}: ${error.message}`)
   })
   if (!metadata?.token_endpoint) throw new TokenError(`${issuer} publishes no token endpoint in its metadata`)
+  return {issuer, resource, metadata: {...metadata, token_endpoint: metadata.token_endpoint}}
+}
+
+/**
+ * RFC 8693 token exchange: the OIDC ID token of the CI platform (a file, or an environment
+ * variable) for a kmcp token, at the server's own token endpoint.
+ */
+async function exchangedToken(source: Extract<TokenSource, {kind: 'exchange'}>, mcpUrl: URL, signal: AbortSignal): Promise<string> {
+  let idToken: string
+  if ('file' in source.idToken) {
+    try {
+      idToken = (await readFile(source.idToken.file, 'utf8')).trim()
+    } catch (error) {
+      throw new TokenError(`cannot read --id-token-file ${source.idToken.file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`)
+    }
+  } else idToken = process.env[source.idToken.env]?.trim() ?? ''
+  if (!idToken) throw new TokenError('file' in source.idToken ? `--id-token-file ${source.idToken.file} is empty` : `--id-token-env: the environment variable ${source.idToken.env} is empty or not set`)
+  const {resource, metadata} = await tokenEndpointOf(source.issuer, mcpUrl)
+  const body = new URLSearchParams({grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange', subject_token: idToken, subject_token_type: 'urn:ietf:params:oauth:token-type:id_token', requested_token_type: 'urn:ietf:params:oauth:token-type:access_token'})
+  if (resource) body.set('resource', resource)
+  if (source.scope) body.set('scope', source.scope)
+  const response = await fetch(metadata.token_endpoint, {method: 'POST', headers: {'content-type': 'application/x-www-form-urlencoded', accept: 'application/json'}, body, signal})
+  const answer = (await response.json().catch(() => ({}))) as {access_token?: string; error?: string; error_description?: string}
+  if (!response.ok || !answer.access_token) {
+    const reason = answer.error ? `${answer.error}${answer.error_description ? `: ${answer.error_description}` : ''}` : `HTTP ${response.status}`
+    throw new TokenError(`the token endpoint ${metadata.token_endpoint} refused to exchange the ID token (${reason})`)
+  }
+  return answer.access_token
+}
+
+/** OAuth client credentials grant against the issuer's token endpoint. */
+async function clientCredentialsToken(source: Extract<TokenSource, {kind: 'client-credentials'}>, mcpUrl: URL, signal: AbortSignal): Promise<string> {
+  const {resource, metadata} = await tokenEndpointOf(source.issuer, mcpUrl)
   const body = new URLSearchParams({grant_type: 'client_credentials'})
   if (source.scope) body.set('scope', source.scope)
   // Auth0 selects the API with "audience"; other servers use the RFC 8707 resource indicator.
@@ -103,10 +139,23 @@ async function clientCredentialsToken(source: Extract<TokenSource, {kind: 'clien
  * dynamic client registration (when no client id is given) and the code exchange are the SDK's.
  */
 async function interactiveLogin(source: Extract<TokenSource, {kind: 'login'}>, mcpUrl: URL, signal: AbortSignal): Promise<string> {
+  const saved = source.saveTo ? readSavedLogin(source.saveTo, mcpUrl) : {url: mcpUrl.href}
+  const valid = stillValidAccessToken(saved)
+  if (valid) return valid
+  if (source.interactive === false && !saved.tokens?.refresh_token) throw new TokenError(`no saved login for ${mcpUrl.href} that can be refreshed; log in first: kmcp login --url ${mcpUrl.href}`)
   const state = randomBytes(16).toString('base64url')
-  const callback = await listenForCallback(source.redirectPort, state)
+  // The client was registered with its redirect URI: reuse that port when it is free.
+  let callback: Awaited<ReturnType<typeof listenForCallback>>
   try {
-    const provider = new LoopbackLoginProvider(callback.redirectUrl, source, state)
+    callback = await listenForCallback(source.redirectPort || saved.redirectPort || 0, state)
+  } catch (error) {
+    if (source.redirectPort || !saved.redirectPort) throw error
+    saved.client = undefined
+    callback = await listenForCallback(0, state)
+  }
+  saved.redirectPort = Number(new URL(callback.redirectUrl).port)
+  try {
+    const provider = new LoopbackLoginProvider(callback.redirectUrl, source, state, saved)
     const first = await auth(provider, {serverUrl: mcpUrl, scope: source.scope})
     if (first === 'AUTHORIZED') return provider.accessToken()
     const code = await withDeadline(callback.code, source.timeoutMs, signal)
@@ -181,17 +230,36 @@ async function listenForCallback(port: number, state: string): Promise<{server: 
 /** In-memory OAuth client state for one login. */
 class LoopbackLoginProvider implements OAuthClientProvider {
   private information?: OAuthClientInformationMixed
-  private saved?: OAuthTokens
+  private stored?: OAuthTokens
   private verifier = ''
   private readonly redirect: string
   private readonly source: Extract<TokenSource, {kind: 'login'}>
   private readonly stateValue: string
 
-  constructor(redirect: string, source: Extract<TokenSource, {kind: 'login'}>, state: string) {
+  private readonly saved: SavedLogin
+
+  constructor(redirect: string, source: Extract<TokenSource, {kind: 'login'}>, state: string, saved: SavedLogin) {
     this.redirect = redirect
     this.source = source
     this.stateValue = state
-    if (source.clientId) this.information = {client_id: source.clientId}
+    this.saved = saved
+    this.information = source.clientId ? {client_id: source.clientId} : saved.client
+    if (!source.clientId || saved.client?.client_id === source.clientId) this.stored = saved.tokens
+  }
+
+  /** Keeps the client and the tokens (with the refresh token) for the next run, when --login saves. */
+  private persist(): void {
+    if (!this.source.saveTo) return
+    this.saved.client = this.information
+    this.saved.tokens = this.stored
+    this.saved.expiresAt = this.stored?.expires_in ? Date.now() + this.stored.expires_in * 1000 : undefined
+    writeSavedLogin(this.source.saveTo, this.saved)
+  }
+
+  invalidateCredentials(scope: 'all' | 'client' | 'tokens' | 'verifier' | 'discovery'): void {
+    if (scope === 'all' || scope === 'client') this.information = this.source.clientId ? {client_id: this.source.clientId} : undefined
+    if (scope === 'all' || scope === 'tokens') this.stored = undefined
+    this.persist()
   }
 
   get redirectUrl(): string {
@@ -219,17 +287,20 @@ class LoopbackLoginProvider implements OAuthClientProvider {
 
   saveClientInformation(information: OAuthClientInformationMixed): void {
     this.information = information
+    this.persist()
   }
 
   tokens(): OAuthTokens | undefined {
-    return this.saved
+    return this.stored
   }
 
   saveTokens(tokens: OAuthTokens): void {
-    this.saved = tokens
+    this.stored = tokens
+    this.persist()
   }
 
   redirectToAuthorization(authorizationUrl: URL): void {
+    if (this.source.interactive === false) throw new TokenError(`no saved login for ${this.saved.url} that can be refreshed; log in first: kmcp login --url ${this.saved.url}`)
     this.source.announce(`Open this URL in a browser to log in (waiting up to ${this.source.timeoutMs / 1000} s):\n${authorizationUrl.href}`)
   }
 
@@ -242,8 +313,8 @@ class LoopbackLoginProvider implements OAuthClientProvider {
   }
 
   accessToken(): string {
-    if (!this.saved?.access_token) throw new TokenError('the login finished without an access token')
-    return this.saved.access_token
+    if (!this.stored?.access_token) throw new TokenError('the login finished without an access token')
+    return this.stored.access_token
   }
 }
 
@@ -252,7 +323,7 @@ export function tokenPlugin(host: McpSessionHost, source: TokenSource, mcpUrl: U
   return {
     name: TOKEN_PLUGIN,
     group: 'session',
-    description: 'Obtain the bearer token (--token, --token-file, --client-credentials or --login)',
+    description: 'Obtain the bearer token (--token, --token-file, --client-id/--client-secret, --id-token-file/--id-token-env or --login)',
     needsConnection: false,
     transports: ['http'],
     test: async (session) => {

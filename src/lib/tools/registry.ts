@@ -31,6 +31,8 @@ export interface CallerIdentity {
   kubernetes?: {user: string; groups: string[]}
   /** HTTP with OAuth: the kmcp scopes of the access token (cnpg:read, cnpg:write, cnpg:admin). Absent: no scope limit. */
   scopes?: string[]
+  /** A machine client (client credentials) or a trusted workload (token exchange); named in audit lines. */
+  machine?: {kind: 'machine_client' | 'workload'; name: string}
 }
 
 /** What a tool handler may use. It knows nothing of transports or of the safety policy. */

@@ -1,6 +1,7 @@
 import {sendJson} from '../../server/json-reply.ts'
 import type {Endpoint} from '../context.ts'
 import {CORS, allowMethods} from '../oauth-http.ts'
+import {TOKEN_EXCHANGE} from './token-exchange.ts'
 
 /** RFC 9728: where to get tokens for the MCP endpoint. */
 export const protectedResourceMetadata: Endpoint = async (ctx, _req, res, _url, method) => {
@@ -34,9 +35,9 @@ export const authorizationServerMetadata: Endpoint = async (ctx, _req, res, _url
       revocation_endpoint: `${base}/revoke`,
       response_types_supported: ['code'],
       response_modes_supported: ['query'],
-      grant_types_supported: ['authorization_code', 'refresh_token'],
+      grant_types_supported: ['authorization_code', 'refresh_token', ...(ctx.config.machineClients.length > 0 ? ['client_credentials'] : []), ...(ctx.workloads.enabled ? [TOKEN_EXCHANGE] : [])],
       code_challenge_methods_supported: ['S256'],
-      token_endpoint_auth_methods_supported: ['none'],
+      token_endpoint_auth_methods_supported: ['none', ...(ctx.config.machineClients.length > 0 ? ['client_secret_basic', 'client_secret_post', 'private_key_jwt'] : [])],
       revocation_endpoint_auth_methods_supported: ['none'],
       scopes_supported: ctx.config.mcpScopes,
       authorization_response_iss_parameter_supported: true,

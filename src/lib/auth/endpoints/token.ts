@@ -7,6 +7,10 @@ import type {Endpoint, FacadeContext} from '../context.ts'
 import {CORS, OAuthError, allowMethods, invalidClient, clientIdOf, param, readForm} from '../oauth-http.ts'
 import {CLIENT_TTL, KEY, USED_CODE_TTL, randomToken, safeEqual, sha256, type CodeRecord, type RefreshRecord, type RegisteredClient, type Tombstone} from '../records.ts'
 import type {UpstreamTokens} from '../upstream.ts'
+import {MACHINE_GRANTS} from './token-machine.ts'
+
+/** RFC 7636 §4.1: 43 to 128 unreserved characters. */
+const CODE_VERIFIER = /^[A-Za-z0-9._~-]{43,128}$/
 
 /** RFC 7636 §4.1: 43 to 128 unreserved characters. */
 const CODE_VERIFIER = /^[A-Za-z0-9._~-]{43,128}$/
@@ -92,11 +96,13 @@ export const token: Endpoint = async (ctx, req, res, _url, method) => {
   allowMethods(method, ['POST'])
   const form = await readForm(req)
   const grantType = param(form, 'grant_type')
+  const machineGrant = grantType === undefined ? undefined : MACHINE_GRANTS.get(grantType)
+  if (machineGrant) return sendJson(res, 200, await machineGrant(ctx, req, form), CORS)
   const client = await ctx.loadClient(clientIdOf(req, form))
   if (!client) throw invalidClient('unknown client_id; register again')
   const resource = param(form, 'resource')
   if (resource !== undefined && !ctx.isOwnResource(resource)) throw new OAuthError('invalid_target', `resource must be ${ctx.resource}`)
   if (grantType === 'authorization_code') return sendJson(res, 200, await authorizationCodeGrant(ctx, req, form, client), CORS)
   if (grantType === 'refresh_token') return sendJson(res, 200, await refreshTokenGrant(ctx, req, form, client), CORS)
-  throw new OAuthError('unsupported_grant_type', 'grant_type must be authorization_code or refresh_token')
+  throw new OAuthError('unsupported_grant_type', 'grant_type must be authorization_code, refresh_token, client_credentials or urn:ietf:params:oauth:grant-type:token-exchange')
 }

@@ -157,5 +157,5 @@ async function withWait(tool: AnyTool, args: Record<string, unknown>, context: T
 }
 
 function audit(tool: string, identity: CallerIdentity, fields: Record<string, unknown>): void {
-  log.record('audit', {user: identity.userId, subject: identity.subject, transport: identity.transport, tool, ...fields})
+  log.record('audit', {user: identity.userId, subject: identity.subject, ...(identity.machine ? {[identity.machine.kind]: identity.machine.name} : {}), transport: identity.transport, tool, ...fields})
 }
