@@ -7,6 +7,8 @@ import {healthyClusterStatus, makeHealthyCluster, setBackupStatus, setClusterSta
 import {callTool, connectStdio, textOf, type StdioSession} from '../support/mcp.ts'
 import {VIEW_ROLE, bindCnpgRoles, cnpg, fails, getJson, installWebhookStandIn, ok, untilAdmission, waitForCnpgStorage, yamlBlock} from './helpers.ts'
 
+/** What the CNPG operator writes into a plugin Backup's status.error when the cluster has no plugins. */
+const NO_PLUGIN_ERROR = 'cannot proceed with the backup as the cluster has no plugin configured'
 const STORE = {destinationPath: 's3://backups/src', endpointURL: 'https://minio.example:9000', s3Credentials: {accessKeyId: {name: 'minio', key: 'id'}, secretAccessKey: {name: 'minio', key: 'secret'}}}
 
 
@@ -63,12 +65,14 @@ describe('backup, schedule and restore tools against the real API server', () =>
   test('list_backups: phases, times and errors as the operator reports them; filter and pages', async () => {
     await backup({cluster: {name: 'src'}}, 'done-1')
     await setBackupStatus(ns, 'done-1', {phase: 'completed', startedAt: '2026-11-24T02:00:00Z', stoppedAt: '2026-11-24T02:10:00Z', backupId: '20261124T020000'})
-    await backup({cluster: {name: 'bare'}, method: 'volumeSnapshot'}, 'broken-1')
-    await setBackupStatus(ns, 'broken-1', {phase: 'failed', error: 'no VolumeSnapshotClass found'})
+    // A plugin backup of a cluster without plugins: CNPG's webhook admits it (it cannot see the
+    // cluster), then the operator fails it with this message.
+    await backup({cluster: {name: 'bare'}, method: 'plugin', pluginConfiguration: {name: 'barman-cloud.cloudnative-pg.io'}}, 'broken-1')
+    await setBackupStatus(ns, 'broken-1', {phase: 'failed', error: NO_PLUGIN_ERROR})
     const all = await ok(admin, 'list_backups', {namespace: ns})
     const text = textOf(all)
     assert.match(text, /done-1 \(cluster src, barmanObjectStore\): completed, started 2026-11-24T02:00:00Z, stopped 2026-11-24T02:10:00Z/)
-    assert.match(text, /broken-1 \(cluster bare, volumeSnapshot\): failed\n  error: no VolumeSnapshotClass found/)
+    assert.ok(text.includes(`broken-1 (cluster bare, plugin): failed\n  error: ${NO_PLUGIN_ERROR}`), text)
     assert.match(text, /manual-1 .*: new/)
     const onlySrc = (await ok(admin, 'list_backups', {namespace: ns, cluster: 'src', format: 'json'})).structuredContent as {backups: Array<{name: string; cluster: string}>}
     assert.ok(onlySrc.backups.length >= 2 && onlySrc.backups.every((b) => b.cluster === 'src'))
@@ -85,7 +89,8 @@ describe('backup, schedule and restore tools against the real API server', () =>
   })
 
   test('get_backup: the full status the operator wrote, as text and structured content', async () => {
-    await backup({cluster: {name: 'src'}, method: 'barmanObjectStore', target: 'prefer-standby', online: true}, 'full-1')
+    // spec.online is for volumeSnapshot only (CNPG's webhook refuses it here); the operator reports status.online.
+    await backup({cluster: {name: 'src'}, method: 'barmanObjectStore', target: 'prefer-standby'}, 'full-1')
     await setBackupStatus(ns, 'full-1', {
       phase: 'completed', method: 'barmanObjectStore', online: true, startedAt: '2026-11-24T03:00:00Z', stoppedAt: '2026-11-24T03:04:00Z',
       backupId: '20261124T030000', backupName: 'backup-20261124030000', destinationPath: 's3://backups/src', serverName: 'src',
@@ -168,7 +173,7 @@ describe('backup, schedule and restore tools against the real API server', () =>
     await fails(admin, 'restore_postgres_cluster', {name: 'r0', namespace: ns, backup_name: 'done-1', exclusive: true}, /exclusive only applies/)
     await fails(admin, 'restore_postgres_cluster', {name: 'src', namespace: ns, source_cluster: 'src'}, /source cluster, which kmcp never replaces/)
     await fails(admin, 'restore_postgres_cluster', {name: 'src', namespace: ns, backup_name: 'done-1', confirm_replace: true}, /belongs to cluster "src"[\s\S]*never replaces the source/)
-    await fails(admin, 'restore_postgres_cluster', {name: 'r0', namespace: ns, backup_name: 'broken-1'}, /is "failed", not "completed"[\s\S]*no VolumeSnapshotClass/)
+    await fails(admin, 'restore_postgres_cluster', {name: 'r0', namespace: ns, backup_name: 'broken-1'}, /is "failed", not "completed"[\s\S]*the cluster has no plugin configured/)
     await fails(admin, 'restore_postgres_cluster', {name: 'r0', namespace: ns, backup_name: 'done-1', target_time: '2026-11-24T01:00:00Z'}, /before backup done-1 finished/)
     await fails(admin, 'restore_postgres_cluster', {name: 'r0', namespace: ns, source_cluster: 'bare'}, /no object store/)
     await fails(admin, 'restore_postgres_cluster', {name: 'r0', namespace: ns, backup_name: 'ghost'}, /404 NotFound/)

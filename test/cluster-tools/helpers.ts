@@ -5,6 +5,7 @@ import {parse} from 'yaml'
 import {ElicitRequestSchema, type CallToolResult} from '@modelcontextprotocol/sdk/types.js'
 import {bindRole, harness, kubeRequest, waitFor, type User} from '../support/kube.ts'
 import {callTool, connectStdio, textOf, type StdioSession} from '../support/mcp.ts'
+import {realNode} from '../support/real-node.ts'
 
 export const CNPG = '/apis/postgresql.cnpg.io/v1'
 export const VIEW_ROLE = 'cnpg-cloudnative-pg-view'
@@ -138,4 +139,28 @@ export function yamlBlock(text: string): any {
   const match = /```yaml\n([\s\S]*?)\n```/.exec(text)
   assert.ok(match, `a YAML block in:\n${text}`)
   return parse(match[1])
+}
+
+/** What CNPG's mutating webhook adds to spec.bootstrap.initdb when unset (v1.30.0 api/v1/cluster_defaults.go, defaultInitDB). */
+export const CNPG_INITDB_DEFAULTS = {encoding: 'UTF8', localeCollate: 'C', localeCType: 'C'}
+
+/**
+ * What CNPG's mutating webhook writes into spec.postgresql.parameters of a primary cluster under what
+ * the user set (v1.30.0 pkg/postgres/configuration.go: the global default settings, plus archive_mode).
+ */
+export const CNPG_PARAMETER_DEFAULTS = {
+  archive_mode: 'on', archive_timeout: '5min', dynamic_shared_memory_type: 'posix', full_page_writes: 'on',
+  log_destination: 'csvlog', log_directory: '/controller/log', log_filename: 'postgres', log_rotation_age: '0', log_rotation_size: '0',
+  log_truncate_on_rotation: 'false', logging_collector: 'on', max_parallel_workers: '32', max_replication_slots: '32', max_worker_processes: '32',
+  shared_memory_type: 'mmap', shared_preload_libraries: '', ssl_max_protocol_version: 'TLSv1.3', ssl_min_protocol_version: 'TLSv1.3',
+  wal_keep_size: '512MB', wal_level: 'logical', wal_log_hints: 'on', wal_receiver_timeout: '5s', wal_sender_timeout: '5s',
+}
+
+/**
+ * Checks part of a Cluster as the API server stored or dry-ran it: exactly what kmcp sent, plus CNPG's
+ * defaults under it when the real operator's mutating webhook answers (the run has a real node).
+ */
+export function assertSentWithCnpgDefaults(actual: unknown, sentByKmcp: Record<string, unknown>, cnpgDefaults: Record<string, unknown>): void {
+  const expected = realNode().available ? {...cnpgDefaults, ...sentByKmcp} : sentByKmcp
+  assert.deepEqual(actual, expected)
 }

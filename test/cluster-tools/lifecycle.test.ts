@@ -5,7 +5,7 @@ import assert from 'node:assert/strict'
 import {createNamespace, harness, kubeRequest, waitFor} from '../support/kube.ts'
 import {healthyClusterStatus, makeHealthyCluster, setClusterStatus} from '../support/operator.ts'
 import {callTool, connectStdio, textOf, type StdioSession} from '../support/mcp.ts'
-import {bindCnpgRoles, cnpg, connectEliciting, fails, getJson, installWebhookStandIn, ok, untilAdmission, waitForCnpgStorage, yamlBlock, type ElicitingSession} from './helpers.ts'
+import {CNPG_INITDB_DEFAULTS, CNPG_PARAMETER_DEFAULTS, assertSentWithCnpgDefaults, bindCnpgRoles, cnpg, connectEliciting, fails, getJson, installWebhookStandIn, ok, untilAdmission, waitForCnpgStorage, yamlBlock, type ElicitingSession} from './helpers.ts'
 
 
 describe('cluster lifecycle tools against the real API server', () => {
@@ -55,9 +55,10 @@ describe('cluster lifecycle tools against the real API server', () => {
     assert.equal(manifest.spec.imageName, 'registry.example.com/postgresql:16.4')
     assert.equal(manifest.spec.instances, 3)
     assert.equal(manifest.spec.storage.size, '10Gi')
-    assert.deepEqual(manifest.spec.bootstrap.initdb, {database: 'app', owner: 'app'})
-    assert.deepEqual(manifest.spec.postgresql.parameters, {max_connections: '100', shared_buffers: '256MB'})
-    // Defaults the API server added from the CRD schema prove it really was the server's answer.
+    assertSentWithCnpgDefaults(manifest.spec.bootstrap.initdb, {database: 'app', owner: 'app'}, CNPG_INITDB_DEFAULTS)
+    assertSentWithCnpgDefaults(manifest.spec.postgresql.parameters, {max_connections: '100', shared_buffers: '256MB'}, CNPG_PARAMETER_DEFAULTS)
+    // Defaults the API server added from the CRD schema (and, with a real node, CNPG's webhook above)
+    // prove it really was the server's answer.
     assert.equal(manifest.spec.enablePDB, true)
     assert.match(textOf(result), /accepted this request with dryRun=All/)
     assert.equal(await getJson(cnpg(ns, 'clusters', 'dry-run-db')), undefined)
@@ -76,7 +77,7 @@ describe('cluster lifecycle tools against the real API server', () => {
     assert.deepEqual(stored.spec.storage, {size: '20Gi', storageClass: 'local-storage', resizeInUseVolumes: true})
     assert.deepEqual(stored.spec.affinity.nodeSelector, {'kubernetes.io/hostname': 'worker-1'})
     assert.deepEqual(stored.spec.affinity.tolerations, [toleration])
-    assert.deepEqual(stored.spec.bootstrap.initdb, {database: 'orders', owner: 'orders_owner'})
+    assertSentWithCnpgDefaults(stored.spec.bootstrap.initdb, {database: 'orders', owner: 'orders_owner'}, CNPG_INITDB_DEFAULTS)
     assert.equal(stored.spec.resources.requests.cpu, '500m')
     assert.equal(stored.spec.monitoring.enablePodMonitor, true)
     assert.equal(stored.metadata.labels['app.kubernetes.io/managed-by'], 'kmcp')

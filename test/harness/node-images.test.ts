@@ -123,7 +123,9 @@ describe('the real node images', () => {
     // initdb found through the image's PATH, run as the postgres user, inside the root filesystem.
     const res = spawnSync('chroot', ['--userspec=26:26', rootfs, 'initdb', '--version'], {encoding: 'utf8', env: {PATH: path.slice(5)}})
     assert.equal(res.status, 0, res.stderr)
-    assert.match(res.stdout, new RegExp(`^initdb \\(PostgreSQL\\) ${version.replace('.', '\\.')}\\b`))
+    // Debian's build appends its package version, e.g. "initdb (PostgreSQL) 15.20 (Debian 15.20-0+deb12u1)".
+    const v = version.replace('.', '\\.')
+    assert.match(res.stdout, new RegExp(`^initdb \\(PostgreSQL\\) ${v}(?: \\(Debian ${v}-[^)\\s]+\\))?\\n$`))
   })
 
   test('the operator image carries the manager at /manager and operator/manager_amd64', (t) => {
