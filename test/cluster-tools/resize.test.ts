@@ -58,6 +58,25 @@ describe('resize, resize status, promote and instance deletion against the real 
     assert.equal(structured.volumes.length, 2)
   })
 
+  test('grow refused when the StorageClass cannot expand volumes: the reason and the options, nothing changed', async () => {
+    const storageClass = `kmcp-fixed-${ns}`
+    const created = await kubeRequest('admin', 'POST', '/apis/storage.k8s.io/v1/storageclasses', {apiVersion: 'storage.k8s.io/v1', kind: 'StorageClass', metadata: {name: storageClass}, provisioner: 'kubernetes.io/no-provisioner'})
+    assert.equal(created.status, 201, created.text)
+    try {
+      await makeHealthyCluster(ns, 'fixed', {instances: 1, spec: {storage: {size: '1Gi', storageClass}}})
+      const before = await clusterOf('fixed')
+      for (const dry_run of [true, false]) {
+        await fails(admin, 'resize_postgres_cluster', {name: 'fixed', namespace: ns, storage_size: '2Gi', dry_run}, new RegExp(`StorageClass "${storageClass}" does not allow volume expansion[\\s\\S]*No change made[\\s\\S]*allowVolumeExpansion`))
+      }
+      assert.equal((await clusterOf('fixed')).metadata.resourceVersion, before.metadata.resourceVersion)
+      const allowed = await kubeRequest('admin', 'PATCH', `/apis/storage.k8s.io/v1/storageclasses/${storageClass}`, {allowVolumeExpansion: true})
+      assert.equal(allowed.status, 200, allowed.text)
+      assert.match(textOf(await ok(admin, 'resize_postgres_cluster', {name: 'fixed', namespace: ns, storage_size: '2Gi'})), /Successfully requested storage growth/)
+    } finally {
+      await kubeRequest('admin', 'DELETE', `/apis/storage.k8s.io/v1/storageclasses/${storageClass}`)
+    }
+  })
+
   test('input rules checked before any request: storage_size required, quantities parsed, 404', async () => {
     await fails(admin, 'resize_postgres_cluster', {name: 'growing', namespace: ns}, /storage_size is required unless restore_validation_only=true/)
     await fails(admin, 'resize_postgres_cluster', {name: 'growing', namespace: ns, storage_size: '10 gigs'}, /storage_size "10 gigs" is not a valid storage size: it must not contain spaces/)

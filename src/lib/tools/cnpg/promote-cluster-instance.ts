@@ -4,7 +4,11 @@ import {ToolError} from '../errors.ts'
 import {renderDryRun} from '../dry-run.ts'
 import {dryRunParam, namespaceParam} from '../validation.ts'
 import {healthyInstances, instanceNames, loadCluster, mergePatchCluster} from './cluster-ops.ts'
+import type {CnpgCluster} from './api.ts'
 import {callExample, clusterNameParam, instanceParam} from './params.ts'
+
+/** status.phase while the operator moves the primary (CNPG's PhaseSwitchover). */
+export const SWITCHOVER_PHASE = 'Switchover in progress'
 
 export const promoteClusterInstance = defineTool({
   name: 'promote_cluster_instance',
@@ -44,7 +48,7 @@ export const promoteClusterInstance = defineTool({
     if (unhealthy && !args.force) {
       throw new ToolError(`Instance ${args.instance} is not currently reported healthy (healthy instances: ${healthy.join(', ') || 'none'}). Promoting it could lose recent transactions. Wait until it is healthy, pick a healthy instance, or pass force=true if the user accepts the risk.`)
     }
-    const patch = {status: {targetPrimary: args.instance}}
+    const patch = switchoverPatch(cluster, args.instance)
     const action = `promoting ${args.instance} to primary of cluster ${target.ref}`
     if (args.dry_run) {
       await mergePatchCluster(target, args.name, patch, {action, dryRun: true, subresource: 'status', signal: context.signal})
@@ -64,3 +68,19 @@ export const promoteClusterInstance = defineTool({
     return {structured: {status: 'switchover_requested', cluster: target.ref, previous_primary: primary ?? 'unknown', target_primary: args.instance, forced: unhealthy}, target: target.ref, render: () => lines.join('\n')}
   },
 })
+
+/**
+ * The status change "kubectl cnpg promote" makes: the target primary with its timestamp, the
+ * switchover phase and a Ready condition that is no longer true. resourceVersion makes the merge
+ * patch fail with 409 if the operator changed the status meanwhile, instead of overwriting it.
+ */
+function switchoverPatch(cluster: CnpgCluster, instance: string): Record<string, unknown> {
+  const now = new Date().toISOString().replace(/Z$/, '000Z')
+  const conditions = (cluster.status?.conditions ?? []).filter((c) => c.type !== 'Ready')
+  const ready = cluster.status?.conditions?.find((c) => c.type === 'Ready')
+  const notReady = {type: 'Ready', status: 'False', reason: 'ClusterIsNotReady', message: 'Cluster Is Not Ready', lastTransitionTime: ready?.status === 'False' ? ready.lastTransitionTime : now.replace(/\.\d+Z$/, 'Z')}
+  return {
+    metadata: {resourceVersion: cluster.metadata.resourceVersion},
+    status: {targetPrimary: instance, targetPrimaryTimestamp: now, phase: SWITCHOVER_PHASE, phaseReason: `Switching over to ${instance}`, conditions: [...conditions, notReady]},
+  }
+}

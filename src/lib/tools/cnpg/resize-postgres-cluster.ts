@@ -4,7 +4,7 @@ import {ToolError} from '../errors.ts'
 import {confirmDestructive, notConfirmedStructure, renderNotConfirmed, confirmFlag} from '../confirm.ts'
 import {renderDryRun} from '../dry-run.ts'
 import {type Quantity, compareQuantities, dryRunParam, namespaceParam, storageSizeParam} from '../validation.ts'
-import {quantityOrUndefined} from './instances.ts'
+import {nonExpandableStorageClasses, quantityOrUndefined} from './instances.ts'
 import {type ClusterTarget, loadCluster, mergePatchCluster} from './cluster-ops.ts'
 import {callExample, clusterNameParam} from './params.ts'
 
@@ -78,6 +78,13 @@ async function restoreValidation(target: ClusterTarget, args: {name: string; dry
 }
 
 async function grow(target: ClusterTarget, name: string, currentSize: string, desiredSize: string, dryRun: boolean, signal: AbortSignal): Promise<ToolReply<Record<string, unknown>>> {
+  const fixed = await nonExpandableStorageClasses(target.kube, target.namespace, name, target.cluster.spec.storage?.storageClass, signal)
+  if (fixed.length > 0) {
+    throw new ToolError(
+      `StorageClass ${fixed.map((c) => `"${c}"`).join(', ')} does not allow volume expansion (allowVolumeExpansion is not true), so the volumes of cluster ${target.ref} cannot grow in place: the operator would fail to resize them. No change made.\n` +
+        'Options: a cluster administrator enables allowVolumeExpansion on the StorageClass (only if its provisioner supports expansion), or move the data to a new cluster with bigger volumes (restore_postgres_cluster from a backup with storage_size, or create_postgres_cluster and migrate).',
+    )
+  }
   const patch = {spec: {storage: {size: desiredSize}}}
   const action = `growing the storage of cluster ${target.ref} to ${desiredSize}`
   const online = (target.cluster.spec.storage as {resizeInUseVolumes?: boolean} | undefined)?.resizeInUseVolumes !== false
