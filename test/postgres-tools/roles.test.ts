@@ -61,6 +61,7 @@ describe('PostgreSQL role tools against the real API server', () => {
     const stored = (await kubeRequest('admin', 'GET', secret('cnpg-db1-user-app-reader'))).body
     assert.equal(stored.type, 'kubernetes.io/basic-auth')
     assert.equal(stored.metadata.labels['app.kubernetes.io/managed-by'], 'kmcp')
+    assert.equal(stored.metadata.labels['cnpg.io/reload'], 'true', 'CNPG applies password changes at once only for labelled Secrets')
     assert.equal(Buffer.from(stored.data.username, 'base64').toString(), 'app_reader')
     assert.match(Buffer.from(stored.data.password, 'base64').toString(), /^[A-Za-z0-9]{32}$/)
 

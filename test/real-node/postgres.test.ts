@@ -52,6 +52,19 @@ describe('roles and databases on the real operator', () => {
     assert.match(status, /applied|Applied|true/)
   })
 
+  test('update_postgres_role generate_password: the new password works, the old one no longer does', async (t) => {
+    if (!(await skipWithoutNode(t))) return
+    const took = timer('password rotation until the new password logs in')
+    await ok(admin!, 'update_postgres_role', {cluster_name: NAME, role_name: 'reporter', generate_password: true, namespace: NS})
+    const info = (await ok(admin!, 'get_connection_info', {cluster_name: NAME, role_name: 'reporter', namespace: NS, include_password: true})).structuredContent as {password?: string}
+    assert.ok(info.password && info.password !== reporter.password, 'a new password is stored')
+    const old = reporter
+    reporter = {...reporter, password: info.password}
+    await waitUntil(async () => (await sql(NS, 'select 1', reporter)).code === 0, 60_000, 'the new password to be applied')
+    took()
+    assert.match((await sql(NS, 'select 1', old)).stderr, /password authentication failed/)
+  })
+
   test('update_postgres_role: removing the membership takes the read right away; login=false locks it out', async (t) => {
     if (!(await skipWithoutNode(t))) return
     await ok(admin!, 'update_postgres_role', {cluster_name: NAME, role_name: 'reporter', in_roles: [], namespace: NS})
