@@ -11,8 +11,8 @@
 // globalTeardown: SIGTERM, wait (deadline), SIGKILL if needed, and make sure the data dir is gone.
 //
 // Environment:
-//   KMCP_CNPG_CRDS_DIR        CRD directory (default ../shared/crds/cnpg relative to the repo root)
-//   KMCP_CNPG_CLUSTERROLES    ClusterRoles YAML (default ../shared/crds/cnpg-chart-clusterroles.yaml)
+//   KMCP_CNPG_CRDS_DIR        CRD directory (default: taken from the CNPG Go module by scripts/node/cnpg.mjs)
+//   KMCP_CNPG_CLUSTERROLES    ClusterRoles YAML (default test/fixtures/cnpg-chart-clusterroles.yaml)
 //   KMCP_TEST_HARNESS_STATE   where to write the state file (default <harness data dir>/harness-state.json)
 //   KMCP_TEST_KUBECONFIG      reuse an already running harness/cluster: a kubeconfig with users
 //                             admin, alice, bob, nobody (e.g. one written by kube-harness). Nothing
@@ -26,6 +26,7 @@ import {createInterface} from 'node:readline'
 import {fileURLToPath} from 'node:url'
 import YAML from 'yaml'
 import {ensureKubeHarness} from '../../scripts/build-tools.mjs'
+import {ensureCnpgCrds} from '../../scripts/node/cnpg.mjs'
 import {expectStatus, rawRequest, STATE_ENV, USERS, type Connection, type HarnessState, type User} from './kube.ts'
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
@@ -148,16 +149,23 @@ function readYamlDocuments(file: string): any[] {
     .filter((o) => o && typeof o === 'object')
 }
 
-export function cnpgCrdsDir(): string {
-  return process.env.KMCP_CNPG_CRDS_DIR ? resolve(process.env.KMCP_CNPG_CRDS_DIR) : resolve(REPO_ROOT, '..', 'shared', 'crds', 'cnpg')
+/**
+ * The CNPG v1.30.0 CRDs: KMCP_CNPG_CRDS_DIR when set, else the copy scripts/node/cnpg.mjs takes from the
+ * CloudNativePG Go module (fetched through the Go module proxy, checksum pinned in the repo, cached).
+ */
+export async function cnpgCrdsDir(): Promise<string> {
+  if (process.env.KMCP_CNPG_CRDS_DIR) return resolve(process.env.KMCP_CNPG_CRDS_DIR)
+  return (await ensureCnpgCrds()).crdsDir
 }
 
+/** The CNPG chart's view/edit ClusterRoles: KMCP_CNPG_CLUSTERROLES when set, else the project's fixture. */
 export function cnpgClusterRolesFile(): string {
-  return process.env.KMCP_CNPG_CLUSTERROLES ? resolve(process.env.KMCP_CNPG_CLUSTERROLES) : resolve(REPO_ROOT, '..', 'shared', 'crds', 'cnpg-chart-clusterroles.yaml')
+  return process.env.KMCP_CNPG_CLUSTERROLES ? resolve(process.env.KMCP_CNPG_CLUSTERROLES) : join(REPO_ROOT, 'test', 'fixtures', 'cnpg-chart-clusterroles.yaml')
 }
 
 /** Creates every CRD in `dir` (409 AlreadyExists is fine) and waits until all are Established. */
-export async function installCrds(conn: Connection, dir = cnpgCrdsDir()): Promise<string[]> {
+export async function installCrds(conn: Connection, crdsDir?: string): Promise<string[]> {
+  const dir = crdsDir ?? (await cnpgCrdsDir())
   const files = existsSync(dir) ? readdirSync(dir).filter((f) => /\.ya?ml$/.test(f)) : []
   if (files.length === 0) {
     throw new Error(`CNPG CRDs not found: no *.yaml in ${dir} (set KMCP_CNPG_CRDS_DIR to the directory holding postgresql.cnpg.io_*.yaml)`)

@@ -1,7 +1,7 @@
 // "Playing the operator": no CNPG operator, kubelet or scheduler runs in the test harness, so tests
 // write the status a real operator would have written through the `status` subresource, and create
 // the Pods/PVCs it would have created (Pods stay Pending forever: there is no kubelet).
-// Field names follow the CNPG v1.30.0 CRD schema (../shared/crds/cnpg/postgresql.cnpg.io_clusters.yaml).
+// Field names follow the CNPG v1.30.0 CRD schema (config/crd/bases/postgresql.cnpg.io_clusters.yaml of the CNPG Go module; see scripts/node/cnpg.mjs).
 import {createObject, expectStatus, kubeRequest, type KubeObject} from './kube.ts'
 
 export const CNPG_API = 'postgresql.cnpg.io/v1'
