@@ -3,6 +3,7 @@
 // client over stdio) and every effect is checked in PostgreSQL itself with psql inside the run's
 // network namespace. Each test file owns one namespace of REAL_NODE_NAMESPACES.
 import assert from 'node:assert/strict'
+import {spawn} from 'node:child_process'
 import type {TestContext} from 'node:test'
 import type {CallToolResult} from '@modelcontextprotocol/sdk/types.js'
 import {harness, kubeRequest} from '../support/kube.ts'
@@ -25,7 +26,6 @@ export interface PsqlTarget {
 interface RealNodeModule {
   REAL_NODE_NAMESPACES: string[]
   realNode(): RealNodeInfo
-  psql(namespace: string, sql: string, target: PsqlTarget): Promise<PsqlResult>
   clusterManifestForNode(name: string, options?: Record<string, unknown>): {spec: Record<string, any>}
 }
 
@@ -80,8 +80,41 @@ export async function createArgsForNode(name: string, namespace: string, instanc
   return args
 }
 
+/**
+ * Runs the machine's psql inside the node's network namespace, unaligned and tuples-only (-At), so
+ * that answers compare as plain text. A service name <svc>.<ns>.svc.cluster.local is resolved to
+ * its ClusterIP through the API server, so this does not depend on the namespace's resolv.conf.
+ */
 export async function sql(namespace: string, query: string, target: PsqlTarget): Promise<PsqlResult> {
-  return (await node()).psql(namespace, query, target)
+  const {netns} = await nodeInfo()
+  const host = await resolveServiceHost(target.host)
+  return new Promise((resolve) => {
+    const child = spawn('ip', ['netns', 'exec', netns, 'psql', '-X', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-c', query], {
+      env: {PATH: process.env.PATH ?? '/usr/bin:/bin', PGHOST: host, PGPORT: String(target.port ?? 5432), PGUSER: target.user, PGPASSWORD: target.password, PGDATABASE: target.database, PGCONNECT_TIMEOUT: '5', PGSSLMODE: 'prefer'},
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')))
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')))
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000)
+    child.on('error', (error) => {
+      clearTimeout(timer)
+      resolve({code: 127, stdout, stderr: `${stderr}${error.message}`})
+    })
+    child.on('close', (code) => {
+      clearTimeout(timer)
+      resolve({code, stdout, stderr})
+    })
+  })
+}
+
+async function resolveServiceHost(host: string): Promise<string> {
+  const match = /^([a-z0-9-]+)\.([a-z0-9-]+)\.svc(\.cluster\.local)?$/.exec(host)
+  if (!match) return host
+  const service = await getJson(`/api/v1/namespaces/${match[2]}/services/${match[1]}`)
+  assert.ok(service?.spec?.clusterIP, `service ${match[2]}/${match[1]} exists and has a ClusterIP`)
+  return service.spec.clusterIP
 }
 
 /** Runs a query that must succeed; returns its trimmed output (psql -At style, one row per line). */
