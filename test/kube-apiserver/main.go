@@ -81,6 +81,7 @@ type config struct {
 	readyTimeout   time.Duration
 	verbosity      int
 	noKCM          bool
+	serviceAccount bool
 	watchStdin     string
 	tempDir        bool
 	shutdownWindow time.Duration
@@ -100,6 +101,7 @@ func run() int {
 	fs.DurationVar(&cfg.readyTimeout, "ready-timeout", 120*time.Second, "deadline for /readyz to become ok")
 	fs.IntVar(&cfg.verbosity, "v", 0, "klog verbosity of the embedded components")
 	fs.BoolVar(&cfg.noKCM, "no-controller-manager", false, "do not run the embedded kube-controller-manager (namespace + garbage-collector controllers)")
+	fs.BoolVar(&cfg.serviceAccount, "service-accounts", true, "enable the ServiceAccount admission plugin and the serviceaccount, token and root-CA-publisher controllers, so pods get API tokens (needed by a real node); false = the plugin is disabled as in envtest")
 	fs.StringVar(&cfg.watchStdin, "watch-stdin", "auto", "exit when stdin reaches EOF: auto (when stdin is a pipe, socket or tty), true, false")
 	fs.DurationVar(&cfg.shutdownWindow, "shutdown-timeout", 10*time.Second, "how long to wait for the apiserver to stop gracefully")
 	if err := fs.Parse(os.Args[1:]); err != nil {
@@ -318,10 +320,20 @@ func (h *harness) boot(failed chan<- string) string {
 		"--service-account-issuer=https://kubernetes.default.svc.cluster.local",
 		"--service-account-key-file=" + saPub,
 		"--service-account-signing-key-file=" + saKey,
-		"--disable-admission-plugins=ServiceAccount",
 		"--allow-privileged=true",
 		"--profiling=false",
+		// A real node (test/support/node/) reaches the kubelet at its InternalIP (the node's own
+		// address) for logs and exec, and webhooks at the addresses of their Service's EndpointSlice
+		// (the API server runs outside the node's network namespace: there is no route to ClusterIPs).
+		"--kubelet-preferred-address-types=InternalIP",
+		"--enable-aggregator-routing=true",
+		// Namespaces annotated scheduler.alpha.kubernetes.io/defaultTolerations give their pods the
+		// toleration for the real node's taint; pods elsewhere are never scheduled there.
+		"--enable-admission-plugins=PodTolerationRestriction",
 		"--v=" + strconv.Itoa(cfg.verbosity),
+	}
+	if !cfg.serviceAccount {
+		args = append(args, "--disable-admission-plugins=ServiceAccount")
 	}
 	opts := apioptions.NewServerRunOptions()
 	apiFlags := pflag.NewFlagSet("kube-apiserver", pflag.ContinueOnError)
@@ -376,7 +388,11 @@ func (h *harness) boot(failed chan<- string) string {
 	// 7. kube-controller-manager (namespace + garbage-collector) — best effort.
 	if !cfg.noKCM {
 		go func() {
-			if err := runControllerManager(ctx, cfg.kubeconfigOut, cfg.verbosity); err != nil && ctx.Err() == nil {
+			var extra []string
+			if cfg.serviceAccount {
+				extra = []string{"--service-account-private-key-file=" + saKey, "--root-ca-file=" + caFile}
+			}
+			if err := runControllerManager(ctx, cfg.kubeconfigOut, cfg.verbosity, extra); err != nil && ctx.Err() == nil {
 				note("controller-manager stopped: %v (namespace deletion / GC will not complete)", err)
 			}
 		}()
@@ -427,7 +443,11 @@ func (h *harness) startEtcd() (string, error) {
 	return "", lastErr
 }
 
-func runControllerManager(ctx context.Context, kubeconfig string, verbosity int) error {
+// runControllerManager runs the namespace and garbage-collector controllers; with serviceAccountArgs
+// (the token signing key and root CA flags) also the serviceaccount, serviceaccount-token and
+// root-ca-certificate-publisher controllers, which the ServiceAccount admission plugin relies on
+// (every namespace gets its "default" ServiceAccount and kube-root-ca.crt ConfigMap).
+func runControllerManager(ctx context.Context, kubeconfig string, verbosity int, serviceAccountArgs []string) error {
 	s, err := kcmoptions.NewKubeControllerManagerOptions()
 	if err != nil {
 		return err
@@ -439,11 +459,16 @@ func runControllerManager(ctx context.Context, kubeconfig string, verbosity int)
 	}
 	args := []string{
 		"--kubeconfig=" + kubeconfig,
-		"--controllers=namespace-controller,garbage-collector-controller",
 		"--leader-elect=false",
 		"--secure-port=0",
 		"--use-service-account-credentials=false",
 	}
+	controllers := "namespace-controller,garbage-collector-controller"
+	if len(serviceAccountArgs) > 0 {
+		controllers += ",serviceaccount-controller,serviceaccount-token-controller,root-ca-certificate-publisher-controller"
+		args = append(args, serviceAccountArgs...)
+	}
+	args = append(args, "--controllers="+controllers)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
