@@ -1,21 +1,29 @@
 #!/usr/bin/env node
-// Builds the Go test tools into .cache/bin/:
-//   kube-harness  from test/kube-apiserver (etcd + kube-apiserver v1.36.3 + KCM)
-//   helm          helm.sh/helm/v3/cmd/helm at a pinned version
+// Builds the Go test tools:
+//   kube-harness  from test/kube-apiserver (etcd + kube-apiserver v1.36.3 + KCM) -> .cache/bin/
+//   helm          helm.sh/helm/v3/cmd/helm at a pinned version                -> .cache/bin/
+//   kube-node     from test/kube-node (kubelet, kube-scheduler, kube-controller-manager,
+//                 kube-proxy v1.36.3 in one binary)   -> <kmcp cache>/kube-node-v1.36.3-<key>/
+//   coredns       github.com/coredns/coredns at a pinned version -> <kmcp cache>/coredns-<version>/
 // Rebuilds kube-harness when the binary is missing or older than its sources;
-// builds helm when missing or when the pinned version changed.
+// builds helm when missing or when the pinned version changed. kube-node and coredns (the real
+// node, scripts/node/runtime.mjs) live in the machine-wide kmcp cache (scripts/node/cache.mjs),
+// in a folder keyed by version and (kube-node) a hash of its sources and flags, so every clone on
+// the machine reuses them.
 //
-// CLI:    node scripts/build-tools.mjs [kube-harness] [helm] [--force]
-//         (no tool names = both)
-// Module: import { buildTools, ensureKubeHarness, ensureHelm } from './build-tools.mjs'
+// CLI:    node scripts/build-tools.mjs [kube-harness] [helm] [kube-node] [coredns] [--force]
+//         (no tool names = kube-harness and helm)
+// Module: import { buildTools, ensureKubeHarness, ensureHelm, ensureKubeNode, ensureCoreDns } from './build-tools.mjs'
 //
 // Plain Node ESM, no dependencies. Progress goes to stderr. Logs of the go
 // builds go to .cache/logs/build-<tool>.log.
 
 import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { kmcpCacheDir, publish, withLock as withCacheLock } from './node/cache.mjs';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const KUBERNETES_VERSION = 'v1.36.3';
@@ -25,8 +33,11 @@ const HELM_K8S_MINOR = '37';
 // Bump when the helm build flags change, so existing binaries are rebuilt.
 const HELM_STAMP = `${HELM_VERSION} ldflags-1`;
 export const MIN_GO = [1, 26];
+// CoreDNS for the real node: 1.12.x builds with Go 1.26 and serves cluster.local from the API server.
+export const COREDNS_VERSION = 'v1.12.4';
 
 const HARNESS_SRC = path.join(ROOT, 'test', 'kube-apiserver');
+const KUBE_NODE_SRC = path.join(ROOT, 'test', 'kube-node');
 const DEFAULT_BIN_DIR = path.join(ROOT, '.cache', 'bin');
 const LOG_DIR = path.join(ROOT, '.cache', 'logs');
 
@@ -76,7 +87,7 @@ function harnessSources() {
   return files;
 }
 
-function harnessLdflags() {
+function harnessLdflags(commit = 'kmcp-kube-harness') {
   const minor = KUBERNETES_VERSION.split('.')[1];
   return [
     '-s',
@@ -85,7 +96,7 @@ function harnessLdflags() {
     '-X k8s.io/component-base/version.gitMajor=1',
     `-X k8s.io/component-base/version.gitMinor=${minor}`,
     '-X k8s.io/component-base/version.gitTreeState=clean',
-    '-X k8s.io/component-base/version.gitCommit=kmcp-kube-harness',
+    `-X k8s.io/component-base/version.gitCommit=${commit}`,
   ].join(' ');
 }
 
@@ -256,13 +267,94 @@ export async function ensureHelm({ force = false, binDir = DEFAULT_BIN_DIR } = {
   });
 }
 
-/** Ensures the named tools (default: both). Returns {kubeHarness?, helm?} paths. */
+/** The cache folder of kube-node: keyed by the Kubernetes version and a hash of sources + flags. */
+export function kubeNodeDir() {
+  const hash = createHash('sha256');
+  for (const f of fs.readdirSync(KUBE_NODE_SRC).filter((n) => n.endsWith('.go') || n === 'go.mod' || n === 'go.sum').sort()) {
+    hash.update(f).update(fs.readFileSync(path.join(KUBE_NODE_SRC, f)));
+  }
+  hash.update(harnessLdflags('kmcp-kube-node'));
+  return path.join(kmcpCacheDir(), `kube-node-${KUBERNETES_VERSION}-${hash.digest('hex').slice(0, 12)}`);
+}
+
+/**
+ * Builds <kmcp cache>/kube-node-<version>-<key>/kube-node (kubelet, kube-scheduler,
+ * kube-controller-manager, kube-proxy; dispatch on argv[1]) if missing; returns its path.
+ * KMCP_KUBE_NODE_BIN=/path skips building.
+ */
+export async function ensureKubeNode({ force = false } = {}) {
+  if (process.env.KMCP_KUBE_NODE_BIN) return process.env.KMCP_KUBE_NODE_BIN;
+  const dir = kubeNodeDir();
+  const bin = path.join(dir, 'kube-node');
+  if (!force && fs.existsSync(bin)) return bin;
+  return withCacheLock(kmcpCacheDir(), 'kube-node', async () => {
+    if (!force && fs.existsSync(bin)) return bin;
+    checkGo();
+    const tmp = `${dir}.tmp-${process.pid}`;
+    fs.rmSync(tmp, { recursive: true, force: true });
+    fs.mkdirSync(tmp, { recursive: true });
+    const logFile = path.join(LOG_DIR, 'build-kube-node.log');
+    say(`building kube-node (kubelet, scheduler, controller-manager, proxy ${KUBERNETES_VERSION}) -> ${bin}; a cold build takes ~10 min on 2 cores; log: ${rel(logFile)}`);
+    try {
+      const secs = await runGo(['build', '-trimpath', '-ldflags', harnessLdflags('kmcp-kube-node'), '-o', path.join(tmp, 'kube-node'), '.'], {
+        cwd: KUBE_NODE_SRC,
+        env: buildEnv(),
+        logFile,
+        label: 'kube-node',
+      });
+      publish(tmp, dir);
+      say(`built kube-node in ${secs.toFixed(0)}s`);
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+    return bin;
+  });
+}
+
+/** Builds <kmcp cache>/coredns-<version>/coredns with `go install` if missing; returns its path. */
+export async function ensureCoreDns({ force = false } = {}) {
+  if (process.env.KMCP_COREDNS_BIN) return process.env.KMCP_COREDNS_BIN;
+  const dir = path.join(kmcpCacheDir(), `coredns-${COREDNS_VERSION}`);
+  const bin = path.join(dir, 'coredns');
+  if (!force && fs.existsSync(bin)) return bin;
+  return withCacheLock(kmcpCacheDir(), 'coredns', async () => {
+    if (!force && fs.existsSync(bin)) return bin;
+    checkGo();
+    const tmp = `${dir}.tmp-${process.pid}`;
+    fs.rmSync(tmp, { recursive: true, force: true });
+    fs.mkdirSync(tmp, { recursive: true });
+    const logFile = path.join(LOG_DIR, 'build-coredns.log');
+    say(`building coredns ${COREDNS_VERSION} -> ${bin} (~3 min cold); log: ${rel(logFile)}`);
+    try {
+      const secs = await runGo(['install', '-trimpath', '-ldflags', '-s -w', `github.com/coredns/coredns@${COREDNS_VERSION}`], {
+        cwd: tmp,
+        env: { ...buildEnv(), GOBIN: tmp, GOFLAGS: '-mod=mod' },
+        logFile,
+        label: 'coredns',
+      });
+      publish(tmp, dir);
+      say(`built coredns in ${secs.toFixed(0)}s`);
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+    return bin;
+  });
+}
+
+const BUILDERS = {
+  'kube-harness': ['kubeHarness', ensureKubeHarness],
+  helm: ['helm', ensureHelm],
+  'kube-node': ['kubeNode', ensureKubeNode],
+  coredns: ['coreDns', ensureCoreDns],
+};
+
+/** Ensures the named tools (default: kube-harness and helm). Returns {kubeHarness?, helm?, kubeNode?, coreDns?} paths. */
 export async function buildTools({ tools = ['kube-harness', 'helm'], force = false } = {}) {
   const result = {};
   for (const t of tools) {
-    if (t === 'kube-harness') result.kubeHarness = await ensureKubeHarness({ force });
-    else if (t === 'helm') result.helm = await ensureHelm({ force });
-    else throw new BuildError(`unknown tool "${t}" (known: kube-harness, helm)`);
+    const builder = BUILDERS[t];
+    if (!builder) throw new BuildError(`unknown tool "${t}" (known: ${Object.keys(BUILDERS).join(', ')})`);
+    result[builder[0]] = await builder[1]({ force });
   }
   return result;
 }
@@ -273,7 +365,7 @@ if (isMain) {
   const force = args.includes('--force');
   const tools = args.filter((a) => !a.startsWith('--'));
   if (args.includes('--help') || args.includes('-h')) {
-    process.stdout.write('usage: node scripts/build-tools.mjs [kube-harness] [helm] [--force]\n');
+    process.stdout.write('usage: node scripts/build-tools.mjs [kube-harness] [helm] [kube-node] [coredns] [--force]\n');
     process.exit(0);
   }
   buildTools({ tools: tools.length ? tools : undefined, force }).then(

@@ -18,6 +18,9 @@
 //                             admin, alice, bob, nobody (e.g. one written by kube-harness). Nothing
 //                             is started or stopped then.
 //   KMCP_KUBE_HARNESS_BIN     use this kube-harness binary instead of building one
+//   KMCP_REAL_NODE            0: no real node; 1: the real node must start; unset: start it as root
+//                             (test/support/real-node-setup.ts, scripts/node/runtime.mjs)
+//   KMCP_REAL_NODE_EXTRA_NAMESPACES  more namespaces for the real CNPG operator to watch
 import {spawn, type ChildProcess} from 'node:child_process'
 import {existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
@@ -27,6 +30,7 @@ import {fileURLToPath} from 'node:url'
 import YAML from 'yaml'
 import {ensureKubeHarness} from '../../scripts/build-tools.mjs'
 import {ensureCnpgCrds} from '../../scripts/node/cnpg.mjs'
+import {startRealNode, stopRealNode} from './real-node-setup.ts'
 import {expectStatus, rawRequest, STATE_ENV, USERS, type Connection, type HarnessState, type User} from './kube.ts'
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
@@ -262,6 +266,9 @@ export async function globalSetup(): Promise<void> {
     process.env[STATE_ENV] = stateFile
     process.env.KMCP_TEST_KUBECONFIG_ADMIN = state.kubeconfigs.admin
     process.env.KMCP_TEST_KUBE_SERVER = state.server
+    // The real node (root only): its supervisor reads the state file; what it reports goes back in.
+    const realNode = await startRealNode(stateFile, join(REPO_ROOT, '.cache', 'logs'))
+    writeFileSync(stateFile, JSON.stringify({...state, realNode}, null, 2) + '\n', {mode: 0o600})
     say(
       `${state.kubernetesVersion ?? '?'} ready at ${state.server} in ${((Date.now() - t0) / 1000).toFixed(1)}s ` +
         `(${crds.length} CRDs, ${roles.length} ClusterRoles)` +
@@ -274,6 +281,7 @@ export async function globalSetup(): Promise<void> {
 }
 
 export async function globalTeardown(): Promise<void> {
+  await stopRealNode()
   const h = started
   started = undefined
   if (!h) return

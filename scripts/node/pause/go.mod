@@ -1,0 +1,3 @@
+module kmcp.local/pause
+
+go 1.22
