@@ -7,7 +7,7 @@
 //
 // Plain Node ESM, no dependencies.
 
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -70,12 +70,40 @@ export async function withLock(dir, name, fn, { say = reporter('kmcp-cache'), ti
   }
 }
 
+/** Mount points at or below `dir`, deepest first (from /proc/self/mountinfo; octal escapes decoded). */
+export function mountsUnder(dir) {
+  let info = '';
+  try {
+    info = fs.readFileSync('/proc/self/mountinfo', 'utf8');
+  } catch {
+    return [];
+  }
+  const root = path.resolve(dir);
+  return info
+    .split('\n')
+    .map((line) => line.split(' ')[4]?.replace(/\\([0-7]{3})/g, (_m, o) => String.fromCharCode(parseInt(o, 8))))
+    .filter((m) => m && (m === root || m.startsWith(root + '/')))
+    .sort((a, b) => b.length - a.length);
+}
+
+/**
+ * Removes a build tree, first detaching anything still mounted inside it (a killed mmdebstrap can
+ * leave /proc or /sys mounted in its chroot): rm -r must never descend into a live mount.
+ */
+export function removeTree(dir) {
+  if (!fs.existsSync(dir)) return;
+  for (const m of mountsUnder(dir)) spawnSync('umount', ['--lazy', m]);
+  const left = mountsUnder(dir);
+  if (left.length) throw new NodeBuildError(`cannot remove ${dir}: still mounted: ${left.join(', ')}`);
+  fs.rmSync(dir, { recursive: true, force: true });
+}
+
 /** Atomically replaces `target` (file or directory) with `tmp`. */
 export function publish(tmp, target) {
   const old = `${target}.old-${process.pid}`;
   if (fs.existsSync(target)) fs.renameSync(target, old);
   fs.renameSync(tmp, target);
-  fs.rmSync(old, { recursive: true, force: true });
+  removeTree(old);
 }
 
 /**

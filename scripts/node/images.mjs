@@ -23,7 +23,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { kmcpCacheDir, NodeBuildError, publish, reporter, run, withLock } from './cache.mjs';
+import { kmcpCacheDir, NodeBuildError, publish, removeTree, reporter, run, withLock } from './cache.mjs';
 import { CNPG_VERSION } from './cnpg.mjs';
 import { packImage, umociVersion } from './oci.mjs';
 
@@ -97,20 +97,23 @@ export function aptSources() {
 /** Runs build(tmpDir) under a lock unless <name>-<key>/image.json exists; publishes tmpDir atomically. */
 async function cachedImage(name, key, build, force) {
   const base = imagesCacheDir();
-  const dir = path.join(base, `${name}-${key.slice(0, 16)}`);
+  const id = `${name}-${key.slice(0, 16)}`;
+  const dir = path.join(base, id);
   const manifest = path.join(dir, 'image.json');
   const load = () => {
     const info = JSON.parse(fs.readFileSync(manifest, 'utf8'));
     return { ...info, tar: path.join(dir, 'image.tar'), ...(info.rootfs ? { rootfs: path.join(dir, info.rootfs) } : {}) };
   };
   if (!force && fs.existsSync(manifest)) return load();
+  // One lock per key: builds of other versions of this script (other worktrees) do not wait for us.
   return withLock(
     base,
-    name,
+    id,
     async () => {
       if (!force && fs.existsSync(manifest)) return load();
-      const tmp = path.join(base, `.${name}-${process.pid}`);
-      fs.rmSync(tmp, { recursive: true, force: true });
+      // Holding the lock, any .<id>-<pid> folder is what a killed build left behind.
+      for (const f of fs.readdirSync(base)) if (f.startsWith(`.${id}-`)) removeTree(path.join(base, f));
+      const tmp = path.join(base, `.${id}-${process.pid}`);
       fs.mkdirSync(tmp, { recursive: true });
       const started = Date.now();
       try {
@@ -118,7 +121,7 @@ async function cachedImage(name, key, build, force) {
         fs.writeFileSync(path.join(tmp, 'image.json'), JSON.stringify({ ...info, key }, null, 2) + '\n');
         publish(tmp, dir);
       } finally {
-        fs.rmSync(tmp, { recursive: true, force: true });
+        removeTree(tmp);
       }
       say(`${name} image ready in ${((Date.now() - started) / 1000).toFixed(0)}s: ${dir}`);
       return load();
@@ -139,7 +142,9 @@ export function installedPostgresVersion(rootfs) {
 async function buildPostgres(tmp, { sources, logFile }) {
   const rootfs = path.join(tmp, 'rootfs');
   // postgres is created before postgresql-common's postinst runs, which then keeps our uid/gid 26.
+  // Debian's base-passwd gives gid 26 to "tape": that group goes, so gid 26 resolves to postgres.
   const addUser = [
+    'for f in group gshadow; do if [ -f "$1/etc/$f" ]; then sed -i "/^tape:/d" "$1/etc/$f"; fi; done',
     'echo "postgres:x:26:" >> "$1/etc/group"',
     'echo "postgres:!::" >> "$1/etc/gshadow"',
     'echo "postgres:x:26:26:PostgreSQL administrator:/var/lib/postgresql:/bin/bash" >> "$1/etc/passwd"',

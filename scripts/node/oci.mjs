@@ -68,7 +68,6 @@ export async function packImage({ rootfs, ref, config = {}, workDir, outTar, log
 
   const tarArgs = ['--sort=name', `--mtime=@${epoch}`, '--owner=0', '--group=0', '--numeric-owner', '--mode=go+rX', '-cf', outTar, '-C', layout, 'oci-layout', 'index.json', 'blobs'];
   await run('tar', tarArgs, { logFile, label: `archiving ${ref}` });
-  fs.rmSync(bundle, { recursive: true, force: true });
-  fs.rmSync(layout, { recursive: true, force: true });
+  fs.rmSync(workDir, { recursive: true, force: true });
   return outTar;
 }
