@@ -65,8 +65,9 @@ try {
   if (!refusal) {
     const runDir = join(harness.dataDir, 'node')
     mkdirSync(runDir, {recursive: true})
-    say('starting the node (kubelet, containerd, CoreDNS, kube-proxy) and the CNPG operator watching namespace demo')
-    node = await startDemoNode({kubeconfig: state.kubeconfigs.admin, stateFile, namespace: NAMESPACE, runDir})
+    const logFile = join(REPO_ROOT, '.cache', 'logs', `demo-node-${process.pid}.log`)
+    say(`starting the node (kubelet, containerd, CoreDNS, kube-proxy) and the CNPG operator watching namespace demo (first run builds them: long; log ${logFile})`)
+    node = await startDemoNode({stateFile, namespace: NAMESPACE, runDir, logFile})
   } else {
     say(await seedSimulatedClusters(NAMESPACE))
   }

@@ -1,11 +1,14 @@
 // The real demo: the CloudNativePG operator runs real PostgreSQL on a local node (kubelet +
 // containerd inside the run's own network namespace, test/support/real-node.ts), and the sample
 // clusters are created THROUGH kmcp, with MCP tool calls, exactly as an agent would.
+import {mkdirSync} from 'node:fs'
+import {dirname} from 'node:path'
 import type {Client} from '@modelcontextprotocol/sdk/client/index.js'
 import type {CallToolResult} from '@modelcontextprotocol/sdk/types.js'
 import {createArgsForNode} from '../../test/real-node/helpers.ts'
 import {textOf} from '../../test/support/mcp.ts'
 import {kubeRequest} from '../../test/support/kube.ts'
+import {spawnNode} from '../node/runtime.mjs'
 
 export interface StartedNode {
   netns: string
@@ -19,16 +22,18 @@ export function realNodeRefusal(): string | undefined {
   return undefined
 }
 
-// any: the node runtime module belongs to another part of the project; its contract is
-// startNode({kubeconfig, watchNamespaces, runDir}) -> {netns, stop()}.
-type StartNode = (options: {kubeconfig: string; stateFile: string; watchNamespaces: string[]; runDir: string}) => Promise<StartedNode>
-
-/** Starts the node and the operator watching `namespace`. */
-export async function startDemoNode(options: {kubeconfig: string; stateFile: string; namespace: string; runDir: string}): Promise<StartedNode> {
-  const path = '../../test/support/real-node.ts'
-  const runtime = (await import(path)) as {startNode?: StartNode}
-  if (typeof runtime.startNode !== 'function') throw new Error('test/support/real-node.ts has no startNode(): the node runtime is not available in this checkout')
-  return runtime.startNode({kubeconfig: options.kubeconfig, stateFile: options.stateFile, watchNamespaces: [options.namespace], runDir: options.runDir})
+/** Starts the node and the operator watching `namespace` (scripts/node/runtime.mjs, as a supervised child process). */
+export async function startDemoNode(options: {stateFile: string; namespace: string; runDir: string; logFile: string}): Promise<StartedNode> {
+  mkdirSync(dirname(options.logFile), {recursive: true})
+  // The first run builds the node's components and images: allow an hour, as the test setup does.
+  const node = await spawnNode({stateFile: options.stateFile, watchNamespaces: [options.namespace], runDir: options.runDir, logFile: options.logFile, readyTimeoutMs: 60 * 60_000})
+  const info = node.info as {netns: string}
+  return {
+    netns: info.netns,
+    stop: async () => {
+      await node.stop()
+    },
+  }
 }
 
 /** One MCP tool call, echoed to stderr so the person running the demo sees each step happen. */

@@ -3,118 +3,38 @@
 // client over stdio) and every effect is checked in PostgreSQL itself with psql inside the run's
 // network namespace. Each test file owns one namespace of REAL_NODE_NAMESPACES.
 import assert from 'node:assert/strict'
-import {spawn} from 'node:child_process'
 import type {TestContext} from 'node:test'
 import type {CallToolResult} from '@modelcontextprotocol/sdk/types.js'
 import {harness, kubeRequest} from '../support/kube.ts'
 import {callTool, connectStdio, textOf, type StdioSession} from '../support/mcp.ts'
+import {createClusterArgsForNode, psql, realNode, requireRealNode, skipUnlessRealNode} from '../support/real-node.ts'
 
-/** What test/support/real-node.ts provides (see the node contract). */
-export type RealNodeInfo = {available: true; netns: string; storageClass: string; postgresImage: string; operatorImage: string; operatorNamespace: string} | {available: false; reason: string}
-export interface PsqlResult {
-  code: number | null
-  stdout: string
-  stderr: string
-}
-export interface PsqlTarget {
-  host: string
-  user: string
-  password: string
-  database: string
-  port?: number
-}
-interface RealNodeModule {
-  REAL_NODE_NAMESPACES: string[]
-  realNode(): RealNodeInfo
-  clusterManifestForNode(name: string, options?: Record<string, unknown>): {spec: Record<string, any>}
-}
-
-// Loaded lazily so that these files still load (and skip, saying why) where the node support
-// module is missing or cannot start.
-let loaded: Promise<RealNodeModule | {error: string}> | undefined
-function nodeModule(): Promise<RealNodeModule | {error: string}> {
-  const path = '../support/real-node.ts'
-  loaded ??= import(path).then(
-    (m) => m as RealNodeModule,
-    (error: unknown) => ({error: `test/support/real-node.ts could not be loaded: ${error instanceof Error ? error.message : String(error)}`}),
-  )
-  return loaded
-}
+export type PsqlTarget = Parameters<typeof psql>[2]
+export type PsqlResult = Awaited<ReturnType<typeof psql>>
 
 /** Why the real node cannot be used, or undefined when it can. */
 export async function realNodeUnavailable(): Promise<string | undefined> {
-  const m = await nodeModule()
-  if ('error' in m) return m.error
-  const info = m.realNode()
+  const info = realNode()
   return info.available ? undefined : info.reason
 }
 
 /** Calls t.skip(reason) and returns false when the real node is not running. */
 export async function skipWithoutNode(t: TestContext): Promise<boolean> {
-  const reason = await realNodeUnavailable()
-  if (reason === undefined) return true
-  t.skip(`real node not available: ${reason}`)
-  return false
+  return skipUnlessRealNode(t)
 }
 
-async function node(): Promise<RealNodeModule> {
-  const m = await nodeModule()
-  if ('error' in m) throw new Error(m.error)
-  return m
-}
-
-export async function nodeInfo(): Promise<Extract<RealNodeInfo, {available: true}>> {
-  const info = (await node()).realNode()
-  if (!info.available) throw new Error(`real node not available: ${info.reason}`)
-  return info
+export async function nodeInfo() {
+  return requireRealNode()
 }
 
 /** The tool arguments that make create_postgres_cluster produce a cluster that fits the node. */
 export async function createArgsForNode(name: string, namespace: string, instances: number): Promise<Record<string, unknown>> {
-  const {spec} = (await node()).clusterManifestForNode(name, {instances})
-  const args: Record<string, unknown> = {name, namespace, instances, storage_size: spec.storage?.size ?? '1Gi', container_image: spec.imageName, image_pull_policy: spec.imagePullPolicy ?? 'Never'}
-  if (spec.storage?.storageClass) args.storage_class = spec.storage.storageClass
-  if (spec.resources) args.resources = spec.resources
-  const parameters = spec.postgresql?.parameters
-  if (parameters) args.postgresql_parameters = parameters
-  return args
+  return createClusterArgsForNode(name, namespace, {instances})
 }
 
-/**
- * Runs the machine's psql inside the node's network namespace, unaligned and tuples-only (-At), so
- * that answers compare as plain text. A service name <svc>.<ns>.svc.cluster.local is resolved to
- * its ClusterIP through the API server, so this does not depend on the namespace's resolv.conf.
- */
-export async function sql(namespace: string, query: string, target: PsqlTarget): Promise<PsqlResult> {
-  const {netns} = await nodeInfo()
-  const host = await resolveServiceHost(target.host)
-  return new Promise((resolve) => {
-    const child = spawn('ip', ['netns', 'exec', netns, 'psql', '-X', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-c', query], {
-      env: {PATH: process.env.PATH ?? '/usr/bin:/bin', PGHOST: host, PGPORT: String(target.port ?? 5432), PGUSER: target.user, PGPASSWORD: target.password, PGDATABASE: target.database, PGCONNECT_TIMEOUT: '5', PGSSLMODE: 'prefer'},
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')))
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')))
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000)
-    child.on('error', (error) => {
-      clearTimeout(timer)
-      resolve({code: 127, stdout, stderr: `${stderr}${error.message}`})
-    })
-    child.on('close', (code) => {
-      clearTimeout(timer)
-      resolve({code, stdout, stderr})
-    })
-  })
-}
-
-async function resolveServiceHost(host: string): Promise<string> {
-  const match = /^([a-z0-9-]+)\.([a-z0-9-]+)\.svc(\.cluster\.local)?$/.exec(host)
-  if (!match) return host
-  const service = await getJson(`/api/v1/namespaces/${match[2]}/services/${match[1]}`)
-  assert.ok(service?.spec?.clusterIP, `service ${match[2]}/${match[1]} exists and has a ClusterIP`)
-  return service.spec.clusterIP
+/** psql -At inside the node's network namespace (test/support/real-node.ts). */
+export function sql(namespace: string, query: string, target: PsqlTarget): Promise<PsqlResult> {
+  return psql(namespace, query, {timeoutMs: 30_000, ...target})
 }
 
 /** Runs a query that must succeed; returns its trimmed output (psql -At style, one row per line). */
