@@ -23,7 +23,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { ensureCoreDns, ensureKubeNode } from '../build-tools.mjs';
+import { ROOT, ensureCoreDns, ensureKubeNode } from '../build-tools.mjs';
 import { ensureCnpg } from './cnpg.mjs';
 import * as cfg from './runtime-config.mjs';
 import * as kube from './runtime-kube.mjs';
@@ -60,13 +60,25 @@ function createCgroups(id) {
   const name = `kmcp-${id}`;
   for (const h of fs.readdirSync(CGROUP_ROOT)) {
     const base = path.join(CGROUP_ROOT, h);
-    if (h === 'unified' || !fs.existsSync(path.join(base, 'cgroup.procs'))) continue;
+    if (!fs.existsSync(path.join(base, 'cgroup.procs'))) continue;
     fs.mkdirSync(path.join(base, name), { recursive: true });
     if (h.includes('cpuset')) {
       for (const f of ['cpuset.cpus', 'cpuset.mems']) fs.writeFileSync(path.join(base, name, f), fs.readFileSync(path.join(base, f), 'utf8').trim());
     }
   }
   return `/${name}`;
+}
+
+/** Removes component log folders of runs older than two days. */
+function pruneOldLogs(base) {
+  let entries = [];
+  try {
+    entries = fs.readdirSync(base).filter((n) => /^node-[0-9a-f]{8}$/.test(n));
+  } catch {}
+  for (const n of entries) {
+    const dir = path.join(base, n);
+    if (Date.now() - fs.statSync(dir).mtimeMs > 2 * 24 * 3600_000) fs.rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 async function waitFor(what, check, { timeoutMs, intervalMs = 250, alive }) {
@@ -106,7 +118,10 @@ export async function startNode({ server, caFile, token, watchNamespaces = [], r
     writeRun(r);
     return r;
   });
-  logDir = path.resolve(logDir ?? path.join(record.runDir, 'logs'));
+  // Logs outside the run directory, so they survive the clean-up; old ones are pruned.
+  const logsBase = path.join(ROOT, '.cache', 'logs');
+  pruneOldLogs(logsBase);
+  logDir = path.resolve(logDir ?? path.join(logsBase, `node-${id}`));
   let procs;
   let forwarder;
   let provisioner;
@@ -118,7 +133,6 @@ export async function startNode({ server, caFile, token, watchNamespaces = [], r
     await procs?.stopAll(STOP_ORDER, 10_000);
     forwarder?.close();
     await api.request('DELETE', `/api/v1/persistentvolumes?labelSelector=kmcp.io/node-run%3D${id}`).catch(() => {});
-    // Keep the logs when they live outside the run directory (the default is inside: removed).
     await cleanupRun(record);
     return { seconds: (Date.now() - s0) / 1000 };
   };
@@ -138,11 +152,11 @@ export async function startNode({ server, caFile, token, watchNamespaces = [], r
     procs.start('containerd', 'containerd', ['--config', ctrd.config, '--log-level', 'warn']);
     const ctr = ['--address', ctrd.socket, '-n', 'k8s.io'];
     await waitFor('containerd', () => sh('ctr', [...ctr, 'version'], { allowFail: true }).code === 0, { timeoutMs: 30_000, alive: () => procs.assertRunning('containerd') });
-    await Promise.all(
-      [images.pause, images.operator, images.postgres].map((img) =>
-        shAsync('nsenter', [`--mount=${mountNs}`, '--', 'ctr', ...ctr, 'images', 'import', '--base-name', img.ref.slice(0, img.ref.lastIndexOf(':')), img.tar], { logFile: path.join(logDir, 'image-import.log') }),
-      ),
-    );
+    // One at a time: parallel imports contend for the same index lock in containerd.
+    for (const img of [images.pause, images.operator, images.postgres]) {
+      await shAsync('ctr', [...ctr, 'images', 'import', '--base-name', img.ref.slice(0, img.ref.lastIndexOf(':')), img.tar], { logFile: path.join(logDir, 'image-import.log') });
+    }
+    const tImported = Date.now();
 
     // The node's processes inside the run's namespace; scheduler and controller-manager beside the API server.
     const corefile = cfg.writeCorefile(R('coredns'), { kubeconfig: nodeKubeconfig });
@@ -201,7 +215,7 @@ export async function startNode({ server, caFile, token, watchNamespaces = [], r
       pauseImage: images.pause.ref,
       operatorNamespace: kube.OPERATOR_NAMESPACE,
       watchNamespaces,
-      timings: { buildsSeconds: (tBuilt - t0) / 1000, nodeReadySeconds: (tNode - tBuilt) / 1000, totalSeconds: (tReady - t0) / 1000 },
+      timings: { buildsSeconds: (tBuilt - t0) / 1000, imageImportSeconds: (tImported - tBuilt) / 1000, nodeReadySeconds: (tNode - tImported) / 1000, operatorReadySeconds: (tReady - tNode) / 1000, totalSeconds: (tReady - t0) / 1000 },
     };
     return { info, stop, supervisor: procs };
   } catch (error) {
