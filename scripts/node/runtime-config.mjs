@@ -39,13 +39,13 @@ function writeJson(file, value) {
 /**
  * A kubeconfig for processes inside the run's namespace: same admin token and CA as the harness,
  * but through the forwarder on the host end of the link; the API server's certificate names
- * localhost (and 127.0.0.1), hence tls-server-name.
+ * kubernetes.default.svc (and 127.0.0.1, 10.0.0.1), hence tls-server-name.
  */
 export function writeNodeKubeconfig(file, { hostIp, caFile, token }) {
   return writeJson(file, {
     apiVersion: 'v1',
     kind: 'Config',
-    clusters: [{ name: 'local', cluster: { server: `https://${hostIp}:${APISERVER_FORWARD_PORT}`, 'certificate-authority': caFile, 'tls-server-name': 'localhost' } }],
+    clusters: [{ name: 'local', cluster: { server: `https://${hostIp}:${APISERVER_FORWARD_PORT}`, 'certificate-authority': caFile, 'tls-server-name': 'kubernetes.default.svc' } }],
     users: [{ name: 'admin', user: { token } }],
     contexts: [{ name: 'admin', context: { cluster: 'local', user: 'admin' } }],
     'current-context': 'admin',
@@ -197,11 +197,14 @@ export function writeCorefile(dir, { kubeconfig }) {
   return path.join(dir, 'Corefile');
 }
 
-/** A self-signed serving certificate (its own CA) for the operator's webhook server. */
+/**
+ * A self-signed serving certificate (its own CA) for the operator's webhook server, under the names
+ * the CNPG manager reads from WEBHOOK_CERT_DIR: apiserver.crt and apiserver.key.
+ */
 export function writeWebhookCert(dir, dnsNames) {
   fs.mkdirSync(dir, { recursive: true });
-  const crt = path.join(dir, 'tls.crt');
-  const key = path.join(dir, 'tls.key');
+  const crt = path.join(dir, 'apiserver.crt');
+  const key = path.join(dir, 'apiserver.key');
   sh('openssl', [
     'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '30',
     '-subj', `/CN=${dnsNames[0]}`, '-addext', `subjectAltName=${dnsNames.map((d) => `DNS:${d}`).join(',')}`,

@@ -79,7 +79,11 @@ export class Supervisor {
   /** Stops the named components in order, then any other still running. */
   async stopAll(order, timeoutMs) {
     this.stopping = true;
-    for (const name of order) await this.stop(name, timeoutMs);
+    for (const name of order) {
+      const t0 = Date.now();
+      await this.stop(name, timeoutMs);
+      if (Date.now() - t0 >= timeoutMs) this.say(`${name} did not stop within ${timeoutMs / 1000}s of SIGTERM: killed`);
+    }
     await Promise.all([...this.procs.keys()].map((n) => this.stop(n, timeoutMs)));
   }
 }

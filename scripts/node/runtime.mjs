@@ -130,7 +130,8 @@ export async function startNode({ server, caFile, token, watchNamespaces = [], r
     const s0 = Date.now();
     if (webhooks.length) await kube.removeWebhooks(api, webhooks).catch(() => {});
     await provisioner?.stop();
-    await procs?.stopAll(STOP_ORDER, 10_000);
+    // Short grace: the clean-up kills the containers by cgroup anyway; nothing here keeps data.
+    await procs?.stopAll(STOP_ORDER, 3_000);
     forwarder?.close();
     await api.request('DELETE', `/api/v1/persistentvolumes?labelSelector=kmcp.io/node-run%3D${id}`).catch(() => {});
     await cleanupRun(record);

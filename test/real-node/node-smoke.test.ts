@@ -35,7 +35,8 @@ describe('real node: a cluster created through kmcp runs real PostgreSQL', {time
     const status = await callTool(session.client, 'get_cluster_status', {name, namespace: NAMESPACE})
     assert.ok(!status.isError, textOf(status))
     assert.match(textOf(status), /1\/1 ready/)
-    assert.match(textOf(status), /Cluster in healthy state/)
+    assert.match(textOf(status), /Status: Cluster in healthy state/)
+    assert.match(textOf(status), new RegExp(`Current Primary: ${name}-1`))
 
     const secret = await kubeRequest('admin', 'GET', `/api/v1/namespaces/${NAMESPACE}/secrets/${name}-app`)
     assert.equal(secret.status, 200, secret.text)
