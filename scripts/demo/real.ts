@@ -5,7 +5,7 @@ import {mkdirSync} from 'node:fs'
 import {dirname} from 'node:path'
 import type {Client} from '@modelcontextprotocol/sdk/client/index.js'
 import type {CallToolResult} from '@modelcontextprotocol/sdk/types.js'
-import {createArgsForNode} from '../../test/real-node/helpers.ts'
+import {callWaiting, createArgsForNode} from '../../test/real-node/helpers.ts'
 import {textOf} from '../../test/support/mcp.ts'
 import {kubeRequest} from '../../test/support/kube.ts'
 import {spawnNode} from '../node/runtime.mjs'
@@ -39,7 +39,7 @@ export async function startDemoNode(options: {stateFile: string; namespace: stri
 /** One MCP tool call, echoed to stderr so the person running the demo sees each step happen. */
 export async function callAndShow(client: Client, say: (line: string) => void, name: string, args: Record<string, unknown>): Promise<CallToolResult> {
   say(`-> ${name} ${JSON.stringify(args)}`)
-  const result = (await client.callTool({name, arguments: args})) as CallToolResult
+  const result = await callWaiting(client, name, args)
   const text = textOf(result)
   say(`<- ${result.isError ? 'ERROR ' : ''}${text.split('\n').slice(0, 6).join('\n   ')}${text.split('\n').length > 6 ? '\n   ...' : ''}`)
   if (result.isError) throw new Error(`${name} failed: ${text}`)

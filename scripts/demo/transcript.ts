@@ -4,7 +4,7 @@
 import {writeFileSync} from 'node:fs'
 import type {Client} from '@modelcontextprotocol/sdk/client/index.js'
 import type {CallToolResult} from '@modelcontextprotocol/sdk/types.js'
-import {createArgsForNode} from '../../test/real-node/helpers.ts'
+import {callWaiting, createArgsForNode} from '../../test/real-node/helpers.ts'
 import {textOf} from '../../test/support/mcp.ts'
 
 interface Step {
@@ -20,7 +20,7 @@ export async function recordTranscript(client: Client, namespace: string, file: 
   const call = async (tool: string, args: Record<string, unknown>): Promise<CallToolResult> => {
     say(`-> ${tool}`)
     const started = Date.now()
-    const result = (await client.callTool({name: tool, arguments: args})) as CallToolResult
+    const result = await callWaiting(client, tool, args)
     steps.push({tool, args, answer: textOf(result), seconds: (Date.now() - started) / 1000, isError: result.isError === true})
     if (result.isError) throw new Error(`${tool} failed: ${textOf(result)}`)
     return result

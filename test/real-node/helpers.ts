@@ -4,6 +4,7 @@
 // network namespace. Each test file owns one namespace of REAL_NODE_NAMESPACES.
 import assert from 'node:assert/strict'
 import type {TestContext} from 'node:test'
+import type {Client} from '@modelcontextprotocol/sdk/client/index.js'
 import type {CallToolResult} from '@modelcontextprotocol/sdk/types.js'
 import {harness, kubeRequest} from '../support/kube.ts'
 import {callTool, connectStdio, textOf, type StdioSession} from '../support/mcp.ts'
@@ -63,8 +64,18 @@ export function connectAdmin(): Promise<StdioSession> {
   return connectStdio({kubeconfig: harness().kubeconfigFor('admin')})
 }
 
+/**
+ * A tool call that may wait for the operator: kmcp reports progress while it waits, and the client
+ * keeps the call open as long as progress arrives (the SDK's default gives up after 60 s).
+ */
+export async function callWaiting(client: Client, tool: string, args: Record<string, unknown>): Promise<CallToolResult> {
+  return (await client.callTool({name: tool, arguments: args}, undefined, {onprogress: () => {}, resetTimeoutOnProgress: true, timeout: 60_000, maxTotalTimeout: 600_000})) as CallToolResult
+}
+
+export const call = (session: StdioSession, tool: string, args: Record<string, unknown>) => callWaiting(session.client, tool, args)
+
 export async function ok(session: StdioSession, tool: string, args: Record<string, unknown>): Promise<CallToolResult> {
-  const result = await callTool(session.client, tool, args)
+  const result = await call(session, tool, args)
   assert.notEqual(result.isError, true, `${tool} failed: ${textOf(result)}`)
   return result
 }
