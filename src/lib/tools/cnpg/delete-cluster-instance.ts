@@ -14,7 +14,7 @@ export const deleteClusterInstance = defineTool({
   name: 'delete_cluster_instance',
   title: 'Delete (recycle) one instance of a PostgreSQL cluster',
   description: [
-    'Delete one replica of a CloudNativePG cluster together with its volumes (PVCs); spec.instances stays the same, so the operator builds a replacement instance from the primary with fresh volumes, under the next serial number (CNPG never reuses the deleted name: deleting orders-db-2 of a cluster whose newest instance is orders-db-3 brings orders-db-4) (at the current spec.storage.size).',
+    'Delete one replica of a CloudNativePG cluster together with its volumes (PVCs); spec.instances stays the same, so the operator rebuilds the instance from the primary with fresh volumes (at the current spec.storage.size); CNPG 1.30 gives it the lowest free instance number, i.e. the same name (at the current spec.storage.size).',
     'Use it to recycle instances still at the previous size during a storage shrink (get_cluster_resize_status lists them), or to rebuild a broken replica. Never the primary: promote_cluster_instance first.',
     'Destructive: the human is asked to confirm when the client supports it; otherwise confirm_deletion=true is required. Without confirmation nothing is changed and the result shows what would be deleted.',
     'Example: {"name": "orders-db", "namespace": "payments", "instance": "orders-db-1", "confirm_deletion": true}.',
@@ -44,7 +44,7 @@ export const deleteClusterInstance = defineTool({
       `Deleting instance ${args.instance} of cluster ${target.ref} removes:`,
       `- Pod ${args.instance}`,
       ...(volumes.length ? volumes.map((v) => `- PVC ${v.pvc_name} (${v.pvc_role}, ${v.requested_size ?? 'unknown size'}) and its data`) : ['- no PVCs found for this instance']),
-      `spec.instances stays ${cluster.spec.instances ?? 1}: the operator builds a replacement instance (next serial number, a new name) from the primary with new volumes.`,
+      `spec.instances stays ${cluster.spec.instances ?? 1}: the operator rebuilds ${args.instance} (same name) from the primary with new volumes.`,
       `Healthy instances remaining meanwhile: ${remaining.join(', ') || 'none'}.`,
     ].join('\n')
     const retryCall = callExample('delete_cluster_instance', {name: args.name, namespace, instance: args.instance, confirm_deletion: true})
@@ -76,7 +76,7 @@ export const deleteClusterInstance = defineTool({
     return {
       structured: {status: 'deleted', cluster: target.ref, instance: args.instance, confirmed_by: outcome.via, removed: results},
       target: `${target.ref}/${args.instance}`,
-      render: () => [`Deleted instance ${args.instance} of cluster ${target.ref}:`, ...results.map((r) => `- ${r}`), `The operator now builds a replacement instance under the next serial number (not ${args.instance} again) with fresh volumes; follow with get_cluster_resize_status or get_cluster_status.`].join('\n'),
+      render: () => [`Deleted instance ${args.instance} of cluster ${target.ref}:`, ...results.map((r) => `- ${r}`), `The operator will re-create ${args.instance} with fresh volumes once the old PVCs are gone; follow with get_cluster_resize_status or get_cluster_status.`].join('\n'),
     }
   },
 })
