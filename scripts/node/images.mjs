@@ -94,7 +94,28 @@ export function aptSources() {
   });
 }
 
-/** Runs build(tmpDir) under a lock unless <name>-<key>/image.json exists; publishes tmpDir atomically. */
+// Cached images not used for this long are removed when another version of the same image is built.
+const UNUSED_MAX_MS = 7 * 24 * 3600 * 1000;
+
+/** Removes the other <name>-* entries that no one has loaded for UNUSED_MAX_MS (image.json mtime = last use). */
+function pruneUnused(base, name, keepId) {
+  for (const f of fs.readdirSync(base)) {
+    if (!f.startsWith(`${name}-`) || f === keepId) continue;
+    let lastUse = 0;
+    try {
+      lastUse = fs.statSync(path.join(base, f, 'image.json')).mtimeMs;
+    } catch {}
+    if (lastUse && Date.now() - lastUse > UNUSED_MAX_MS) {
+      say(`removing ${f}: unused for more than ${UNUSED_MAX_MS / 86_400_000} days`);
+      removeTree(path.join(base, f));
+    }
+  }
+}
+
+/**
+ * Returns the cached <name>-<key> image, or runs build(tmpDir, logFile) under a lock and publishes
+ * tmpDir atomically. build returns {ref, version?, rootfs?} and writes tmpDir/image.tar.
+ */
 async function cachedImage(name, key, build, force) {
   const base = imagesCacheDir();
   const id = `${name}-${key.slice(0, 16)}`;
@@ -102,6 +123,8 @@ async function cachedImage(name, key, build, force) {
   const manifest = path.join(dir, 'image.json');
   const load = () => {
     const info = JSON.parse(fs.readFileSync(manifest, 'utf8'));
+    const now = new Date();
+    fs.utimesSync(manifest, now, now);
     return { ...info, tar: path.join(dir, 'image.tar'), ...(info.rootfs ? { rootfs: path.join(dir, info.rootfs) } : {}) };
   };
   if (!force && fs.existsSync(manifest)) return load();
@@ -115,15 +138,18 @@ async function cachedImage(name, key, build, force) {
       for (const f of fs.readdirSync(base)) if (f.startsWith(`.${id}-`)) removeTree(path.join(base, f));
       const tmp = path.join(base, `.${id}-${process.pid}`);
       fs.mkdirSync(tmp, { recursive: true });
+      const logFile = path.join(base, 'logs', `${id}.log`);
+      fs.rmSync(logFile, { force: true });
       const started = Date.now();
       try {
-        const info = await build(tmp);
+        const info = await build(tmp, logFile);
         fs.writeFileSync(path.join(tmp, 'image.json'), JSON.stringify({ ...info, key }, null, 2) + '\n');
         publish(tmp, dir);
       } finally {
         removeTree(tmp);
       }
       say(`${name} image ready in ${((Date.now() - started) / 1000).toFixed(0)}s: ${dir}`);
+      pruneUnused(base, name, id);
       return load();
     },
     { say },
@@ -153,9 +179,13 @@ async function buildPostgres(tmp, { sources, logFile }) {
   // The package's postinst creates a "main" cluster CNPG never uses (it runs initdb into its own PGDATA).
   // LLVM (libLLVM + libz3, ~130 MB of the ~370) only serves PostgreSQL's optional JIT: without the
   // llvmjit provider PostgreSQL runs every query interpreted, which is what small test clusters want.
+  // The ssl-cert package's self-signed "snakeoil" key pair is generated at install time: a private key
+  // baked into an image, different on every build, that CNPG never uses (it brings its own certificates).
   const pgLib = `"$1/usr/lib/postgresql/${PG_MAJOR}/lib"`;
   const cleanUp = [
     `rm -rf "$1/var/lib/postgresql/${PG_MAJOR}" "$1/etc/postgresql/${PG_MAJOR}" "$1"/var/log/* "$1"/var/cache/debconf/*-old`,
+    'rm -f "$1"/etc/ssl/private/ssl-cert-snakeoil.key "$1"/etc/ssl/certs/ssl-cert-snakeoil.pem',
+    'find "$1/etc/ssl/certs" -lname ssl-cert-snakeoil.pem -delete',
     `rm -rf ${pgLib}/llvmjit.so ${pgLib}/llvmjit_types.bc ${pgLib}/bitcode "$1"/usr/lib/x86_64-linux-gnu/libLLVM-*.so* "$1"/usr/lib/x86_64-linux-gnu/libz3.so*`,
   ].join('; ');
   const args = [
@@ -176,9 +206,6 @@ async function buildPostgres(tmp, { sources, logFile }) {
   await run('mmdebstrap', args, { env: { ...process.env, SOURCE_DATE_EPOCH: String(EPOCH) }, logFile, label: 'building the PostgreSQL root filesystem (mmdebstrap)', say });
   // The runtime mounts its own /dev; device nodes made by mmdebstrap do not belong in a layer.
   for (const entry of fs.readdirSync(path.join(rootfs, 'dev'))) fs.rmSync(path.join(rootfs, 'dev', entry), { recursive: true, force: true });
-  // Directories and generated files carry the build's time: clamp every mtime to EPOCH so the layer
-  // depends on the packages only.
-  await run('find', [rootfs, '-newermt', `@${EPOCH}`, '-exec', 'touch', '--no-dereference', `--date=@${EPOCH}`, '{}', '+'], { logFile, label: 'clamping timestamps' });
   const version = installedPostgresVersion(rootfs);
   const ref = `${POSTGRES_REPOSITORY}:${version}`;
   await packImage({
@@ -260,7 +287,6 @@ function requireTools() {
 export async function ensureNodeImages({ managerBin, force = false } = {}) {
   if (!managerBin || !fs.existsSync(managerBin)) throw new NodeBuildError(`ensureNodeImages needs managerBin (the CNPG manager from ensureCnpg()), got ${managerBin}`);
   requireTools();
-  const logs = path.join(imagesCacheDir(), 'logs');
   const scripts = scriptsHash();
   const umoci = umociVersion();
   const sources = aptSources();
@@ -269,9 +295,9 @@ export async function ensureNodeImages({ managerBin, force = false } = {}) {
   const pauseSources = fs.readdirSync(PAUSE_SRC).sort().map((f) => f + fs.readFileSync(path.join(PAUSE_SRC, f), 'utf8'));
   const pauseKey = sha256(scripts, umoci, commandOutput('go', ['env', 'GOVERSION']) ?? '', ...pauseSources);
 
-  const pause = await cachedImage('pause', pauseKey, (tmp) => buildPause(tmp, { logFile: path.join(logs, 'pause.log') }), force);
-  const operator = await cachedImage('operator', operatorKey, (tmp) => buildOperator(tmp, { managerBin, logFile: path.join(logs, 'operator.log') }), force);
-  const postgres = await cachedImage('postgres', postgresKey, (tmp) => buildPostgres(tmp, { sources, logFile: path.join(logs, 'postgres.log') }), force);
+  const pause = await cachedImage('pause', pauseKey, (tmp, logFile) => buildPause(tmp, { logFile }), force);
+  const operator = await cachedImage('operator', operatorKey, (tmp, logFile) => buildOperator(tmp, { managerBin, logFile }), force);
+  const postgres = await cachedImage('postgres', postgresKey, (tmp, logFile) => buildPostgres(tmp, { sources, logFile }), force);
   const pick = ({ ref, tar, version, rootfs }) => ({ ref, tar, ...(version ? { version } : {}), ...(rootfs ? { rootfs } : {}) });
   return { postgres: pick(postgres), operator: pick(operator), pause: pick(pause) };
 }

@@ -35,6 +35,12 @@ export async function packImage({ rootfs, ref, config = {}, workDir, outTar, log
   const created = new Date(epoch * 1000).toISOString().replace('.000Z', 'Z');
   const umoci = (args, label) => run('umoci', args, { logFile, label: `umoci ${label} (${ref})` });
 
+  // Files carry the time they were built: clamp every mtime to epoch so that the layer depends on
+  // the files' contents only (equal inputs, equal digests).
+  await run('find', [rootfs, '-newermt', `@${epoch}`, '-exec', 'touch', '--no-dereference', `--date=@${epoch}`, '{}', '+'], {
+    logFile,
+    label: `clamping timestamps (${ref})`,
+  });
   await umoci(['init', '--layout', layout], 'init');
   await umoci(['new', '--image', image], 'new');
   await umoci(['unpack', '--image', image, bundle], 'unpack');

@@ -82,7 +82,9 @@ export class Supervisor {
     for (const name of order) {
       const t0 = Date.now();
       await this.stop(name, timeoutMs);
-      if (Date.now() - t0 >= timeoutMs) this.say(`${name} did not stop within ${timeoutMs / 1000}s of SIGTERM: killed`);
+      const took = Date.now() - t0;
+      if (took >= timeoutMs) this.say(`${name} did not stop within ${timeoutMs / 1000}s of SIGTERM: killed`);
+      else if (took > 1000) this.say(`${name} took ${(took / 1000).toFixed(1)}s to stop`);
     }
     await Promise.all([...this.procs.keys()].map((n) => this.stop(n, timeoutMs)));
   }

@@ -234,6 +234,8 @@ function mountsUnder(dir) {
  */
 export async function cleanupRun(record, { log = () => {} } = {}) {
   const done = [];
+  const t0 = Date.now();
+  const mark = (what) => process.env.KMCP_NODE_DEBUG && done.push(`${what} at ${((Date.now() - t0) / 1000).toFixed(1)}s`);
   // 1. Processes, by PID, until none is left (containers may still be exiting or forking).
   for (let round = 0; round < 20; round++) {
     const pids = runPids(record);
@@ -246,6 +248,7 @@ export async function cleanupRun(record, { log = () => {} } = {}) {
     }
     await sleep(round < 5 ? 100 : 500);
   }
+  mark('processes');
   // 2. Mounts in the machine's mount namespace under the run directory (normally only the two that
   //    hold the private mount namespace), deepest first.
   if (record.runDir) {
@@ -254,6 +257,7 @@ export async function cleanupRun(record, { log = () => {} } = {}) {
       done.push(`unmounted ${m}`);
     }
   }
+  mark('mounts');
   // 3. Network namespace (and with it every interface and iptables rule inside) and the host link.
   if (record.netns && fs.existsSync(`/run/netns/${record.netns}`)) {
     sh('ip', ['netns', 'delete', record.netns], { allowFail: true });
@@ -264,6 +268,7 @@ export async function cleanupRun(record, { log = () => {} } = {}) {
     done.push(`deleted link kmcpn${record.slot}`);
   }
   if (record.netns) fs.rmSync(`/etc/netns/${record.netns}`, { recursive: true, force: true });
+  mark('network');
   // 4. cgroups, deepest first (a directory goes once its tasks are gone).
   for (const dir of cgroupDirs(record.id)) {
     for (const d of treeDeepestFirst(dir)) {
@@ -279,11 +284,22 @@ export async function cleanupRun(record, { log = () => {} } = {}) {
     }
     done.push(`removed cgroup ${dir}`);
   }
+  mark('cgroups');
   // 5. Files: only when nothing is mounted below any more.
+  //    The run directory holds the unpacked images (hundreds of MB, seconds to delete): it is renamed
+  //    and deleted by a detached `rm`; a trash folder an interrupted `rm` left is removed next time.
   if (record.runDir && fs.existsSync(record.runDir) && !record.keepRunDir) {
-    if (mountsUnder(record.runDir).length === 0) fs.rmSync(record.runDir, { recursive: true, force: true });
-    else done.push(`kept ${record.runDir}: still mounted below`);
+    if (mountsUnder(record.runDir).length === 0) {
+      const trash = `${record.runDir}.trash`;
+      try {
+        fs.renameSync(record.runDir, trash);
+        spawn('rm', ['-rf', trash], { detached: true, stdio: 'ignore' }).unref();
+      } catch {
+        fs.rmSync(record.runDir, { recursive: true, force: true });
+      }
+    } else done.push(`kept ${record.runDir}: still mounted below`);
   }
+  mark('files');
   removeRun(record.id);
   if (done.length) log(`cleaned run ${record.id}: ${done.join(', ')}`);
   return done;
@@ -330,6 +346,9 @@ export async function cleanupLeftovers({ log = say } = {}) {
   for (const id of orphanIds) {
     await cleanupRun({ id, netns: `kmcp-${id}` }, { log });
     cleaned.push(id);
+  }
+  for (const trash of fs.readdirSync('/tmp').filter((n) => /^kmcp-node-[0-9a-f]{8}\.trash$/.test(n))) {
+    if (mountsUnder(path.join('/tmp', trash)).length === 0) fs.rmSync(path.join('/tmp', trash), { recursive: true, force: true });
   }
   for (const line of sh('ip', ['-o', 'link', 'show'], { allowFail: true }).stdout.split('\n')) {
     const m = /^\d+: (kmcpn(\d+))[@:]/.exec(line);

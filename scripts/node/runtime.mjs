@@ -132,10 +132,12 @@ export async function startNode({ server, caFile, token, watchNamespaces = [], r
     await provisioner?.stop();
     // Short grace: the clean-up kills the containers by cgroup anyway; nothing here keeps data.
     await procs?.stopAll(STOP_ORDER, 3_000);
+    const s1 = Date.now();
     forwarder?.close();
-    await api.request('DELETE', `/api/v1/persistentvolumes?labelSelector=kmcp.io/node-run%3D${id}`).catch(() => {});
-    await cleanupRun(record);
-    return { seconds: (Date.now() - s0) / 1000 };
+    await api.request('DELETE', `/api/v1/persistentvolumes?labelSelector=kmcp.io/node-run%3D${id}`, undefined, { timeoutMs: 5_000 }).catch(() => {});
+    if (procs?.get('kubelet')) await api.request('DELETE', `/api/v1/nodes/${cfg.NODE_NAME}`, undefined, { timeoutMs: 5_000 }).catch(() => {});
+    await cleanupRun(record, { log: process.env.KMCP_NODE_DEBUG ? say : undefined });
+    return { seconds: (Date.now() - s0) / 1000, componentsSeconds: (s1 - s0) / 1000, cleanupSeconds: (Date.now() - s1) / 1000 };
   };
   try {
     fs.mkdirSync(record.runDir, { recursive: true, mode: 0o755 });
@@ -162,6 +164,8 @@ export async function startNode({ server, caFile, token, watchNamespaces = [], r
     // The node's processes inside the run's namespace; scheduler and controller-manager beside the API server.
     const corefile = cfg.writeCorefile(R('coredns'), { kubeconfig: nodeKubeconfig });
     procs.start('coredns', corednsBin, ['-conf', corefile], { cwd: R('coredns') });
+    // A Node left by an earlier run against this API server would look Ready until its lease expires.
+    await api.request('DELETE', `/api/v1/nodes/${cfg.NODE_NAME}`);
     const kubeletConfig = cfg.writeKubeletConfig(R('kubelet'), { socket: ctrd.socket, nodeIp: net.nodeIp, cgroupRoot, podLogsDir: R('pod-logs') });
     procs.start('kubelet', kubeNodeBin, ['kubelet', `--config=${kubeletConfig}`, `--kubeconfig=${nodeKubeconfig}`, `--hostname-override=${cfg.NODE_NAME}`, `--node-ip=${net.nodeIp}`, `--root-dir=${R('kubelet', 'root')}`, '--v=1']);
     procs.start('kube-proxy', kubeNodeBin, ['kube-proxy', `--config=${cfg.writeKubeProxyConfig(R('kube-proxy'), { kubeconfig: nodeKubeconfig })}`]);
@@ -309,8 +313,8 @@ async function main() {
     say(`stopping (${why})`);
     stopping = (async () => {
       if (node) {
-        const { seconds } = await node.stop();
-        say(`stopped and cleaned up in ${seconds.toFixed(1)}s`);
+        const { seconds, componentsSeconds, cleanupSeconds } = await node.stop();
+        say(`stopped and cleaned up in ${seconds.toFixed(1)}s (components ${componentsSeconds.toFixed(1)}s, clean-up ${cleanupSeconds.toFixed(1)}s)`);
       }
       process.exit(0);
     })();
