@@ -68,6 +68,8 @@ try {
     const logFile = join(REPO_ROOT, '.cache', 'logs', `demo-node-${process.pid}.log`)
     say(`starting the node (kubelet, containerd, CoreDNS, kube-proxy) and the CNPG operator watching namespace demo (first run builds them: long; log ${logFile})`)
     node = await startDemoNode({stateFile, namespace: NAMESPACE, runDir, logFile})
+    // The node helpers (clusterManifestForNode & co.) read the node from the state file, as in the tests.
+    writeFileSync(stateFile, JSON.stringify({...state, realNode: {available: true, ...node.info}}), {mode: 0o600})
   } else {
     say(await seedSimulatedClusters(NAMESPACE))
   }

@@ -12,6 +12,8 @@ import {spawnNode} from '../node/runtime.mjs'
 
 export interface StartedNode {
   netns: string
+  /** What the supervisor reported (netns, storageClass, postgresImage, ...): the state file's realNode. */
+  info: Record<string, unknown>
   stop(): Promise<void>
 }
 
@@ -30,6 +32,7 @@ export async function startDemoNode(options: {stateFile: string; namespace: stri
   const info = node.info as {netns: string}
   return {
     netns: info.netns,
+    info: node.info as Record<string, unknown>,
     stop: async () => {
       await node.stop()
     },
