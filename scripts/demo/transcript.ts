@@ -38,7 +38,8 @@ export async function recordTranscript(client: Client, namespace: string, file: 
     const deadline = Date.now() + 180_000
     for (;;) {
       const status = textOf((await client.callTool({name: 'get_cluster_status', arguments: {name, namespace}})) as CallToolResult)
-      if (status.includes(`Current Primary: ${replica}`) && /healthy state/.test(status) && !/Target Primary/.test(status)) break
+      // CNPG reports the healthy phase while the old primary still restarts as a replica: wait for 3/3 too.
+      if (status.includes(`Current Primary: ${replica}`) && /healthy state/.test(status) && /Instances: 3\/3 ready/.test(status) && !/Target Primary/.test(status)) break
       if (Date.now() > deadline) throw new Error(`the switchover did not finish within 180 s:\n${status}`)
       await new Promise((resolve) => setTimeout(resolve, 2000))
     }

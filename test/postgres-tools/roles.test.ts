@@ -74,6 +74,13 @@ describe('PostgreSQL role tools against the real API server', () => {
     assert.equal((status.structuredContent as {status: {applied: boolean}}).status.applied, true)
   })
 
+  test('the connection URI of a new role names the cluster\'s application database', async () => {
+    await makeHealthyCluster(ns, 'shopdb', {instances: 1, spec: {bootstrap: {initdb: {database: 'shop', owner: 'shop'}}}})
+    const created = await call(admin, 'create_postgres_role', {cluster_name: 'shopdb', role_name: 'analyst', namespace: ns})
+    assert.notEqual(created.isError, true, textOf(created))
+    assert.ok(textOf(created).includes(`Connect (password from the Secret): postgresql://analyst@shopdb-rw.${ns}.svc:5432/shop`), textOf(created))
+  })
+
   test('list shows DatabaseRoles and the legacy spec.managed.roles entries', async () => {
     const result = await call(admin, 'list_postgres_roles', {cluster_name: 'db1', namespace: ns, format: 'json'})
     const parsed = JSON.parse(textOf(result)) as {roles: Array<{name: string}>; legacy_managed_roles: string[]}
