@@ -175,7 +175,7 @@ export const createPostgresRole = defineTool({
       target,
       render: (s: CreateRoleResult) => {
         const lines = [
-          `Created role "${s.role_name}" in cluster ${s.namespace}/${s.cluster} (DatabaseRole ${s.crd_name}). The operator creates it in PostgreSQL; check with get_postgres_role_status.`,
+          `Created role "${s.role_name}" in cluster ${s.namespace}/${s.cluster} (DatabaseRole ${s.crd_name}). The operator creates it in PostgreSQL, usually within about 30 s (with a password, its first attempt may be refused until the operator has granted the instances access to the Secret, then it retries); check with get_postgres_role_status.`,
           '',
           'Role Attributes:',
           ...renderRoleAttributes(s.attributes),
