@@ -321,7 +321,10 @@ async function main() {
     return stopping;
   };
   for (const s of ['SIGTERM', 'SIGINT', 'SIGHUP']) process.on(s, () => shutdown(s));
-  if (!process.stdin.isTTY) {
+  // A parent holding our stdin pipe: its end (the parent died or closed it) stops the node. Not for a
+  // terminal (Ctrl-C) nor /dev/null or a file (nohup, systemd), where EOF means nothing.
+  const stdin = fs.fstatSync(0);
+  if (stdin.isFIFO() || stdin.isSocket()) {
     process.stdin.on('end', () => shutdown('stdin closed'));
     process.stdin.resume();
   }

@@ -34,7 +34,7 @@ describe('real node: crash recovery', {timeout: 900_000}, () => {
     await harness?.stop()
   })
 
-  test('start, SIGKILL the supervisor, start again: the leftovers are removed and a Cluster becomes healthy; stop leaves nothing', async (t) => {
+  test('start, SIGKILL the supervisor, start again: the leftovers are removed and a Cluster becomes healthy; stop leaves nothing', {timeout: 900_000}, async (t) => {
     if (!skipUnlessRealNode(t)) return
     harness = await startHarness()
     const dir = mkdtempSync(join(tmpdir(), 'kmcp-crash-'))

@@ -18,7 +18,7 @@ describe('real node: a cluster created through kmcp runs real PostgreSQL', {time
     await kubeRequest('admin', 'DELETE', `/apis/postgresql.cnpg.io/v1/namespaces/${NAMESPACE}/clusters/${name}`).catch(() => {})
   })
 
-  test('create_postgres_cluster -> healthy -> get_cluster_status "1/1 ready" -> psql select 1 through <name>-rw', async (t) => {
+  test('create_postgres_cluster -> healthy -> get_cluster_status "1/1 ready" -> psql select 1 through <name>-rw', {timeout: 600_000}, async (t) => {
     if (!skipUnlessRealNode(t)) return
     session = await connectStdio({kubeconfig: harness().kubeconfigFor('admin')})
     const created = await callTool(session.client, 'create_postgres_cluster', createClusterArgsForNode(name, NAMESPACE))
