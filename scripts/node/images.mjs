@@ -206,6 +206,10 @@ async function buildPostgres(tmp, { sources, logFile }) {
   await run('mmdebstrap', args, { env: { ...process.env, SOURCE_DATE_EPOCH: String(EPOCH) }, logFile, label: 'building the PostgreSQL root filesystem (mmdebstrap)', say });
   // The runtime mounts its own /dev; device nodes made by mmdebstrap do not belong in a layer.
   for (const entry of fs.readdirSync(path.join(rootfs, 'dev'))) fs.rmSync(path.join(rootfs, 'dev', entry), { recursive: true, force: true });
+  // apt leaves its partial/ folders owned by _apt or by root depending on timing: one owner, one layer digest.
+  for (const d of ['var/cache/apt/archives/partial', 'var/lib/apt/lists/partial']) {
+    if (fs.existsSync(path.join(rootfs, d))) fs.chownSync(path.join(rootfs, d), 0, 0);
+  }
   const version = installedPostgresVersion(rootfs);
   const ref = `${POSTGRES_REPOSITORY}:${version}`;
   await packImage({
