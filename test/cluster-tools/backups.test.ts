@@ -63,7 +63,9 @@ describe('backup, schedule and restore tools against the real API server', () =>
   test('list_backups: phases, times and errors as the operator reports them; filter and pages', async () => {
     await backup({cluster: {name: 'src'}}, 'done-1')
     await setBackupStatus(ns, 'done-1', {phase: 'completed', startedAt: '2026-11-24T02:00:00Z', stoppedAt: '2026-11-24T02:10:00Z', backupId: '20261124T020000'})
-    await backup({cluster: {name: 'bare'}, method: 'volumeSnapshot'}, 'broken-1')
+    // CNPG's own webhook (on the real node) refuses volumeSnapshot where the VolumeSnapshot CRD is
+    // missing; this plays a Backup stored before, so it is written with validation off.
+    await createObject({apiVersion: 'postgresql.cnpg.io/v1', kind: 'Backup', metadata: {name: 'broken-1', namespace: ns, annotations: {'cnpg.io/validation': 'disabled'}}, spec: {cluster: {name: 'bare'}, method: 'volumeSnapshot'}})
     await setBackupStatus(ns, 'broken-1', {phase: 'failed', error: 'no VolumeSnapshotClass found'})
     const all = await ok(admin, 'list_backups', {namespace: ns})
     const text = textOf(all)
@@ -85,7 +87,8 @@ describe('backup, schedule and restore tools against the real API server', () =>
   })
 
   test('get_backup: the full status the operator wrote, as text and structured content', async () => {
-    await backup({cluster: {name: 'src'}, method: 'barmanObjectStore', target: 'prefer-standby', online: true}, 'full-1')
+    // spec.online is for volumeSnapshot only (CNPG refuses it otherwise); the mode comes from status.online.
+    await backup({cluster: {name: 'src'}, method: 'barmanObjectStore', target: 'prefer-standby'}, 'full-1')
     await setBackupStatus(ns, 'full-1', {
       phase: 'completed', method: 'barmanObjectStore', online: true, startedAt: '2026-11-24T03:00:00Z', stoppedAt: '2026-11-24T03:04:00Z',
       backupId: '20261124T030000', backupName: 'backup-20261124030000', destinationPath: 's3://backups/src', serverName: 'src',

@@ -54,7 +54,8 @@ describe('cluster lifecycle tools against the real API server', () => {
     assert.equal(manifest.spec.imageName, 'registry.example.com/postgresql:16.4')
     assert.equal(manifest.spec.instances, 3)
     assert.equal(manifest.spec.storage.size, '10Gi')
-    assert.deepEqual(manifest.spec.bootstrap.initdb, {database: 'app', owner: 'app'})
+    // CNPG's mutating webhook (real node) adds encoding and locale defaults; kmcp sets these two.
+    assert.deepEqual({database: manifest.spec.bootstrap.initdb.database, owner: manifest.spec.bootstrap.initdb.owner}, {database: 'app', owner: 'app'})
     assert.deepEqual(manifest.spec.postgresql.parameters, {max_connections: '100', shared_buffers: '256MB'})
     // Defaults the API server added from the CRD schema prove it really was the server's answer.
     assert.equal(manifest.spec.enablePDB, true)
@@ -75,7 +76,7 @@ describe('cluster lifecycle tools against the real API server', () => {
     assert.deepEqual(stored.spec.storage, {size: '20Gi', storageClass: 'local-storage', resizeInUseVolumes: true})
     assert.deepEqual(stored.spec.affinity.nodeSelector, {'kubernetes.io/hostname': 'worker-1'})
     assert.deepEqual(stored.spec.affinity.tolerations, [toleration])
-    assert.deepEqual(stored.spec.bootstrap.initdb, {database: 'orders', owner: 'orders_owner'})
+    assert.deepEqual({database: stored.spec.bootstrap.initdb.database, owner: stored.spec.bootstrap.initdb.owner}, {database: 'orders', owner: 'orders_owner'})
     assert.equal(stored.spec.resources.requests.cpu, '500m')
     assert.equal(stored.spec.monitoring.enablePodMonitor, true)
     assert.equal(stored.metadata.labels['app.kubernetes.io/managed-by'], 'kmcp')
