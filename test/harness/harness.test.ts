@@ -7,6 +7,7 @@ import YAML from 'yaml'
 import {startHarness} from '../support/global-setup.ts'
 import {bindRole, createNamespace, harness, kubeRequest, unbindRole, waitFor} from '../support/kube.ts'
 import {clusterManifest, createInstancePodsAndPVCs, makeHealthyCluster, setDatabaseRoleStatus} from '../support/operator.ts'
+import {realNode} from '../support/real-node.ts'
 
 const CNPG = '/apis/postgresql.cnpg.io/v1'
 
@@ -24,6 +25,12 @@ describe('validation by the real CRD schemas', () => {
     const ns = await createNamespace('harness-schema')
     const bad = clusterManifest(ns, 'bad', {spec: {instances: 'three'}})
     const res = await kubeRequest('admin', 'POST', `${CNPG}/namespaces/${ns}/clusters`, bad)
+    if (realNode().available) {
+      // CNPG's mutating webhook runs before the schema check and cannot decode the spec: 400.
+      assert.equal(res.status, 400, res.text)
+      assert.match(res.body.message, /mcluster\.cnpg\.io[\s\S]*spec\.instances of type int/)
+      return
+    }
     assert.equal(res.status, 422, res.text)
     assert.equal(res.body.reason, 'Invalid')
     assert.match(res.body.message, /spec\.instances/)
