@@ -1,34 +1,51 @@
 // The README's main job (`npm run demo`): a real kube-apiserver + etcd with the CNPG v1.30 CRDs,
-// a namespace `demo` with three sample clusters, and `kmcp serve` over HTTP on loopback.
+// the namespace `demo` with sample clusters, and `kmcp serve` over HTTP on loopback.
 //
-//   npm run demo                       HTTP on http://127.0.0.1:4204/mcp (auth off, loopback only)
-//   npm run demo -- --port 5000        another port
+//   npm run demo                                   HTTP on http://127.0.0.1:4204/mcp (auth off, loopback only)
+//   npm run demo -- --port 5000                    another port
+//   npm run demo -- --transcript <file.md>         record the "3 instances, a role, a database, a switchover"
+//                                                  scenario on the real node into <file.md>, then stop
 //
-// No kubelet and no CNPG operator run here, so the script writes each object's .status itself,
-// as the operator would. Ctrl-C stops kmcp and the API server and removes their temporary data.
+// As root (and unless KMCP_REAL_NODE=0) the CloudNativePG operator runs real PostgreSQL on a local
+// node (test/support/real-node.ts) and the sample clusters are created THROUGH kmcp with MCP tool
+// calls. Otherwise the demo is simulated: the script writes each object's .status itself, and says so.
+// Ctrl-C stops kmcp, the node and the API server and removes their temporary data.
 import {spawn} from 'node:child_process'
 import {once} from 'node:events'
+import {mkdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
+import {Client} from '@modelcontextprotocol/sdk/client/index.js'
+import {StreamableHTTPClientTransport} from '@modelcontextprotocol/sdk/client/streamableHttp.js'
 import {installClusterRoles, installCrds, REPO_ROOT, startHarness, stateFromKubeconfig} from '../test/support/global-setup.ts'
 import {expectStatus, rawRequest, STATE_ENV, type Connection} from '../test/support/kube.ts'
-import {condition, createInstancePodsAndPVCs, makeHealthyCluster, setDatabaseRoleStatus, setDatabaseStatus} from '../test/support/operator.ts'
-import {createObject} from '../test/support/kube.ts'
-import {readFileSync, writeFileSync} from 'node:fs'
+import {seedSimulatedClusters} from './demo/simulated.ts'
+import {createSampleClusters, psqlInstructions, realNodeRefusal, startDemoNode, type StartedNode} from './demo/real.ts'
+import {recordTranscript} from './demo/transcript.ts'
 
 const say = (message: string) => process.stderr.write(`demo: ${message}\n`)
 const args = process.argv.slice(2)
-const port = Number(args[args.indexOf('--port') + 1]) || 4204
+const option = (name: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined)
+const port = Number(option('--port')) || 4204
+const transcriptFile = option('--transcript')
 const NAMESPACE = 'demo'
 
+const refusal = realNodeRefusal()
+if (transcriptFile && refusal) {
+  say(`--transcript needs the real node, and ${refusal}.`)
+  process.exit(1)
+}
+say(refusal ? `SIMULATED demo: ${refusal}. No operator runs; the clusters' status is written by this script.` : 'REAL demo: the CloudNativePG operator will run real PostgreSQL on a local node')
 say('starting a real kube-apiserver + etcd (the first run builds it from the Go modules; that takes a while)')
 const harness = await startHarness()
+let node: StartedNode | undefined
 let stopping = false
 const children: Array<{kill(signal: NodeJS.Signals): boolean}> = []
 async function stopAll(code: number): Promise<never> {
   if (stopping) process.exit(code)
   stopping = true
-  say('stopping kmcp and the API server')
+  say(`stopping kmcp${node ? ', the node' : ''} and the API server`)
   for (const child of children) child.kill('SIGTERM')
+  await node?.stop().catch((error: unknown) => say(`stopping the node: ${error instanceof Error ? error.message : String(error)}`))
   await harness.stop()
   process.exit(code)
 }
@@ -45,48 +62,52 @@ try {
   await installClusterRoles(conn)
   expectStatus('create namespace demo', await rawRequest(conn, 'POST', '/api/v1/namespaces', {apiVersion: 'v1', kind: 'Namespace', metadata: {name: NAMESPACE}}), 201)
 
-  // 1. Healthy: three instances, all ready.
-  await makeHealthyCluster(NAMESPACE, 'orders-db', {instances: 3, storageSize: '20Gi', withPods: true})
-  // 2. Degraded: one replica is not ready and the operator says so.
-  await makeHealthyCluster(NAMESPACE, 'analytics-db', {
-    instances: 3,
-    storageSize: '50Gi',
-    status: {
-      readyInstances: 2,
-      phase: 'Waiting for the instances to become active',
-      phaseReason: 'Some instances are not yet active. Please wait.',
-      instancesStatus: {healthy: ['analytics-db-1', 'analytics-db-2'], failed: ['analytics-db-3']},
-      conditions: [condition('Ready', 'False', 'ClusterIsNotReady', 'Cluster Is Not Ready'), condition('ContinuousArchiving', 'True', 'ContinuousArchivingSuccess', 'Continuous archiving is working')],
-    },
-  })
-  await createInstancePodsAndPVCs(NAMESPACE, 'analytics-db', ['analytics-db-1', 'analytics-db-2', 'analytics-db-3'], {storageSize: '50Gi'})
-  // 3. Healthy, with declarative databases and roles.
-  await makeHealthyCluster(NAMESPACE, 'app-db', {instances: 2, storageSize: '10Gi'})
-  for (const [name, owner] of [['app', 'app_owner'], ['reporting', 'reporter']] as const) {
-    await createObject({apiVersion: 'postgresql.cnpg.io/v1', kind: 'DatabaseRole', metadata: {name: `app-db-${owner.replace(/_/g, '-')}`, namespace: NAMESPACE}, spec: {cluster: {name: 'app-db'}, name: owner, login: true, comment: `owner of ${name}`}})
-    await setDatabaseRoleStatus(NAMESPACE, `app-db-${owner.replace(/_/g, '-')}`, {applied: true, observedGeneration: 1})
-    await createObject({apiVersion: 'postgresql.cnpg.io/v1', kind: 'Database', metadata: {name: `app-db-${name}`, namespace: NAMESPACE}, spec: {cluster: {name: 'app-db'}, name, owner}})
-    await setDatabaseStatus(NAMESPACE, `app-db-${name}`, {applied: true, observedGeneration: 1})
+  if (!refusal) {
+    const runDir = join(harness.dataDir, 'node')
+    mkdirSync(runDir, {recursive: true})
+    const logFile = join(REPO_ROOT, '.cache', 'logs', `demo-node-${process.pid}.log`)
+    say(`starting the node (kubelet, containerd, CoreDNS, kube-proxy) and the CNPG operator watching namespace demo (first run builds them: long; log ${logFile})`)
+    node = await startDemoNode({stateFile, namespace: NAMESPACE, runDir, logFile})
+    // The node helpers (clusterManifestForNode & co.) read the node from the state file, as in the tests.
+    writeFileSync(stateFile, JSON.stringify({...state, realNode: {available: true, ...node.info}}), {mode: 0o600})
+  } else {
+    say(await seedSimulatedClusters(NAMESPACE))
   }
-  say(`namespace "${NAMESPACE}" has clusters orders-db (healthy), analytics-db (degraded) and app-db (with databases and roles)`)
 
   const kmcp = spawn(process.execPath, ['--no-warnings', join(REPO_ROOT, 'bin/dev.js'), 'serve', '--transport', 'http', '--host', '127.0.0.1', '--port', String(port), '--kubeconfig', state.kubeconfigs.admin, '--context', 'admin'], {
-    stdio: ['ignore', 'inherit', 'inherit'],
+    stdio: ['ignore', 'inherit', 'pipe'],
   })
   children.push(kmcp)
+  kmcp.stderr!.pipe(process.stderr)
   kmcp.once('exit', (code) => {
     if (!stopping) {
       say(`kmcp serve exited (${code}); stopping`)
       void stopAll(code ?? 1)
     }
   })
+  const url = `http://127.0.0.1:${port}/mcp`
+  let connectInstructions: string[] = []
+  if (node) {
+    await waitForListening(`http://127.0.0.1:${port}/healthz`)
+    const client = new Client({name: 'kmcp-demo', version: '1.0.0'})
+    await client.connect(new StreamableHTTPClientTransport(new URL(url)))
+    if (transcriptFile) {
+      await recordTranscript(client, NAMESPACE, transcriptFile, say)
+      await client.close()
+      await stopAll(0)
+    }
+    say('creating the sample clusters through kmcp (MCP tool calls, as an agent would):')
+    const clusters = await createSampleClusters(client, NAMESPACE, (line) => say(`  ${line.replace(/\n/g, '\n        ')}`))
+    await client.close()
+    connectInstructions = [...(await psqlInstructions(NAMESPACE, clusters, node.netns, state.kubeconfigs.admin)), '']
+  }
   const stdioConfig = {mcpServers: {kmcp: {command: process.execPath, args: [join(REPO_ROOT, 'bin/dev.js'), 'serve', '--transport', 'stdio', '--kubeconfig', state.kubeconfigs.admin]}}}
   process.stdout.write(
     [
       '',
-      `kmcp is serving the demo cluster (Kubernetes ${state.server}, namespace "${NAMESPACE}").`,
+      `kmcp is serving the demo cluster (Kubernetes ${state.server}, namespace "${NAMESPACE}")${node ? ' with the real CloudNativePG operator running PostgreSQL' : ' — SIMULATED: no operator runs, statuses are written by the demo script'}.`,
       '',
-      `  MCP over HTTP:   http://127.0.0.1:${port}/mcp   (authentication off; loopback only)`,
+      `  MCP over HTTP:   ${url}   (authentication off; loopback only)`,
       `  Health:          http://127.0.0.1:${port}/healthz   readiness: /readyz`,
       `  MCP Inspector:   npx @modelcontextprotocol/inspector   then connect to the URL above (transport "Streamable HTTP")`,
       '',
@@ -95,7 +116,10 @@ try {
       '',
       `  kubectl works too: KUBECONFIG=${state.kubeconfigs.admin} kubectl get clusters.postgresql.cnpg.io -n ${NAMESPACE}`,
       '',
-      'Try asking your agent: "Which PostgreSQL clusters in namespace demo are unhealthy, and why?"',
+      ...connectInstructions,
+      node
+        ? 'Try asking your agent: "Create a cluster with 3 instances in namespace demo, add a role and a database, then switch over."'
+        : 'Try asking your agent: "Which PostgreSQL clusters in namespace demo are unhealthy, and why?"',
       'Press Ctrl-C to stop everything.',
       '',
     ].join('\n'),
@@ -104,4 +128,17 @@ try {
 } catch (error) {
   say(`failed: ${error instanceof Error ? error.message : String(error)}`)
   await stopAll(1)
+}
+
+async function waitForListening(healthUrl: string): Promise<void> {
+  const deadline = Date.now() + 30_000
+  for (;;) {
+    try {
+      if ((await fetch(healthUrl)).ok) return
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error(`kmcp serve did not answer on ${healthUrl} within 30 s`)
+    await new Promise((resolve) => setTimeout(resolve, 200))
+  }
 }

@@ -6,6 +6,7 @@ import {bindRole, createNamespace, harness, kubeRequest, unbindRole, waitFor} fr
 import {createInstancePodsAndPVCs, makeHealthyCluster, setClusterStatus} from '../support/operator.ts'
 import {callTool, connectStdio, textOf, type StdioSession} from '../support/mcp.ts'
 import {EDIT_ROLE, INSTANCE_OPS_ROLE, VIEW_ROLE, bindCnpgRoles, cnpg, ensureInstanceOpsRole, fails, getJson, installWebhookStandIn, ok, untilAdmission, waitForCnpgStorage} from './helpers.ts'
+import {realNodeUnavailable} from '../real-node/helpers.ts'
 
 const VALIDATION = 'cnpg.io/validation'
 /** CEL: the old object carried cnpg.io/validation=disabled. */
@@ -55,6 +56,25 @@ describe('resize, resize status, promote and instance deletion against the real 
     assert.equal(structured.resize_complete, false)
     assert.deepEqual(structured.instances_at_previous_size, ['growing-1', 'growing-2'])
     assert.equal(structured.volumes.length, 2)
+  })
+
+  test('grow refused when the StorageClass cannot expand volumes: the reason and the options, nothing changed', async () => {
+    const storageClass = `kmcp-fixed-${ns}`
+    const created = await kubeRequest('admin', 'POST', '/apis/storage.k8s.io/v1/storageclasses', {apiVersion: 'storage.k8s.io/v1', kind: 'StorageClass', metadata: {name: storageClass}, provisioner: 'kubernetes.io/no-provisioner'})
+    assert.equal(created.status, 201, created.text)
+    try {
+      await makeHealthyCluster(ns, 'fixed', {instances: 1, spec: {storage: {size: '1Gi', storageClass}}})
+      const before = await clusterOf('fixed')
+      for (const dry_run of [true, false]) {
+        await fails(admin, 'resize_postgres_cluster', {name: 'fixed', namespace: ns, storage_size: '2Gi', dry_run}, new RegExp(`StorageClass "${storageClass}" does not allow volume expansion[\\s\\S]*No change made[\\s\\S]*allowVolumeExpansion`))
+      }
+      assert.equal((await clusterOf('fixed')).metadata.resourceVersion, before.metadata.resourceVersion)
+      const allowed = await kubeRequest('admin', 'PATCH', `/apis/storage.k8s.io/v1/storageclasses/${storageClass}`, {allowVolumeExpansion: true})
+      assert.equal(allowed.status, 200, allowed.text)
+      assert.match(textOf(await ok(admin, 'resize_postgres_cluster', {name: 'fixed', namespace: ns, storage_size: '2Gi'})), /Successfully requested storage growth/)
+    } finally {
+      await kubeRequest('admin', 'DELETE', `/apis/storage.k8s.io/v1/storageclasses/${storageClass}`)
+    }
   })
 
   test('input rules checked before any request: storage_size required, quantities parsed, 404', async () => {
@@ -154,7 +174,8 @@ describe('resize, resize status, promote and instance deletion against the real 
     await makeHealthyCluster(ns, 'shrinky', {instances: 3, storageSize: '10Gi', withPods: true})
     await bindCnpgRoles(ns, 'alice')
     await bindRole(ns, 'alice', INSTANCE_OPS_ROLE)
-    const remove = await installWebhookStandIn(ns, 'no-shrink', [NO_SHRINK_UNLESS_DISABLED], ['shrinky'])
+    // On the real node CNPG's own webhook answers; elsewhere a policy plays its rule.
+    const remove = (await realNodeUnavailable()) === undefined ? async () => {} : await installWebhookStandIn(ns, 'no-shrink', [NO_SHRINK_UNLESS_DISABLED], ['shrinky'])
     try {
       await untilAdmission(probeUpdate('shrinky', {spec: {storage: {size: '1Gi'}}}), 'denied', "can't shrink existing storage")
       await waitFor(async () => (await callTool(alice.client, 'get_cluster_resize_status', {name: 'shrinky', namespace: ns})).isError !== true, {message: 'bindings took effect'})
@@ -200,7 +221,8 @@ describe('resize, resize status, promote and instance deletion against the real 
       status = await ok(alice, 'get_cluster_resize_status', {name: 'shrinky', namespace: ns})
       for (const old of ['shrinky-1', 'shrinky-2', 'shrinky-3']) assert.match(textOf(status), new RegExp(`delete_cluster_instance\\(\\{[^)]*"instance":"${old}"`))
 
-      // 5. Recycle the old instances; the operator re-creates each with a new-size volume.
+      // 5. Recycle the old instances; as CNPG 1.30 does, the operator re-creates each under the
+      // lowest free instance number (the same name) with a new-size volume.
       for (const old of ['shrinky-1', 'shrinky-2', 'shrinky-3']) {
         await ok(alice, 'delete_cluster_instance', {name: 'shrinky', namespace: ns, instance: old, confirm_deletion: true})
         // A terminating PVC keeps its name until its protection finalizer is lifted; the operator would wait.

@@ -61,6 +61,7 @@ describe('PostgreSQL role tools against the real API server', () => {
     const stored = (await kubeRequest('admin', 'GET', secret('cnpg-db1-user-app-reader'))).body
     assert.equal(stored.type, 'kubernetes.io/basic-auth')
     assert.equal(stored.metadata.labels['app.kubernetes.io/managed-by'], 'kmcp')
+    assert.equal(stored.metadata.labels['cnpg.io/reload'], 'true', 'CNPG applies password changes at once only for labelled Secrets')
     assert.equal(Buffer.from(stored.data.username, 'base64').toString(), 'app_reader')
     assert.match(Buffer.from(stored.data.password, 'base64').toString(), /^[A-Za-z0-9]{32}$/)
 
@@ -71,6 +72,13 @@ describe('PostgreSQL role tools against the real API server', () => {
     const text = textOf(status)
     for (const line of ['Operator Status', '- Applied: True', '- Login: True', '- Connection Limit: 10', '- Member of: pg_read_all_data', '- Password Secret: cnpg-db1-user-app-reader']) assert.ok(text.includes(line), `${line} in\n${text}`)
     assert.equal((status.structuredContent as {status: {applied: boolean}}).status.applied, true)
+  })
+
+  test('the connection URI of a new role names the cluster\'s application database', async () => {
+    await makeHealthyCluster(ns, 'shopdb', {instances: 1, spec: {bootstrap: {initdb: {database: 'shop', owner: 'shop'}}}})
+    const created = await call(admin, 'create_postgres_role', {cluster_name: 'shopdb', role_name: 'analyst', namespace: ns})
+    assert.notEqual(created.isError, true, textOf(created))
+    assert.ok(textOf(created).includes(`Connect (password from the Secret): postgresql://analyst@shopdb-rw.${ns}.svc:5432/shop`), textOf(created))
   })
 
   test('list shows DatabaseRoles and the legacy spec.managed.roles entries', async () => {

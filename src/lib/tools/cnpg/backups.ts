@@ -78,6 +78,7 @@ export function backupSpec(cluster: CnpgCluster, args: {method: 'barmanObjectSto
   const name = cluster.metadata.name
   const backup = cluster.spec.backup as {barmanObjectStore?: unknown; volumeSnapshot?: unknown} | undefined
   if (args.method === 'plugin' && !args.plugin_name) throw new ToolError('method="plugin" needs plugin_name, e.g. "barman-cloud.cloudnative-pg.io".')
+  if (args.online !== undefined && args.method !== 'volumeSnapshot') throw new ToolError(`online only applies to method="volumeSnapshot" (CNPG refuses it for "${args.method}"); drop it, or use method="volumeSnapshot".`)
   if (args.method !== 'plugin' && (args.plugin_name || args.plugin_parameters)) throw new ToolError(`plugin_name and plugin_parameters only apply to method="plugin" (got method="${args.method}").`)
   if (args.method === 'barmanObjectStore' && !backup?.barmanObjectStore) {
     throw new ToolError(`Cluster ${name} has no object store configured (spec.backup.barmanObjectStore), so a barmanObjectStore backup would fail. Configure one on the cluster, or use method="volumeSnapshot" or method="plugin" if the cluster is set up for them.`)

@@ -22,12 +22,16 @@ export const clusterSummarySchema = z.object({
   conditions: z.array(conditionSchema).optional(),
   postgresql_parameters: z.record(z.string(), z.string()).optional(),
   legacy_managed_roles: z.array(z.string()).optional().describe('Role names declared in spec.managed.roles'),
-  hibernated: z.boolean().optional(),
+  hibernated: z.boolean().optional().describe('true while annotation cnpg.io/hibernation=on is set (requested)'),
+  hibernation_progress: z.string().optional().describe('The operator\'s cnpg.io/hibernation condition while hibernation is not complete, e.g. "WaitingForHealthy: …"'),
   last_successful_backup: z.string().optional().describe('status.lastSuccessfulBackup (detailed)'),
   last_failed_backup: z.string().optional().describe('status.lastFailedBackup (detailed)'),
   first_recoverability_point: z.string().optional().describe('Earliest time a point-in-time restore can target (detailed)'),
   creation_timestamp: z.string().optional(),
 })
+
+/** The condition CNPG keeps about hibernation (reason Hibernated when done). */
+const HIBERNATION_CONDITION = 'cnpg.io/hibernation'
 
 export type ClusterSummary = z.infer<typeof clusterSummarySchema>
 
@@ -43,7 +47,12 @@ export function summarizeCluster(cluster: CnpgCluster, detailed: boolean): Clust
   const target = cluster.status?.targetPrimary
   if (target && target !== summary.current_primary) summary.target_primary = target
   const hibernation = cluster.metadata.annotations?.['cnpg.io/hibernation']
-  if (hibernation === 'on') summary.hibernated = true
+  if (hibernation === 'on') {
+    summary.hibernated = true
+    // The operator first waits for a healthy cluster, then deletes the pods; it says so in this condition.
+    const progress = cluster.status?.conditions?.find((c) => c.type === HIBERNATION_CONDITION)
+    if (progress && progress.status !== 'True') summary.hibernation_progress = `${progress.reason ?? 'InProgress'}: ${progress.message ?? ''}`.trim()
+  }
   if (!detailed) return summary
   summary.postgres_version = postgresImage(cluster)
   summary.storage_size = cluster.spec.storage?.size ?? 'unspecified'
@@ -72,7 +81,9 @@ export function renderClusterSummary(summary: ClusterSummary): string {
     `- Current Primary: ${summary.current_primary}`,
   ]
   if (summary.target_primary) lines.push(`- Target Primary: ${summary.target_primary} (switchover or failover in progress)`)
-  if (summary.hibernated) lines.push('- Hibernated: yes (annotation cnpg.io/hibernation=on)')
+  if (summary.hibernated) {
+    lines.push(summary.hibernation_progress ? `- Hibernation: requested, not complete yet (${summary.hibernation_progress})` : '- Hibernated: yes (annotation cnpg.io/hibernation=on)')
+  }
   if (summary.postgres_version !== undefined) lines.push(`- PostgreSQL Version: ${summary.postgres_version}`)
   if (summary.storage_size !== undefined) lines.push(`- Storage Size: ${summary.storage_size}${summary.storage_class ? ` (class ${summary.storage_class})` : ''}`)
   if (summary.instances_status) {

@@ -13,7 +13,7 @@ export const deleteClusterInstance = defineTool({
   name: 'delete_cluster_instance',
   title: 'Delete (recycle) one instance of a PostgreSQL cluster',
   description: [
-    'Delete one replica of a CloudNativePG cluster together with its volumes (PVCs); spec.instances stays the same, so the operator rebuilds the instance from the primary with fresh volumes (at the current spec.storage.size).',
+    'Delete one replica of a CloudNativePG cluster together with its volumes (PVCs); spec.instances stays the same, so the operator rebuilds the instance from the primary with fresh volumes (at the current spec.storage.size); CNPG 1.30 gives it the lowest free instance number, i.e. the same name (at the current spec.storage.size).',
     'Use it to recycle instances still at the previous size during a storage shrink (get_cluster_resize_status lists them), or to rebuild a broken replica. Never the primary: promote_cluster_instance first.',
     'Destructive: the human is asked to confirm when the client supports it; otherwise confirm_deletion=true is required. Without confirmation nothing is changed and the result shows what would be deleted.',
     'wait=true returns when the operator has rebuilt the instance and the cluster is healthy again.',
@@ -44,7 +44,7 @@ export const deleteClusterInstance = defineTool({
       `Deleting instance ${args.instance} of cluster ${target.ref} removes:`,
       `- Pod ${args.instance}`,
       ...(volumes.length ? volumes.map((v) => `- PVC ${v.pvc_name} (${v.pvc_role}, ${v.requested_size ?? 'unknown size'}) and its data`) : ['- no PVCs found for this instance']),
-      `spec.instances stays ${cluster.spec.instances ?? 1}: the operator rebuilds the instance from the primary with new volumes.`,
+      `spec.instances stays ${cluster.spec.instances ?? 1}: the operator rebuilds ${args.instance} (same name) from the primary with new volumes.`,
       `Healthy instances remaining meanwhile: ${remaining.join(', ') || 'none'}.`,
     ].join('\n')
     const requests = [
@@ -59,7 +59,7 @@ export const deleteClusterInstance = defineTool({
       structured: {status: 'deleted', cluster: target.ref, instance: args.instance, removed: results},
       target: `${target.ref}/${args.instance}`,
       waitFor: clusterWait(target, args.name, defaultWaitTimeout(1), rebuilt(args.instance)),
-      render: () => [`Deleted instance ${args.instance} of cluster ${target.ref}:`, ...results.map((r) => `- ${r}`), `The operator will re-create ${args.instance} with fresh volumes; follow with get_cluster_resize_status or get_cluster_status.`].join('\n'),
+      render: () => [`Deleted instance ${args.instance} of cluster ${target.ref}:`, ...results.map((r) => `- ${r}`), `The operator will re-create ${args.instance} with fresh volumes once the old PVCs are gone; follow with get_cluster_resize_status or get_cluster_status.`].join('\n'),
     }
   },
 })

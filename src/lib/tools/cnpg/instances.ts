@@ -65,3 +65,27 @@ export function sameSize(a: string | undefined, b: Quantity): boolean {
 export function isPrimary(cluster: CnpgCluster, instance: string): boolean {
   return cluster.status?.currentPrimary === instance
 }
+
+/**
+ * The StorageClasses of a cluster's volumes that do not allow volume expansion, so that a grow can
+ * be refused before the operator fails at it. Best effort: a class kmcp cannot read (no
+ * permission, not found, default class) is left out rather than guessed.
+ */
+export async function nonExpandableStorageClasses(kube: KubeClient, namespace: string, cluster: string, declared: string | undefined, signal: AbortSignal): Promise<string[]> {
+  const names = new Set<string>(declared ? [declared] : [])
+  try {
+    for (const pvc of await listClusterPvcs(kube, namespace, cluster, signal)) if (pvc.spec?.storageClassName) names.add(pvc.spec.storageClassName)
+  } catch {
+    // Without the right to list PVCs only the declared class is checked.
+  }
+  const refusing: string[] = []
+  for (const name of names) {
+    try {
+      const storageClass = await kube.request<{allowVolumeExpansion?: boolean}>({method: 'GET', path: `/apis/storage.k8s.io/v1/storageclasses/${encodeURIComponent(name)}`, signal})
+      if (storageClass.allowVolumeExpansion !== true) refusing.push(name)
+    } catch {
+      // Unknown: let the operator try.
+    }
+  }
+  return refusing.sort()
+}

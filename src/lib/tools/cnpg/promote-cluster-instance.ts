@@ -7,6 +7,9 @@ import type {CnpgCluster} from './api.ts'
 import {clusterReadiness, clusterWait, healthyInstances, instanceNames, loadCluster, mergePatchCluster} from './cluster-ops.ts'
 import {clusterNameParam, instanceParam} from './params.ts'
 
+/** status.phase while the operator moves the primary (CNPG's PhaseSwitchover). */
+export const SWITCHOVER_PHASE = 'Switchover in progress'
+
 export const promoteClusterInstance = defineTool({
   name: 'promote_cluster_instance',
   title: 'Promote a replica to primary (switchover)',
@@ -46,7 +49,7 @@ export const promoteClusterInstance = defineTool({
     if (unhealthy && !args.force) {
       throw new ToolError(`Instance ${args.instance} is not currently reported healthy (healthy instances: ${healthy.join(', ') || 'none'}). Promoting it could lose recent transactions. Wait until it is healthy, pick a healthy instance, or pass force=true if the user accepts the risk.`)
     }
-    const patch = {status: {targetPrimary: args.instance}}
+    const patch = switchoverPatch(cluster, args.instance)
     context.explain(`Switchover of cluster ${target.ref} from ${primary ?? 'unknown'} to ${args.instance}: it sets status.targetPrimary; the operator then demotes the current primary and promotes the target (writes pause for a few seconds).`)
     await mergePatchCluster(target, args.name, patch, {action: `promoting ${args.instance} to primary of cluster ${target.ref}`, subresource: 'status', signal: context.signal})
     const lines = [
@@ -70,5 +73,21 @@ function promotedTo(instance: string): (cluster: CnpgCluster) => WaitState {
     const ready = clusterReadiness(cluster)
     const switched = current === instance && cluster.status?.targetPrimary === instance
     return {done: switched && ready.done, message: `primary: ${current ?? 'unknown'} (target ${cluster.status?.targetPrimary ?? 'unknown'}), ${ready.message}`}
+  }
+}
+
+/**
+ * The status change "kubectl cnpg promote" makes: the target primary with its timestamp, the
+ * switchover phase and a Ready condition that is no longer true. resourceVersion makes the merge
+ * patch fail with 409 if the operator changed the status meanwhile, instead of overwriting it.
+ */
+function switchoverPatch(cluster: CnpgCluster, instance: string): Record<string, unknown> {
+  const now = new Date().toISOString().replace(/Z$/, '000Z')
+  const conditions = (cluster.status?.conditions ?? []).filter((c) => c.type !== 'Ready')
+  const ready = cluster.status?.conditions?.find((c) => c.type === 'Ready')
+  const notReady = {type: 'Ready', status: 'False', reason: 'ClusterIsNotReady', message: 'Cluster Is Not Ready', lastTransitionTime: ready?.status === 'False' ? ready.lastTransitionTime : now.replace(/\.\d+Z$/, 'Z')}
+  return {
+    metadata: {resourceVersion: cluster.metadata.resourceVersion},
+    status: {targetPrimary: instance, targetPrimaryTimestamp: now, phase: SWITCHOVER_PHASE, phaseReason: `Switching over to ${instance}`, conditions: [...conditions, notReady]},
   }
 }

@@ -2,7 +2,7 @@ import {z} from 'zod'
 import {type ToolContext, type ToolReply, defineTool} from '../registry.ts'
 import {ToolError} from '../errors.ts'
 import {type Quantity, compareQuantities, namespaceParam, storageSizeParam} from '../validation.ts'
-import {quantityOrUndefined} from './instances.ts'
+import {nonExpandableStorageClasses, quantityOrUndefined} from './instances.ts'
 import {type ClusterTarget, loadCluster, mergePatchCluster} from './cluster-ops.ts'
 import {callExample, clusterNameParam} from './params.ts'
 
@@ -70,6 +70,13 @@ async function restoreValidation(target: ClusterTarget, name: string, context: T
 }
 
 async function grow(target: ClusterTarget, name: string, currentSize: string, desiredSize: string, context: ToolContext): Promise<ToolReply<Record<string, unknown>>> {
+  const fixed = await nonExpandableStorageClasses(target.kube, target.namespace, name, target.cluster.spec.storage?.storageClass, context.signal)
+  if (fixed.length > 0) {
+    throw new ToolError(
+      `StorageClass ${fixed.map((c) => `"${c}"`).join(', ')} does not allow volume expansion (allowVolumeExpansion is not true), so the volumes of cluster ${target.ref} cannot grow in place: the operator would fail to resize them. No change made.\n` +
+        'Options: a cluster administrator enables allowVolumeExpansion on the StorageClass (only if its provisioner supports expansion), or move the data to a new cluster with bigger volumes (restore_postgres_cluster from a backup with storage_size, or create_postgres_cluster and migrate).',
+    )
+  }
   const online = (target.cluster.spec.storage as {resizeInUseVolumes?: boolean} | undefined)?.resizeInUseVolumes !== false
   const note = online
     ? 'The operator expands each PVC in place while the instances keep running (spec.storage.resizeInUseVolumes is true); the StorageClass must allow volume expansion.'

@@ -88,7 +88,7 @@ export const createPostgresDatabase = defineTool({
     const policyNote = `Reclaim policy "${args.reclaim_policy}": deleting the Database object later ${args.reclaim_policy === 'delete' ? 'DROPS the database and all its data' : 'keeps the database and its data in PostgreSQL'}.`
     const render = (s: CreateDatabaseResult) =>
       [
-        `Created database "${s.database.database_name}" in cluster ${s.namespace}/${s.cluster} (Database ${s.database.crd_name}), owner ${s.database.owner}. The operator creates it in PostgreSQL; check with get_postgres_database_status.`,
+        `Created database "${s.database.database_name}" in cluster ${s.namespace}/${s.cluster} (Database ${s.database.crd_name}), owner ${s.database.owner}. The operator creates it in PostgreSQL (it retries until the owner role exists there); check with get_postgres_database_status.`,
         ...renderCreateOptions(s.database.create_options, false),
         policyNote,
         `kubectl: kubectl get database ${s.database.crd_name} -n ${s.namespace} -o yaml`,

@@ -10,6 +10,7 @@ import {ROLE_FLAG_DESCRIPTIONS, clusterNameParam, commentParam, connectionLimitP
 import {type RoleSummary, renderRoleAttributes, summarizeRole} from './role-summary.ts'
 import {createRoleSecret, deleteKmcpSecret, foreignSecretProblem, generatePassword, isKmcpRoleSecret, kubectlReadPasswordCommand, readSecret} from './secrets.ts'
 import {connectionUri, serviceHost} from './connection.ts'
+import {bootstrapApp} from './get-connection-info.ts'
 
 /** What create_postgres_role does about the password Secret. */
 type SecretPlan = 'create' | 'reuse-kmcp' | 'use-existing' | 'none'
@@ -156,7 +157,8 @@ export const createPostgresRole = defineTool({
       ...base,
       attributes: summarizeRole(created),
       read_password_command: secretName ? kubectlReadPasswordCommand(namespace, secretName) : undefined,
-      connection_uri: connectionUri(serviceHost(args.cluster_name, namespace, 'rw'), args.role_name, 'app'),
+      // The cluster's application database: the one a new role most likely connects to.
+      connection_uri: connectionUri(serviceHost(args.cluster_name, namespace, 'rw'), args.role_name, bootstrapApp(cluster).database),
       client_certificate_secret: args.client_certificate ? `${crdName}-client-cert` : undefined,
     }
     return {
@@ -164,7 +166,7 @@ export const createPostgresRole = defineTool({
       target,
       render: (s: CreateRoleResult) => {
         const lines = [
-          `Created role "${s.role_name}" in cluster ${s.namespace}/${s.cluster} (DatabaseRole ${s.crd_name}). The operator creates it in PostgreSQL; check with get_postgres_role_status.`,
+          `Created role "${s.role_name}" in cluster ${s.namespace}/${s.cluster} (DatabaseRole ${s.crd_name}). The operator creates it in PostgreSQL, usually within about 30 s (with a password, its first attempt may be refused until the operator has granted the instances access to the Secret, then it retries); check with get_postgres_role_status.`,
           '',
           'Role Attributes:',
           ...renderRoleAttributes(s.attributes),

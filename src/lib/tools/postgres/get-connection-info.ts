@@ -15,7 +15,7 @@ interface Bootstrap {
 }
 
 /** The application database and owner CNPG bootstraps, with the operator's defaults. */
-function bootstrapApp(cluster: CnpgCluster): {database: string; owner: string; secret: string} {
+export function bootstrapApp(cluster: CnpgCluster): {database: string; owner: string; secret: string} {
   const initdb = (cluster.spec.bootstrap as Bootstrap | undefined)?.initdb
   const database = initdb?.database ?? 'app'
   return {database, owner: initdb?.owner ?? database, secret: initdb?.secret?.name ?? `${cluster.metadata.name}-app`}

@@ -19,6 +19,12 @@ export const ROLE_PASSWORD_PURPOSE = 'role-password'
 /** Label selector for every role password Secret kmcp created (used when deleting a cluster). */
 export const KMCP_ROLE_SECRET_SELECTOR = `${MANAGED_BY_LABEL}=${MANAGED_BY_KMCP},${SECRET_PURPOSE_LABEL}=${ROLE_PASSWORD_PURPOSE}`
 
+/**
+ * CNPG applies a changed password at once only for Secrets carrying this label (its DatabaseRole
+ * controller watches just those); without it a rotation waits for an unrelated reconciliation.
+ */
+export const CNPG_RELOAD_LABEL = 'cnpg.io/reload'
+
 export interface Secret {
   apiVersion?: string
   kind?: string
@@ -87,6 +93,7 @@ function roleSecretBody(namespace: string, name: string, cluster: string, role: 
         'app.kubernetes.io/name': 'cnpg',
         'cnpg.io/cluster': cluster,
         'cnpg.io/role': role,
+        [CNPG_RELOAD_LABEL]: 'true',
       },
     },
     type: 'kubernetes.io/basic-auth',
@@ -130,7 +137,7 @@ export async function replaceRolePassword(kube: KubeClient, namespace: string, n
         path: secretPath(namespace, name),
         contentType: 'application/merge-patch+json',
         query: {fieldManager: 'kmcp'},
-        body: {metadata: {resourceVersion: before.metadata.resourceVersion}, data: {username: Buffer.from(role).toString('base64'), password: Buffer.from(password).toString('base64')}},
+        body: {metadata: {resourceVersion: before.metadata.resourceVersion, labels: {[CNPG_RELOAD_LABEL]: 'true'}}, data: {username: Buffer.from(role).toString('base64'), password: Buffer.from(password).toString('base64')}},
         signal,
       })
       return {before, after}
