@@ -271,8 +271,15 @@ export async function spawnNode({ stateFile, watchNamespaces = [], runDir, logFi
     async stop(timeoutMs = 90_000) {
       if (child.exitCode === null && child.signalCode === null) {
         child.stdin.end();
-        const timedOut = sleep(timeoutMs).then(() => 'timeout');
-        if ((await Promise.race([exited, timedOut])) === 'timeout') {
+        // A timer of our own, cleared as soon as the supervisor exits: a pending one would keep the
+        // caller's process (the test runner) alive for the whole timeout.
+        let timer;
+        const timedOut = new Promise((resolve) => {
+          timer = setTimeout(() => resolve('timeout'), timeoutMs);
+        });
+        const first = await Promise.race([exited, timedOut]);
+        clearTimeout(timer);
+        if (first === 'timeout') {
           child.kill('SIGKILL');
           await exited;
           await withRegistryLock(() => cleanupLeftovers());
