@@ -69,6 +69,12 @@ const CONFIRM_FLAGS: Record<string, string> = {
   scale_postgres_cluster: 'confirm_scale_down',
   hibernate_postgres_cluster: 'confirm',
   restart_postgres_cluster: 'confirm',
+  scale_pooler: 'confirm',
+  pause_pooler: 'confirm',
+  delete_pooler: 'confirm_deletion',
+  delete_publication: 'confirm_deletion',
+  delete_subscription: 'confirm_deletion',
+  upgrade_postgres_cluster: 'confirm',
 }
 
 const common = {namespace: badName(63), dry_run: notBoolean}

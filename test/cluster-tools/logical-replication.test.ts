@@ -53,8 +53,7 @@ describe('logical replication tools against the real API server', () => {
   })
 
   test('delete: confirmation required; the preview says whether PostgreSQL drops it', async () => {
-    const refused = textOf(await ok(admin, 'delete_publication', {name: 'orders-pub', namespace: ns}))
-    assert.match(refused, /DELETION NOT CONFIRMED[\s\S]*DROPS the publication in PostgreSQL/)
+    await fails(admin, 'delete_publication', {name: 'orders-pub', namespace: ns}, /^REFUSED: delete_publication did not run[\s\S]*DROPS the publication in PostgreSQL[\s\S]*"confirm_deletion":true/)
     assert.ok(await getJson(cnpg(ns, 'publications', 'orders-pub')))
     await ok(admin, 'delete_publication', {name: 'orders-pub', namespace: ns, confirm_deletion: true})
     assert.equal(await getJson(cnpg(ns, 'publications', 'orders-pub')), undefined)

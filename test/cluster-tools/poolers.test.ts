@@ -67,11 +67,13 @@ describe('pooler tools against the real API server', () => {
   test('scale_pooler: up directly; to zero only when confirmed', async () => {
     await ok(admin, 'scale_pooler', {name: 'orders-pooler-rw', namespace: ns, instances: 3})
     assert.equal((await getJson(cnpg(ns, 'poolers', 'orders-pooler-rw'))).spec.instances, 3)
-    const refused = await ok(admin, 'scale_pooler', {name: 'orders-pooler-rw', namespace: ns, instances: 0})
-    assert.match(textOf(refused), /SCALING TO ZERO NOT CONFIRMED/)
+    await fails(admin, 'scale_pooler', {name: 'orders-pooler-rw', namespace: ns, instances: 0}, /^REFUSED: scale_pooler did not run[\s\S]*from 3 to 0 PgBouncer pod\(s\): every PgBouncer pod stops[\s\S]*"confirm":true/)
     assert.equal((await getJson(cnpg(ns, 'poolers', 'orders-pooler-rw'))).spec.instances, 3)
     const preview = await ok(admin, 'scale_pooler', {name: 'orders-pooler-rw', namespace: ns, instances: 0, dry_run: true})
     assert.match(textOf(preview), /lose their connections/)
+    assert.equal((preview.structuredContent as {status: string}).status, 'dry_run')
+    assert.match((preview.structuredContent as {dry_run: {apply_call: string}}).dry_run.apply_call, /"confirm":true/)
+    assert.equal((await getJson(cnpg(ns, 'poolers', 'orders-pooler-rw'))).spec.instances, 3)
     human.answer = 'accept'
     await ok(human, 'scale_pooler', {name: 'orders-pooler-rw', namespace: ns, instances: 0})
     assert.equal((await getJson(cnpg(ns, 'poolers', 'orders-pooler-rw'))).spec.instances, 0)
@@ -80,8 +82,9 @@ describe('pooler tools against the real API server', () => {
 
   test('pause_pooler asks first; resume_pooler does not; repeating is a no-op', async () => {
     human.answer = 'decline'
-    const declined = await ok(human, 'pause_pooler', {name: 'orders-pooler-rw', namespace: ns})
-    assert.match(textOf(declined), /PAUSE NOT CONFIRMED[\s\S]*The human declined/)
+    await fails(human, 'pause_pooler', {name: 'orders-pooler-rw', namespace: ns}, /^REFUSED: pause_pooler did not run: the human declined[\s\S]*holds every new query/)
+    assert.match(human.questions.at(-1) ?? '', /Pausing pooler .*\/orders-pooler-rw/)
+    await fails(admin, 'pause_pooler', {name: 'orders-pooler-rw', namespace: ns}, /^REFUSED: pause_pooler did not run[\s\S]*"confirm":true/)
     assert.equal((await getJson(cnpg(ns, 'poolers', 'orders-pooler-rw'))).spec.pgbouncer.paused, false)
     await ok(admin, 'pause_pooler', {name: 'orders-pooler-rw', namespace: ns, confirm: true})
     assert.equal((await getJson(cnpg(ns, 'poolers', 'orders-pooler-rw'))).spec.pgbouncer.paused, true)
@@ -94,7 +97,7 @@ describe('pooler tools against the real API server', () => {
   test('delete_pooler: dry run and refusal keep it; confirmed deletion removes it', async () => {
     await ok(admin, 'delete_pooler', {name: 'orders-pooler-rw', namespace: ns, dry_run: true})
     assert.ok(await getJson(cnpg(ns, 'poolers', 'orders-pooler-rw')))
-    assert.match(textOf(await ok(admin, 'delete_pooler', {name: 'orders-pooler-rw', namespace: ns})), /DELETION NOT CONFIRMED[\s\S]*confirm_deletion=true/)
+    await fails(admin, 'delete_pooler', {name: 'orders-pooler-rw', namespace: ns}, /^REFUSED: delete_pooler did not run[\s\S]*applications connecting through it lose access[\s\S]*"confirm_deletion":true/)
     assert.ok(await getJson(cnpg(ns, 'poolers', 'orders-pooler-rw')))
     await ok(admin, 'delete_pooler', {name: 'orders-pooler-rw', namespace: ns, confirm_deletion: true})
     assert.equal(await getJson(cnpg(ns, 'poolers', 'orders-pooler-rw')), undefined)

@@ -40,8 +40,7 @@ describe('PostgreSQL upgrade tools against the real API server', () => {
   })
 
   test('a minor update needs confirmation, then changes spec.imageName', async () => {
-    const refused = textOf(await ok(admin, 'upgrade_postgres_cluster', {name: 'pg16', namespace: ns, image: 'ghcr.io/cloudnative-pg/postgresql:16.6'}))
-    assert.match(refused, /UPGRADE NOT CONFIRMED[\s\S]*Minor update .* rolling update/)
+    await fails(admin, 'upgrade_postgres_cluster', {name: 'pg16', namespace: ns, image: 'ghcr.io/cloudnative-pg/postgresql:16.6'}, /^REFUSED: upgrade_postgres_cluster did not run[\s\S]*Minor update .* rolling update[\s\S]*"confirm":true/)
     assert.equal((await getJson(cnpg(ns, 'clusters', 'pg16'))).spec.imageName, PG16)
     const done = textOf(await ok(admin, 'upgrade_postgres_cluster', {name: 'pg16', namespace: ns, image: 'ghcr.io/cloudnative-pg/postgresql:16.6', confirm: true}))
     assert.match(done, /Successfully started the minor update/)

@@ -25,6 +25,12 @@ const DESTRUCTIVE_CALLS: Record<string, Record<string, unknown>> = {
   update_postgres_role: {cluster_name: 'c', role_name: 'app_role', generate_password: true},
   delete_postgres_role: {cluster_name: 'c', role_name: 'app_role'},
   delete_postgres_database: {cluster_name: 'c', database_name: 'shop'},
+  scale_pooler: {name: 'pool', instances: 0},
+  pause_pooler: {name: 'pool'},
+  delete_pooler: {name: 'pool'},
+  delete_publication: {name: 'pub'},
+  delete_subscription: {name: 'sub'},
+  upgrade_postgres_cluster: {name: 'c', postgres_version: '17'},
 }
 
 /** The other mutating tools, with arguments that make a real change. */
@@ -37,6 +43,10 @@ const OTHER_MUTATING_CALLS: Record<string, Record<string, unknown>> = {
   create_postgres_role: {cluster_name: 'c', role_name: 'other_role'},
   create_postgres_database: {cluster_name: 'c', database_name: 'shop2', owner: 'app_role'},
   admin_reload_prompts: {},
+  create_pooler: {cluster: 'c', name: 'pool2'},
+  resume_pooler: {name: 'paused-pool'},
+  create_publication: {name: 'pub2', cluster: 'c', database: 'app', all_tables: true},
+  create_subscription: {name: 'sub2', cluster: 'tgt', database: 'app', publication_name: 'pub', external_cluster: 'c'},
 }
 
 const READ_CALLS: Record<string, Record<string, unknown>> = {
@@ -52,6 +62,15 @@ const READ_CALLS: Record<string, Record<string, unknown>> = {
   get_postgres_database_status: {cluster_name: 'c', database_name: 'shop'},
   get_connection_info: {cluster_name: 'c', role_name: 'app_role'},
   admin_get_prompt_manifest: {},
+  get_cluster_logs: {name: 'c'},
+  list_cluster_events: {name: 'c'},
+  list_poolers: {},
+  get_pooler: {name: 'pool'},
+  list_publications: {},
+  get_publication: {name: 'pub'},
+  list_subscriptions: {},
+  get_subscription: {name: 'sub'},
+  get_cluster_upgrade_status: {name: 'c'},
 }
 
 /** The confirm flag a destructive tool declares: its one boolean "confirm*" parameter. */
@@ -70,7 +89,7 @@ describe('annotations agree with behaviour (counted at the API server)', () => {
 
   before(async () => {
     ns = await createNamespace('safety-ann')
-    await waitForCnpgStorage(ns, ['clusters', 'backups', 'scheduledbackups', 'databases', 'databaseroles'])
+    await waitForCnpgStorage(ns, ['clusters', 'backups', 'scheduledbackups', 'databases', 'databaseroles', 'poolers', 'publications', 'subscriptions'])
     proxy = await startCountingProxy()
     session = await connectStdio({kubeconfig: proxy.kubeconfigFor('admin', ns)})
     human = await connectEliciting('admin')
@@ -83,6 +102,15 @@ describe('annotations agree with behaviour (counted at the API server)', () => {
     assert.equal(sb.status, 201, sb.text)
     const b = await kubeRequest('admin', 'POST', cnpg(ns, 'backups'), {apiVersion: 'postgresql.cnpg.io/v1', kind: 'Backup', metadata: {name: 'b'}, spec: {cluster: {name: 'src'}}})
     assert.equal(b.status, 201, b.text)
+    await makeHealthyCluster(ns, 'tgt', {instances: 1, spec: {externalClusters: [{name: 'c', connectionParameters: {host: 'c-rw', user: 'app', dbname: 'app'}, password: {name: 'c-app', key: 'password'}}]}})
+    for (const [name, paused] of [['pool', false], ['paused-pool', true]] as const) {
+      const pooler = await kubeRequest('admin', 'POST', cnpg(ns, 'poolers'), {apiVersion: 'postgresql.cnpg.io/v1', kind: 'Pooler', metadata: {name}, spec: {cluster: {name: 'c'}, type: 'rw', instances: 1, pgbouncer: {poolMode: 'session', paused}}})
+      assert.equal(pooler.status, 201, pooler.text)
+    }
+    const pub = await kubeRequest('admin', 'POST', cnpg(ns, 'publications'), {apiVersion: 'postgresql.cnpg.io/v1', kind: 'Publication', metadata: {name: 'pub'}, spec: {cluster: {name: 'c'}, name: 'pub', dbname: 'app', target: {allTables: true}}})
+    assert.equal(pub.status, 201, pub.text)
+    const sub = await kubeRequest('admin', 'POST', cnpg(ns, 'subscriptions'), {apiVersion: 'postgresql.cnpg.io/v1', kind: 'Subscription', metadata: {name: 'sub'}, spec: {cluster: {name: 'tgt'}, name: 'sub', dbname: 'app', publicationName: 'pub', externalClusterName: 'c'}})
+    assert.equal(sub.status, 201, sub.text)
     await ok(session, 'create_postgres_role', {cluster_name: 'c', role_name: 'app_role', login: true, reclaim_policy: 'delete'})
     await ok(session, 'create_postgres_database', {cluster_name: 'c', database_name: 'shop', owner: 'app_role', reclaim_policy: 'delete'})
     tools = (await session.client.listTools()).tools

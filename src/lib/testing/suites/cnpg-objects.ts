@@ -56,7 +56,7 @@ export const objectPlugins: TestPlugin[] = [
   }),
   plugin('scale_pooler', 'scale_pooler', 'scale_pooler previews 2 PgBouncer pods', {dependsOn: ['create_pooler'], runAfter: ['get_pooler']}, async (session) => pass(firstLine((await callOk(session, 'scale_pooler', {name: poolerName(session), instances: 2, dry_run: true})).text))),
   plugin('pause_pooler', 'pause_pooler', 'pause_pooler pauses the new pooler', {dependsOn: ['create_pooler'], runAfter: ['scale_pooler']}, async (session) => {
-    const call = await callOk(session, 'pause_pooler', {name: poolerName(session)})
+    const call = await callOk(session, 'pause_pooler', {name: poolerName(session), confirm: true})
     return /^Successfully paused/.test(call.text) ? pass(firstLine(call.text)) : fail('the pooler was not paused', call.text)
   }),
   plugin('resume_pooler', 'resume_pooler', 'resume_pooler resumes it', {dependsOn: ['create_pooler'], runAfter: ['pause_pooler']}, async (session) => {
@@ -64,7 +64,7 @@ export const objectPlugins: TestPlugin[] = [
     return /^Successfully resumed|not paused/.test(call.text) ? pass(firstLine(call.text)) : fail('the pooler was not resumed', call.text)
   }),
   plugin('delete_pooler', 'delete_pooler', 'delete_pooler deletes the new pooler', {dependsOn: ['create_pooler'], runAfter: ['resume_pooler']}, async (session) => {
-    const call = await callOk(session, 'delete_pooler', {name: poolerName(session)})
+    const call = await callOk(session, 'delete_pooler', {name: poolerName(session), confirm_deletion: true})
     if (!/^Successfully deleted/.test(call.text)) return fail('the pooler was not deleted', call.text)
     leftovers(session).delete('pooler')
     return pass(firstLine(call.text))
@@ -81,7 +81,7 @@ export const objectPlugins: TestPlugin[] = [
     return pass(`applied: ${String(call.structured.applied)}${call.structured.message ? ` (${String(call.structured.message)})` : ''}`)
   }),
   plugin('delete_publication', 'delete_publication', 'delete_publication deletes the new publication', {dependsOn: ['create_publication'], runAfter: ['get_publication']}, async (session) => {
-    const call = await callOk(session, 'delete_publication', {name: publicationName(session)})
+    const call = await callOk(session, 'delete_publication', {name: publicationName(session), confirm_deletion: true})
     if (!/^Successfully deleted/.test(call.text)) return fail('the publication was not deleted', call.text)
     leftovers(session).delete('publication')
     return pass(firstLine(call.text))

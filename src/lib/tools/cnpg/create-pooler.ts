@@ -1,11 +1,9 @@
 import {z} from 'zod'
 import {type ToolReply, defineTool} from '../registry.ts'
 import {kubeStep} from '../errors.ts'
-import {FIELD_MANAGER, renderDryRun, serverDryRun} from '../dry-run.ts'
-import {dryRunParam, kubeName, namespaceParam} from '../validation.ts'
+import {kubeName, namespaceParam} from '../validation.ts'
 import {CNPG_API_VERSION, cnpgPath} from './api.ts'
 import {loadCluster} from './cluster-ops.ts'
-import {callExample} from './params.ts'
 import {type CnpgPooler, pgbouncerParametersParam, poolModeParam} from './poolers.ts'
 
 export const createPooler = defineTool({
@@ -26,7 +24,6 @@ export const createPooler = defineTool({
     parameters: pgbouncerParametersParam.optional(),
     paused: z.boolean().default(false).describe('true: create it paused (PgBouncer accepts connections but holds queries until resume_pooler).'),
     namespace: namespaceParam,
-    dry_run: dryRunParam,
   },
   annotations: {readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false},
   handler: async (args, context): Promise<ToolReply<Record<string, unknown>>> => {
@@ -47,16 +44,8 @@ export const createPooler = defineTool({
     }
     const request = {method: 'POST' as const, path: cnpgPath('poolers', namespace), body: pooler, signal: context.signal}
     const action = `creating pooler ${ref}`
-    if (args.dry_run) {
-      const preview = await serverDryRun<CnpgPooler>(kube, request, action)
-      return {
-        structured: {status: 'dry_run', pooler: ref, cluster: args.cluster, type: args.type, instances: args.instances},
-        target: ref,
-        dryRun: true,
-        render: () => renderDryRun({heading: `create ${args.type} pooler ${ref} for cluster ${target.ref}`, object: preview as unknown as Record<string, unknown>, nextStep: `To create it: ${callExample('create_pooler', {...args, dry_run: undefined, namespace})}`}),
-      }
-    }
-    await kubeStep(action, () => kube.request<CnpgPooler>({...request, query: {fieldManager: FIELD_MANAGER}}))
+    context.explain(`Create ${args.type} pooler ${ref} for cluster ${target.ref}: ${args.instances} PgBouncer pod(s), pool mode ${args.pool_mode}${args.paused ? ', paused' : ''}.`)
+    await kubeStep(action, () => kube.request<CnpgPooler>(request))
     return {
       structured: {status: 'created', pooler: ref, cluster: args.cluster, type: args.type, instances: args.instances, service: name},
       target: ref,

@@ -1,7 +1,7 @@
 import {z} from 'zod'
 import {defineTool} from '../registry.ts'
 import {ToolError} from '../errors.ts'
-import {dryRunParam, kubeName, namespaceParam} from '../validation.ts'
+import {kubeName, namespaceParam} from '../validation.ts'
 import {createReplicationObject, postgresObjectNameParam, reclaimPolicyParam} from './logical-replication.ts'
 import {postgresIdentifier, settingsMapParam} from './params.ts'
 
@@ -26,7 +26,6 @@ export const createPublication = defineTool({
     parameters: settingsMapParam('Publication parameters', 'Publication parameters, e.g. {"publish": "insert,update"}.').optional(),
     reclaim_policy: reclaimPolicyParam('publication'),
     namespace: namespaceParam,
-    dry_run: dryRunParam,
   },
   annotations: {readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false},
   handler: (args, context) => {

@@ -1,7 +1,7 @@
 import {z} from 'zod'
 import {defineTool} from '../registry.ts'
 import {ToolError} from '../errors.ts'
-import {dryRunParam, kubeName, namespaceParam} from '../validation.ts'
+import {kubeName, namespaceParam} from '../validation.ts'
 import {createReplicationObject, postgresObjectNameParam, reclaimPolicyParam} from './logical-replication.ts'
 import {postgresIdentifier, settingsMapParam} from './params.ts'
 
@@ -25,7 +25,6 @@ export const createSubscription = defineTool({
     parameters: settingsMapParam('Subscription parameters', 'Subscription parameters, e.g. {"copy_data": "true", "streaming": "on"}.').optional(),
     reclaim_policy: reclaimPolicyParam('subscription'),
     namespace: namespaceParam,
-    dry_run: dryRunParam,
   },
   annotations: {readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false},
   handler: (args, context) =>

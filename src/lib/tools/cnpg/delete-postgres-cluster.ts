@@ -3,7 +3,7 @@ import {kubeStep} from '../errors.ts'
 import {KubeApiError, describeKubeError} from '../../k8s/errors.ts'
 import {namespaceParam} from '../validation.ts'
 import {KMCP_ROLE_SECRET_SELECTOR, type Secret, deleteKmcpSecret} from '../postgres/secrets.ts'
-import {type CnpgCluster, type ObjectList, cnpgPath} from './api.ts'
+import {type ObjectList, cnpgPath} from './api.ts'
 import {loadCluster} from './cluster-ops.ts'
 import {clusterNameParam} from './params.ts'
 

@@ -1,6 +1,5 @@
 import {defineTool} from '../registry.ts'
-import {confirmFlag} from '../confirm.ts'
-import {dryRunParam, namespaceParam} from '../validation.ts'
+import {namespaceParam} from '../validation.ts'
 import {deleteReplicationObject, replicationNameParam} from './logical-replication.ts'
 
 export const deletePublication = defineTool({
@@ -12,7 +11,8 @@ export const deletePublication = defineTool({
     'Example: {"name": "orders-publication", "namespace": "payments", "confirm_deletion": true}.',
     'Errors: 404 when it does not exist (list_publications); 403 without delete permission on publications (cnpg-cloudnative-pg-edit).',
   ].join('\n'),
-  input: {name: replicationNameParam('publication'), confirm_deletion: confirmFlag('to delete the publication'), namespace: namespaceParam, dry_run: dryRunParam},
+  input: {name: replicationNameParam('publication'), namespace: namespaceParam},
   annotations: {readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false},
+  confirm: {flag: 'confirm_deletion', when: 'to delete the publication', message: (args) => `Delete publication ${String(args.name)}.`},
   handler: (args, context) => deleteReplicationObject(context, 'publication', args),
 })

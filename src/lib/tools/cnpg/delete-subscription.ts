@@ -1,6 +1,5 @@
 import {defineTool} from '../registry.ts'
-import {confirmFlag} from '../confirm.ts'
-import {dryRunParam, namespaceParam} from '../validation.ts'
+import {namespaceParam} from '../validation.ts'
 import {deleteReplicationObject, replicationNameParam} from './logical-replication.ts'
 
 export const deleteSubscription = defineTool({
@@ -12,7 +11,8 @@ export const deleteSubscription = defineTool({
     'Example: {"name": "orders-subscription", "namespace": "payments", "confirm_deletion": true}.',
     'Errors: 404 when it does not exist (list_subscriptions); 403 without delete permission on subscriptions (cnpg-cloudnative-pg-edit).',
   ].join('\n'),
-  input: {name: replicationNameParam('subscription'), confirm_deletion: confirmFlag('to delete the subscription'), namespace: namespaceParam, dry_run: dryRunParam},
+  input: {name: replicationNameParam('subscription'), namespace: namespaceParam},
   annotations: {readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false},
+  confirm: {flag: 'confirm_deletion', when: 'to delete the subscription', message: (args) => `Delete subscription ${String(args.name)}: replication stops.`},
   handler: (args, context) => deleteReplicationObject(context, 'subscription', args),
 })

@@ -1,13 +1,10 @@
 import {z} from 'zod'
 import {KubeApiError, describeKubeError} from '../../k8s/errors.ts'
 import {ToolError, kubeStep} from '../errors.ts'
-import {FIELD_MANAGER, renderDryRun, serverDryRun} from '../dry-run.ts'
-import {confirmDestructive, notConfirmedStructure, renderNotConfirmed} from '../confirm.ts'
 import type {ToolContext, ToolReply} from '../registry.ts'
 import {kubeName} from '../validation.ts'
 import {CNPG_API_VERSION, type ObjectMeta, cnpgPath} from './api.ts'
 import {loadCluster} from './cluster-ops.ts'
-import {callExample} from './params.ts'
 
 /**
  * CNPG's declarative logical replication: a Publication (on the source cluster) and a
@@ -108,40 +105,28 @@ export async function getReplicationObject(context: ToolContext, kind: Replicati
   }
 }
 
-/** Creates a Publication or Subscription after checking the cluster exists; dry run supported. */
-export async function createReplicationObject(context: ToolContext, kind: ReplicationKind, args: {name: string; cluster: string; namespace?: string; dry_run: boolean}, spec: Omit<ReplicationObject['spec'], 'cluster'>, validate?: (cluster: Awaited<ReturnType<typeof loadCluster>>['cluster']) => void): Promise<ToolReply<Record<string, unknown>>> {
+/** Creates a Publication or Subscription after checking the cluster exists (a dry run is the registry's). */
+export async function createReplicationObject(context: ToolContext, kind: ReplicationKind, args: {name: string; cluster: string; namespace?: string}, spec: Omit<ReplicationObject['spec'], 'cluster'>, validate?: (cluster: Awaited<ReturnType<typeof loadCluster>>['cluster']) => void): Promise<ToolReply<Record<string, unknown>>> {
   const target = await loadCluster(context, args.cluster, args.namespace)
   validate?.(target.cluster)
   const {kube, namespace} = target
   const ref = `${namespace}/${args.name}`
   const body: ReplicationObject = {apiVersion: CNPG_API_VERSION, kind: kind === 'publication' ? 'Publication' : 'Subscription', metadata: {name: args.name, namespace}, spec: {cluster: {name: args.cluster}, ...spec}}
-  const request = {method: 'POST' as const, path: cnpgPath(PLURAL[kind], namespace), body, signal: context.signal}
-  const action = `creating ${kind} ${ref}`
-  if (args.dry_run) {
-    const preview = await serverDryRun<ReplicationObject>(kube, request, action)
-    return {structured: {status: 'dry_run', [kind]: ref, cluster: args.cluster}, target: ref, dryRun: true, render: () => renderDryRun({heading: `create ${kind} ${ref} on cluster ${target.ref}`, object: preview as unknown as Record<string, unknown>, nextStep: `To create it: call create_${kind} again without dry_run.`})}
-  }
-  await kubeStep(action, () => kube.request({...request, query: {fieldManager: FIELD_MANAGER}}))
+  context.explain(`Create ${kind} ${ref}: "${spec.name}" in database ${spec.dbname} of cluster ${target.ref}.`)
+  await kubeStep(`creating ${kind} ${ref}`, () => kube.request({method: 'POST', path: cnpgPath(PLURAL[kind], namespace), body, signal: context.signal}))
   return {structured: {status: 'created', [kind]: ref, cluster: args.cluster, postgres_name: spec.name}, target: ref, render: () => `Successfully created ${kind} ${ref} ("${spec.name}" in database ${spec.dbname} of cluster ${target.ref}). The operator applies it in PostgreSQL: check with get_${kind}({"name": "${args.name}", "namespace": "${namespace}"}).`}
 }
 
-/** Deletes a Publication or Subscription; always confirmed, because replication stops (and with reclaim policy delete the PostgreSQL object is dropped). */
-export async function deleteReplicationObject(context: ToolContext, kind: ReplicationKind, args: {name: string; namespace?: string; dry_run: boolean; confirm_deletion: boolean}): Promise<ToolReply<Record<string, unknown>>> {
+/** Deletes a Publication or Subscription; the tools declare it destructive, because replication stops (and with reclaim policy delete the PostgreSQL object is dropped). */
+export async function deleteReplicationObject(context: ToolContext, kind: ReplicationKind, args: {name: string; namespace?: string}): Promise<ToolReply<Record<string, unknown>>> {
   const {object, namespace, ref} = await getReplicationObject(context, kind, args.name, args.namespace)
   const kube = await context.kube()
   const summary = summarizeReplication(kind, object)
   const dropped = summary.reclaim_policy === 'delete'
-  const preview = `Deleting ${kind} ${ref} ("${summary.postgres_name}" in database ${summary.database} of cluster ${summary.cluster}): ${dropped ? `the operator DROPS the ${kind} in PostgreSQL (reclaim policy delete)${kind === 'subscription' ? ' and replication stops' : ''}` : `the ${kind} stays in PostgreSQL (reclaim policy retain) but the operator no longer manages it`}.`
+  context.explain(`Deleting ${kind} ${ref} ("${summary.postgres_name}" in database ${summary.database} of cluster ${summary.cluster}): ${dropped ? `the operator DROPS the ${kind} in PostgreSQL (reclaim policy delete)${kind === 'subscription' ? ' and replication stops' : ''}` : `the ${kind} stays in PostgreSQL (reclaim policy retain) but the operator no longer manages it`}.`)
+  // The uid precondition makes sure an object re-created under the same name meanwhile survives.
   const request = {method: 'DELETE' as const, path: cnpgPath(PLURAL[kind], namespace, args.name), body: {apiVersion: 'v1', kind: 'DeleteOptions', preconditions: {uid: object.metadata.uid}}, signal: context.signal}
-  const action = `deleting ${kind} ${ref}`
-  const retryCall = callExample(`delete_${kind}`, {name: args.name, namespace, confirm_deletion: true})
-  if (args.dry_run) {
-    await serverDryRun(kube, request, action)
-    return {structured: {status: 'dry_run', [kind]: ref, drops_in_postgres: dropped}, target: ref, dryRun: true, render: () => renderDryRun({heading: `delete ${kind} ${ref}`, notes: [preview], nextStep: `To delete it (only if the user asked): ${retryCall}`})}
-  }
-  const outcome = await confirmDestructive(context, {summary: preview, flag: args.confirm_deletion})
-  if (!outcome.confirmed) return {structured: {...notConfirmedStructure(outcome), [kind]: ref}, target: ref, render: () => renderNotConfirmed({heading: 'DELETION', outcome, preview, flagName: 'confirm_deletion', retryCall})}
-  await kubeStep(action, () => kube.request(request))
+  await kubeStep(`deleting ${kind} ${ref}`, () => kube.request(request))
   return {structured: {status: 'deleted', [kind]: ref, drops_in_postgres: dropped}, target: ref, render: () => `Successfully deleted ${kind} ${ref}.${dropped ? ` The operator drops "${summary.postgres_name}" in PostgreSQL.` : ` "${summary.postgres_name}" stays in PostgreSQL.`}`}
 }
 

@@ -1,6 +1,5 @@
 import {defineTool} from '../registry.ts'
-import {confirmFlag} from '../confirm.ts'
-import {dryRunParam, namespaceParam} from '../validation.ts'
+import {namespaceParam} from '../validation.ts'
 import {poolerNameParam, setPoolerPaused} from './poolers.ts'
 
 export const pausePooler = defineTool({
@@ -12,7 +11,8 @@ export const pausePooler = defineTool({
     'Example: {"name": "orders-db-pooler-rw", "namespace": "payments", "confirm": true}; preview with dry_run=true.',
     'Errors: 404 when the Pooler does not exist (list_poolers); 403 without patch permission on poolers (cnpg-cloudnative-pg-edit).',
   ].join('\n'),
-  input: {name: poolerNameParam, confirm: confirmFlag('to pause the pooler (queries wait until resume_pooler)'), namespace: namespaceParam, dry_run: dryRunParam},
+  input: {name: poolerNameParam, namespace: namespaceParam},
   annotations: {readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false},
+  confirm: {flag: 'confirm', when: 'to pause the pooler (queries wait until resume_pooler)', message: (args) => `Pause pooler ${String(args.name)}: applications stall until resume_pooler.`},
   handler: (args, context) => setPoolerPaused(context, args, true),
 })

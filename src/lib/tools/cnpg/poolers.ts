@@ -2,10 +2,8 @@ import {z} from 'zod'
 import type {KubeClient} from '../../k8s/client.ts'
 import {KubeApiError, describeKubeError} from '../../k8s/errors.ts'
 import {ToolError, kubeStep} from '../errors.ts'
-import {FIELD_MANAGER, renderDryRun, serverDryRun} from '../dry-run.ts'
-import {confirmDestructive, notConfirmedStructure, renderNotConfirmed} from '../confirm.ts'
-import {callExample, settingsMapParam} from './params.ts'
-import type {ToolContext} from '../registry.ts'
+import {settingsMapParam} from './params.ts'
+import type {ToolContext, ToolReply} from '../registry.ts'
 import {type ObjectList, type ObjectMeta, cnpgPath, renderConditions} from './api.ts'
 import {kubeName} from '../validation.ts'
 
@@ -93,10 +91,10 @@ export async function loadPooler(context: ToolContext, name: string, namespace?:
   }
 }
 
-export async function mergePatchPooler(kube: KubeClient, namespace: string, name: string, patch: Record<string, unknown>, options: {action: string; dryRun?: boolean; signal?: AbortSignal}): Promise<CnpgPooler> {
+/** A JSON merge patch of a pooler; in a dry run the registry's client sends it with dryRun=All. */
+export async function mergePatchPooler(kube: KubeClient, namespace: string, name: string, patch: Record<string, unknown>, options: {action: string; signal?: AbortSignal}): Promise<CnpgPooler> {
   const request = {method: 'PATCH' as const, path: cnpgPath('poolers', namespace, name), body: patch, contentType: 'application/merge-patch+json' as const, signal: options.signal}
-  if (options.dryRun) return serverDryRun<CnpgPooler>(kube, request, options.action)
-  return kubeStep(options.action, () => kube.request<CnpgPooler>({...request, query: {fieldManager: FIELD_MANAGER}}))
+  return kubeStep(options.action, () => kube.request<CnpgPooler>(request))
 }
 
 interface PoolerPod {
@@ -125,28 +123,17 @@ export const poolModeParam = z.enum(['session', 'transaction']).describe('PgBoun
 
 export const pgbouncerParametersParam = settingsMapParam('PgBouncer parameters', 'PgBouncer settings, e.g. {"max_client_conn": "1000", "default_pool_size": "20"}. The operator rejects the ones it manages itself.')
 
-/** Shared by pause_pooler and resume_pooler: spec.pgbouncer.paused, previewed and (pausing) confirmed. */
-export async function setPoolerPaused(
-  context: ToolContext,
-  args: {name: string; namespace?: string; dry_run: boolean; confirm?: boolean},
-  paused: boolean,
-): Promise<{structured: Record<string, unknown>; target: string; dryRun?: boolean; render: () => string}> {
+/** Shared by pause_pooler and resume_pooler: spec.pgbouncer.paused. The registry confirms a pause (pause_pooler declares it). */
+export async function setPoolerPaused(context: ToolContext, args: {name: string; namespace?: string}, paused: boolean): Promise<ToolReply<Record<string, unknown>>> {
   const {kube, namespace, pooler, ref} = await loadPooler(context, args.name, args.namespace)
-  const tool = paused ? 'pause_pooler' : 'resume_pooler'
   if ((pooler.spec.pgbouncer?.paused === true) === paused) return {structured: {status: 'unchanged', pooler: ref, paused}, target: ref, render: () => `Pooler ${ref} is already ${paused ? 'paused' : 'running (not paused)'}. No change made.`}
-  const patch = {spec: {pgbouncer: {paused}}}
   const action = `${paused ? 'pausing' : 'resuming'} pooler ${ref}`
-  const summary = paused
-    ? `Pausing pooler ${ref} (cluster ${pooler.spec.cluster.name}): PgBouncer keeps client connections open but holds every new query until resume_pooler; applications stall meanwhile.`
-    : `Resuming pooler ${ref}: PgBouncer sends the held queries to PostgreSQL again.`
-  if (args.dry_run) {
-    await mergePatchPooler(kube, namespace, args.name, patch, {action, dryRun: true, signal: context.signal})
-    return {structured: {status: 'dry_run', pooler: ref, paused}, target: ref, dryRun: true, render: () => renderDryRun({heading: `${paused ? 'pause' : 'resume'} pooler ${ref}`, notes: [summary], nextStep: `To apply: ${callExample(tool, {name: args.name, namespace, confirm: paused || undefined})}`})}
-  }
-  if (paused) {
-    const outcome = await confirmDestructive(context, {summary, flag: args.confirm === true})
-    if (!outcome.confirmed) return {structured: {...notConfirmedStructure(outcome), pooler: ref}, target: ref, render: () => renderNotConfirmed({heading: 'PAUSE', outcome, preview: summary, flagName: 'confirm', retryCall: callExample(tool, {name: args.name, namespace, confirm: true})})}
-  }
-  await mergePatchPooler(kube, namespace, args.name, patch, {action, signal: context.signal})
+  context.explain(
+    paused
+      ? `Pausing pooler ${ref} (cluster ${pooler.spec.cluster.name}): PgBouncer keeps client connections open but holds every new query until resume_pooler; applications stall meanwhile.`
+      : `Resuming pooler ${ref}: PgBouncer sends the held queries to PostgreSQL again.`,
+    {destructive: paused},
+  )
+  await mergePatchPooler(kube, namespace, args.name, {spec: {pgbouncer: {paused}}}, {action, signal: context.signal})
   return {structured: {status: paused ? 'paused' : 'resumed', pooler: ref, paused}, target: ref, render: () => `Successfully ${paused ? 'paused' : 'resumed'} pooler ${ref}. ${paused ? `Resume it with resume_pooler({"name": "${args.name}", "namespace": "${namespace}"}).` : ''}`.trim()}
 }

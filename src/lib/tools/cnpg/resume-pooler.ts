@@ -1,5 +1,5 @@
 import {defineTool} from '../registry.ts'
-import {dryRunParam, namespaceParam} from '../validation.ts'
+import {namespaceParam} from '../validation.ts'
 import {poolerNameParam, setPoolerPaused} from './poolers.ts'
 
 export const resumePooler = defineTool({
@@ -10,7 +10,7 @@ export const resumePooler = defineTool({
     'Example: {"name": "orders-db-pooler-rw", "namespace": "payments"}; preview with dry_run=true.',
     'Errors: 404 when the Pooler does not exist (list_poolers); 403 without patch permission on poolers (cnpg-cloudnative-pg-edit).',
   ].join('\n'),
-  input: {name: poolerNameParam, namespace: namespaceParam, dry_run: dryRunParam},
+  input: {name: poolerNameParam, namespace: namespaceParam},
   annotations: {readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false},
   handler: (args, context) => setPoolerPaused(context, args, false),
 })

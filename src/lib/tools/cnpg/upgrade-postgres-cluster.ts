@@ -1,11 +1,9 @@
 import {z} from 'zod'
 import {type ToolReply, defineTool} from '../registry.ts'
 import {ToolError} from '../errors.ts'
-import {confirmDestructive, confirmFlag, notConfirmedStructure, renderNotConfirmed} from '../confirm.ts'
-import {renderDryRun} from '../dry-run.ts'
-import {dryRunParam, namespaceParam} from '../validation.ts'
+import {namespaceParam} from '../validation.ts'
 import {loadCluster, mergePatchCluster} from './cluster-ops.ts'
-import {callExample, clusterNameParam, officialImage, postgresVersionParam} from './params.ts'
+import {clusterNameParam, officialImage, postgresVersionParam} from './params.ts'
 import {catalogImage, currentVersion, majorOfImage} from './upgrade.ts'
 
 export const upgradePostgresCluster = defineTool({
@@ -23,11 +21,10 @@ export const upgradePostgresCluster = defineTool({
     image: z.string().min(1).max(512).regex(/^[^\s]+$/, 'image must not contain spaces').optional().describe('The new PostgreSQL image, e.g. "ghcr.io/cloudnative-pg/postgresql:17.6-system-trixie".'),
     postgres_version: postgresVersionParam('PostgreSQL version of the official image, e.g. "17" or "16.10".').optional(),
     catalog_major: z.number().int().min(13).max(99).optional().describe('For clusters using spec.imageCatalogRef: the major version to take from the catalog.'),
-    confirm: confirmFlag('to upgrade (instances restart; a major upgrade stops the cluster while pg_upgrade runs)'),
     namespace: namespaceParam,
-    dry_run: dryRunParam,
   },
   annotations: {readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false},
+  confirm: {flag: 'confirm', when: 'to upgrade (instances restart; a major upgrade stops the cluster while pg_upgrade runs)', message: (args) => `Change the PostgreSQL version of cluster ${String(args.name)}: its instances restart.`},
   handler: async (args, context): Promise<ToolReply<Record<string, unknown>>> => {
     const given = [args.image, args.postgres_version, args.catalog_major].filter((v) => v !== undefined).length
     if (given !== 1) throw new ToolError('Give exactly one of image, postgres_version or catalog_major.')
@@ -59,13 +56,7 @@ export const upgradePostgresCluster = defineTool({
       : `Minor update of cluster ${ref} ${versions}: a rolling update, replicas first, then a switchover to an updated replica (a short interruption for connections to the primary).`
     const structuredBase = {cluster: ref, kind: major ? 'major' : 'minor', current_image: current.image, current_major: current.major, target_image: targetImage, target_major: targetMajor}
     const action = `${major ? 'upgrading' : 'updating'} cluster ${ref} to ${targetImage}`
-    const retryCall = callExample('upgrade_postgres_cluster', {name: args.name, namespace, image: args.image, postgres_version: args.postgres_version, catalog_major: args.catalog_major, confirm: true})
-    if (args.dry_run) {
-      const preview = await mergePatchCluster(target, args.name, patch, {action, dryRun: true, signal: context.signal})
-      return {structured: {status: 'dry_run', ...structuredBase}, target: ref, dryRun: true, render: () => renderDryRun({heading: `${major ? 'major upgrade' : 'minor update'} of cluster ${ref}`, notes: [summary], object: preview as unknown as Record<string, unknown>, nextStep: `To apply (only if the user asked): ${retryCall}`})}
-    }
-    const outcome = await confirmDestructive(context, {summary, flag: args.confirm})
-    if (!outcome.confirmed) return {structured: {...notConfirmedStructure(outcome), ...structuredBase}, target: ref, render: () => renderNotConfirmed({heading: 'UPGRADE', outcome, preview: summary, flagName: 'confirm', retryCall})}
+    context.explain(summary)
     await mergePatchCluster(target, args.name, patch, {action, signal: context.signal})
     return {structured: {status: 'upgrading', ...structuredBase}, target: ref, render: () => `Successfully started the ${major ? 'major upgrade' : 'minor update'} of cluster ${ref} ${versions}. Follow it with get_cluster_upgrade_status({"name": "${args.name}", "namespace": "${namespace}"}).`}
   },
