@@ -12,9 +12,6 @@ import {MACHINE_GRANTS} from './token-machine.ts'
 /** RFC 7636 §4.1: 43 to 128 unreserved characters. */
 const CODE_VERIFIER = /^[A-Za-z0-9._~-]{43,128}$/
 
-/** RFC 7636 §4.1: 43 to 128 unreserved characters. */
-const CODE_VERIFIER = /^[A-Za-z0-9._~-]{43,128}$/
-
 async function issueTokens(ctx: FacadeContext, clientId: string, gid: string, scope: string, upstream: UpstreamTokens): Promise<Record<string, unknown>> {
   const lifetime = Math.min(ctx.config.accessTokenLifetimeSeconds, ctx.config.refreshTokenLifetimeSeconds)
   const access = await ctx.issuer.mint({sub: upstream.claims.sub, client_id: clientId, scope, gid}, lifetime)
