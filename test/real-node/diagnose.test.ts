@@ -72,7 +72,7 @@ describe('diagnosing clusters on the real node (CNPG v1.30.0, PostgreSQL)', () =
     try {
       return (await waitFor(check, {timeoutMs, intervalMs: 1000, message})) as T
     } catch (error) {
-      throw new Error(`${(error as Error).message}; last live status: ${lastLive}`)
+      throw new Error(`${(error as Error).message}; last live status: ${lastLive}`, {cause: error})
     }
   }
 

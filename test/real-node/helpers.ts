@@ -83,9 +83,8 @@ export async function ok(session: StdioSession, tool: string, args: Record<strin
 /** Polls get_cluster_status until its text matches `pattern`; returns the matching text. */
 export async function untilStatus(session: StdioSession, namespace: string, name: string, pattern: RegExp, timeoutMs = 240_000): Promise<string> {
   const deadline = Date.now() + timeoutMs
-  let text = ''
   for (;;) {
-    text = textOf(await callTool(session.client, 'get_cluster_status', {name, namespace, detail_level: 'detailed'}))
+    const text = textOf(await callTool(session.client, 'get_cluster_status', {name, namespace, detail_level: 'detailed'}))
     if (pattern.test(text)) return text
     if (Date.now() > deadline) assert.fail(`get_cluster_status never matched ${pattern} within ${timeoutMs / 1000}s; last answer:\n${text}`)
     await sleep(2000)
