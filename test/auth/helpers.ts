@@ -205,10 +205,10 @@ export function authorizeUrl(publicUrl: string, params: Record<string, string | 
 }
 
 /** Signs in through the browser and returns the authorization code kmcp sent back, unredeemed. */
-export async function obtainCode(publicUrl: string, clientId: string, options: {redirectUri?: string; pkce?: {verifier: string; challenge: string}} = {}): Promise<{code: string; verifier: string; redirectUri: string}> {
+export async function obtainCode(publicUrl: string, clientId: string, options: {redirectUri?: string; pkce?: {verifier: string; challenge: string}; scope?: string} = {}): Promise<{code: string; verifier: string; redirectUri: string}> {
   const redirectUri = options.redirectUri ?? 'http://127.0.0.1:53682/callback'
   const pkce = options.pkce ?? pkcePair()
-  const url = authorizeUrl(publicUrl, {response_type: 'code', client_id: clientId, redirect_uri: redirectUri, code_challenge: pkce.challenge, code_challenge_method: 'S256', state: 'st-1', scope: 'kmcp', resource: `${publicUrl}/mcp`})
+  const url = authorizeUrl(publicUrl, {response_type: 'code', client_id: clientId, redirect_uri: redirectUri, code_challenge: pkce.challenge, code_challenge_method: 'S256', state: 'st-1', scope: options.scope ?? 'kmcp', resource: `${publicUrl}/mcp`})
   const back = await new Browser().signIn(url, redirectUri)
   const code = back.searchParams.get('code')
   if (!code) throw new Error(`no code: ${back}`)
@@ -216,9 +216,9 @@ export async function obtainCode(publicUrl: string, clientId: string, options: {
 }
 
 /** The whole flow over raw HTTP: a registered client and kmcp's tokens for the current IdP user. */
-export async function obtainTokens(publicUrl: string): Promise<{clientId: string; access_token: string; refresh_token: string}> {
+export async function obtainTokens(publicUrl: string, options: {scope?: string} = {}): Promise<{clientId: string; access_token: string; refresh_token: string}> {
   const clientId = await registerClient(publicUrl)
-  const {code, verifier, redirectUri} = await obtainCode(publicUrl, clientId)
+  const {code, verifier, redirectUri} = await obtainCode(publicUrl, clientId, {scope: options.scope})
   const response = await postForm(`${publicUrl}/token`, {grant_type: 'authorization_code', code, code_verifier: verifier, client_id: clientId, redirect_uri: redirectUri, resource: `${publicUrl}/mcp`})
   if (response.status !== 200) throw new Error(`token exchange failed: HTTP ${response.status} ${await response.text()}`)
   const body = (await response.json()) as {access_token: string; refresh_token: string}

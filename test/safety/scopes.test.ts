@@ -1,5 +1,6 @@
-// Scoped tokens over real OAuth: scope_groups in oidc.yaml decide what each user's session sees, and
-// a call to a tool the scopes do not open answers 403 insufficient_scope naming the scope.
+// Scoped tokens over real OAuth: scope_groups in oidc.yaml (keys are prefixed groups, like
+// admin_groups) and the cnpg:* scopes a client asks for decide what each user's session sees, and a
+// call to a tool the scopes do not open answers 403 insufficient_scope naming the scope.
 import {after, before, describe, test} from 'node:test'
 import assert from 'node:assert/strict'
 import {connectHttp} from '../support/mcp.ts'
@@ -9,7 +10,7 @@ describe('scoped tokens (HTTP with OAuth)', () => {
   let stack: AuthStack
 
   before(async () => {
-    stack = await startAuthStack({extraConfig: {scope_groups: {'team-a': ['cnpg:read'], 'team-b': ['cnpg:write']}}})
+    stack = await startAuthStack({extraConfig: {scope_groups: {'oidc:team-a': ['cnpg:read'], 'oidc:team-b': ['cnpg:write']}}})
   })
   after(async () => stack?.stop())
 
@@ -45,6 +46,33 @@ describe('scoped tokens (HTTP with OAuth)', () => {
       const names = (await client.listTools()).tools.map((t) => t.name)
       assert.ok(names.includes('create_postgres_cluster') && names.includes('delete_postgres_cluster'))
       assert.ok(!names.some((n) => n.startsWith('admin_')), 'no admin tools without cnpg:admin')
+    } finally {
+      await client.close()
+    }
+  })
+
+  test('a client asking only for cnpg:read gets a read-only session, even for a cnpg:write user; the metadata lists the tiers', async () => {
+    const metadata = (await (await fetch(`${stack.publicUrl}/.well-known/oauth-authorization-server`)).json()) as {scopes_supported: string[]}
+    for (const scope of ['cnpg:read', 'cnpg:write', 'cnpg:admin']) assert.ok(metadata.scopes_supported.includes(scope), scope)
+    stack.idp.signInAs('bob')
+    const {access_token} = await obtainTokens(stack.publicUrl, {scope: 'kmcp cnpg:read'})
+    const client = await connectHttp(`${stack.publicUrl}/mcp`, {authorization: `Bearer ${access_token}`})
+    try {
+      const {tools} = await client.listTools()
+      assert.ok(tools.length > 5)
+      for (const tool of tools) assert.equal(tool.annotations?.readOnlyHint, true, `${tool.name} is read-only`)
+    } finally {
+      await client.close()
+    }
+  })
+
+  test('asking for more than the groups allow opens no more: a cnpg:read user asking cnpg:write stays read-only', async () => {
+    stack.idp.signInAs('alice')
+    const {access_token} = await obtainTokens(stack.publicUrl, {scope: 'kmcp cnpg:write'})
+    const client = await connectHttp(`${stack.publicUrl}/mcp`, {authorization: `Bearer ${access_token}`})
+    try {
+      const names = (await client.listTools()).tools.map((t) => t.name)
+      assert.ok(!names.includes('create_postgres_cluster'), 'no mutating tool beyond the groups\' cnpg:read')
     } finally {
       await client.close()
     }

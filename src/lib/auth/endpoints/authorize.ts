@@ -5,12 +5,18 @@ import type {Endpoint, FacadeContext} from '../context.ts'
 import {allowMethods, param, readForm, redirect, sendHtml} from '../oauth-http.ts'
 import {KEY, TXN_TTL, randomToken, safeEqual, type Transaction} from '../records.ts'
 import {redirectUriMatches} from '../redirect-uri.ts'
+import {TOOL_TIER_SCOPES} from '../../tools/policy/modes.ts'
 
-/** Unknown scopes are ignored; the MCP scopes are always granted (there are no optional ones). */
+/**
+ * Unknown scopes are ignored; the MCP scopes are always granted (there are no optional ones). The
+ * tool tiers a client asks for (cnpg:read, cnpg:write, cnpg:admin) are granted as asked: they narrow
+ * the session's tools, and the user's scope_groups cap them when the token is used (server/scopes.ts).
+ */
 function grantedScope(ctx: FacadeContext, requested: string | undefined): string | undefined {
   const asked = (requested ?? '').split(' ').filter(Boolean)
-  if (asked.length > 0 && !asked.some((s) => ctx.config.mcpScopes.includes(s) || ['openid', 'profile', 'email', 'offline_access'].includes(s))) return undefined
-  return ctx.config.mcpScopes.join(' ')
+  const tiers = asked.filter((s) => TOOL_TIER_SCOPES.includes(s))
+  if (asked.length > 0 && !asked.some((s) => ctx.config.mcpScopes.includes(s) || tiers.includes(s) || ['openid', 'profile', 'email', 'offline_access'].includes(s))) return undefined
+  return [...ctx.config.mcpScopes, ...new Set(tiers)].join(' ')
 }
 
 /** Sends the browser back to the client with an error (only once the client and redirect URI are genuine). */

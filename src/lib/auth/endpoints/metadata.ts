@@ -1,3 +1,4 @@
+import {TOOL_TIER_SCOPES} from '../../tools/policy/modes.ts'
 import {sendJson} from '../../server/json-reply.ts'
 import type {Endpoint} from '../context.ts'
 import {CORS, allowMethods} from '../oauth-http.ts'
@@ -12,7 +13,7 @@ export const protectedResourceMetadata: Endpoint = async (ctx, _req, res, _url, 
     {
       resource: ctx.resource,
       authorization_servers: [ctx.config.publicUrl],
-      scopes_supported: ctx.config.mcpScopes,
+      scopes_supported: [...ctx.config.mcpScopes, ...TOOL_TIER_SCOPES],
       bearer_methods_supported: ['header'],
       resource_name: 'kmcp',
     },
@@ -39,7 +40,7 @@ export const authorizationServerMetadata: Endpoint = async (ctx, _req, res, _url
       code_challenge_methods_supported: ['S256'],
       token_endpoint_auth_methods_supported: ['none', ...(ctx.config.machineClients.length > 0 ? ['client_secret_basic', 'client_secret_post', 'private_key_jwt'] : [])],
       revocation_endpoint_auth_methods_supported: ['none'],
-      scopes_supported: ctx.config.mcpScopes,
+      scopes_supported: [...ctx.config.mcpScopes, ...TOOL_TIER_SCOPES],
       authorization_response_iss_parameter_supported: true,
       client_id_metadata_document_supported: ctx.metadataDocuments.enabled,
     },

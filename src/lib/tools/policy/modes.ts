@@ -22,6 +22,8 @@ export interface ServerPolicy {
 
 /** The OAuth scopes that decide the surface of an HTTP session (docs/safety.md). */
 export const SCOPES = {read: 'cnpg:read', write: 'cnpg:write', admin: 'cnpg:admin'} as const
+/** The OAuth scopes that choose a tool tier (granted when a client asks for them). */
+export const TOOL_TIER_SCOPES: readonly string[] = Object.values(SCOPES)
 export type Tier = keyof typeof SCOPES
 
 /** read: looks only; write: changes clusters; admin: the adminOnly toolsets. */
