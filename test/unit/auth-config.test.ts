@@ -32,15 +32,15 @@ function load(extra: Record<string, unknown>, options: {loopback?: boolean; env?
 }
 
 test('rate limits default, can be changed one by one, and 0 turns a limit off', () => {
-  assert.deepEqual(load({}).rateLimits, {windowSeconds: 60, registerPerIp: 10, tokenPerIp: 60, tokenPerClient: 60, authorizePerIp: 30})
-  assert.deepEqual(load({rate_limits: {window_seconds: 10, register_per_ip: 0}}).rateLimits, {windowSeconds: 10, registerPerIp: 0, tokenPerIp: 60, tokenPerClient: 60, authorizePerIp: 30})
+  assert.deepEqual(load({}).rateLimits, {windowSeconds: 60, registerPerIp: 10, tokenPerIp: 60, tokenPerClient: 60, authorizePerIp: 30, revokePerIp: 30, callbackPerIp: 30, mcpUnauthenticatedPerIp: 120})
+  assert.deepEqual(load({rate_limits: {window_seconds: 10, register_per_ip: 0}}).rateLimits, {windowSeconds: 10, registerPerIp: 0, tokenPerIp: 60, tokenPerClient: 60, authorizePerIp: 30, revokePerIp: 30, callbackPerIp: 30, mcpUnauthenticatedPerIp: 120})
 })
 
 test('bad rate limits name the key and the rule', () => {
   assert.throws(() => load({rate_limits: {window_seconds: 0}}), (e: Error) => e instanceof AuthConfigError && /`rate_limits.window_seconds` .* must be a whole number of seconds, at least 1; got 0\./.test(e.message))
   assert.throws(() => load({rate_limits: {token_per_ip: 1.5}}), /`rate_limits.token_per_ip` .* whole number of requests \(0 turns this limit off\); got 1.5/)
   assert.throws(() => load({rate_limits: {token_per_ip: '10'}}), /got "10"/)
-  assert.throws(() => load({rate_limits: {tokens: 5}}), /`rate_limits.tokens` .* is not a setting; use window_seconds, register_per_ip, token_per_ip, token_per_client, authorize_per_ip\./)
+  assert.throws(() => load({rate_limits: {tokens: 5}}), /`rate_limits.tokens` .* is not a setting; use window_seconds, register_per_ip, token_per_ip, token_per_client, authorize_per_ip, revoke_per_ip, callback_per_ip, mcp_unauthenticated_per_ip\./)
   assert.throws(() => load({rate_limits: [1]}), /`rate_limits` .* must be a mapping/)
 })
 
