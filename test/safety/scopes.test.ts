@@ -9,7 +9,7 @@ describe('scoped tokens (HTTP with OAuth)', () => {
   let stack: AuthStack
 
   before(async () => {
-    stack = await startAuthStack({extraConfig: {scope_groups: {'team-a': ['cnpg:read'], 'team-b': ['cnpg:write']}}})
+    stack = await startAuthStack({extraConfig: {scope_groups: {'oidc:team-a': ['cnpg:read'], 'oidc:team-b': ['cnpg:write']}}})
   })
   after(async () => stack?.stop())
 
