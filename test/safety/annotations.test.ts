@@ -30,7 +30,7 @@ const DESTRUCTIVE_CALLS: Record<string, Record<string, unknown>> = {
   delete_pooler: {name: 'pool'},
   delete_publication: {name: 'pub'},
   delete_subscription: {name: 'sub'},
-  upgrade_postgres_cluster: {name: 'c', postgres_version: '17'},
+  upgrade_postgres_cluster: {name: 'c', image: 'ghcr.io/cloudnative-pg/postgresql:18.3-system-trixie'},
 }
 
 /** The other mutating tools, with arguments that make a real change. */

@@ -82,6 +82,14 @@ export const oidcYamlSchema = z.strictObject(
     rate_limits: rateLimits.nullish(),
     trusted_proxies: list,
     ...machineYamlKeys,
+    // The server modes and scope defaults share this file; src/lib/server/policy-config.ts checks their values.
+    read_only: z.unknown().optional(),
+    disable_destructive: z.unknown().optional(),
+    toolsets: z.unknown().optional(),
+    enable_tools: z.unknown().optional(),
+    disable_tools: z.unknown().optional(),
+    namespaces: z.unknown().optional(),
+    scope_groups: z.unknown().optional(),
   },
   {error: 'the top level must be a mapping of keys'},
 )
