@@ -115,43 +115,9 @@ export function kubeHarnessIsStale(bin = path.join(DEFAULT_BIN_DIR, 'kube-harnes
   return harnessSources().some((f) => mtime(f) > b);
 }
 
-function pidAlive(pid) {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return e.code === 'EPERM';
-  }
-}
-
-/** Cross-process lock so two concurrent test runs do not build the same tool at once. */
-async function withLock(name, fn) {
-  fs.mkdirSync(DEFAULT_BIN_DIR, { recursive: true });
-  const lock = path.join(DEFAULT_BIN_DIR, `.${name}.lock`);
-  const deadline = Date.now() + 60 * 60 * 1000;
-  let announced = false;
-  for (;;) {
-    try {
-      fs.writeFileSync(lock, String(process.pid), { flag: 'wx' });
-      break;
-    } catch (e) {
-      if (e.code !== 'EEXIST') throw e;
-      const holder = Number(fs.readFileSync(lock, 'utf8').trim() || 0);
-      if (!holder || !pidAlive(holder)) {
-        fs.rmSync(lock, { force: true });
-        continue;
-      }
-      if (Date.now() > deadline) throw new BuildError(`timed out waiting for ${rel(lock)} (held by pid ${holder})`);
-      if (!announced) say(`waiting for another build of ${name} (pid ${holder}) to finish`);
-      announced = true;
-      await new Promise((r) => setTimeout(r, 1000));
-    }
-  }
-  try {
-    return await fn();
-  } finally {
-    fs.rmSync(lock, { force: true });
-  }
+/** Cross-process lock so two concurrent test runs do not build the same tool at once (the cache's lock). */
+function withLock(name, fn) {
+  return withCacheLock(DEFAULT_BIN_DIR, name, fn, { say });
 }
 
 /** Runs `go args...` in cwd, logging to logFile, with a heartbeat on stderr. */
