@@ -74,7 +74,7 @@ try {
     say(await seedSimulatedClusters(NAMESPACE))
   }
 
-  const kmcp = spawn(process.execPath, ['--no-warnings', join(REPO_ROOT, 'bin/dev.js'), 'serve', '--transport', 'http', '--host', '127.0.0.1', '--port', String(port), '--kubeconfig', state.kubeconfigs.admin, '--context', 'admin'], {
+  const kmcp = spawn(process.execPath, ['--no-warnings', join(REPO_ROOT, 'bin/dev.js'), 'serve', '--transport', 'http', '--host', '127.0.0.1', '--port', String(port), '--kubeconfig', state.kubeconfigs.admin, '--context', 'admin', ...(node ? ['--allowed-images', 'localhost/'] : [])], {
     stdio: ['ignore', 'inherit', 'pipe'],
   })
   children.push(kmcp)

@@ -68,8 +68,12 @@ describe('diagnosis tools against the real API server', () => {
     await createEvent(ns, 'e7', 'Pod', 'shop-2-1', {reason: 'Unhealthy', message: 'Readiness probe failed', type: 'Warning', minutesAgo: 3})
     await createEvent(ns, 'e8', 'Pod', 'web-1', {reason: 'Pulled', message: 'Container image pulled', minutesAgo: 2})
 
+    // With the real node running, its scheduler and volume binder also report on this test's played
+    // Pods and PVCs (they act in every namespace): only the events this test wrote are compared.
+    type Listed = Array<{object: string; reason: string; count: number; type: string; source?: string}>
+    const played = (events: Listed) => events.filter((e) => e.source === 'kubelet' || e.source === 'cloudnative-pg')
     const all = await ok(admin, 'list_cluster_events', {name: 'shop', namespace: ns})
-    const events = (all.structuredContent as {events: Array<{object: string; reason: string; count: number; type: string}>}).events
+    const events = played((all.structuredContent as {events: Listed}).events)
     assert.deepEqual(events.map((e) => `${e.object} ${e.reason} x${e.count}`), [
       'Pod/shop-1 BackOff x5',
       'Pod/shop-3 FailedScheduling x1',
@@ -77,15 +81,16 @@ describe('diagnosis tools against the real API server', () => {
       'Service/shop-rw Created x1',
       'Cluster/shop CreatingPodDisruptionBudget x1',
     ])
-    assert.match(textOf(all), /5 distinct event\(s\), newest first:\n- \S+ Warning BackOff Pod\/shop-1 \(x5 since \S+\): Back-off restarting/)
+    assert.match(textOf(all), /\d+ distinct event\(s\), newest first:\n[\s\S]*- \S+ Warning BackOff Pod\/shop-1 \(x5 since \S+\): Back-off restarting/)
 
     const warnings = await ok(admin, 'list_cluster_events', {name: 'shop', namespace: ns, type: 'Warning', since: '10m'})
-    assert.deepEqual((warnings.structuredContent as {events: Array<{object: string}>}).events.map((e) => e.object), ['Pod/shop-1', 'Pod/shop-3'])
+    assert.deepEqual(played((warnings.structuredContent as {events: Listed}).events).map((e) => e.object), ['Pod/shop-1', 'Pod/shop-3'])
     const limited = await ok(admin, 'list_cluster_events', {name: 'shop', namespace: ns, limit: 1, format: 'json'})
-    assert.deepEqual([(limited.structuredContent as {events: unknown[]}).events.length, (limited.structuredContent as {matched: number}).matched], [1, 5])
+    assert.equal((limited.structuredContent as {events: unknown[]}).events.length, 1)
+    assert.ok((limited.structuredContent as {matched: number}).matched >= 5, 'matched counts every event, not only the one shown')
 
     const other = await ok(admin, 'list_cluster_events', {name: 'shop-2', namespace: ns})
-    assert.deepEqual((other.structuredContent as {events: Array<{object: string}>}).events.map((e) => e.object), ['Pod/shop-2-1'])
+    assert.deepEqual(played((other.structuredContent as {events: Listed}).events).map((e) => e.object), ['Pod/shop-2-1'])
   })
 
   test('list_cluster_events: a missing cluster is 404; a caller without events access is told which permission', async () => {

@@ -16,6 +16,7 @@ const BROKEN = 'diag-bad'
 const CNPG = `/apis/postgresql.cnpg.io/v1/namespaces/${NAMESPACE}/clusters`
 
 type RealNodeModule = {
+  NODE_SERVE_ARGS: string[]
   skipUnlessRealNode(t: TestContext): boolean
   clusterManifestForNode(name: string, options: Record<string, unknown>): Record<string, unknown>
   psql(namespace: string, sql: string, options: {host: string; user: string; password: string; database: string; port?: number}): Promise<{code: number; stdout: string; stderr: string}>
@@ -86,7 +87,7 @@ describe('diagnosing clusters on the real node (CNPG v1.30.0, PostgreSQL)', () =
 
   before(async () => {
     if (!realNode) return
-    admin = await connectStdio({kubeconfig: harness().kubeconfigFor('admin')})
+    admin = await connectStdio({kubeconfig: harness().kubeconfigFor('admin'), extraArgs: realNode?.NODE_SERVE_ARGS})
   })
 
   after(async () => {

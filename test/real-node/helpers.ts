@@ -8,7 +8,7 @@ import type {Client} from '@modelcontextprotocol/sdk/client/index.js'
 import type {CallToolResult} from '@modelcontextprotocol/sdk/types.js'
 import {harness, kubeRequest} from '../support/kube.ts'
 import {callTool, connectStdio, textOf, type StdioSession} from '../support/mcp.ts'
-import {createClusterArgsForNode, psql, realNode, requireRealNode, skipUnlessRealNode} from '../support/real-node.ts'
+import {NODE_SERVE_ARGS, createClusterArgsForNode, psql, realNode, requireRealNode, skipUnlessRealNode} from '../support/real-node.ts'
 
 export type PsqlTarget = Parameters<typeof psql>[2]
 export type PsqlResult = Awaited<ReturnType<typeof psql>>
@@ -61,7 +61,7 @@ export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve
 
 /** A kmcp stdio session for the harness admin: the tools act with full rights in the test namespace. */
 export function connectAdmin(): Promise<StdioSession> {
-  return connectStdio({kubeconfig: harness().kubeconfigFor('admin')})
+  return connectStdio({kubeconfig: harness().kubeconfigFor('admin'), extraArgs: NODE_SERVE_ARGS})
 }
 
 /**

@@ -72,7 +72,13 @@ describe('real node: crash recovery', {timeout: 900_000}, () => {
     await waitForHealthyCluster(async () => (await rawRequest(conn, 'GET', '/apis/postgresql.cnpg.io/v1/namespaces/crash-b/clusters/phoenix')).body, 480_000)
     const secret = await rawRequest(conn, 'GET', '/api/v1/namespaces/crash-b/secrets/phoenix-app')
     const field = (k: string) => Buffer.from(secret.body.data[k], 'base64').toString('utf8')
-    const result = await psql('crash-b', 'select 40 + 2', {host: 'phoenix-rw', user: field('username'), password: field('password'), database: 'app', netns: second.info.netns})
+    // "Healthy" can come a moment before kube-proxy has the -rw Service's endpoint (until then it
+    // refuses connections): retry briefly.
+    let result = await psql('crash-b', 'select 40 + 2', {host: 'phoenix-rw', user: field('username'), password: field('password'), database: 'app', netns: second.info.netns})
+    for (let i = 0; result.code !== 0 && i < 30; i++) {
+      await new Promise((r) => setTimeout(r, 2000))
+      result = await psql('crash-b', 'select 40 + 2', {host: 'phoenix-rw', user: field('username'), password: field('password'), database: 'app', netns: second.info.netns})
+    }
     assert.equal(result.code, 0, result.stderr)
     assert.equal(result.stdout.trim(), '42')
 

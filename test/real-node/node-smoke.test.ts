@@ -5,7 +5,7 @@ import {after, describe, test} from 'node:test'
 import assert from 'node:assert/strict'
 import {harness, kubeRequest, randomSuffix} from '../support/kube.ts'
 import {callTool, connectStdio, textOf, type StdioSession} from '../support/mcp.ts'
-import {createClusterArgsForNode, psql, skipUnlessRealNode, waitForHealthyCluster} from '../support/real-node.ts'
+import {NODE_SERVE_ARGS, createClusterArgsForNode, psql, skipUnlessRealNode, waitForHealthyCluster} from '../support/real-node.ts'
 
 const NAMESPACE = 'e2e-misc'
 
@@ -20,7 +20,7 @@ describe('real node: a cluster created through kmcp runs real PostgreSQL', {time
 
   test('create_postgres_cluster -> healthy -> get_cluster_status "1/1 ready" -> psql select 1 through <name>-rw', {timeout: 600_000}, async (t) => {
     if (!skipUnlessRealNode(t)) return
-    session = await connectStdio({kubeconfig: harness().kubeconfigFor('admin')})
+    session = await connectStdio({kubeconfig: harness().kubeconfigFor('admin'), extraArgs: NODE_SERVE_ARGS})
     const created = await callTool(session.client, 'create_postgres_cluster', createClusterArgsForNode(name, NAMESPACE))
     assert.ok(!created.isError, textOf(created))
     assert.match(textOf(created), new RegExp(`Successfully created PostgreSQL cluster ${NAMESPACE}/${name}`))

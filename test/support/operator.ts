@@ -135,6 +135,8 @@ export async function createInstancePodsAndPVCs(namespace: string, cluster: stri
         kind: 'Pod',
         metadata: {name: instance, namespace, labels: {...common, 'cnpg.io/podRole': 'instance'}, annotations: {'cnpg.io/nodeSerial': instance.split('-').pop() ?? '1'}},
         spec: {
+          // No real scheduler may place a played Pod (the real node's kube-scheduler acts in every namespace).
+          schedulerName: 'kmcp-played-operator',
           containers: [{name: 'postgres', image: options.image ?? DEFAULT_IMAGE}],
           volumes: [{name: 'pgdata', persistentVolumeClaim: {claimName: instance}}],
         },

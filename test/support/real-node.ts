@@ -120,7 +120,13 @@ export function clusterManifestForNode(name: string, options: NodeClusterOptions
   }
 }
 
-/** The same settings as arguments of kmcp's create_postgres_cluster tool. */
+/**
+ * The kmcp serve arguments a session on the node needs: its PostgreSQL image is the node's own
+ * (localhost/...), which kmcp refuses unless the operator allows that registry.
+ */
+export const NODE_SERVE_ARGS = ['--allowed-images', 'localhost/']
+
+/** The same settings as arguments of kmcp's create_postgres_cluster tool (kmcp started with NODE_SERVE_ARGS). */
 export function createClusterArgsForNode(name: string, namespace: string, options: Omit<NodeClusterOptions, 'namespace' | 'spec'> = {}): Record<string, unknown> {
   const node = requireRealNode()
   return {
