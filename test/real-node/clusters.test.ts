@@ -49,7 +49,7 @@ describe('a cluster on the real operator: create, hibernate, resume, resize, del
     assert.equal((await pvcs(NS, NAME)).length, 1, 'the data volume is kept while hibernated')
 
     const resuming = timer('resume until 1/1 ready')
-    assert.match(textOf(await ok(admin!, 'resume_postgres_cluster', {name: NAME, namespace: NS, confirm: true})), /Successfully requested resumption/)
+    assert.match(textOf(await ok(admin!, 'resume_postgres_cluster', {name: NAME, namespace: NS})), /Successfully requested resumption/)
     const resumed = await untilStatus(admin!, NS, NAME, /Instances: 1\/1 ready/)
     resuming()
     assert.doesNotMatch(resumed, /Hibernated: yes/)

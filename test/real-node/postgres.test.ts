@@ -55,7 +55,7 @@ describe('roles and databases on the real operator', () => {
   test('update_postgres_role generate_password: the new password works, the old one no longer does', async (t) => {
     if (!(await skipWithoutNode(t))) return
     const took = timer('password rotation until the new password logs in')
-    await ok(admin!, 'update_postgres_role', {cluster_name: NAME, role_name: 'reporter', generate_password: true, namespace: NS})
+    await ok(admin!, 'update_postgres_role', {cluster_name: NAME, role_name: 'reporter', generate_password: true, confirm_password_change: true, namespace: NS})
     const info = (await ok(admin!, 'get_connection_info', {cluster_name: NAME, role_name: 'reporter', namespace: NS, include_password: true})).structuredContent as {password?: string}
     assert.ok(info.password && info.password !== reporter.password, 'a new password is stored')
     const old = reporter

@@ -41,7 +41,7 @@ describe('CNPG\'s own webhooks refuse invalid specs sent by kmcp (422, nothing s
     if (!(await skipWithoutNode(t))) return
     const created = await kubeRequest('admin', 'POST', `/apis/postgresql.cnpg.io/v1/namespaces/${ns}/clusters`, {apiVersion: 'postgresql.cnpg.io/v1', kind: 'Cluster', metadata: {name: 'sync'}, spec: {instances: 3, minSyncReplicas: 1, maxSyncReplicas: 2, storage: {size: '1Gi'}}})
     assert.equal(created.status, 201, created.text)
-    for (const dry_run of [true, false]) await refused('scale_postgres_cluster', {name: 'sync', namespace: ns, instances: 2, dry_run}, /422[\s\S]*maxSyncReplicas must be lower than the number of instances/)
+    for (const dry_run of [true, false]) await refused('scale_postgres_cluster', {name: 'sync', namespace: ns, instances: 2, dry_run, confirm_scale_down: true}, /422[\s\S]*maxSyncReplicas must be lower than the number of instances/)
     assert.equal((await getJson(clusterPath(ns, 'sync'))).spec.instances, 3)
     assert.match(textOf(await ok(admin!, 'scale_postgres_cluster', {name: 'sync', namespace: ns, instances: 4, dry_run: true})), /scale up from 3 to 4/)
   })
