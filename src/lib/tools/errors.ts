@@ -2,8 +2,8 @@ import {describeKubeError} from '../k8s/errors.ts'
 
 /** A failure the tool has already phrased for the model; returned as an `isError` result as-is. */
 export class ToolError extends Error {
-  constructor(message: string) {
-    super(message)
+  constructor(message: string, options?: {cause?: unknown}) {
+    super(message, options)
     this.name = 'ToolError'
   }
 }
@@ -14,6 +14,7 @@ export async function kubeStep<T>(action: string, call: () => Promise<T>): Promi
     return await call()
   } catch (error) {
     if (error instanceof ToolError) throw error
-    throw new ToolError(describeKubeError(error, action))
+    // The cause keeps the API error for callers that react to it (a 409 conflict is retried).
+    throw new ToolError(describeKubeError(error, action), {cause: error})
   }
 }

@@ -171,7 +171,16 @@ export const updatePostgresRole = defineTool({
       // Optimistic concurrency: the patch applies only to the version the changes were computed from.
       const body = {metadata: {resourceVersion: role.metadata.resourceVersion}, spec: plan.spec}
       // The API server checks the change before the Secret is written.
-      if (hasSpecChange) await serverDryRun<DatabaseRole>(kube, {...patch, body}, `updating DatabaseRole ${target}`)
+      // The operator writes the DatabaseRole too (status, finalizers): a version conflict here or on
+      // the real patch below means "read it again", not a failure.
+      if (hasSpecChange) {
+        try {
+          await serverDryRun<DatabaseRole>(kube, {...patch, body}, `updating DatabaseRole ${target}`)
+        } catch (error) {
+          if (isConflict(error) && attempt < 4) continue
+          throw error
+        }
+      }
 
       const rotates = password !== undefined || args.disable_password === true
       // A new or disabled password locks out every client that uses the old one: that is what needs confirming.
@@ -184,7 +193,7 @@ export const updatePostgresRole = defineTool({
           updated = await kube.request<DatabaseRole>({...patch, body, query: {fieldManager: FIELD_MANAGER}})
         } catch (error) {
           await undoSecret?.().catch(() => undefined)
-          if (error instanceof KubeApiError && error.status === 409 && attempt < 4) continue
+          if (isConflict(error) && attempt < 4) continue
           const undoNote = undoSecret ? '\nThe password Secret was put back as it was before this call.' : ''
           const message = await kubeStep(`updating DatabaseRole ${target}`, () => Promise.reject(error)).catch((e: Error) => e.message)
           throw new ToolError(`${message}${undoNote}`)
@@ -201,6 +210,12 @@ export const updatePostgresRole = defineTool({
     }
   },
 })
+
+/** A 409 from the API server, directly or as the cause of a tool error (kubeStep wraps errors). */
+function isConflict(error: unknown): boolean {
+  if (error instanceof KubeApiError) return error.status === 409
+  return error instanceof Error && error.cause !== undefined && isConflict(error.cause)
+}
 
 function renderUpdate(s: UpdateRoleResult): string {
   if (s.status === 'no_change') {
