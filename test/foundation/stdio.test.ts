@@ -14,13 +14,15 @@ async function rawSession(lines: string[], expectedReplies: number): Promise<{re
   const done = new Promise<void>((resolve) => {
     child.stdout.on('data', (chunk: Buffer) => {
       stdout += chunk
-      if (stdout.split('\n').filter(Boolean).length >= expectedReplies) resolve()
+      // Count complete lines only: a long reply (tools/list) arrives in several chunks.
+      if (stdout.split('\n').slice(0, -1).filter(Boolean).length >= expectedReplies) resolve()
     })
   })
   for (const line of lines) child.stdin.write(line + '\n')
   await Promise.race([done, new Promise((r) => setTimeout(r, 20_000))])
   child.stdin.end()
-  const [code] = (await once(child, 'exit')) as [number | null]
+  // 'close', not 'exit': the process can exit before its last stdout chunks have been read here.
+  const [code] = (await once(child, 'close')) as [number | null]
   return {replies: stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>), stdout, stderr, code}
 }
 

@@ -128,7 +128,7 @@ describe('replication on the real operator: scale, switchover, restart, recycle,
     const newestReplica = before.status.instanceNames.filter((i: string) => i !== primary).sort((a: string, b: string) => serial(a) - serial(b)).pop()
     const scalingDown = timer('scale 3 -> 2 until 2/2 ready')
     const scaled = textOf(await ok(admin!, 'scale_postgres_cluster', {name: NAME, namespace: NS, instances: 2, confirm_scale_down: true, wait: true, timeout: 180}))
-    assert.match(scaled, /scale down from 3 to 2 instances \(removes 1 replica\(s\) and their volumes\)/)
+    assert.match(scaled, /scale down from 3 to 2 instances \(removes 1 replica\(s\) and their volumes, with their data\)/)
     await untilStatus(admin!, NS, NAME, /Status: Cluster in healthy state[\s\S]*Instances: 2\/2 ready/)
     await waitUntil(async () => !(await pvcs(NS, NAME)).some((p) => p.metadata.name === newestReplica), 60_000, `PVC ${newestReplica} to be deleted`)
     scalingDown()
