@@ -41,7 +41,14 @@ describe('real node: a cluster created through kmcp runs real PostgreSQL', {time
     const secret = await kubeRequest('admin', 'GET', `/api/v1/namespaces/${NAMESPACE}/secrets/${name}-app`)
     assert.equal(secret.status, 200, secret.text)
     const field = (k: string) => Buffer.from(secret.body.data[k], 'base64').toString('utf8')
-    const result = await psql(NAMESPACE, 'select 1', {host: `${name}-rw`, user: field('username'), password: field('password'), database: 'app'})
+    // "Healthy" can come a moment before kube-proxy has the -rw Service's endpoint (until then it
+    // refuses connections): retry briefly.
+    const login = () => psql(NAMESPACE, 'select 1', {host: `${name}-rw`, user: field('username'), password: field('password'), database: 'app'})
+    let result = await login()
+    for (let i = 0; result.code !== 0 && i < 30; i++) {
+      await new Promise((r) => setTimeout(r, 2000))
+      result = await login()
+    }
     assert.equal(result.code, 0, result.stderr)
     assert.equal(result.stdout.trim(), '1')
 
