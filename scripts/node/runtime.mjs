@@ -102,6 +102,9 @@ export async function startNode({ server, caFile, token, watchNamespaces = [], r
   const [kubeNodeBin, corednsBin, cnpg] = await Promise.all([ensureKubeNode(), ensureCoreDns(), ensureCnpg()]);
   const { ensureNodeImages } = await import('./images.mjs');
   const images = await ensureNodeImages({ managerBin: cnpg.managerBin });
+  // Apart from ensureNodeImages: its own cache key, so adding it rebuilt none of the other images.
+  const { ensurePgbouncerImage } = await import('./pgbouncer-image.mjs');
+  images.pgbouncer = await ensurePgbouncerImage();
   const tBuilt = Date.now();
 
   const api = new kube.KubeApi({ server, caFile, token });
@@ -156,7 +159,7 @@ export async function startNode({ server, caFile, token, watchNamespaces = [], r
     const ctr = ['--address', ctrd.socket, '-n', 'k8s.io'];
     await waitFor('containerd', () => sh('ctr', [...ctr, 'version'], { allowFail: true }).code === 0, { timeoutMs: 30_000, alive: () => procs.assertRunning('containerd') });
     // One at a time: parallel imports contend for the same index lock in containerd.
-    for (const img of [images.pause, images.operator, images.postgres]) {
+    for (const img of [images.pause, images.operator, images.postgres, images.pgbouncer]) {
       await shAsync('ctr', [...ctr, 'images', 'import', '--base-name', img.ref.slice(0, img.ref.lastIndexOf(':')), img.tar], { logFile: path.join(logDir, 'image-import.log') });
     }
     const tImported = Date.now();
@@ -170,7 +173,7 @@ export async function startNode({ server, caFile, token, watchNamespaces = [], r
     procs.start('kubelet', kubeNodeBin, ['kubelet', `--config=${kubeletConfig}`, `--kubeconfig=${nodeKubeconfig}`, `--hostname-override=${cfg.NODE_NAME}`, `--node-ip=${net.nodeIp}`, `--root-dir=${R('kubelet', 'root')}`, '--v=1']);
     procs.start('kube-proxy', kubeNodeBin, ['kube-proxy', `--config=${cfg.writeKubeProxyConfig(R('kube-proxy'), { kubeconfig: nodeKubeconfig, podNet: net.podNet })}`]);
     procs.start('kube-scheduler', kubeNodeBin, ['kube-scheduler', `--kubeconfig=${hostKubeconfig}`, '--leader-elect=false', '--secure-port=0'], { net: false });
-    const controllers = ['job-controller', 'persistentvolume-binder-controller', 'endpointslice-controller', 'pod-garbage-collector-controller', 'node-lifecycle-controller', 'persistentvolume-protection-controller', 'persistentvolumeclaim-protection-controller', 'serviceaccount-controller', 'root-ca-certificate-publisher-controller'];
+    const controllers = ['job-controller', 'persistentvolume-binder-controller', 'endpointslice-controller', 'pod-garbage-collector-controller', 'node-lifecycle-controller', 'persistentvolume-protection-controller', 'persistentvolumeclaim-protection-controller', 'serviceaccount-controller', 'root-ca-certificate-publisher-controller', 'deployment-controller', 'replicaset-controller'];
     procs.start('kube-controller-manager', kubeNodeBin, ['kube-controller-manager', `--kubeconfig=${hostKubeconfig}`, `--controllers=${controllers.join(',')}`, '--leader-elect=false', `--root-ca-file=${caFile}`, '--secure-port=0', '--use-service-account-credentials=false'], { net: false });
 
     await kube.prepareNamespaces(api, [...new Set([...watchNamespaces, kube.OPERATOR_NAMESPACE])]);
@@ -194,6 +197,8 @@ export async function startNode({ server, caFile, token, watchNamespaces = [], r
         OPERATOR_NAMESPACE: kube.OPERATOR_NAMESPACE,
         WATCH_NAMESPACE: watchNamespaces.join(','),
         OPERATOR_IMAGE_NAME: images.operator.ref,
+        // The Poolers' PgBouncer image: the operator's default (ghcr.io) cannot be pulled here.
+        PGBOUNCER_IMAGE_NAME: images.pgbouncer.ref,
         WEBHOOK_CERT_DIR: R('operator', 'certs'),
       },
     });
@@ -217,6 +222,7 @@ export async function startNode({ server, caFile, token, watchNamespaces = [], r
       postgresImage: images.postgres.ref,
       postgresVersion: images.postgres.version,
       operatorImage: images.operator.ref,
+      pgbouncerImage: images.pgbouncer.ref,
       pauseImage: images.pause.ref,
       operatorNamespace: kube.OPERATOR_NAMESPACE,
       watchNamespaces,

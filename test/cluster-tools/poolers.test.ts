@@ -35,6 +35,8 @@ describe('pooler tools against the real API server', () => {
     assert.equal(await getJson(cnpg(ns, 'poolers', 'orders-pooler-ro')), undefined)
     await fails(admin, 'create_pooler', {cluster: 'nope', namespace: ns}, /404 NotFound while getting cluster .*\/nope/)
     await fails(admin, 'create_pooler', {cluster: 'orders', namespace: ns, parameters: {'Max-Conn': '1'}}, /PgBouncer parameters: "Max-Conn" is not a valid name/)
+    // The cluster's own Services: the operator would refuse to take the Service over (seen on the real operator).
+    await fails(admin, 'create_pooler', {cluster: 'orders', name: 'orders-rw', namespace: ns, dry_run: true}, /"orders-rw" is the name of a Service of cluster orders/)
   })
 
   test('create, list and get with the PgBouncer pods; 409 on the same name', async () => {

@@ -54,6 +54,7 @@ export async function startRealNode(stateFile: string, logDir: string): Promise<
     postgresImage: info.postgresImage,
     postgresVersion: info.postgresVersion,
     operatorImage: info.operatorImage,
+    pgbouncerImage: info.pgbouncerImage,
     operatorNamespace: info.operatorNamespace,
     nodeName: info.nodeName,
     nodeIp: info.nodeIp,

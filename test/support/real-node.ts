@@ -9,7 +9,7 @@ import type {TestContext} from 'node:test'
 import {STATE_ENV} from './kube.ts'
 
 /** The namespaces the real operator watches; global setup creates them (pods there tolerate the node's taint). */
-export const REAL_NODE_NAMESPACES = ['e2e-clusters', 'e2e-scale', 'e2e-postgres', 'e2e-backups', 'e2e-diagnose', 'e2e-poolers', 'e2e-misc']
+export const REAL_NODE_NAMESPACES = ['e2e-clusters', 'e2e-scale', 'e2e-postgres', 'e2e-backups', 'e2e-diagnose', 'e2e-poolers', 'e2e-misc', 'e2e-logical', 'e2e-upgrade']
 
 /** What global setup wrote into the harness state file under `realNode`. */
 export interface RealNodeInfo {
@@ -19,6 +19,8 @@ export interface RealNodeInfo {
   postgresImage: string
   postgresVersion?: string
   operatorImage: string
+  /** The PgBouncer image the operator gives Poolers (scripts/node/pgbouncer-image.mjs). */
+  pgbouncerImage?: string
   operatorNamespace: string
   nodeName: string
   nodeIp: string

@@ -1,6 +1,6 @@
 import {z} from 'zod'
 import {type ToolReply, defineTool} from '../registry.ts'
-import {kubeStep} from '../errors.ts'
+import {ToolError, kubeStep} from '../errors.ts'
 import {kubeName, namespaceParam} from '../validation.ts'
 import {CNPG_API_VERSION, cnpgPath} from './api.ts'
 import {loadCluster} from './cluster-ops.ts'
@@ -30,6 +30,9 @@ export const createPooler = defineTool({
     const target = await loadCluster(context, args.cluster, args.namespace)
     const {kube, namespace} = target
     const name = args.name ?? `${args.cluster}-pooler-${args.type}`
+    // The operator creates the pooler's Service under the pooler's name: the cluster's own Services are taken.
+    const clusterServices = ['rw', 'ro', 'r'].map((suffix) => `${args.cluster}-${suffix}`)
+    if (clusterServices.includes(name)) throw new ToolError(`Pooler name "${name}" is the name of a Service of cluster ${args.cluster} (${clusterServices.join(', ')}): the operator would never create the pooler's own Service. Choose another name, or omit name for "${args.cluster}-pooler-${args.type}".`)
     const ref = `${namespace}/${name}`
     const pooler: CnpgPooler = {
       apiVersion: CNPG_API_VERSION,
