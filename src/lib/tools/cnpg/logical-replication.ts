@@ -106,15 +106,15 @@ export async function getReplicationObject(context: ToolContext, kind: Replicati
 }
 
 /** Creates a Publication or Subscription after checking the cluster exists (a dry run is the registry's). */
-export async function createReplicationObject(context: ToolContext, kind: ReplicationKind, args: {name: string; cluster: string; namespace?: string}, spec: Omit<ReplicationObject['spec'], 'cluster'>, validate?: (cluster: Awaited<ReturnType<typeof loadCluster>>['cluster']) => void): Promise<ToolReply<Record<string, unknown>>> {
+export async function createReplicationObject(context: ToolContext, kind: ReplicationKind, args: {name: string; cluster: string; namespace?: string}, spec: Omit<ReplicationObject['spec'], 'cluster'>, validate?: (cluster: Awaited<ReturnType<typeof loadCluster>>['cluster']) => void, note?: string): Promise<ToolReply<Record<string, unknown>>> {
   const target = await loadCluster(context, args.cluster, args.namespace)
   validate?.(target.cluster)
   const {kube, namespace} = target
   const ref = `${namespace}/${args.name}`
   const body: ReplicationObject = {apiVersion: CNPG_API_VERSION, kind: kind === 'publication' ? 'Publication' : 'Subscription', metadata: {name: args.name, namespace}, spec: {cluster: {name: args.cluster}, ...spec}}
-  context.explain(`Create ${kind} ${ref}: "${spec.name}" in database ${spec.dbname} of cluster ${target.ref}.`)
+  context.explain(`Create ${kind} ${ref}: "${spec.name}" in database ${spec.dbname} of cluster ${target.ref}.${note ? `\n${note}` : ''}`)
   await kubeStep(`creating ${kind} ${ref}`, () => kube.request({method: 'POST', path: cnpgPath(PLURAL[kind], namespace), body, signal: context.signal}))
-  return {structured: {status: 'created', [kind]: ref, cluster: args.cluster, postgres_name: spec.name}, target: ref, render: () => `Successfully created ${kind} ${ref} ("${spec.name}" in database ${spec.dbname} of cluster ${target.ref}). The operator applies it in PostgreSQL: check with get_${kind}({"name": "${args.name}", "namespace": "${namespace}"}).`}
+  return {structured: {status: 'created', [kind]: ref, cluster: args.cluster, postgres_name: spec.name}, target: ref, render: () => `${note ? `${note}\n` : ''}Successfully created ${kind} ${ref} ("${spec.name}" in database ${spec.dbname} of cluster ${target.ref}). The operator applies it in PostgreSQL: check with get_${kind}({"name": "${args.name}", "namespace": "${namespace}"}).`}
 }
 
 /** Deletes a Publication or Subscription; the tools declare it destructive, because replication stops (and with reclaim policy delete the PostgreSQL object is dropped). */
