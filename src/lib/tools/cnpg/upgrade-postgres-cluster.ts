@@ -2,9 +2,10 @@ import {z} from 'zod'
 import {type ToolReply, defineTool} from '../registry.ts'
 import {ToolError} from '../errors.ts'
 import {namespaceParam} from '../validation.ts'
-import {loadCluster, mergePatchCluster} from './cluster-ops.ts'
+import {clusterWait, loadCluster, mergePatchCluster} from './cluster-ops.ts'
+import {defaultWaitTimeout} from '../wait.ts'
 import {clusterNameParam, officialImage, postgresVersionParam} from './params.ts'
-import {catalogImage, currentVersion, majorOfImage} from './upgrade.ts'
+import {catalogImage, currentVersion, majorOfImage, upgradeFinished} from './upgrade.ts'
 
 export const upgradePostgresCluster = defineTool({
   name: 'upgrade_postgres_cluster',
@@ -24,6 +25,7 @@ export const upgradePostgresCluster = defineTool({
     namespace: namespaceParam,
   },
   annotations: {readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false},
+  waits: true,
   confirm: {flag: 'confirm', when: 'to upgrade (instances restart; a major upgrade stops the cluster while pg_upgrade runs)', message: (args) => `Change the PostgreSQL version of cluster ${String(args.name)}: its instances restart.`},
   handler: async (args, context): Promise<ToolReply<Record<string, unknown>>> => {
     const given = [args.image, args.postgres_version, args.catalog_major].filter((v) => v !== undefined).length
@@ -58,6 +60,13 @@ export const upgradePostgresCluster = defineTool({
     const action = `${major ? 'upgrading' : 'updating'} cluster ${ref} to ${targetImage}`
     context.explain(summary)
     await mergePatchCluster(target, args.name, patch, {action, signal: context.signal})
-    return {structured: {status: 'upgrading', ...structuredBase}, target: ref, render: () => `Successfully started the ${major ? 'major upgrade' : 'minor update'} of cluster ${ref} ${versions}. Follow it with get_cluster_upgrade_status({"name": "${args.name}", "namespace": "${namespace}"}).`}
+    // A major upgrade stops every instance and runs pg_upgrade: more time than a rolling restart.
+    const instances = cluster.spec.instances ?? 1
+    return {
+      structured: {status: 'upgrading', ...structuredBase},
+      target: ref,
+      waitFor: clusterWait(target, args.name, defaultWaitTimeout(major ? instances + 3 : instances), upgradeFinished(targetImage)),
+      render: () => `Successfully started the ${major ? 'major upgrade' : 'minor update'} of cluster ${ref} ${versions}. Follow it with get_cluster_upgrade_status({"name": "${args.name}", "namespace": "${namespace}"}), or pass wait=true.`,
+    }
   },
 })

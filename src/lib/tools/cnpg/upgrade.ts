@@ -4,6 +4,7 @@ import {ToolError, kubeStep} from '../errors.ts'
 import type {CnpgCluster} from './api.ts'
 import {CNPG_GROUP, CNPG_VERSION} from './api.ts'
 import {listClusterPods} from './cluster-pods.ts'
+import type {WaitState} from '../wait.ts'
 
 /**
  * PostgreSQL version changes of a CNPG cluster. A new image of the same major is a rolling
@@ -105,4 +106,28 @@ export function renderUpgradeStatus(s: UpgradeStatus): string {
   for (const job of s.upgrade_jobs) lines.push(`- Major-upgrade job pod ${job.pod}: ${job.phase ?? 'unknown'} (get_cluster_logs with instance "${job.pod}" shows pg_upgrade's output)`)
   for (const [image, pods] of Object.entries(s.instances_on_image ?? {})) lines.push(`- On ${image}: ${pods.join(', ')}`)
   return lines.join('\n')
+}
+
+/** How long the operator takes at most to start rolling out a new image once it has seen it. */
+const ROLLOUT_START_MS = 20_000
+
+/**
+ * When a version change is finished, for wait=true: the operator runs the target image, no major
+ * upgrade is pending, and the cluster is healthy with every instance ready. CNPG records the new
+ * image in the status before it restarts the first instance, so "healthy on the new image" counts
+ * only once the cluster was seen not healthy (the restarts), or after ROLLOUT_START_MS without that.
+ */
+export function upgradeFinished(targetImage: string, now: () => number = Date.now): (cluster: CnpgCluster) => WaitState {
+  const started = now()
+  let sawRollout = false
+  return (cluster) => {
+    const phase = cluster.status?.phase || 'not reported yet'
+    const desired = cluster.spec.instances ?? 1
+    const ready = cluster.status?.readyInstances ?? 0
+    const healthy = /healthy/i.test(phase) && ready === desired
+    const onTarget = cluster.status?.image === targetImage && !cluster.status?.targetPgDataImageInfo
+    if (!healthy) sawRollout = true
+    const done = onTarget && healthy && (sawRollout || now() - started > ROLLOUT_START_MS)
+    return {done, message: `${ready}/${desired} ready, phase: ${phase}, image: ${cluster.status?.image ?? 'not reported'}${cluster.status?.targetPgDataImageInfo ? ' (major upgrade pending)' : ''}`}
+  }
 }
