@@ -1,5 +1,5 @@
 import {fail, pass, skip, type PluginOutcome, type TestPlugin, type TestSession} from '../plugin.ts'
-import {NO_INSTANCES, callOk, firstLine, names, readyInstances, step} from './cnpg.ts'
+import {NO_INSTANCES, callOk, firstLine, names, readyInstances, step} from './cnpg-support.ts'
 import {cleanupObjects, objectPlugins} from './cnpg-objects.ts'
 
 /**

@@ -1,7 +1,7 @@
 import type {CallToolResult} from '@modelcontextprotocol/sdk/types.js'
 import {fail, pass, skip, type PluginOutcome, type TestPlugin, type TestSession} from '../plugin.ts'
 import {errorSummary} from '../runner.ts'
-import {callOk, firstLine, names, step, textOf} from './cnpg.ts'
+import {callOk, firstLine, inNamespace, names, step, textOf} from './cnpg-support.ts'
 
 /**
  * The cnpg suite's plugins for Poolers, Publications/Subscriptions and PostgreSQL upgrades, on the
@@ -10,10 +10,6 @@ import {callOk, firstLine, names, step, textOf} from './cnpg.ts'
  * them when a failure left them behind. Subscriptions and upgrades are previewed only.
  */
 const GROUP = 'cnpg'
-
-function inNamespace(session: TestSession, args: Record<string, unknown>): Record<string, unknown> {
-  return session.namespace ? {...args, namespace: session.namespace} : args
-}
 
 const poolerName = (session: TestSession) => `${names(session).cluster}-pooler-rw`
 const publicationName = (session: TestSession) => `${names(session).cluster}-pub`

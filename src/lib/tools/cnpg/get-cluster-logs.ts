@@ -5,7 +5,7 @@ import {type TruncationNote, truncationSchema} from '../budget.ts'
 import {formatParam, kubeName, namespaceParam} from '../validation.ts'
 import {loadCluster} from './cluster-ops.ts'
 import {type ClusterPod, listClusterPods, mainContainer, podKind, podProblem, restartCount, subresourceForbidden} from './cluster-pods.ts'
-import {LOG_LEVELS, type LogEntry, logEntrySchema, matchesFilter, newestFirst, parseLogText, renderLogEntry, sinceCutoff} from './log-lines.ts'
+import {LOG_LEVELS, type LogEntry, logEntrySchema, matchesFilter, newestFirst, parseLogText, renderLogEntry, renderNewestFirst, sinceCutoff} from './log-lines.ts'
 import {callExample, clusterNameParam} from './params.ts'
 
 const podReadSchema = z.object({
@@ -113,14 +113,7 @@ function renderLogs(s: {cluster: string; entries: LogEntry[]; matched: number; p
   const lines = [`**Logs of cluster ${s.cluster}${previous ? ' (previous containers)' : ''}**`]
   const podLines = s.pods.map((p) => `${p.pod} (${p.kind}${p.restarts ? `, ${p.restarts} restart(s)` : ''}): ${p.problem ? `no logs: ${p.problem}` : `${p.lines_read} line(s) read`}`)
   lines.push(s.pods.length === 0 ? 'No pods: the cluster has none running or pending (list_cluster_events shows why).' : `Pods: ${podLines.join('; ')}`)
-  const shown = s.entries.length
-  if (s.matched === 0) {
-    lines.push('No log entry matches the filters.')
-  } else {
-    lines.push(`${s.matched} matching entr${s.matched === 1 ? 'y' : 'ies'}${shown < s.matched ? `, newest ${shown} shown` : ''}, newest first:`)
-    lines.push(...s.entries.map(renderLogEntry))
-  }
-  if (s.truncated?.omitted_items) lines.push(`[${s.truncated.omitted_items} more entries left out to stay within the response budget. ${s.truncated.how_to_get_the_rest}]`)
+  lines.push(...renderNewestFirst({matched: s.matched, shown: s.entries.map(renderLogEntry), truncated: s.truncated}, ['matching entry', 'matching entries'], 'No log entry matches the filters.'))
   const restarted = s.pods.find((p) => p.restarts > 0)
   if (!previous && restarted) lines.push(`${restarted.pod} restarted ${restarted.restarts} time(s): the logs before the crash are in ${callExample('get_cluster_logs', {name: s.cluster.split('/')[1], namespace: s.cluster.split('/')[0], instance: restarted.pod, previous: true})}.`)
   return lines.join('\n')

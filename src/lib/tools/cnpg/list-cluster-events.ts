@@ -8,7 +8,7 @@ import {formatParam, namespaceParam} from '../validation.ts'
 import {type CnpgCluster, type ObjectList, type ObjectMeta, cnpgPath} from './api.ts'
 import {loadCluster} from './cluster-ops.ts'
 import {type CoreEvent, type OwnedObjects, belongsToCluster, clusterEventSchema, foldEvents, renderClusterEvent} from './cluster-events.ts'
-import {sinceCutoff} from './log-lines.ts'
+import {renderNewestFirst, sinceCutoff} from './log-lines.ts'
 import {clusterNameParam} from './params.ts'
 
 /** At most this many events are read from the namespace (pages of 500). */
@@ -55,15 +55,8 @@ export const listClusterEvents = defineTool({
       listField: 'events',
       moreHint: 'Narrow the query with type="Warning", since, or a smaller limit.',
       render: (s: typeof structured & {truncated?: TruncationNote}) => {
-        const lines = [`**Events of cluster ${s.cluster}**`]
-        if (s.matched === 0) {
-          lines.push(`No events${args.type ? ` of type ${args.type}` : ''}${args.since ? ` since ${args.since}` : ''} for the cluster or its objects. Kubernetes keeps events about one hour; get_cluster_logs shows the instances' own logs.`)
-        } else {
-          lines.push(`${s.matched} distinct event(s)${s.events.length < s.matched ? `, newest ${s.events.length} shown` : ''}, newest first:`)
-          lines.push(...s.events.map(renderClusterEvent))
-        }
-        if (s.truncated?.omitted_items) lines.push(`[${s.truncated.omitted_items} more left out to stay within the response budget. ${s.truncated.how_to_get_the_rest}]`)
-        return lines.join('\n')
+        const nothing = `No events${args.type ? ` of type ${args.type}` : ''}${args.since ? ` since ${args.since}` : ''} for the cluster or its objects. Kubernetes keeps events about one hour; get_cluster_logs shows the instances' own logs.`
+        return [`**Events of cluster ${s.cluster}**`, ...renderNewestFirst({matched: s.matched, shown: s.events.map(renderClusterEvent), truncated: s.truncated}, ['distinct event(s)', 'distinct event(s)'], nothing)].join('\n')
       },
     }
   },

@@ -1,5 +1,6 @@
 import {z} from 'zod'
 import {ToolError} from '../errors.ts'
+import type {TruncationNote} from '../budget.ts'
 
 /**
  * CloudNativePG instance logs, parsed. The instance manager writes one JSON object per line to
@@ -278,4 +279,15 @@ export function sinceCutoff(since: string | undefined): number | undefined {
   const parsed = parseSince(since)
   if ('problem' in parsed) throw new ToolError(parsed.problem)
   return parsed.sinceMs
+}
+
+/**
+ * The list part of a diagnosis answer (logs, events): how many matched, the shown ones newest
+ * first, and what the response budget left out. `noun` is [one, many], e.g. ["entry", "entries"].
+ */
+export function renderNewestFirst(list: {matched: number; shown: string[]; truncated?: TruncationNote}, noun: [string, string], nothing: string): string[] {
+  if (list.matched === 0) return [nothing]
+  const lines = [`${list.matched} ${list.matched === 1 ? noun[0] : noun[1]}${list.shown.length < list.matched ? `, newest ${list.shown.length} shown` : ''}, newest first:`, ...list.shown]
+  if (list.truncated?.omitted_items) lines.push(`[${list.truncated.omitted_items} more left out to stay within the response budget. ${list.truncated.how_to_get_the_rest}]`)
+  return lines
 }
