@@ -52,6 +52,20 @@ describe('logical replication tools against the real API server', () => {
     assert.match(textOf(await ok(admin, 'list_subscriptions', {namespace: ns, cluster: 'target'})), /orders-sub: "orders_sub" in database app of cluster target, subscribes to orders_pub on external cluster source/)
   })
 
+  test('create_subscription connect_as: a CNPG source of the namespace becomes an external cluster of the target (dry run: nothing stored)', async () => {
+    // The operator's part: it records the Secret it granted the target's instances, which the tool waits for.
+    await makeHealthyCluster(ns, 'replica-db', {instances: 1, status: {secretsResourceVersion: {externalClusterSecretVersion: {'cnpg-source-user-replicator': '1'}}}})
+    await fails(admin, 'create_subscription', {name: 'copy-sub', cluster: 'replica-db', namespace: ns, database: 'app', publication_name: 'orders_pub', external_cluster: 'source'}, /has no external cluster "source" in spec\.externalClusters \(it has: none\)[\s\S]*give connect_as/)
+    await fails(admin, 'create_subscription', {name: 'copy-sub', cluster: 'replica-db', namespace: ns, database: 'app', publication_name: 'orders_pub', external_cluster: 'nowhere', connect_as: 'replicator'}, /"nowhere" is neither in spec\.externalClusters of cluster .*\/replica-db nor a CNPG cluster of namespace/)
+    const preview = textOf(await ok(admin, 'create_subscription', {name: 'copy-sub', cluster: 'replica-db', namespace: ns, database: 'app', publication_name: 'orders_pub', external_cluster: 'source', connect_as: 'replicator', dry_run: true}))
+    assert.match(preview, /External cluster "source" in spec\.externalClusters of cluster .*\/replica-db: host source-rw\..*\.svc, database app, role replicator with the password in Secret cnpg-source-user-replicator/)
+    assert.equal((await getJson(cnpg(ns, 'clusters', 'replica-db'))).spec.externalClusters, undefined)
+    assert.equal(await getJson(cnpg(ns, 'subscriptions', 'copy-sub')), undefined)
+    await ok(admin, 'create_subscription', {name: 'copy-sub', cluster: 'replica-db', namespace: ns, database: 'app', publication_name: 'orders_pub', external_cluster: 'source', connect_as: 'replicator'})
+    assert.deepEqual((await getJson(cnpg(ns, 'clusters', 'replica-db'))).spec.externalClusters, [{name: 'source', connectionParameters: {host: `source-rw.${ns}.svc`, user: 'replicator', dbname: 'app'}, password: {name: 'cnpg-source-user-replicator', key: 'password'}}])
+    assert.equal((await getJson(cnpg(ns, 'subscriptions', 'copy-sub'))).spec.externalClusterName, 'source')
+  })
+
   test('delete: confirmation required; the preview says whether PostgreSQL drops it', async () => {
     await fails(admin, 'delete_publication', {name: 'orders-pub', namespace: ns}, /^REFUSED: delete_publication did not run[\s\S]*DROPS the publication in PostgreSQL[\s\S]*"confirm_deletion":true/)
     assert.ok(await getJson(cnpg(ns, 'publications', 'orders-pub')))

@@ -7,7 +7,7 @@ import {postgresIdentifier, settingsMapParam} from './params.ts'
 import {type CnpgCluster, cnpgPath} from './api.ts'
 import {waitForObject} from '../wait.ts'
 import {loadCluster, mergePatchCluster} from './cluster-ops.ts'
-import {roleSecretName} from '../postgres/names.ts'
+import {postgresName, roleSecretName} from '../postgres/names.ts'
 import {requireAdminFor} from '../privileged-fields.ts'
 import {serviceHost} from '../postgres/connection.ts'
 
@@ -30,7 +30,7 @@ export const createSubscription = defineTool({
     publication_database: postgresIdentifier('publication_database', 'The source database, when it differs from the one in the external cluster\'s connection parameters.').optional(),
     parameters: settingsMapParam('Subscription parameters', 'Subscription parameters, e.g. {"copy_data": "true", "streaming": "on"}.').optional(),
     reclaim_policy: reclaimPolicyParam('subscription'),
-    connect_as: postgresIdentifier('connect_as', 'A role of the source made with create_postgres_role (replication=true, read access to the published tables, e.g. in_roles ["pg_read_all_data"]). When external_cluster is a CNPG cluster of this namespace not yet in the target\'s spec.externalClusters, kmcp adds that entry: host <source>-rw, this role and its password Secret.').optional(),
+    connect_as: postgresName('connect_as', 'A role of the source made with create_postgres_role (replication=true, read access to the published tables, e.g. in_roles ["pg_read_all_data"]). When external_cluster is a CNPG cluster of this namespace not yet in the target\'s spec.externalClusters, kmcp adds that entry: host <source>-rw, this role and its password Secret.').optional(),
     namespace: namespaceParam,
   },
   annotations: {readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false},
