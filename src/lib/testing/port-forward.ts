@@ -2,7 +2,7 @@ import {createServer, type AddressInfo, type Server, type Socket} from 'node:net
 import {PassThrough, Writable} from 'node:stream'
 import type {KubeClient} from '../k8s/client.ts'
 import {log} from '../server/logger.ts'
-import {ServiceTargetError, checkPortForwardAllowed, parseServiceRef, portForwardForbidden, resolveServiceBackend} from './service-target.ts'
+import {ServiceTargetError, checkPortForwardAllowed, portForwardForbidden, resolveServiceBackend, type ServiceRef} from './service-target.ts'
 
 /**
  * A local port whose connections reach a pod's port through the Kubernetes API (pods/portforward,
@@ -93,8 +93,7 @@ export interface ServiceForward extends PortForwardHandle {
 }
 
 /** `--service ns/name[:port]`: resolves the pod behind the Service, checks RBAC, and forwards a local port to it. */
-export async function forwardToService(kube: KubeClient, service: string, path: string): Promise<ServiceForward> {
-  const ref = parseServiceRef(service)
+export async function forwardToService(kube: KubeClient, ref: ServiceRef, path: string): Promise<ServiceForward> {
   const backend = await resolveServiceBackend(kube, ref)
   await checkPortForwardAllowed(kube, ref.namespace, backend.pod)
   const handle = await forwardToPod(kube, ref.namespace, backend.pod, backend.port)
