@@ -55,9 +55,12 @@ test("a machine client's token is revoked with that client's credentials only, a
   await waitFor(async () => (await statusAt(1, token)) === 401, {timeoutMs: 5000, intervalMs: 200, message: 'the other replica refuses the revoked token'})
   const audit = auditLinesOf(stack.replicas[0]).find((a) => a.event === 'machine_token_revoked')
   assert.deepEqual([audit?.machine_client, audit?.subject], ['ci-basic', 'ci-bot'], JSON.stringify(auditLinesOf(stack.replicas[0])))
-  // Revoking again is not an error; a new token works.
+  // Revoking again is not an error; a new token works, and the secret in the body revokes it too.
   assert.equal((await revokeAt(stack.replicas[1].baseUrl, {token}, basicAuth('ci-basic', fixtures.basicSecret))).status, 200)
-  assert.equal(await statusAt(1, await clientCredentialsToken()), 200)
+  const next = await clientCredentialsToken()
+  assert.equal(await statusAt(1, next), 200)
+  assert.equal((await revokeAt(stack.replicas[1].baseUrl, {token: next, client_id: 'ci-basic', client_secret: fixtures.basicSecret})).status, 200)
+  assert.equal(await statusAt(1, next), 401)
 })
 
 test('an exchanged token is revoked by presenting it (no client), and then refused by every replica', async () => {

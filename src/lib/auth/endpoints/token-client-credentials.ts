@@ -85,7 +85,9 @@ async function verifyAssertion(ctx: FacadeContext, client: MachineClient, assert
  */
 export function carriesMachineCredentials(ctx: FacadeContext, req: IncomingMessage, form: URLSearchParams): boolean {
   if (ctx.config.machineClients.length === 0) return false
-  if (param(form, 'client_assertion') !== undefined || param(form, 'client_secret') !== undefined) return true
+  const isMachineClient = (id: string | undefined) => ctx.config.machineClients.some((client) => client.clientId === id)
+  if (param(form, 'client_assertion') !== undefined) return true
+  if (param(form, 'client_secret') !== undefined && isMachineClient(param(form, 'client_id'))) return true
   const basic = /^Basic ([A-Za-z0-9+/=]+)$/i.exec(req.headers.authorization?.trim() ?? '')
   if (!basic) return false
   const decoded = Buffer.from(basic[1], 'base64').toString('utf8')
@@ -95,7 +97,7 @@ export function carriesMachineCredentials(ctx: FacadeContext, req: IncomingMessa
   } catch {
     return false
   }
-  return ctx.config.machineClients.some((client) => client.clientId === id)
+  return isMachineClient(id)
 }
 
 /** The machine client the request authenticates as (secret or private_key_jwt); 401 invalid_client otherwise. */
