@@ -90,7 +90,8 @@ async function tokenEndpointOf(explicitIssuer: string | undefined, mcpUrl: URL) 
   const metadata = await discoverAuthorizationServerMetadata(metadataIssuer).catch((error: Error) => {
     throw new TokenError(`cannot read the authorization server metadata of ${metadataIssuer}: ${error.message}`)
   })
-  if (!metadata?.token_endpoint) throw new TokenError(`${issuer} publishes no token endpoint in its metadata`)
+  if (!metadata) throw new TokenError(`cannot read the authorization server metadata of ${metadataIssuer}: no answer, or no metadata document there; give the issuer with --issuer`)
+  if (!metadata.token_endpoint) throw new TokenError(`${issuer} publishes no token endpoint in its metadata`)
   const tokenEndpoint = explicitIssuer ? metadata.token_endpoint : reachedAt(metadata.token_endpoint, issuer, resource, mcpUrl)
   return {issuer, resource, metadata: {...metadata, token_endpoint: tokenEndpoint}}
 }
