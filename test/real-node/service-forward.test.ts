@@ -128,5 +128,12 @@ describe('kmcp test --service through the real kubelet', {timeout: 600_000}, () 
     assert.equal(logs.status, 200, logs.text)
     const forwarded = (logs.text.match(/relayed a connection from 127\.0\.0\.1/g) ?? []).length
     assert.ok(forwarded >= 2, `port-forwarded connections arrive on the pod's loopback; relay log:\n${logs.text.slice(-2000)}`)
+
+    // A Service port whose target nothing listens on in the pod: the kubelet's refusal, before any test runs.
+    const wrongPort = {apiVersion: 'v1', kind: 'Service', metadata: {name: 'kmcp-wrong-port'}, spec: {selector: {app: 'kmcp-relay'}, ports: [{name: 'http', port: 80, targetPort: 9999}]}}
+    expectStatus('create the Service', await kubeRequest('admin', 'POST', `/api/v1/namespaces/${namespace}/services`, wrongPort), 201)
+    const refused = await runKmcpTest(['--service', `${namespace}/kmcp-wrong-port`, '--kubeconfig', harness().kubeconfigFor('admin'), '--suite', 'protocol'], {timeoutMs: 60_000})
+    assert.equal(refused.code, 1, refused.stderr)
+    assert.match(refused.stderr.replace(/\s*\n\s*›\s*/g, ' '), new RegExp(`pod ${namespace}/kmcp-relay does not accept connections on port 9999: .*(refused|failed)`, 'i'))
   })
 })

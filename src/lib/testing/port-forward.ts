@@ -15,6 +15,9 @@ export interface PortForwardHandle {
   close(): Promise<void>
 }
 
+/** How long the probe connection waits for the kubelet to report that the pod's port refused it. */
+const PROBE_WAIT_MS = 750
+
 type WebSocketLike = {close(): void; on(event: 'close' | 'error', listener: (...args: unknown[]) => void): void; readyState: number}
 
 /** The WebSocket's own error text for a refused upgrade is "Unexpected server response: 403". */
@@ -45,10 +48,15 @@ export async function forwardToPod(kube: KubeClient, namespace: string, pod: str
     }
   }
 
-  // Probe: one WebSocket opened and closed, so RBAC and a vanished pod are reported up front.
+  // Probe: one connection opened, so RBAC, a vanished pod and a port nothing listens on are
+  // reported up front. The kubelet dials the pod's port at once and reports a failure on the
+  // error channel within moments; silence means the port accepted.
   const sink = new Writable({write: (_chunk, _encoding, done) => done()}) as Writable & {destroy(error?: Error): void}
-  const probe = await open(sink, new PassThrough(), () => undefined)
+  let podError: string | undefined
+  const probe = await open(sink, new PassThrough(), (text) => (podError ??= text.trim()))
+  await new Promise((resolve) => setTimeout(resolve, PROBE_WAIT_MS))
   probe.close()
+  if (podError) throw new ServiceTargetError(`pod ${namespace}/${pod} does not accept connections on port ${port}: ${podError.slice(0, 300)}`)
 
   const sockets = new Set<Socket>()
   const server: Server = createServer((socket) => {
