@@ -20,15 +20,18 @@ export default class Test extends Command {
     '<%= config.bin %> test --transport http --url https://kmcp.example.com/mcp --token-file token.txt --junit report.xml',
     '<%= config.bin %> test --transport http --url https://kmcp.example.com/mcp --client-id ci --client-secret "$KMCP_CLIENT_SECRET" --junit report.xml',
     '<%= config.bin %> test --url https://kmcp.example.com/mcp --id-token-env KMCP_ID_TOKEN --junit report.xml',
+    '<%= config.bin %> test --service kmcp/kmcp --id-token-file /var/run/secrets/tokens/kmcp --junit report.xml',
     '<%= config.bin %> test --server-command "npx some-mcp-server" --suite protocol --json',
   ]
 
   static override flags = {
     transport: Flags.string({char: 't', options: ['stdio', 'http'], summary: 'MCP transport (default: http when --url is given, else stdio).'}),
-    url: Flags.string({summary: 'HTTP: the MCP endpoint, e.g. http://127.0.0.1:4204/mcp.'}),
+    url: Flags.string({summary: 'HTTP: the MCP endpoint, e.g. http://127.0.0.1:4204/mcp.', exclusive: ['service']}),
+    service: Flags.string({summary: 'HTTP: reach an in-cluster server through the Kubernetes API: port-forward to a ready pod of this Service (NAMESPACE/NAME[:PORT]), no ingress needed.'}),
+    path: Flags.string({default: '/mcp', summary: 'With --service: the MCP endpoint\'s path on the server.'}),
     'server-command': Flags.string({summary: 'stdio: the command that starts the server (default: this kmcp\'s "serve --transport stdio").'}),
-    kubeconfig: Flags.string({summary: 'stdio with the default server command: kubeconfig the server uses.'}),
-    context: Flags.string({summary: 'stdio with the default server command: kubeconfig context the server uses.'}),
+    kubeconfig: Flags.string({summary: 'kubeconfig the server uses (stdio with the default server command), or that reaches --service.'}),
+    context: Flags.string({summary: 'kubeconfig context the server uses (stdio with the default server command), or that reaches --service.'}),
     namespace: Flags.string({char: 'n', summary: 'Namespace the cnpg suite creates its test cluster in (default: the server\'s default namespace).'}),
     suite: Flags.string({multiple: true, summary: 'Suites to run (repeat or comma-separate): protocol, cnpg, auth, or a --plugins group.'}),
     only: Flags.string({multiple: true, summary: 'Run only these plugins (plus what they depend on); with --suite, run them in addition.'}),
@@ -44,11 +47,20 @@ export default class Test extends Command {
 
   async run(): Promise<void> {
     const {flags} = await this.parse(Test)
-    const transport = (flags.transport ?? (flags.url ? 'http' : 'stdio')) as 'stdio' | 'http'
+    const transport = (flags.transport ?? (flags.url || flags.service ? 'http' : 'stdio')) as 'stdio' | 'http'
     let target: ServerTarget
     let targetLabel: string
-    if (transport === 'http') {
-      if (!flags.url) this.error('--transport http needs --url, e.g. --url http://127.0.0.1:4204/mcp', {exit: 2})
+    let forward: {url: URL; label: string; close(): Promise<void>} | undefined
+    if (flags.service) {
+      if (transport !== 'http') this.error('--service is for --transport http', {exit: 2})
+      if (flags['server-command']) this.error('--server-command is for --transport stdio', {exit: 2})
+      if (flags.login) this.error('--login signs in through the server\'s public URL: use --url with it; with --service, use --client-id/--client-secret or --id-token-file', {exit: 2})
+      const {openServiceForward} = await import('../lib/testing/service-forward-command.ts')
+      forward = await openServiceForward({service: flags.service, path: flags.path, kubeconfig: flags.kubeconfig, context: flags.context}, (message) => this.error(message, {exit: 1}))
+      target = {transport, url: forward.url}
+      targetLabel = forward.label
+    } else if (transport === 'http') {
+      if (!flags.url) this.error('--transport http needs --url (or --service NAMESPACE/NAME), e.g. --url http://127.0.0.1:4204/mcp', {exit: 2})
       let url: URL
       try {
         url = new URL(flags.url)
@@ -77,7 +89,7 @@ export default class Test extends Command {
       targetLabel = argv.join(' ')
     }
 
-    const tokenSource = tokenSourceFrom(flags, transport === 'http' ? new URL(flags.url!) : undefined, (message) => this.error(message, {exit: 2}))
+    const tokenSource = tokenSourceFrom(flags, transport === 'http' ? (forward?.url ?? new URL(flags.url!)) : undefined, (message) => this.error(message, {exit: 2}))
 
     // Loaded on use: every command class is loaded at start-up (oclif reads their flags), so the
     // runner and its suites stay out of `kmcp serve`'s start-up this way.
@@ -108,6 +120,8 @@ export default class Test extends Command {
     } catch (error) {
       if (error instanceof TestUsageError || error instanceof PluginGraphError || error instanceof PluginLoadError) this.error(error.message, {exit: 2})
       throw error
+    } finally {
+      await forward?.close()
     }
     if (code !== 0) this.exit(code)
   }

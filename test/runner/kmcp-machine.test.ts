@@ -70,6 +70,15 @@ describe('kmcp test --junit with machine credentials', () => {
     assert.ok(auditLines().some((a) => a.workload === `https://kubernetes.default.svc.cluster.local system:serviceaccount:${namespace}:kmcp-ci` && a.tool === 'create_postgres_cluster'))
   })
 
+  test('--id-token-env as in the GitHub Actions example of docs/kmcp-test.md: a GitHub-shaped ID token for the public URL is exchanged and the suites pass', async () => {
+    // The local CI platform signs what GitHub's token service would: repository, ref, audience = public URL.
+    const idToken = await ciIdToken(fixtures.ciKey, {audience: stack.publicUrl, sub: 'repo:org/repo:ref:refs/heads/main', repository: 'org/repo', ref: 'refs/heads/main', workflow: 'kmcp end-to-end', event_name: 'push'})
+    const junit = join(scratch, 'github-example.xml')
+    const result = await runKmcpTest(['--url', mcpUrl, '--id-token-env', 'KMCP_ID_TOKEN', '--suite', 'protocol,cnpg', '--namespace', namespace, '--junit', junit, '--json'], {env: {KMCP_ID_TOKEN: idToken}, timeoutMs: 280_000})
+    assertSuitesPassed(result, junit, 'exchange')
+    assert.ok(auditLines().some((a) => a.workload === 'https://ci.example.test repo:org/repo:ref:refs/heads/main' && a.tool === 'create_postgres_cluster'))
+  })
+
   test('--id-token-env with a token the server refuses: the token plugin fails with the reason, nothing connects', async () => {
     const expired = await ciIdToken(fixtures.ciKey, {audience: stack.publicUrl, iat: Math.floor(Date.now() / 1000) - 7200, exp: Math.floor(Date.now() / 1000) - 3600})
     const result = await runKmcpTest(['--url', mcpUrl, '--id-token-env', 'CI_ID_TOKEN', '--suite', 'protocol', '--json'], {env: {CI_ID_TOKEN: expired}})

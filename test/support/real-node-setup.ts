@@ -58,6 +58,7 @@ export async function startRealNode(stateFile: string, logDir: string): Promise<
     operatorNamespace: info.operatorNamespace,
     nodeName: info.nodeName,
     nodeIp: info.nodeIp,
+    hostIp: info.hostIp,
     dnsIp: info.dnsIp,
     runDir: info.runDir,
     logDir: info.logDir,

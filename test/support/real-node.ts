@@ -24,6 +24,8 @@ export interface RealNodeInfo {
   operatorNamespace: string
   nodeName: string
   nodeIp: string
+  /** The machine's end of the link to the node's network namespace: pods reach the machine there. */
+  hostIp: string
   dnsIp: string
   runDir: string
   logDir: string

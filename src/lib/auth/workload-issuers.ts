@@ -1,7 +1,8 @@
 import {readFileSync} from 'node:fs'
-import {createLocalJWKSet, createRemoteJWKSet, decodeJwt, errors, jwtVerify, type JSONWebKeySet, type JWTPayload, type JWTVerifyGetKey} from 'jose'
+import {createLocalJWKSet, decodeJwt, errors, jwtVerify, type JSONWebKeySet, type JWTPayload, type JWTVerifyGetKey} from 'jose'
 import type {WorkloadIssuerYaml} from './config-schema-machine.ts'
 import {MachineConfigError, actorFrom, listOf, type MachineActor} from './machine-clients.ts'
+import {CachedKeySet, KeysUnavailableError, jwksFromDiscovery, jwksFromUrl} from './workload-keys.ts'
 
 /**
  * Trusted workload issuers: CI platforms and clusters whose OIDC ID tokens (GitHub Actions,
@@ -116,8 +117,6 @@ export function failedRule(rules: ClaimRule[], claims: JWTPayload): ClaimRule | 
 export class WorkloadTokenError extends Error {}
 
 const ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA']
-/** A Kubernetes JWKS is fetched again at most this often when a token names an unknown key. */
-const KUBERNETES_JWKS_COOLDOWN_MS = 30_000
 
 export interface VerifiedWorkload {
   issuer: WorkloadIssuer
@@ -150,11 +149,17 @@ export class WorkloadTokenVerifier {
     const candidates = this.issuers.filter((entry) => entry.issuer === iss)
     if (candidates.length === 0) throw new WorkloadTokenError(`the subject_token's issuer ${JSON.stringify(String(iss).slice(0, 200))} is not one of this server's trusted_workload_issuers`)
     let refusal: WorkloadTokenError | undefined
+    let unavailable: KeysUnavailableError | undefined
     for (const entry of candidates) {
       let claims: JWTPayload
       try {
         ;({payload: claims} = await jwtVerify(token, this.keysOf(entry), {issuer: entry.issuer, audience: entry.audiences, algorithms: ALGORITHMS, requiredClaims: ['exp', 'sub'], clockTolerance: 30}))
       } catch (error) {
+        if (error instanceof KeysUnavailableError) {
+          // This entry might have accepted the token: the caller should try again, not give up.
+          unavailable ??= error
+          continue
+        }
         refusal ??= describe(error, entry)
         log('subject_token refused', {issuer: entry.issuer, entry: entry.label, reason: (error as Error).message})
         continue
@@ -164,7 +169,7 @@ export class WorkloadTokenVerifier {
       log('subject_token refused: a claim rule does not hold', {issuer: entry.issuer, entry: entry.label, rule: failed.text, sub: claims.sub})
       refusal ??= new WorkloadTokenError(`no trusted_workload_issuers entry for ${entry.issuer} accepts this token's claims (the kmcp log names the rule)`)
     }
-    throw refusal!
+    throw unavailable ?? refusal!
   }
 
   private keysOf(entry: WorkloadIssuer): JWTVerifyGetKey {
@@ -178,52 +183,17 @@ export class WorkloadTokenVerifier {
 
   private createKeys(entry: WorkloadIssuer): JWTVerifyGetKey {
     const source = entry.jwks
-    if (source.kind === 'url') return createRemoteJWKSet(new URL(source.url), {timeoutDuration: 5000})
     if (source.kind === 'file') return createLocalJWKSet(source.set)
-    if (source.kind === 'kubernetes') return refreshingKeys(async () => {
-      if (!this.kubernetesJwks) throw new WorkloadTokenError('this server has no Kubernetes connection to read the service-account issuer keys from')
+    if (source.kind === 'url') return new CachedKeySet(entry.issuer, jwksFromUrl(source.url, entry.issuer)).getKey
+    if (source.kind === 'discovery') return new CachedKeySet(entry.issuer, jwksFromDiscovery(source.url, entry.issuer)).getKey
+    return new CachedKeySet(entry.issuer, async () => {
+      if (!this.kubernetesJwks) throw new KeysUnavailableError(entry.issuer, 'this server has no Kubernetes connection to read the service-account issuer keys from')
       try {
         return await this.kubernetesJwks()
       } catch (error) {
-        throw new WorkloadTokenError(`kmcp cannot read the service-account issuer keys (/openid/v1/jwks) through its Kubernetes connection: ${(error as Error).message.split('\n')[0]}`)
+        throw new KeysUnavailableError(entry.issuer, `kmcp cannot read the service-account issuer keys (/openid/v1/jwks) through its Kubernetes connection: ${(error as Error).message.split('\n')[0]}`)
       }
-    })
-    let remote: Promise<JWTVerifyGetKey> | undefined
-    return async (header, token) => {
-      remote ??= discoverJwks(source.url, entry.issuer).catch((error: unknown) => {
-        remote = undefined
-        throw error
-      })
-      return (await remote)(header, token)
-    }
-  }
-}
-
-async function discoverJwks(url: string, issuer: string): Promise<JWTVerifyGetKey> {
-  const response = await fetch(url, {headers: {accept: 'application/json'}, signal: AbortSignal.timeout(5000)}).catch((error: Error) => {
-    throw new WorkloadTokenError(`cannot reach ${url} to read the keys of ${issuer}: ${error.message}`)
-  })
-  const doc = (await response.json().catch(() => ({}))) as {issuer?: string; jwks_uri?: string}
-  if (!response.ok || !doc.jwks_uri) throw new WorkloadTokenError(`${url} is not an OpenID discovery document (HTTP ${response.status})`)
-  if (doc.issuer !== issuer) throw new WorkloadTokenError(`${url} describes the issuer ${doc.issuer}, not ${issuer}`)
-  return createRemoteJWKSet(new URL(doc.jwks_uri), {timeoutDuration: 5000})
-}
-
-/** A local key set read through `load`, read again (at most every 30 s) when a token names an unknown key. */
-function refreshingKeys(load: () => Promise<JSONWebKeySet>): JWTVerifyGetKey {
-  let current: {keys: JWTVerifyGetKey; at: number} | undefined
-  const fetchKeys = async () => {
-    current = {keys: createLocalJWKSet(await load()), at: Date.now()}
-    return current.keys
-  }
-  return async (header, token) => {
-    const keys = current?.keys ?? (await fetchKeys())
-    try {
-      return await keys(header, token)
-    } catch (error) {
-      if (!(error instanceof errors.JWKSNoMatchingKey) || Date.now() - current!.at < KUBERNETES_JWKS_COOLDOWN_MS) throw error
-      return (await fetchKeys())(header, token)
-    }
+    }).getKey
   }
 }
 

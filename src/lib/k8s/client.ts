@@ -63,6 +63,11 @@ export class KubeClient {
     this.staticHeaders = init.staticHeaders
   }
 
+  /** The client-node configuration behind this client (for client-node's streaming APIs such as PortForward). */
+  kubeConfig(): KubeConfig {
+    return this.kc
+  }
+
   /** The kubeconfig cluster entry in use (server, CA); `kmcp rbac setup` copies it into a ServiceAccount kubeconfig. */
   currentCluster(): ReturnType<KubeConfig['getCurrentCluster']> {
     return this.kc.getCurrentCluster()

@@ -71,13 +71,29 @@ async function discoverIssuer(explicit: string | undefined, mcpUrl: URL): Promis
   return {issuer: explicit!, resource}
 }
 
+/**
+ * A server that is its own authorization server (kmcp: issuer and resource share the public
+ * origin) but was reached at another origin (a port-forward, a Service address): its token
+ * endpoint is reached the same way, since the public origin may not be reachable from here.
+ */
+function reachedAt(url: string, issuer: string, resource: string | undefined, mcpUrl: URL): string {
+  if (!resource || !URL.canParse(url) || !URL.canParse(resource) || !URL.canParse(issuer)) return url
+  const publicOrigin = new URL(resource).origin
+  if (new URL(issuer).origin !== publicOrigin || publicOrigin === mcpUrl.origin) return url
+  const parsed = new URL(url)
+  return parsed.origin === publicOrigin ? new URL(`${parsed.pathname}${parsed.search}`, mcpUrl.origin).href : url
+}
+
 async function tokenEndpointOf(explicitIssuer: string | undefined, mcpUrl: URL) {
   const {issuer, resource} = await discoverIssuer(explicitIssuer, mcpUrl)
-  const metadata = await discoverAuthorizationServerMetadata(issuer).catch((error: Error) => {
-    throw new TokenError(`cannot read the authorization server metadata of ${issuer}: ${error.message}`)
+  const metadataIssuer = explicitIssuer ? issuer : reachedAt(issuer, issuer, resource, mcpUrl)
+  const metadata = await discoverAuthorizationServerMetadata(metadataIssuer).catch((error: Error) => {
+    throw new TokenError(`cannot read the authorization server metadata of ${metadataIssuer}: ${error.message}`)
   })
-  if (!metadata?.token_endpoint) throw new TokenError(`${issuer} publishes no token endpoint in its metadata`)
-  return {issuer, resource, metadata: {...metadata, token_endpoint: metadata.token_endpoint}}
+  if (!metadata) throw new TokenError(`cannot read the authorization server metadata of ${metadataIssuer}: no answer, or no metadata document there; give the issuer with --issuer`)
+  if (!metadata.token_endpoint) throw new TokenError(`${issuer} publishes no token endpoint in its metadata`)
+  const tokenEndpoint = explicitIssuer ? metadata.token_endpoint : reachedAt(metadata.token_endpoint, issuer, resource, mcpUrl)
+  return {issuer, resource, metadata: {...metadata, token_endpoint: tokenEndpoint}}
 }
 
 /**

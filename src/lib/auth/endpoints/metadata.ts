@@ -39,7 +39,7 @@ export const authorizationServerMetadata: Endpoint = async (ctx, _req, res, _url
       grant_types_supported: ['authorization_code', 'refresh_token', ...(ctx.config.machineClients.length > 0 ? ['client_credentials'] : []), ...(ctx.workloads.enabled ? [TOKEN_EXCHANGE] : [])],
       code_challenge_methods_supported: ['S256'],
       token_endpoint_auth_methods_supported: ['none', ...(ctx.config.machineClients.length > 0 ? ['client_secret_basic', 'client_secret_post', 'private_key_jwt'] : [])],
-      revocation_endpoint_auth_methods_supported: ['none'],
+      revocation_endpoint_auth_methods_supported: ['none', ...(ctx.config.machineClients.length > 0 ? ['client_secret_basic', 'client_secret_post', 'private_key_jwt'] : [])],
       scopes_supported: [...ctx.config.mcpScopes, ...TOOL_TIER_SCOPES],
       authorization_response_iss_parameter_supported: true,
       client_id_metadata_document_supported: ctx.metadataDocuments.enabled,

@@ -78,9 +78,30 @@ async function verifyAssertion(ctx: FacadeContext, client: MachineClient, assert
   return undefined
 }
 
-/** The client_credentials grant (RFC 6749 §4.4) for the `machine_clients` of oidc.yaml. */
-export async function clientCredentialsGrant(ctx: FacadeContext, req: IncomingMessage, form: URLSearchParams): Promise<Record<string, unknown>> {
-  if (ctx.config.machineClients.length === 0) throw new OAuthError('unsupported_grant_type', 'client_credentials is not enabled on this server: its oidc.yaml has no machine_clients')
+/**
+ * Whether the request authenticates as a machine client (an assertion, a secret in the body, or
+ * HTTP Basic naming a machine client): /revoke then takes the machine path. Registered (public)
+ * clients never carry a secret kmcp checks.
+ */
+export function carriesMachineCredentials(ctx: FacadeContext, req: IncomingMessage, form: URLSearchParams): boolean {
+  if (ctx.config.machineClients.length === 0) return false
+  const isMachineClient = (id: string | undefined) => ctx.config.machineClients.some((client) => client.clientId === id)
+  if (param(form, 'client_assertion') !== undefined) return true
+  if (param(form, 'client_secret') !== undefined && isMachineClient(param(form, 'client_id'))) return true
+  const basic = /^Basic ([A-Za-z0-9+/=]+)$/i.exec(req.headers.authorization?.trim() ?? '')
+  if (!basic) return false
+  const decoded = Buffer.from(basic[1], 'base64').toString('utf8')
+  let id: string
+  try {
+    id = decodeURIComponent(decoded.slice(0, Math.max(0, decoded.indexOf(':'))).replace(/\+/g, ' '))
+  } catch {
+    return false
+  }
+  return isMachineClient(id)
+}
+
+/** The machine client the request authenticates as (secret or private_key_jwt); 401 invalid_client otherwise. */
+export async function authenticateMachineClient(ctx: FacadeContext, req: IncomingMessage, form: URLSearchParams): Promise<MachineClient> {
   const presented = presentedCredentials(req, form)
   const client = ctx.config.machineClients.find((c) => c.clientId === presented.clientId)
   let reason: string | undefined
@@ -93,6 +114,13 @@ export async function clientCredentialsGrant(ctx: FacadeContext, req: IncomingMe
     // One answer for an unknown client and a wrong credential: client ids are not discoverable.
     throw invalidClient(reason?.startsWith('client_assertion') ? reason : 'client authentication failed: unknown machine client or wrong credential')
   }
+  return client
+}
+
+/** The client_credentials grant (RFC 6749 §4.4) for the `machine_clients` of oidc.yaml. */
+export async function clientCredentialsGrant(ctx: FacadeContext, req: IncomingMessage, form: URLSearchParams): Promise<Record<string, unknown>> {
+  if (ctx.config.machineClients.length === 0) throw new OAuthError('unsupported_grant_type', 'client_credentials is not enabled on this server: its oidc.yaml has no machine_clients')
+  const client = await authenticateMachineClient(ctx, req, form)
   await ctx.limit('token_per_client', client.clientId, {route: '/token', client_address: ctx.clientAddress(req), client_id: client.clientId})
   checkResource(ctx, form)
   return issueMachineToken(ctx, req, {

@@ -4,6 +4,7 @@ import type {FacadeContext} from '../context.ts'
 import {OAuthError, param} from '../oauth-http.ts'
 import {sha256} from '../records.ts'
 import {DEFAULT_EXCHANGED_TOKEN_LIFETIME, WorkloadTokenError} from '../workload-issuers.ts'
+import {KEYS_RETRY_AFTER_SECONDS, KeysUnavailableError} from '../workload-keys.ts'
 import {checkResource, issueMachineToken} from './machine-token.ts'
 
 export const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange'
@@ -36,6 +37,11 @@ export async function tokenExchangeGrant(ctx: FacadeContext, req: IncomingMessag
     verified = await ctx.workloads.verify(subjectToken, (message, details) => log.warn(message, {...details, client_address: ctx.clientAddress(req)}))
   } catch (error) {
     if (error instanceof WorkloadTokenError) throw new OAuthError('invalid_request', error.message)
+    if (error instanceof KeysUnavailableError) {
+      // Not the caller's fault: it should try again shortly, and the operator should know.
+      log.record('audit', {event: 'workload_keys_unavailable', issuer: error.issuer, reason: error.message, client_address: ctx.clientAddress(req), result: 'temporarily_unavailable'})
+      throw new OAuthError('temporarily_unavailable', `${error.message}; try again in ${KEYS_RETRY_AFTER_SECONDS} s`, 503, {'retry-after': String(KEYS_RETRY_AFTER_SECONDS)})
+    }
     throw error
   }
   const {issuer, claims} = verified
