@@ -36,7 +36,7 @@ export function mountToolsets(server: McpServer, toolsets: Toolset[], env: ToolE
           description: tool.description,
           inputSchema: inputSchema(tool),
           outputSchema: outputSchema(tool),
-          annotations: {title: tool.title, ...tool.annotations},
+          annotations: tool.annotations,
         },
         // The SDK infers argument types from the schema; the registry re-types them per tool.
         ((args: Record<string, unknown>, extra: Extra) => runTool(server, env, tool, args, extra)) as never,
