@@ -1,5 +1,6 @@
 // Builds dist/kmcp, the single executable. Run with bun (npm run build:binary does).
-// Options: --outfile PATH, --target bun-linux-x64|bun-linux-arm64|bun-darwin-arm64|…, --no-bytecode
+// Options: --outfile PATH, --target bun-linux-x64|bun-linux-arm64|bun-darwin-arm64|…, --no-bytecode,
+// --no-minify (readable names in a CPU profile: BUN_OPTIONS=--cpu-prof dist/kmcp serve)
 // scripts/release.ts imports buildBinary() to cross-compile every platform.
 import {spawnSync} from 'node:child_process'
 import {mkdirSync} from 'node:fs'
@@ -18,6 +19,8 @@ export interface BinaryBuild {
   target?: string
   outfile: string
   bytecode?: boolean
+  /** false keeps names readable, for profiling; release builds minify. */
+  minify?: boolean
 }
 
 /**
@@ -65,13 +68,16 @@ export async function buildBinary(options: BinaryBuild): Promise<{ok: true} | {o
   const result = await Bun.build({
     entrypoints: [resolve(ROOT, 'src/main.ts')],
     compile: {target, outfile: options.outfile},
-    minify: true,
+    minify: options.minify ?? true,
     bytecode: options.bytecode ?? true,
     format: 'esm',
     splitting: true,
     sourcemap: 'none',
     // src/lib/cli/version.ts reads this identifier; `kmcp --version` prints it.
-    define: {KMCP_BUILD_COMMIT: JSON.stringify(gitCommit())},
+    // oclif checks the Node version against its own package.json when its module loads (semver
+    // and a require that fails in the executable: ~4 ms of every start); the executable's runtime
+    // is the one it was built with, so there is nothing to warn about.
+    define: {KMCP_BUILD_COMMIT: JSON.stringify(gitCommit()), 'process.env.OCLIF_DISABLE_ENGINE_WARNING': JSON.stringify('1')},
     // oclif guards an optional require('typescript'); bundling it would add 17 MB and slow start-up.
     external: ['typescript', 'ts-node', 'tsx'],
     plugins: [sourcePlugin],
@@ -88,8 +94,9 @@ if (import.meta.main) {
   const outfile = resolve(ROOT, option('--outfile') ?? 'dist/kmcp')
   const target = option('--target') ?? `bun-${process.platform}-${process.arch}`
   const bytecode = !args.includes('--no-bytecode')
+  const minify = !args.includes('--no-minify')
   const started = Date.now()
-  const result = await buildBinary({target, outfile, bytecode})
+  const result = await buildBinary({target, outfile, bytecode, minify})
   if (!result.ok) {
     for (const entry of result.logs) console.error(entry)
     console.error('build-binary: bun build failed (messages above)')

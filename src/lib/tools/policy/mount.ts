@@ -29,18 +29,33 @@ export function mountToolsets(server: McpServer, toolsets: Toolset[], env: ToolE
     for (const tool of toolset.tools) {
       checkDeclaration(tool)
       if (exclusionReason(tool, toolset, env.policy, env.sessionIdentity)) continue
-      server.registerTool(
+      const registered = server.registerTool(
         tool.name,
-        {
-          title: tool.title,
-          description: tool.description,
-          inputSchema: inputSchema(tool),
-          outputSchema: outputSchema(tool),
-          annotations: tool.annotations,
-        },
+        {title: tool.title, description: tool.description, annotations: tool.annotations},
         // The SDK infers argument types from the schema; the registry re-types them per tool.
         ((args: Record<string, unknown>, extra: Extra) => runTool(server, env, tool, args, extra)) as never,
       )
+      // The schemas are built when first read (a call of this tool, or a tools/list computed live),
+      // not at start-up: the executable answers tools/list from its snapshot, and most sessions
+      // call a few tools. The SDK reads them only from the registered tool, at the time of use.
+      lazyProperty(registered, 'inputSchema', () => inputSchema(tool))
+      lazyProperty(registered, 'outputSchema', () => outputSchema(tool))
     }
   }
+}
+
+function lazyProperty<T extends object, K extends keyof T>(target: T, key: K, make: () => unknown): void {
+  let value: unknown
+  let made = false
+  Object.defineProperty(target, key, {
+    configurable: true,
+    enumerable: true,
+    get: () => {
+      if (!made) [value, made] = [make(), true]
+      return value
+    },
+    set: (next: unknown) => {
+      ;[value, made] = [next, true]
+    },
+  })
 }
