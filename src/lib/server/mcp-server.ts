@@ -1,9 +1,8 @@
 import {McpServer} from '@modelcontextprotocol/sdk/server/mcp.js'
-import {AjvJsonSchemaValidator} from '@modelcontextprotocol/sdk/validation/ajv'
-import type {jsonSchemaValidator} from '@modelcontextprotocol/sdk/validation'
 import pjson from '../../../package.json' with {type: 'json'}
 import {toolsets} from '../tools/index.ts'
 import {mountToolsets, type ToolEnvironment} from '../tools/registry.ts'
+import {validatorOnFirstUse} from './json-schema-validator.ts'
 import {mountPrompts} from './prompts/mount.ts'
 import {promptRegistry} from './prompts/registry.ts'
 import {mountResources} from './resources/index.ts'
@@ -37,20 +36,11 @@ const INSTRUCTIONS = [
 export function createMcpServer(env: ToolEnvironment, options: {snapshot?: boolean} = {}): McpServer {
   const server = new McpServer(
     {name: 'kmcp', title: 'kmcp: CloudNativePG for AI agents', version: pjson.version},
-    {capabilities: {tools: {listChanged: false}, logging: {}}, instructions: INSTRUCTIONS, jsonSchemaValidator: validatorOnFirstUse()},
+    {capabilities: {tools: {listChanged: false}, logging: {}}, instructions: INSTRUCTIONS, jsonSchemaValidator: validatorOnFirstUse},
   )
   mountToolsets(server, toolsets, env)
   mountPrompts(server, promptRegistry(), clusterCompleters(env))
   mountResources(server, env, toolsets)
   shareToolList(server, options)
   return server
-}
-
-/**
- * The SDK builds an Ajv instance for every server (several ms of CPU at start-up and per HTTP
- * session) that only checks elicitation answers (confirmations); it is made when first needed.
- */
-function validatorOnFirstUse(): jsonSchemaValidator {
-  let ajv: AjvJsonSchemaValidator | undefined
-  return {getValidator: (schema) => (ajv ??= new AjvJsonSchemaValidator()).getValidator(schema)}
 }
