@@ -16,15 +16,17 @@ export const createBackup = defineTool({
     'Example: {"cluster": "orders-db", "wait": true}.',
     'Errors: 404; 409 when the name is taken; 403.',
   ].join('\n'),
-  input: {
-    cluster: kubeName('cluster', {maxLength: 50, description: 'Cluster name.'}),
-    name: kubeName('name', {description: 'Name of the Backup object; default "<cluster>-<yyyymmddhhmm>" (UTC).'}).optional(),
-    method: backupMethodParam,
-    plugin_name: pluginNameParam,
-    plugin_parameters: pluginParametersParam,
-    target: backupTargetParam,
-    online: z.boolean().optional().describe('volumeSnapshot: false for a cold backup.'),
-    namespace: namespaceParam,
+  get input() {
+    return {
+      cluster: kubeName('cluster', {maxLength: 50, description: 'Cluster name.'}),
+      name: kubeName('name', {description: 'Name of the Backup object; default "<cluster>-<yyyymmddhhmm>" (UTC).'}).optional(),
+      method: backupMethodParam,
+      plugin_name: pluginNameParam,
+      plugin_parameters: pluginParametersParam,
+      target: backupTargetParam,
+      online: z.boolean().optional().describe('volumeSnapshot: false for a cold backup.'),
+      namespace: namespaceParam,
+    }
   },
   annotations: {readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false},
   waits: true,

@@ -14,15 +14,17 @@ export const createPooler = defineTool({
     'Example: {"cluster": "orders-db", "type": "rw", "instances": 2, "pool_mode": "transaction"}.',
     'Errors: 404; 409 when the name is taken; 403; 422.',
   ].join('\n'),
-  input: {
-    cluster: kubeName('cluster', {maxLength: 50, description: 'Cluster name.'}),
-    name: kubeName('name', {description: 'Default: "<cluster>-pooler-<type>".'}).optional(),
-    type: z.enum(['rw', 'ro']).default('rw').describe('rw: primary; ro: replicas.'),
-    instances: z.number().int().min(1).max(10).default(1).describe('PgBouncer pods.'),
-    pool_mode: poolModeParam.default('session'),
-    parameters: pgbouncerParametersParam.optional(),
-    paused: z.boolean().default(false).describe('Create it paused.'),
-    namespace: namespaceParam,
+  get input() {
+    return {
+      cluster: kubeName('cluster', {maxLength: 50, description: 'Cluster name.'}),
+      name: kubeName('name', {description: 'Default: "<cluster>-pooler-<type>".'}).optional(),
+      type: z.enum(['rw', 'ro']).default('rw').describe('rw: primary; ro: replicas.'),
+      instances: z.number().int().min(1).max(10).default(1).describe('PgBouncer pods.'),
+      pool_mode: poolModeParam.default('session'),
+      parameters: pgbouncerParametersParam.optional(),
+      paused: z.boolean().default(false).describe('Create it paused.'),
+      namespace: namespaceParam,
+    }
   },
   annotations: {readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false},
   handler: async (args, context): Promise<ToolReply<Record<string, unknown>>> => {

@@ -39,34 +39,36 @@ export const createPostgresCluster = defineTool({
     'Example: {"name": "orders-db", "instances": 3, "storage_size": "20Gi", "database": "orders", "owner": "orders", "dry_run": true}.',
     'Errors: 409 when the name is taken; 403; 422 when the spec is rejected.',
   ].join('\n'),
-  input: {
-    name: clusterNameParam,
-    instances: instancesParam('Primary plus replicas.').default(3),
-    storage_size: storageSizeParam('storage_size', 'Data volume size per instance.').default('10Gi'),
-    postgres_version: postgresVersionParam('Version of the official image, e.g. "16.4".').default('17'),
-    container_image: z
-      .string()
-      .max(512, 'container_image must be at most 512 characters')
-      .regex(IMAGE_REFERENCE, 'container_image must be an image reference such as "registry.example.com/postgresql:16.4" (lower-case repository, optional :tag and @sha256:digest)')
-      .optional()
-      .describe('An image instead of postgres_version.'),
-    storage_class: dnsSubdomainParam('storage_class', 'Default: the cluster default.').optional(),
-    image_pull_policy: z.enum(['Always', 'Never', 'IfNotPresent']).optional().describe('Pull policy of the pods.'),
-    node_selector: labelMapParam('node_selector', 'Node labels the pods need.').optional(),
-    tolerations: z.array(tolerationSchema).max(20, 'at most 20 tolerations').optional().describe('Pod tolerations, as in Kubernetes.'),
-    database: postgresIdentifier('database', 'Application database.').default('app'),
-    owner: postgresIdentifier('owner', 'Its owner; password in Secret "<name>-app".').optional(),
-    resources: z
-      .strictObject({requests: resourceAmounts.optional(), limits: resourceAmounts.optional()})
-      .optional()
-      .describe('Per instance, e.g. {"requests": {"cpu": "1", "memory": "2Gi"}}.'),
-    enable_pod_monitor: z.boolean().optional().describe('Create a Prometheus PodMonitor.'),
-    postgresql_parameters: z
-      .record(z.string().regex(POSTGRES_PARAMETER_NAME, 'PostgreSQL parameter names are lower-case letters, digits and "_" (e.g. "work_mem")').max(63), z.string().max(1024))
-      .refine((map) => Object.keys(map).length <= 50, 'at most 50 PostgreSQL parameters')
-      .default({max_connections: '100', shared_buffers: '256MB'})
-      .describe('postgresql.conf settings.'),
-    namespace: namespaceParam,
+  get input() {
+    return {
+      name: clusterNameParam,
+      instances: instancesParam('Primary plus replicas.').default(3),
+      storage_size: storageSizeParam('storage_size', 'Data volume size per instance.').default('10Gi'),
+      postgres_version: postgresVersionParam('Version of the official image, e.g. "16.4".').default('17'),
+      container_image: z
+        .string()
+        .max(512, 'container_image must be at most 512 characters')
+        .regex(IMAGE_REFERENCE, 'container_image must be an image reference such as "registry.example.com/postgresql:16.4" (lower-case repository, optional :tag and @sha256:digest)')
+        .optional()
+        .describe('An image instead of postgres_version.'),
+      storage_class: dnsSubdomainParam('storage_class', 'Default: the cluster default.').optional(),
+      image_pull_policy: z.enum(['Always', 'Never', 'IfNotPresent']).optional().describe('Pull policy of the pods.'),
+      node_selector: labelMapParam('node_selector', 'Node labels the pods need.').optional(),
+      tolerations: z.array(tolerationSchema).max(20, 'at most 20 tolerations').optional().describe('Pod tolerations, as in Kubernetes.'),
+      database: postgresIdentifier('database', 'Application database.').default('app'),
+      owner: postgresIdentifier('owner', 'Its owner; password in Secret "<name>-app".').optional(),
+      resources: z
+        .strictObject({requests: resourceAmounts.optional(), limits: resourceAmounts.optional()})
+        .optional()
+        .describe('Per instance, e.g. {"requests": {"cpu": "1", "memory": "2Gi"}}.'),
+      enable_pod_monitor: z.boolean().optional().describe('Create a Prometheus PodMonitor.'),
+      postgresql_parameters: z
+        .record(z.string().regex(POSTGRES_PARAMETER_NAME, 'PostgreSQL parameter names are lower-case letters, digits and "_" (e.g. "work_mem")').max(63), z.string().max(1024))
+        .refine((map) => Object.keys(map).length <= 50, 'at most 50 PostgreSQL parameters')
+        .default({max_connections: '100', shared_buffers: '256MB'})
+        .describe('postgresql.conf settings.'),
+      namespace: namespaceParam,
+    }
   },
   annotations: {readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false},
   waits: true,

@@ -15,17 +15,19 @@ export const createPublication = defineTool({
     'Example: {"name": "orders-pub", "cluster": "orders-db", "database": "app", "tables": ["public.orders"]}.',
     'Errors: 404; 409 when the name is taken; 403; 422.',
   ].join('\n'),
-  input: {
-    name: kubeName('name', {description: 'Publication name.'}),
-    cluster: kubeName('cluster', {maxLength: 50, description: 'Source cluster.'}),
-    database: postgresIdentifier('database', 'Database.'),
-    publication_name: postgresObjectNameParam('publication'),
-    all_tables: z.boolean().default(false).describe('FOR ALL TABLES.'),
-    tables: z.array(qualifiedTable).max(100).optional().describe('Tables to publish.'),
-    schemas: z.array(postgresIdentifier('schema', 'A schema')).max(20).optional().describe('FOR TABLES IN SCHEMA.'),
-    parameters: settingsMapParam('Publication parameters', 'e.g. {"publish": "insert"}.').optional(),
-    reclaim_policy: reclaimPolicyParam('publication'),
-    namespace: namespaceParam,
+  get input() {
+    return {
+      name: kubeName('name', {description: 'Publication name.'}),
+      cluster: kubeName('cluster', {maxLength: 50, description: 'Source cluster.'}),
+      database: postgresIdentifier('database', 'Database.'),
+      publication_name: postgresObjectNameParam('publication'),
+      all_tables: z.boolean().default(false).describe('FOR ALL TABLES.'),
+      tables: z.array(qualifiedTable).max(100).optional().describe('Tables to publish.'),
+      schemas: z.array(postgresIdentifier('schema', 'A schema')).max(20).optional().describe('FOR TABLES IN SCHEMA.'),
+      parameters: settingsMapParam('Publication parameters', 'e.g. {"publish": "insert"}.').optional(),
+      reclaim_policy: reclaimPolicyParam('publication'),
+      namespace: namespaceParam,
+    }
   },
   annotations: {readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false},
   handler: (args, context) => {

@@ -16,27 +16,29 @@ export const createScheduledBackup = defineTool({
     'Example: {"name": "orders-db-nightly", "cluster": "orders-db", "schedule": "0 0 2 * * *"}.',
     'Errors: 404; 409 when the name is taken; 403; a 5-field cron is refused with the fix.',
   ].join('\n'),
-  input: {
-    name: kubeName('name', {description: 'Name of the ScheduledBackup, e.g. "orders-db-nightly".'}),
-    cluster: kubeName('cluster', {maxLength: 50, description: 'Cluster name.'}),
-    schedule: z
-      .string()
-      .superRefine((value, ctx) => {
-        const problem = cronProblem(value)
-        if (problem) ctx.addIssue({code: 'custom', message: `schedule "${value}" ${problem}`})
-      })
-      .describe('6-field cron, seconds first.'),
-    method: backupMethodParam,
-    plugin_name: pluginNameParam,
-    plugin_parameters: pluginParametersParam,
-    target: backupTargetParam,
-    immediate: z.boolean().default(false).describe('Also back up now.'),
-    suspend: z.boolean().default(false).describe('Create it suspended.'),
-    backup_owner_reference: z
-      .enum(['none', 'self', 'cluster'])
-      .default('none')
-      .describe('What its Backups are deleted with.'),
-    namespace: namespaceParam,
+  get input() {
+    return {
+      name: kubeName('name', {description: 'Name of the ScheduledBackup, e.g. "orders-db-nightly".'}),
+      cluster: kubeName('cluster', {maxLength: 50, description: 'Cluster name.'}),
+      schedule: z
+        .string()
+        .superRefine((value, ctx) => {
+          const problem = cronProblem(value)
+          if (problem) ctx.addIssue({code: 'custom', message: `schedule "${value}" ${problem}`})
+        })
+        .describe('6-field cron, seconds first.'),
+      method: backupMethodParam,
+      plugin_name: pluginNameParam,
+      plugin_parameters: pluginParametersParam,
+      target: backupTargetParam,
+      immediate: z.boolean().default(false).describe('Also back up now.'),
+      suspend: z.boolean().default(false).describe('Create it suspended.'),
+      backup_owner_reference: z
+        .enum(['none', 'self', 'cluster'])
+        .default('none')
+        .describe('What its Backups are deleted with.'),
+      namespace: namespaceParam,
+    }
   },
   annotations: {readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false},
   handler: async (args, context): Promise<ToolReply<Record<string, unknown>>> => {

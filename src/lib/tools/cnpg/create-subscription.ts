@@ -13,17 +13,19 @@ export const createSubscription = defineTool({
     'Example: {"name": "orders-sub", "cluster": "reporting-db", "database": "app", "publication_name": "orders_pub", "external_cluster": "orders-db"}.',
     'Errors: 404; an unknown external_cluster (the error lists them); 409; 403.',
   ].join('\n'),
-  input: {
-    name: kubeName('name', {description: 'Subscription name.'}),
-    cluster: kubeName('cluster', {maxLength: 50, description: 'Target cluster.'}),
-    database: postgresIdentifier('database', 'Target database.'),
-    subscription_name: postgresObjectNameParam('subscription'),
-    publication_name: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'publication_name must be the lower-case PostgreSQL name of the publication').describe('Its name in PostgreSQL.'),
-    external_cluster: z.string().min(1).max(63).describe('spec.externalClusters entry of the source.'),
-    publication_database: postgresIdentifier('publication_database', 'Source database, if not the external cluster\'s.').optional(),
-    parameters: settingsMapParam('Subscription parameters', 'e.g. {"copy_data": "true"}.').optional(),
-    reclaim_policy: reclaimPolicyParam('subscription'),
-    namespace: namespaceParam,
+  get input() {
+    return {
+      name: kubeName('name', {description: 'Subscription name.'}),
+      cluster: kubeName('cluster', {maxLength: 50, description: 'Target cluster.'}),
+      database: postgresIdentifier('database', 'Target database.'),
+      subscription_name: postgresObjectNameParam('subscription'),
+      publication_name: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'publication_name must be the lower-case PostgreSQL name of the publication').describe('Its name in PostgreSQL.'),
+      external_cluster: z.string().min(1).max(63).describe('spec.externalClusters entry of the source.'),
+      publication_database: postgresIdentifier('publication_database', 'Source database, if not the external cluster\'s.').optional(),
+      parameters: settingsMapParam('Subscription parameters', 'e.g. {"copy_data": "true"}.').optional(),
+      reclaim_policy: reclaimPolicyParam('subscription'),
+      namespace: namespaceParam,
+    }
   },
   annotations: {readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false},
   handler: (args, context) =>

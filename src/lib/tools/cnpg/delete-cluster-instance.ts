@@ -17,10 +17,12 @@ export const deleteClusterInstance = defineTool({
     'Example: {"name": "orders-db", "instance": "orders-db-1", "confirm_deletion": true}.',
     'Errors: 404; 403 without delete on pods and PVCs.',
   ].join('\n'),
-  input: {
-    name: clusterNameParam,
-    instance: instanceParam,
-    namespace: namespaceParam,
+  get input() {
+    return {
+      name: clusterNameParam,
+      instance: instanceParam,
+      namespace: namespaceParam,
+    }
   },
   annotations: {readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false},
   confirm: {flag: 'confirm_deletion', when: 'to delete the instance', message: (args) => `Delete instance ${String(args.instance)} of cluster ${String(args.name)} with its volumes and data.`},

@@ -15,9 +15,11 @@ export const deletePostgresCluster = defineTool({
     'Example: {"name": "orders-db", "dry_run": true}, then {"name": "orders-db", "confirm_deletion": true}.',
     'Errors: 404, 403.',
   ].join('\n'),
-  input: {
-    name: clusterNameParam,
-    namespace: namespaceParam,
+  get input() {
+    return {
+      name: clusterNameParam,
+      namespace: namespaceParam,
+    }
   },
   annotations: {readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false},
   confirm: {flag: 'confirm_deletion', when: 'to delete the cluster', message: (args) => `Delete cluster ${String(args.name)} with all its instances, volumes and data.`},

@@ -12,9 +12,11 @@ export const deleteScheduledBackup = defineTool({
     'Example: {"name": "orders-db-nightly"}.',
     'Errors: 404, 403.',
   ].join('\n'),
-  input: {
-    name: kubeName('name', {description: 'Name of the ScheduledBackup.'}),
-    namespace: namespaceParam,
+  get input() {
+    return {
+      name: kubeName('name', {description: 'Name of the ScheduledBackup.'}),
+      namespace: namespaceParam,
+    }
   },
   annotations: {readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false},
   confirm: {flag: 'confirm_deletion', when: 'to delete a schedule that owns its backups (they are deleted with it)', message: (args) => `Delete scheduled backup ${String(args.name)}.`},

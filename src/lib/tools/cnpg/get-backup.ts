@@ -15,10 +15,12 @@ export const getBackup = defineTool({
     'Example: {"name": "orders-db-202611240200"}.',
     'Errors: 404, 403.',
   ].join('\n'),
-  input: {
-    name: kubeName('name', {description: 'Backup name.'}),
-    namespace: namespaceParam,
-    format: formatParam,
+  get input() {
+    return {
+      name: kubeName('name', {description: 'Backup name.'}),
+      namespace: namespaceParam,
+      format: formatParam,
+    }
   },
   output: backupDetailsSchema.extend({truncated: truncationSchema}).shape,
   annotations: {readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false},

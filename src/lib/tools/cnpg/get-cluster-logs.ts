@@ -25,18 +25,20 @@ export const getClusterLogs = defineTool({
     'Example: {"name": "orders-db", "min_level": "warning", "since": "30m"}.',
     'Errors: 404; 403 without list pods / get pods/log.',
   ].join('\n'),
-  input: {
-    name: clusterNameParam,
-    namespace: namespaceParam,
-    instance: kubeName('instance', {description: 'Only this pod, e.g. "orders-db-2".'}).optional(),
-    since: z.string().max(40).optional().describe('A duration ("15m", "2h") or an RFC 3339 time.'),
-    min_level: z.enum(LOG_LEVELS).optional().describe('This level or stricter.'),
-    logger: z.string().max(63).optional().describe('e.g. "postgres", "instance-manager", "wal-archive".'),
-    contains: z.string().min(1).max(200).optional().describe('Text to find (any case).'),
-    previous: z.boolean().default(false).describe('The container before the last restart.'),
-    tail_lines: z.number().int().min(1).max(5000).default(1000).describe('Lines read per pod before filtering.'),
-    limit: z.number().int().min(1).max(1000).default(100).describe('Entries returned.'),
-    format: formatParam,
+  get input() {
+    return {
+      name: clusterNameParam,
+      namespace: namespaceParam,
+      instance: kubeName('instance', {description: 'Only this pod, e.g. "orders-db-2".'}).optional(),
+      since: z.string().max(40).optional().describe('A duration ("15m", "2h") or an RFC 3339 time.'),
+      min_level: z.enum(LOG_LEVELS).optional().describe('This level or stricter.'),
+      logger: z.string().max(63).optional().describe('e.g. "postgres", "instance-manager", "wal-archive".'),
+      contains: z.string().min(1).max(200).optional().describe('Text to find (any case).'),
+      previous: z.boolean().default(false).describe('The container before the last restart.'),
+      tail_lines: z.number().int().min(1).max(5000).default(1000).describe('Lines read per pod before filtering.'),
+      limit: z.number().int().min(1).max(1000).default(100).describe('Entries returned.'),
+      format: formatParam,
+    }
   },
   output: {
     cluster: z.string(),

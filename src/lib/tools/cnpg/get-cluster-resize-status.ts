@@ -26,10 +26,12 @@ export const getClusterResizeStatus = defineTool({
     'Example: {"name": "orders-db"}.',
     'Errors: 404; 403 (also needs list persistentvolumeclaims).',
   ].join('\n'),
-  input: {
-    name: clusterNameParam,
-    namespace: namespaceParam,
-    format: formatParam,
+  get input() {
+    return {
+      name: clusterNameParam,
+      namespace: namespaceParam,
+      format: formatParam,
+    }
   },
   output: {
     cluster: z.string(),

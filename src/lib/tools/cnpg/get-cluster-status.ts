@@ -14,11 +14,13 @@ export const getClusterStatus = defineTool({
     'Example: {"name": "orders-db", "detail_level": "detailed"}.',
     'Errors: 404, 403.',
   ].join('\n'),
-  input: {
-    name: kubeName('name', {description: 'Name of the CNPG Cluster, e.g. "orders-db".'}),
-    namespace: namespaceParam,
-    detail_level: detailLevelParam,
-    format: formatParam,
+  get input() {
+    return {
+      name: kubeName('name', {description: 'Name of the CNPG Cluster, e.g. "orders-db".'}),
+      namespace: namespaceParam,
+      detail_level: detailLevelParam,
+      format: formatParam,
+    }
   },
   output: clusterSummarySchema.extend({live_status: liveStatusSchema.optional().describe('detailed only: per-instance status from the instance managers'), truncated: truncationSchema}).shape,
   annotations: {readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false},

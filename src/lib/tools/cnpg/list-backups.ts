@@ -12,7 +12,9 @@ export const listBackups = defineTool({
     'Example: {"cluster": "orders-db"}; everywhere: {"all_namespaces": true}.',
     'Errors: 403.',
   ].join('\n'),
-  input: listInput('backups'),
+  get input() {
+    return listInput('backups')
+  },
   output: {
     backups: z.array(backupSummarySchema),
     ...pageOutput('backups'),

@@ -22,13 +22,15 @@ export const listClusterEvents = defineTool({
     'Example: {"name": "orders-db", "type": "Warning", "since": "30m"}.',
     'Errors: 404; 403 without list events.',
   ].join('\n'),
-  input: {
-    name: clusterNameParam,
-    namespace: namespaceParam,
-    type: z.enum(['Normal', 'Warning']).optional().describe('"Warning" shows problems.'),
-    since: z.string().max(40).optional().describe('A duration ("15m", "2h") or an RFC 3339 time.'),
-    limit: z.number().int().min(1).max(500).default(50).describe('Events returned.'),
-    format: formatParam,
+  get input() {
+    return {
+      name: clusterNameParam,
+      namespace: namespaceParam,
+      type: z.enum(['Normal', 'Warning']).optional().describe('"Warning" shows problems.'),
+      since: z.string().max(40).optional().describe('A duration ("15m", "2h") or an RFC 3339 time.'),
+      limit: z.number().int().min(1).max(500).default(50).describe('Events returned.'),
+      format: formatParam,
+    }
   },
   output: {
     cluster: z.string(),

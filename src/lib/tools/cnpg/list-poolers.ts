@@ -12,7 +12,9 @@ export const listPoolers = defineTool({
     'Example: {"cluster": "orders-db"}.',
     'Errors: 403.',
   ].join('\n'),
-  input: listInput('poolers'),
+  get input() {
+    return listInput('poolers')
+  },
   output: {poolers: z.array(poolerSummarySchema), ...pageOutput('poolers')},
   annotations: {readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false},
   handler: async (args, context) => {

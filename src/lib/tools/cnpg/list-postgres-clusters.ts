@@ -14,13 +14,15 @@ export const listPostgresClusters = defineTool({
     'Example: {"namespace": "payments"}; everywhere: {"all_namespaces": true, "limit": 50}.',
     'Errors: 403 (needs cnpg-cloudnative-pg-view); 404 when the CNPG CRDs are missing; 410 for an expired continue token.',
   ].join('\n'),
-  input: {
-    namespace: namespaceParam,
-    all_namespaces: allNamespacesParam,
-    detail_level: detailLevelParam,
-    format: formatParam,
-    limit: limitParam,
-    continue: continueParam,
+  get input() {
+    return {
+      namespace: namespaceParam,
+      all_namespaces: allNamespacesParam,
+      detail_level: detailLevelParam,
+      format: formatParam,
+      limit: limitParam,
+      continue: continueParam,
+    }
   },
   output: {
     clusters: z.array(clusterSummarySchema),

@@ -12,7 +12,9 @@ export const listPublications = defineTool({
     'Example: {"cluster": "orders-db"}.',
     'Errors: 403.',
   ].join('\n'),
-  input: listInput('publications'),
+  get input() {
+    return listInput('publications')
+  },
   output: {publications: z.array(replicationSummarySchema), ...pageOutput('publications')},
   annotations: {readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false},
   handler: async (args, context) => {

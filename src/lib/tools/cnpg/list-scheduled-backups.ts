@@ -12,7 +12,9 @@ export const listScheduledBackups = defineTool({
     'Example: {"cluster": "orders-db"}.',
     'Errors: 403.',
   ].join('\n'),
-  input: listInput('scheduled backups'),
+  get input() {
+    return listInput('scheduled backups')
+  },
   output: {
     scheduled_backups: z.array(scheduledBackupSummarySchema),
     ...pageOutput('scheduled backups'),

@@ -12,7 +12,9 @@ export const listSubscriptions = defineTool({
     'Example: {"cluster": "reporting-db"}.',
     'Errors: 403.',
   ].join('\n'),
-  input: listInput('subscriptions'),
+  get input() {
+    return listInput('subscriptions')
+  },
   output: {subscriptions: z.array(replicationSummarySchema), ...pageOutput('subscriptions')},
   annotations: {readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false},
   handler: async (args, context) => {

@@ -18,11 +18,13 @@ export const promoteClusterInstance = defineTool({
     'Example: {"name": "orders-db", "instance": "orders-db-3", "wait": true}.',
     'Errors: 404; 403 without patch on clusters/status.',
   ].join('\n'),
-  input: {
-    name: clusterNameParam,
-    instance: instanceParam,
-    force: z.boolean().default(false).describe('Promote an unhealthy instance (may lose data); only if the user asked.'),
-    namespace: namespaceParam,
+  get input() {
+    return {
+      name: clusterNameParam,
+      instance: instanceParam,
+      force: z.boolean().default(false).describe('Promote an unhealthy instance (may lose data); only if the user asked.'),
+      namespace: namespaceParam,
+    }
   },
   annotations: {readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false},
   waits: true,

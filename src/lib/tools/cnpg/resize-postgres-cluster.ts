@@ -17,18 +17,20 @@ export const resizePostgresCluster = defineTool({
     'Example: {"name": "orders-db", "storage_size": "50Gi"}; shrink: {"name": "orders-db", "storage_size": "5Gi", "extra_instances": 1}.',
     'Errors: 404, 403, 422.',
   ].join('\n'),
-  input: {
-    name: clusterNameParam,
-    storage_size: storageSizeParam('storage_size', 'New data volume size, e.g. "50Gi".').optional(),
-    extra_instances: z
-      .number()
-      .int('extra_instances must be a whole number')
-      .min(1, 'extra_instances must be at least 1: a shrink needs new replicas to move the data to')
-      .max(5, 'extra_instances must be at most 5')
-      .default(1)
-      .describe('Shrink: replicas to add at the new size.'),
-    restore_validation_only: z.boolean().default(false).describe('Only re-enable validation after a failed shrink.'),
-    namespace: namespaceParam,
+  get input() {
+    return {
+      name: clusterNameParam,
+      storage_size: storageSizeParam('storage_size', 'New data volume size, e.g. "50Gi".').optional(),
+      extra_instances: z
+        .number()
+        .int('extra_instances must be a whole number')
+        .min(1, 'extra_instances must be at least 1: a shrink needs new replicas to move the data to')
+        .max(5, 'extra_instances must be at most 5')
+        .default(1)
+        .describe('Shrink: replicas to add at the new size.'),
+      restore_validation_only: z.boolean().default(false).describe('Only re-enable validation after a failed shrink.'),
+      namespace: namespaceParam,
+    }
   },
   annotations: {readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false},
   confirm: {flag: 'confirm_shrink', when: 'to shrink storage (shrink only; growing needs no confirmation)', message: (args) => `Shrink the storage of cluster ${String(args.name)} to ${String(args.storage_size)}.`},

@@ -20,31 +20,33 @@ export const restorePostgresCluster = defineTool({
     'Example: {"name": "orders-db-restored", "backup_name": "orders-db-202611240200", "target_time": "2026-11-24T09:30:00Z", "wait": true}.',
     'Errors: 404 for the backup or source; 409 when the name is taken; 403.',
   ].join('\n'),
-  input: {
-    name: clusterNameParam.describe('Name of the new (restored) cluster.'),
-    backup_name: kubeName('backup_name', {description: 'A completed Backup.'}).optional(),
-    source_cluster: kubeName('source_cluster', {maxLength: 50, description: 'A cluster whose object store to use.'}).optional(),
-    target_time: z
-      .string()
-      .superRefine((value, ctx) => {
-        const problem = rfc3339Problem(value)
-        if (problem) ctx.addIssue({code: 'custom', message: `target_time "${value}" ${problem}`})
-      })
-      .optional()
-      .describe('RFC 3339 time.'),
-    target_lsn: z.string().regex(/^[0-9A-Fa-f]{1,8}\/[0-9A-Fa-f]{1,8}$/, 'target_lsn must be a PostgreSQL LSN such as "0/3000060"').optional().describe('e.g. "0/3000060".'),
-    target_xid: z.string().regex(/^[0-9]{1,20}$/, 'target_xid must be a transaction id: digits only, e.g. "1234567"').optional().describe('Transaction id.'),
-    // eslint-disable-next-line no-control-regex -- rejecting control characters is the point
-    target_name: z.string().min(1).max(63, 'target_name must be at most 63 characters').regex(/^[^\x00-\x1f]+$/, 'target_name must not contain control characters').optional().describe('A named restore point.'),
-    target_immediate: z.boolean().optional().describe('Stop once consistent.'),
-    exclusive: z.boolean().optional().describe('Stop just before the target.'),
-    instances: instancesParam('Instances.').default(1),
-    storage_size: storageSizeParam('storage_size', 'Default: the source\'s.').optional(),
-    storage_class: dnsSubdomainParam('storage_class', 'Default: the source\'s.').optional(),
-    postgres_version: postgresVersionParam('Default: the source\'s; same major.').optional(),
-    database: postgresIdentifier('database', 'Application database in the backup.').optional(),
-    owner: postgresIdentifier('owner', 'Its owner.').optional(),
-    namespace: namespaceParam,
+  get input() {
+    return {
+      name: clusterNameParam.describe('Name of the new (restored) cluster.'),
+      backup_name: kubeName('backup_name', {description: 'A completed Backup.'}).optional(),
+      source_cluster: kubeName('source_cluster', {maxLength: 50, description: 'A cluster whose object store to use.'}).optional(),
+      target_time: z
+        .string()
+        .superRefine((value, ctx) => {
+          const problem = rfc3339Problem(value)
+          if (problem) ctx.addIssue({code: 'custom', message: `target_time "${value}" ${problem}`})
+        })
+        .optional()
+        .describe('RFC 3339 time.'),
+      target_lsn: z.string().regex(/^[0-9A-Fa-f]{1,8}\/[0-9A-Fa-f]{1,8}$/, 'target_lsn must be a PostgreSQL LSN such as "0/3000060"').optional().describe('e.g. "0/3000060".'),
+      target_xid: z.string().regex(/^[0-9]{1,20}$/, 'target_xid must be a transaction id: digits only, e.g. "1234567"').optional().describe('Transaction id.'),
+      // eslint-disable-next-line no-control-regex -- rejecting control characters is the point
+      target_name: z.string().min(1).max(63, 'target_name must be at most 63 characters').regex(/^[^\x00-\x1f]+$/, 'target_name must not contain control characters').optional().describe('A named restore point.'),
+      target_immediate: z.boolean().optional().describe('Stop once consistent.'),
+      exclusive: z.boolean().optional().describe('Stop just before the target.'),
+      instances: instancesParam('Instances.').default(1),
+      storage_size: storageSizeParam('storage_size', 'Default: the source\'s.').optional(),
+      storage_class: dnsSubdomainParam('storage_class', 'Default: the source\'s.').optional(),
+      postgres_version: postgresVersionParam('Default: the source\'s; same major.').optional(),
+      database: postgresIdentifier('database', 'Application database in the backup.').optional(),
+      owner: postgresIdentifier('owner', 'Its owner.').optional(),
+      namespace: namespaceParam,
+    }
   },
   annotations: {readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false},
   confirm: {flag: 'confirm_replace', when: 'to DELETE an existing cluster of the same name and replace it by the restore', message: (args) => `Replace the existing cluster ${String(args.name)} by the restore.`},

@@ -11,10 +11,12 @@ export const scalePooler = defineTool({
     'Example: {"name": "orders-db-pooler-rw", "instances": 3}.',
     'Errors: 404, 403.',
   ].join('\n'),
-  input: {
-    name: poolerNameParam,
-    instances: z.number().int().min(0).max(10).describe('PgBouncer pods; 0 stops it.'),
-    namespace: namespaceParam,
+  get input() {
+    return {
+      name: poolerNameParam,
+      instances: z.number().int().min(0).max(10).describe('PgBouncer pods; 0 stops it.'),
+      namespace: namespaceParam,
+    }
   },
   annotations: {readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false},
   confirm: {flag: 'confirm', when: 'to scale the pooler to 0 pods (other sizes need no confirmation)', message: (args) => `Scale pooler ${String(args.name)} to ${String(args.instances)} PgBouncer pod(s).`},

@@ -12,10 +12,12 @@ export const scalePostgresCluster = defineTool({
     'Example: {"name": "orders-db", "instances": 5, "wait": true}.',
     'Errors: 404, 403, 422.',
   ].join('\n'),
-  input: {
-    name: clusterNameParam,
-    instances: instancesParam('New total, primary included.'),
-    namespace: namespaceParam,
+  get input() {
+    return {
+      name: clusterNameParam,
+      instances: instancesParam('New total, primary included.'),
+      namespace: namespaceParam,
+    }
   },
   annotations: {readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false},
   confirm: {flag: 'confirm_scale_down', when: 'to scale down (removes replicas and their volumes; scaling up needs no confirmation)', message: (args) => `Scale cluster ${String(args.name)} to ${String(args.instances)} instance(s).`},

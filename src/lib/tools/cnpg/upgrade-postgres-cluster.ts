@@ -14,12 +14,14 @@ export const upgradePostgresCluster = defineTool({
     'Example: {"name": "orders-db", "postgres_version": "17", "dry_run": true}.',
     'Errors: 404 (cluster or image catalog); 403; 422 from the operator\'s webhook.',
   ].join('\n'),
-  input: {
-    name: clusterNameParam,
-    image: z.string().min(1).max(512).regex(/^[^\s]+$/, 'image must not contain spaces').optional().describe('Any image.'),
-    postgres_version: postgresVersionParam('Official image version, e.g. "17".').optional(),
-    catalog_major: z.number().int().min(13).max(99).optional().describe('Major from the ImageCatalog.'),
-    namespace: namespaceParam,
+  get input() {
+    return {
+      name: clusterNameParam,
+      image: z.string().min(1).max(512).regex(/^[^\s]+$/, 'image must not contain spaces').optional().describe('Any image.'),
+      postgres_version: postgresVersionParam('Official image version, e.g. "17".').optional(),
+      catalog_major: z.number().int().min(13).max(99).optional().describe('Major from the ImageCatalog.'),
+      namespace: namespaceParam,
+    }
   },
   annotations: {readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false},
   confirm: {flag: 'confirm', when: 'to upgrade (instances restart; a major upgrade stops the cluster while pg_upgrade runs)', message: (args) => `Change the PostgreSQL version of cluster ${String(args.name)}: its instances restart.`},

@@ -14,10 +14,6 @@ export function checkDeclaration(tool: AnyTool): void {
   if (readOnlyHint && (destructiveHint || tool.confirm || tool.waits)) throw new Error(`${tool.name}: a read-only tool cannot be destructive, confirm or wait`)
   if (destructiveHint && !tool.confirm) throw new Error(`${tool.name}: a destructive tool must declare how it is confirmed (confirm)`)
   if (!destructiveHint && tool.confirm) throw new Error(`${tool.name}: only destructive tools confirm`)
-  const own = Object.keys(tool.input)
-  for (const reserved of ['dry_run', 'wait', 'timeout', ...(tool.confirm ? [tool.confirm.flag] : [])]) {
-    if (own.includes(reserved)) throw new Error(`${tool.name}: "${reserved}" is added by the registry; do not declare it`)
-  }
 }
 
 /**

@@ -17,7 +17,8 @@ const localeText = (what: string, example: string) =>
     .max(128, `${what} must be at most 128 characters`)
     .regex(/^[A-Za-z0-9_.@=+:-]+$/, `${what} may contain only letters, digits and _ . @ = + : - (e.g. ${example})`)
 
-const input = {
+/** Built on first use (see policy/mount.ts): the executable starts without it. */
+const input = () => ({
   cluster_name: clusterNameParam,
   database_name: databaseNameParam,
   owner: postgresName('owner', 'An existing role, e.g. "app".'),
@@ -33,7 +34,7 @@ const input = {
   collation_version: z.string().min(1).max(64).regex(/^[A-Za-z0-9_.-]+$/, 'collation_version may contain only letters, digits, "_", "." and "-" (e.g. "153.120")').optional().describe('Rarely needed.'),
   skip_owner_check: z.boolean().default(false).describe('Allow an owner created by SQL.'),
   namespace: namespaceParam,
-}
+})
 
 /** Roles kmcp can see for a cluster: DatabaseRoles, legacy managed roles, the bootstrap owner and postgres. */
 async function knownRoles(kube: KubeClient, namespace: string, cluster: CnpgCluster, signal: AbortSignal): Promise<string[]> {
@@ -58,7 +59,9 @@ export const createPostgresDatabase = defineTool({
     'Example: {"cluster_name": "orders-db", "database_name": "orders", "owner": "app"}.',
     'Errors: "cluster was not found"; "owner … is not a role" (create_postgres_role first); "already exists"; 422; 403.',
   ].join('\n'),
-  input,
+  get input() {
+    return input()
+  },
   annotations: {readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false},
   handler: async (args, context) => {
     const namespace = await context.namespace(args.namespace)

@@ -13,10 +13,12 @@ export const deletePostgresDatabase = defineTool({
     'Example: {"cluster_name": "orders-db", "database_name": "orders", "dry_run": true}.',
     'Errors: "No Database object … was found"; 403.',
   ].join('\n'),
-  input: {
-    cluster_name: clusterNameParam,
-    database_name: databaseNameParam,
-    namespace: namespaceParam,
+  get input() {
+    return {
+      cluster_name: clusterNameParam,
+      database_name: databaseNameParam,
+      namespace: namespaceParam,
+    }
   },
   annotations: {readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false},
   confirm: {flag: 'confirm_deletion', when: 'to drop a database (reclaim policy "delete")', message: (args) => `Delete database ${String(args.database_name)} of cluster ${String(args.cluster_name)}.`},

@@ -16,11 +16,13 @@ export const deletePostgresRole = defineTool({
     'Example: {"cluster_name": "orders-db", "role_name": "app_reader", "drop_role": true, "dry_run": true}.',
     'Errors: "nothing to delete"; 403.',
   ].join('\n'),
-  input: {
-    cluster_name: clusterNameParam,
-    role_name: roleNameParam,
-    drop_role: z.boolean().default(false).describe('Drop the role in PostgreSQL too (its objects must be reassigned first).'),
-    namespace: namespaceParam,
+  get input() {
+    return {
+      cluster_name: clusterNameParam,
+      role_name: roleNameParam,
+      drop_role: z.boolean().default(false).describe('Drop the role in PostgreSQL too (its objects must be reassigned first).'),
+      namespace: namespaceParam,
+    }
   },
   annotations: {readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false},
   confirm: {flag: 'confirm_deletion', when: 'to drop a role', message: (args) => `Delete role ${String(args.role_name)} of cluster ${String(args.cluster_name)}.`},

@@ -35,13 +35,15 @@ export const getConnectionInfo = defineTool({
     'Example: {"cluster_name": "orders-db", "role_name": "app_reader"}.',
     'Errors: "cluster was not found"; "No DatabaseRole …"; 403.',
   ].join('\n'),
-  input: {
-    cluster_name: clusterNameParam,
-    role_name: roleNameParam.optional().describe('Default: the application user.'),
-    database_name: databaseNameParam.optional().describe('Default: the application database.'),
-    include_password: z.boolean().default(false).describe('Also return the password; only if the user asked.'),
-    namespace: namespaceParam,
-    format: formatParam,
+  get input() {
+    return {
+      cluster_name: clusterNameParam,
+      role_name: roleNameParam.optional().describe('Default: the application user.'),
+      database_name: databaseNameParam.optional().describe('Default: the application database.'),
+      include_password: z.boolean().default(false).describe('Also return the password; only if the user asked.'),
+      namespace: namespaceParam,
+      format: formatParam,
+    }
   },
   output: {
     cluster: z.string(),

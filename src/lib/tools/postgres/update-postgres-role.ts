@@ -16,7 +16,8 @@ import {requireAdminFor} from '../privileged-fields.ts'
 
 const FLAGS = ['login', 'superuser', 'inherit', 'createdb', 'createrole', 'replication', 'bypassrls'] as const
 
-const input = {
+/** Built on first use (see policy/mount.ts): the executable starts without it. */
+const input = () => ({
   cluster_name: clusterNameParam,
   role_name: roleNameParam,
   login: z.boolean().optional().describe(ROLE_FLAG_DESCRIPTIONS.login),
@@ -36,9 +37,9 @@ const input = {
   password: z.string().min(8, 'password must be at least 8 characters').max(1024, 'password must be at most 1024 characters').optional().describe('New password (prefer generate_password).'),
   generate_password: z.boolean().default(false).describe('Store a new random password (never shown).'),
   namespace: namespaceParam,
-}
+})
 
-type Args = z.output<z.ZodObject<typeof input>>
+type Args = z.output<z.ZodObject<ReturnType<typeof input>>>
 
 interface UpdatePlan {
   /** Merge patch of spec; null removes a field. */
@@ -137,7 +138,9 @@ export const updatePostgresRole = defineTool({
     'Example: {"cluster_name": "orders-db", "role_name": "app_reader", "connection_limit": 20}.',
     'Errors: "No DatabaseRole … was found"; 422; 409 after repeated conflicts (retry); 403.',
   ].join('\n'),
-  input,
+  get input() {
+    return input()
+  },
   annotations: {readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false},
   confirm: {flag: 'confirm_password_change', when: 'to change or disable the role\'s password (other changes need no confirmation)', message: (args) => `Change the password of role ${String(args.role_name)}.`},
   handler: async (args, context) => {
