@@ -1,5 +1,6 @@
 // Builds dist/kmcp, the single executable. Run with bun (npm run build:binary does).
-// Options: --outfile PATH, --target bun-linux-x64|bun-linux-arm64|bun-darwin-arm64|…, --no-bytecode
+// Options: --outfile PATH, --target bun-linux-x64|bun-linux-arm64|bun-darwin-arm64|…, --no-bytecode,
+// --no-minify (readable names in a CPU profile: BUN_OPTIONS=--cpu-prof dist/kmcp serve)
 // scripts/release.ts imports buildBinary() to cross-compile every platform.
 import {spawnSync} from 'node:child_process'
 import {mkdirSync} from 'node:fs'
@@ -18,6 +19,8 @@ export interface BinaryBuild {
   target?: string
   outfile: string
   bytecode?: boolean
+  /** false keeps names readable, for profiling; release builds minify. */
+  minify?: boolean
 }
 
 /**
@@ -44,9 +47,20 @@ async function computeSnapshot(): Promise<Record<string, unknown>> {
 // Bun maps `undici` to a built-in stub whose Agent ignores TLS options (CA, client certificates),
 // which would break every TLS connection to a Kubernetes API server. Rewriting the import to the
 // package's file makes Bun bundle the real undici from node_modules.
+//
+// The MCP SDK's server module imports its Ajv validator eagerly, for servers that bring none; kmcp
+// always brings one that loads Ajv when a confirmation is first asked (src/lib/server/
+// json-schema-validator.ts), so for that importer the module is replaced by a stub: about 2 MiB
+// of RSS and a few ms less at every start. The client's import (kmcp test) is left alone.
+const UNUSED_AJV_STUB = "export class AjvJsonSchemaValidator { constructor() { throw new Error('kmcp gives the MCP server its own jsonSchemaValidator') } }"
 const sourcePlugin = {
   name: 'real-undici-and-tool-list',
-  setup(build: {onLoad(options: {filter: RegExp}, callback: (args: {path: string}) => Promise<{contents: string; loader: string}>): void}) {
+  setup(build: {
+    onLoad(options: {filter: RegExp; namespace?: string}, callback: (args: {path: string}) => Promise<{contents: string; loader: string}>): void
+    onResolve(options: {filter: RegExp}, callback: (args: {path: string; importer: string}) => {path: string; namespace: string} | undefined): void
+  }) {
+    build.onResolve({filter: /ajv-provider\.js$/}, ({importer}) => (/@modelcontextprotocol\/sdk\/dist\/esm\/server\/index\.js$/.test(importer) ? {path: 'sdk-server-ajv-provider', namespace: 'kmcp-stub'} : undefined))
+    build.onLoad({filter: /.*/, namespace: 'kmcp-stub'}, async () => ({contents: UNUSED_AJV_STUB, loader: 'js'}))
     build.onLoad({filter: /\.(m?js|ts)$/}, async ({path}) => {
       if (path === snapshotModule) return {contents: `export const toolListSnapshot = ${JSON.stringify(toolListAnswers)}`, loader: 'ts'}
       const text = await readFile(path, 'utf8')
@@ -65,13 +79,16 @@ export async function buildBinary(options: BinaryBuild): Promise<{ok: true} | {o
   const result = await Bun.build({
     entrypoints: [resolve(ROOT, 'src/main.ts')],
     compile: {target, outfile: options.outfile},
-    minify: true,
+    minify: options.minify ?? true,
     bytecode: options.bytecode ?? true,
     format: 'esm',
     splitting: true,
     sourcemap: 'none',
     // src/lib/cli/version.ts reads this identifier; `kmcp --version` prints it.
-    define: {KMCP_BUILD_COMMIT: JSON.stringify(gitCommit())},
+    // oclif checks the Node version against its own package.json when its module loads (semver
+    // and a require that fails in the executable: ~4 ms of every start); the executable's runtime
+    // is the one it was built with, so there is nothing to warn about.
+    define: {KMCP_BUILD_COMMIT: JSON.stringify(gitCommit()), 'process.env.OCLIF_DISABLE_ENGINE_WARNING': JSON.stringify('1')},
     // oclif guards an optional require('typescript'); bundling it would add 17 MB and slow start-up.
     external: ['typescript', 'ts-node', 'tsx'],
     plugins: [sourcePlugin],
@@ -88,8 +105,9 @@ if (import.meta.main) {
   const outfile = resolve(ROOT, option('--outfile') ?? 'dist/kmcp')
   const target = option('--target') ?? `bun-${process.platform}-${process.arch}`
   const bytecode = !args.includes('--no-bytecode')
+  const minify = !args.includes('--no-minify')
   const started = Date.now()
-  const result = await buildBinary({target, outfile, bytecode})
+  const result = await buildBinary({target, outfile, bytecode, minify})
   if (!result.ok) {
     for (const entry of result.logs) console.error(entry)
     console.error('build-binary: bun build failed (messages above)')

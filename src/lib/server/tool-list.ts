@@ -1,6 +1,7 @@
 import type {McpServer} from '@modelcontextprotocol/sdk/server/mcp.js'
 import {LazyKubeClient} from '../k8s/client.ts'
 import {localIdentity, type ToolEnvironment} from '../tools/registry.ts'
+import {compactToolList} from './tool-list-compact.ts'
 import {toolListSnapshot} from './tool-list-snapshot.ts'
 
 type RequestHandler = (request: {method: string; params?: {cursor?: string}}, extra: unknown) => Promise<unknown>
@@ -19,7 +20,7 @@ function toolSetKey(server: McpServer): string {
 
 /**
  * Makes the server answer tools/list from the build-time snapshot when it has this set of tools,
- * else from the SDK's own handler, computed once per set and shared: converting every tool's zod
+ * else from the SDK's own handler (compacted, see tool-list-compact.ts), computed once per set and shared: converting every tool's zod
  * schemas to JSON Schema costs tens of milliseconds of CPU, and HTTP builds one McpServer per
  * session. `_requestHandlers` and `_registeredTools` are private to the SDK (pinned exactly in
  * package.json); test/foundation checks the answers.
@@ -31,10 +32,10 @@ export function shareToolList(server: McpServer, options: {snapshot?: boolean} =
   const key = toolSetKey(server)
   const built = options.snapshot === false ? undefined : toolListSnapshot?.[key]
   handlers.set('tools/list', (request, extra) => {
-    if (request.params?.cursor) return original(request, extra)
+    if (request.params?.cursor) return original(request, extra).then(compactToolList)
     let answer = liveAnswers.get(key)
     if (!answer) {
-      answer = built !== undefined ? Promise.resolve(JSON.parse(built)) : original(request, extra)
+      answer = built !== undefined ? Promise.resolve(JSON.parse(built)) : original(request, extra).then(compactToolList)
       liveAnswers.set(key, answer)
       answer.catch(() => liveAnswers.delete(key))
     }

@@ -1,4 +1,3 @@
-import {createHash} from 'node:crypto'
 import {chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync} from 'node:fs'
 import {homedir} from 'node:os'
 import {join} from 'node:path'
@@ -26,6 +25,8 @@ export function configDirectory(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 export function savedLoginFile(mcpUrl: URL, env: NodeJS.ProcessEnv = process.env): string {
+  // node:crypto is loaded here, not for every command's start (`kmcp --help` included).
+  const {createHash} = process.getBuiltinModule('node:crypto')
   const id = createHash('sha256').update(mcpUrl.href).digest('hex').slice(0, 16)
   return join(configDirectory(env), 'logins', `${mcpUrl.hostname.replace(/[^A-Za-z0-9.-]/g, '_')}-${id}.json`)
 }

@@ -103,7 +103,11 @@ export interface ToolDefinition<I extends Shape = Shape, O extends Shape = Shape
   title: string
   /** Written for a language model: when to use it, an example call, the errors it may give. */
   description: string
-  /** The tool's own parameters; the registry adds dry_run, the confirm flag, wait/timeout and format. */
+  /**
+   * The tool's own parameters; the registry adds dry_run, the confirm flag, wait/timeout and format.
+   * Tools with many parameters declare it as a getter (`get input() { return {...} }`), so their
+   * zod schemas are built on first use rather than when the server starts.
+   */
   input: I
   /** The structured result; mutating tools get a common envelope when they declare none. */
   output?: O

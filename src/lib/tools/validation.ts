@@ -34,18 +34,18 @@ export function kubeName(what: string, options: {maxLength?: number; description
 }
 
 export const namespaceParam = kubeName('namespace', {
-  description: 'Kubernetes namespace. Omit to use the server\'s default namespace (service account namespace, else the kubeconfig context\'s namespace, else "default").',
+  description: 'Default: the server\'s.',
 }).optional()
 
 export const formatParam = z
   .enum(['text', 'json'])
   .default('text')
-  .describe('"text" (default): a readable summary. "json": the same data as JSON, for programmatic use.')
+  .describe('Reply format.')
 
 export const detailLevelParam = z
   .enum(['concise', 'detailed'])
   .default('concise')
-  .describe('"concise" (default): the essentials. "detailed": adds conditions, storage and configuration details.')
+  .describe('"detailed" adds conditions, storage and configuration.')
 
 export const limitParam = z
   .number()
@@ -53,19 +53,22 @@ export const limitParam = z
   .min(1, 'limit must be at least 1')
   .max(500, 'limit must be at most 500')
   .optional()
-  .describe('Maximum number of items to return in this page (1-500). Use with "continue" to page through long lists.')
+  .describe('Page size.')
 
 export const continueParam = z
   .string()
   .min(1)
   .max(4096, 'continue must be at most 4096 characters')
   .optional()
-  .describe('The "continue" token from the previous page of the same list. Omit for the first page.')
+  .describe('Token of the previous page.')
+
+/** true: the list covers every namespace kmcp can read (or the --namespaces allow-list). */
+export const allNamespacesParam = z.boolean().default(false).describe('All namespaces.')
 
 export const dryRunParam = z
   .boolean()
   .default(false)
-  .describe('true: send the request to the API server with dryRun=All and show what it would do (validated by the CRD schema and webhooks); nothing is stored.')
+  .describe('Preview only.')
 
 /**
  * Kubernetes resource quantities (the grammar of k8s.io/apimachinery resource.Quantity):

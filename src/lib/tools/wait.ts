@@ -107,7 +107,7 @@ export function describeWait(result: WaitResult<unknown>, what: string, timeoutS
 export const waitParam = z
   .boolean()
   .default(false)
-  .describe('true: after the change, wait (watching, with progress notifications) until it is done or "timeout" seconds pass. Cancelling the call stops the wait, not the change.')
+  .describe('Wait for the operator.')
 
 export const waitTimeoutParam = z
   .number()
@@ -115,7 +115,7 @@ export const waitTimeoutParam = z
   .min(5, 'timeout must be at least 5 seconds')
   .max(1800, 'timeout must be at most 1800 seconds (30 minutes)')
   .optional()
-  .describe('Seconds to wait when wait=true (5-1800). Default: depends on the action, e.g. 60 per instance (at most 600), 600 for a backup.')
+  .describe('Seconds to wait.')
 
 /** The reference's default: a minute per instance, clamped to 30-600 s. */
 export function defaultWaitTimeout(instances: number): number {

@@ -1,4 +1,3 @@
-import {createHash} from 'node:crypto'
 import {extname} from 'node:path'
 import YAML from 'yaml'
 import {z} from 'zod'
@@ -109,5 +108,7 @@ export function parseBundle(source: string, bytes: Buffer, reservedIds: readonly
     }
   }
   if (problems.length > 0) throw new PromptBundleError(source, problems)
+  // node:crypto is loaded when a bundle is, not at every start.
+  const {createHash} = process.getBuiltinModule('node:crypto')
   return {...parsed.data, hash: `sha256:${createHash('sha256').update(bytes).digest('hex')}`}
 }

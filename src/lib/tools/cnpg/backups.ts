@@ -50,25 +50,25 @@ export interface CnpgScheduledBackup {
 export const backupMethodParam = z
   .enum(['barmanObjectStore', 'volumeSnapshot', 'plugin'])
   .default('barmanObjectStore')
-  .describe('How to back up: "barmanObjectStore" (default; needs spec.backup.barmanObjectStore on the cluster), "volumeSnapshot" (needs spec.backup.volumeSnapshot and a CSI snapshot class) or "plugin" (a CNPG-I plugin such as barman-cloud.cloudnative-pg.io; give plugin_name).')
+  .describe('Must be configured in the cluster\'s spec.backup.')
 
 export const pluginNameParam = z
   .string()
   .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'plugin_name must be a plugin name such as "barman-cloud.cloudnative-pg.io" (lower-case letters, digits, "-" and ".")')
   .max(253)
   .optional()
-  .describe('Required when method="plugin": the CNPG-I plugin that takes the backup, e.g. "barman-cloud.cloudnative-pg.io".')
+  .describe('For method "plugin", e.g. "barman-cloud.cloudnative-pg.io".')
 
 export const pluginParametersParam = z
   .record(z.string().min(1).max(253), z.string().max(4096))
   .refine((map) => Object.keys(map).length <= 30, 'at most 30 plugin parameters')
   .optional()
-  .describe('method="plugin" only: parameters passed to the plugin, e.g. {"barmanObjectName": "minio-store"}.')
+  .describe('For method "plugin".')
 
 export const backupTargetParam = z
   .enum(['primary', 'prefer-standby'])
   .optional()
-  .describe('Which instance takes the backup: "prefer-standby" (a replica when one is healthy) or "primary". Omit for the cluster\'s setting (spec.backup.target).')
+  .describe('Default: the cluster\'s setting.')
 
 /**
  * The spec fields common to Backup and ScheduledBackup. Refuses a method the cluster is not

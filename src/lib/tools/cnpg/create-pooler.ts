@@ -10,20 +10,21 @@ export const createPooler = defineTool({
   name: 'create_pooler',
   title: 'Create a PgBouncer pooler',
   description: [
-    'Create a CloudNativePG Pooler: PgBouncer pods in front of a cluster, reached through a Service of the same name. type "rw" pools connections to the primary, "ro" to the replicas.',
-    'Use it when many short-lived client connections overload PostgreSQL. The operator creates a Deployment with the PgBouncer image its configuration names; follow it with get_pooler.',
-    'Example: {"cluster": "orders-db", "namespace": "payments", "type": "rw", "instances": 2, "pool_mode": "transaction", "parameters": {"max_client_conn": "1000"}}. dry_run=true validates the Pooler with the API server and stores nothing.',
-    'Errors: 404 when the cluster does not exist; 409 when a Pooler of that name exists; 403 without create permission on poolers (cnpg-cloudnative-pg-edit); 422 when the API server rejects the spec.',
+    'Put PgBouncer in front of a cluster (a Pooler, reached through a Service of its name); type "rw" pools to the primary, "ro" to replicas. Use it when many short connections overload PostgreSQL.',
+    'Example: {"cluster": "orders-db", "type": "rw", "instances": 2, "pool_mode": "transaction"}.',
+    'Errors: 404; 409 when the name is taken; 403; 422.',
   ].join('\n'),
-  input: {
-    cluster: kubeName('cluster', {maxLength: 50, description: 'The CNPG Cluster to pool connections to.'}),
-    name: kubeName('name', {description: 'Pooler (and Service) name; default "<cluster>-pooler-<type>".'}).optional(),
-    type: z.enum(['rw', 'ro']).default('rw').describe('"rw": to the primary (reads and writes). "ro": to the replicas (reads only).'),
-    instances: z.number().int().min(1).max(10).default(1).describe('PgBouncer pods (1-10); 2 or more for high availability.'),
-    pool_mode: poolModeParam.default('session'),
-    parameters: pgbouncerParametersParam.optional(),
-    paused: z.boolean().default(false).describe('true: create it paused (PgBouncer accepts connections but holds queries until resume_pooler).'),
-    namespace: namespaceParam,
+  get input() {
+    return {
+      cluster: kubeName('cluster', {maxLength: 50, description: 'Cluster name.'}),
+      name: kubeName('name', {description: 'Default: "<cluster>-pooler-<type>".'}).optional(),
+      type: z.enum(['rw', 'ro']).default('rw').describe('rw: primary; ro: replicas.'),
+      instances: z.number().int().min(1).max(10).default(1).describe('PgBouncer pods.'),
+      pool_mode: poolModeParam.default('session'),
+      parameters: pgbouncerParametersParam.optional(),
+      paused: z.boolean().default(false).describe('Create it paused.'),
+      namespace: namespaceParam,
+    }
   },
   annotations: {readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false},
   handler: async (args, context): Promise<ToolReply<Record<string, unknown>>> => {

@@ -35,40 +35,40 @@ export const createPostgresCluster = defineTool({
   name: 'create_postgres_cluster',
   title: 'Create a PostgreSQL cluster',
   description: [
-    'Create a CloudNativePG PostgreSQL cluster: one primary plus (instances - 1) streaming replicas, each with its own volume, and an application database with its owner (bootstrap.initdb).',
-    'Use dry_run=true first to see the exact Cluster the API server would store (defaults included); then create it. With wait=true the call watches the cluster and reports progress until every instance is ready, or reports TIMED OUT (the cluster stays and keeps starting).',
-    'Defaults: 3 instances, 10Gi storage, PostgreSQL 17, database "app" owned by "app", max_connections=100 and shared_buffers=256MB. Backups are not configured by this tool.',
-    'Example: {"name": "orders-db", "namespace": "payments", "instances": 3, "storage_size": "20Gi", "database": "orders", "owner": "orders", "dry_run": true}.',
-    'Errors: 409 when a cluster with that name exists (choose another name or inspect it with get_cluster_status); 403 without create permission on clusters (cnpg-cloudnative-pg-edit); 422 when the API server rejects the spec (the message names the field).',
+    'Create a cluster: one primary and instances-1 streaming replicas, each with its own volume, and an application database with its owner. Defaults: 3 instances, 10Gi, PostgreSQL 17, database "app" owned by "app". No backups are configured.',
+    'Example: {"name": "orders-db", "instances": 3, "storage_size": "20Gi", "database": "orders", "owner": "orders", "dry_run": true}.',
+    'Errors: 409 when the name is taken; 403; 422 when the spec is rejected.',
   ].join('\n'),
-  input: {
-    name: clusterNameParam,
-    instances: instancesParam('Number of PostgreSQL instances (1-10): one primary plus replicas. 3 gives high availability.').default(3),
-    storage_size: storageSizeParam('storage_size', 'Size of each instance\'s data volume, a Kubernetes quantity such as "10Gi" (default) or "500Gi". Grow it later with resize_postgres_cluster.').default('10Gi'),
-    postgres_version: postgresVersionParam('PostgreSQL version for the official image ghcr.io/cloudnative-pg/postgresql:<version>, e.g. "17" or "16.4". Ignored when container_image is given.').default('17'),
-    container_image: z
-      .string()
-      .max(512, 'container_image must be at most 512 characters')
-      .regex(IMAGE_REFERENCE, 'container_image must be an image reference such as "registry.example.com/postgresql:16.4" (lower-case repository, optional :tag and @sha256:digest)')
-      .optional()
-      .describe('Full PostgreSQL operand image, overriding postgres_version, e.g. "registry.example.com/postgresql:16.4".'),
-    storage_class: dnsSubdomainParam('storage_class', 'StorageClass for the data volumes; omit to use the cluster\'s default StorageClass.').optional(),
-    image_pull_policy: z.enum(['Always', 'Never', 'IfNotPresent']).optional().describe('Image pull policy for the PostgreSQL pods; omit for the Kubernetes default.'),
-    node_selector: labelMapParam('node_selector', 'Node labels the PostgreSQL pods must run on, e.g. {"kubernetes.io/hostname": "worker-1"} (spec.affinity.nodeSelector).').optional(),
-    tolerations: z.array(tolerationSchema).max(20, 'at most 20 tolerations').optional().describe('Kubernetes tolerations for the PostgreSQL pods (spec.affinity.tolerations), e.g. [{"key": "dedicated", "operator": "Equal", "value": "postgres", "effect": "NoSchedule"}].'),
-    database: postgresIdentifier('database', 'Name of the application database created at bootstrap (default "app").').default('app'),
-    owner: postgresIdentifier('owner', 'Role owning the application database (default: the same as database); its password is generated in the Secret "<name>-app".').optional(),
-    resources: z
-      .strictObject({requests: resourceAmounts.optional(), limits: resourceAmounts.optional()})
-      .optional()
-      .describe('CPU/memory requests and limits per instance, e.g. {"requests": {"cpu": "1", "memory": "2Gi"}, "limits": {"memory": "2Gi"}}. Omit for none.'),
-    enable_pod_monitor: z.boolean().optional().describe('true: create a Prometheus Operator PodMonitor for the cluster (monitoring.enablePodMonitor). Needs the Prometheus Operator CRDs.'),
-    postgresql_parameters: z
-      .record(z.string().regex(POSTGRES_PARAMETER_NAME, 'PostgreSQL parameter names are lower-case letters, digits and "_" (e.g. "work_mem")').max(63), z.string().max(1024))
-      .refine((map) => Object.keys(map).length <= 50, 'at most 50 PostgreSQL parameters')
-      .default({max_connections: '100', shared_buffers: '256MB'})
-      .describe('postgresql.conf settings (spec.postgresql.parameters). Default {"max_connections": "100", "shared_buffers": "256MB"}.'),
-    namespace: namespaceParam,
+  get input() {
+    return {
+      name: clusterNameParam,
+      instances: instancesParam('Primary plus replicas.').default(3),
+      storage_size: storageSizeParam('storage_size', 'Data volume size per instance.').default('10Gi'),
+      postgres_version: postgresVersionParam('Version of the official image, e.g. "16.4".').default('17'),
+      container_image: z
+        .string()
+        .max(512, 'container_image must be at most 512 characters')
+        .regex(IMAGE_REFERENCE, 'container_image must be an image reference such as "registry.example.com/postgresql:16.4" (lower-case repository, optional :tag and @sha256:digest)')
+        .optional()
+        .describe('An image instead of postgres_version.'),
+      storage_class: dnsSubdomainParam('storage_class', 'Default: the cluster default.').optional(),
+      image_pull_policy: z.enum(['Always', 'Never', 'IfNotPresent']).optional().describe('Pull policy of the pods.'),
+      node_selector: labelMapParam('node_selector', 'Node labels the pods need.').optional(),
+      tolerations: z.array(tolerationSchema).max(20, 'at most 20 tolerations').optional().describe('Pod tolerations, as in Kubernetes.'),
+      database: postgresIdentifier('database', 'Application database.').default('app'),
+      owner: postgresIdentifier('owner', 'Its owner; password in Secret "<name>-app".').optional(),
+      resources: z
+        .strictObject({requests: resourceAmounts.optional(), limits: resourceAmounts.optional()})
+        .optional()
+        .describe('Per instance, e.g. {"requests": {"cpu": "1", "memory": "2Gi"}}.'),
+      enable_pod_monitor: z.boolean().optional().describe('Create a Prometheus PodMonitor.'),
+      postgresql_parameters: z
+        .record(z.string().regex(POSTGRES_PARAMETER_NAME, 'PostgreSQL parameter names are lower-case letters, digits and "_" (e.g. "work_mem")').max(63), z.string().max(1024))
+        .refine((map) => Object.keys(map).length <= 50, 'at most 50 PostgreSQL parameters')
+        .default({max_connections: '100', shared_buffers: '256MB'})
+        .describe('postgresql.conf settings.'),
+      namespace: namespaceParam,
+    }
   },
   annotations: {readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false},
   waits: true,

@@ -5,27 +5,29 @@ import {kubeName, namespaceParam} from '../validation.ts'
 import {createReplicationObject, postgresObjectNameParam, reclaimPolicyParam} from './logical-replication.ts'
 import {postgresIdentifier, settingsMapParam} from './params.ts'
 
-const qualifiedTable = z.string().regex(/^([a-z_][a-z0-9_]*\.)?[a-z_][a-z0-9_]*$/, 'tables are "table" or "schema.table" in lower case').describe('A table, "schema.table" or "table" (schema public)')
+const qualifiedTable = z.string().regex(/^([a-z_][a-z0-9_]*\.)?[a-z_][a-z0-9_]*$/, 'tables are "table" or "schema.table" in lower case').describe('"schema.table" or "table"')
 
 export const createPublication = defineTool({
   name: 'create_publication',
   title: 'Create a logical replication publication',
   description: [
-    'Create a CloudNativePG Publication: the operator runs CREATE PUBLICATION in a database of the source cluster. Publish all tables (all_tables=true), some tables, or every table of some schemas. Another cluster subscribes with create_subscription.',
-    'Example: {"name": "orders-pub", "cluster": "orders-db", "namespace": "payments", "database": "app", "tables": ["public.orders", "public.customers"]}. dry_run=true validates it with the API server and stores nothing.',
-    'Errors: 404 when the cluster does not exist; 409 when the object exists; 403 without create permission on publications (cnpg-cloudnative-pg-edit); 422 when the API server rejects the spec. get_publication shows whether PostgreSQL accepted it.',
+    'CREATE PUBLICATION in a database of the source cluster (a Publication): all_tables, some tables, or the tables of some schemas. Subscribe with create_subscription; get_publication shows if it applied.',
+    'Example: {"name": "orders-pub", "cluster": "orders-db", "database": "app", "tables": ["public.orders"]}.',
+    'Errors: 404; 409 when the name is taken; 403; 422.',
   ].join('\n'),
-  input: {
-    name: kubeName('name', {description: 'Name of the Publication object, e.g. "orders-pub".'}),
-    cluster: kubeName('cluster', {maxLength: 50, description: 'The source cluster.'}),
-    database: postgresIdentifier('database', 'The database to publish from, e.g. "app".'),
-    publication_name: postgresObjectNameParam('publication'),
-    all_tables: z.boolean().default(false).describe('true: FOR ALL TABLES (also tables created later).'),
-    tables: z.array(qualifiedTable).max(100).optional().describe('Tables to publish.'),
-    schemas: z.array(postgresIdentifier('schema', 'A schema')).max(20).optional().describe('Publish every table in these schemas (FOR TABLES IN SCHEMA).'),
-    parameters: settingsMapParam('Publication parameters', 'Publication parameters, e.g. {"publish": "insert,update"}.').optional(),
-    reclaim_policy: reclaimPolicyParam('publication'),
-    namespace: namespaceParam,
+  get input() {
+    return {
+      name: kubeName('name', {description: 'Publication name.'}),
+      cluster: kubeName('cluster', {maxLength: 50, description: 'Source cluster.'}),
+      database: postgresIdentifier('database', 'Database.'),
+      publication_name: postgresObjectNameParam('publication'),
+      all_tables: z.boolean().default(false).describe('FOR ALL TABLES.'),
+      tables: z.array(qualifiedTable).max(100).optional().describe('Tables to publish.'),
+      schemas: z.array(postgresIdentifier('schema', 'A schema')).max(20).optional().describe('FOR TABLES IN SCHEMA.'),
+      parameters: settingsMapParam('Publication parameters', 'e.g. {"publish": "insert"}.').optional(),
+      reclaim_policy: reclaimPolicyParam('publication'),
+      namespace: namespaceParam,
+    }
   },
   annotations: {readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false},
   handler: (args, context) => {

@@ -12,32 +12,33 @@ export const createScheduledBackup = defineTool({
   name: 'create_scheduled_backup',
   title: 'Schedule regular PostgreSQL backups',
   description: [
-    'Create a CloudNativePG ScheduledBackup: the operator takes a backup of the cluster on the given schedule.',
-    'The schedule is a 6-field cron expression WITH SECONDS first ("sec min hour day-of-month month day-of-week"), unlike Kubernetes CronJobs: "0 0 2 * * *" is 02:00:00 every day; descriptors "@daily", "@hourly", "@every 6h" also work. A 5-field expression is refused with the corrected form.',
-    'Example: {"name": "orders-db-nightly", "cluster": "orders-db", "namespace": "payments", "schedule": "0 0 2 * * *", "immediate": true}.',
-    'Errors: 404 when the cluster does not exist; 409 when a ScheduledBackup with that name exists; 403 without create permission on scheduledbackups (cnpg-cloudnative-pg-edit).',
+    'Back a cluster up on a schedule (a ScheduledBackup). The cron has 6 fields, seconds first: "0 0 2 * * *" is 02:00 daily; "@daily" and "@every 6h" work too.',
+    'Example: {"name": "orders-db-nightly", "cluster": "orders-db", "schedule": "0 0 2 * * *"}.',
+    'Errors: 404; 409 when the name is taken; 403; a 5-field cron is refused with the fix.',
   ].join('\n'),
-  input: {
-    name: kubeName('name', {description: 'Name of the ScheduledBackup, e.g. "orders-db-nightly".'}),
-    cluster: kubeName('cluster', {maxLength: 50, description: 'The cluster to back up.'}),
-    schedule: z
-      .string()
-      .superRefine((value, ctx) => {
-        const problem = cronProblem(value)
-        if (problem) ctx.addIssue({code: 'custom', message: `schedule "${value}" ${problem}`})
-      })
-      .describe('6-field cron with seconds first, e.g. "0 0 2 * * *" (02:00 daily) or "0 30 */6 * * *"; or "@daily", "@every 12h".'),
-    method: backupMethodParam,
-    plugin_name: pluginNameParam,
-    plugin_parameters: pluginParametersParam,
-    target: backupTargetParam,
-    immediate: z.boolean().default(false).describe('true: also take the first backup right away.'),
-    suspend: z.boolean().default(false).describe('true: create it suspended (no backups until resumed).'),
-    backup_owner_reference: z
-      .enum(['none', 'self', 'cluster'])
-      .default('none')
-      .describe('Owner of the Backup objects it creates: "none" (default; they outlive the schedule), "self" (deleted with the schedule) or "cluster" (deleted with the cluster).'),
-    namespace: namespaceParam,
+  get input() {
+    return {
+      name: kubeName('name', {description: 'Name of the ScheduledBackup, e.g. "orders-db-nightly".'}),
+      cluster: kubeName('cluster', {maxLength: 50, description: 'Cluster name.'}),
+      schedule: z
+        .string()
+        .superRefine((value, ctx) => {
+          const problem = cronProblem(value)
+          if (problem) ctx.addIssue({code: 'custom', message: `schedule "${value}" ${problem}`})
+        })
+        .describe('6-field cron, seconds first.'),
+      method: backupMethodParam,
+      plugin_name: pluginNameParam,
+      plugin_parameters: pluginParametersParam,
+      target: backupTargetParam,
+      immediate: z.boolean().default(false).describe('Also back up now.'),
+      suspend: z.boolean().default(false).describe('Create it suspended.'),
+      backup_owner_reference: z
+        .enum(['none', 'self', 'cluster'])
+        .default('none')
+        .describe('What its Backups are deleted with.'),
+      namespace: namespaceParam,
+    }
   },
   annotations: {readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false},
   handler: async (args, context): Promise<ToolReply<Record<string, unknown>>> => {

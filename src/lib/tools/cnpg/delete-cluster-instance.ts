@@ -13,17 +13,16 @@ export const deleteClusterInstance = defineTool({
   name: 'delete_cluster_instance',
   title: 'Delete (recycle) one instance of a PostgreSQL cluster',
   description: [
-    'Delete one replica of a CloudNativePG cluster together with its volumes (PVCs); spec.instances stays the same, so the operator rebuilds the instance from the primary with fresh volumes (at the current spec.storage.size); CNPG 1.30 gives it the lowest free instance number, i.e. the same name (at the current spec.storage.size).',
-    'Use it to recycle instances still at the previous size during a storage shrink (get_cluster_resize_status lists them), or to rebuild a broken replica. Never the primary: promote_cluster_instance first.',
-    'Destructive: the human is asked to confirm when the client supports it; otherwise confirm_deletion=true is required. Without confirmation nothing is changed and the result shows what would be deleted.',
-    'wait=true returns when the operator has rebuilt the instance and the cluster is healthy again.',
-    'Example: {"name": "orders-db", "namespace": "payments", "instance": "orders-db-1", "confirm_deletion": true}.',
-    'Errors: 404 when the cluster does not exist; 403 when kmcp may not list/delete PVCs or delete Pods in the namespace (core permissions beyond the CNPG roles).',
+    'Delete one replica with its PVCs; the operator rebuilds it from the primary with fresh volumes at the current storage size. Use it to recycle old-size instances in a shrink or a broken replica. Never the primary (promote first).',
+    'Example: {"name": "orders-db", "instance": "orders-db-1", "confirm_deletion": true}.',
+    'Errors: 404; 403 without delete on pods and PVCs.',
   ].join('\n'),
-  input: {
-    name: clusterNameParam,
-    instance: instanceParam,
-    namespace: namespaceParam,
+  get input() {
+    return {
+      name: clusterNameParam,
+      instance: instanceParam,
+      namespace: namespaceParam,
+    }
   },
   annotations: {readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false},
   confirm: {flag: 'confirm_deletion', when: 'to delete the instance', message: (args) => `Delete instance ${String(args.instance)} of cluster ${String(args.name)} with its volumes and data.`},

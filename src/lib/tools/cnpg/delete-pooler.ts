@@ -8,10 +8,9 @@ export const deletePooler = defineTool({
   name: 'delete_pooler',
   title: 'Delete a PgBouncer pooler',
   description: [
-    'Delete a CloudNativePG Pooler: its PgBouncer pods and its Service go away, so applications connecting through it lose access (the cluster and its data are untouched).',
-    'Destructive: the human is asked to confirm when the client supports it; otherwise confirm_deletion=true is required. dry_run=true checks the deletion with the API server without doing it.',
-    'Example: {"name": "orders-db-pooler-rw", "namespace": "payments", "confirm_deletion": true}.',
-    'Errors: 404 when the Pooler does not exist (list_poolers); 403 without delete permission on poolers (cnpg-cloudnative-pg-edit).',
+    'Delete a Pooler with its pods and Service: clients using it lose access; the cluster is untouched.',
+    'Example: {"name": "orders-db-pooler-rw", "confirm_deletion": true}.',
+    'Errors: 404, 403.',
   ].join('\n'),
   input: {name: poolerNameParam, namespace: namespaceParam},
   annotations: {readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false},

@@ -11,14 +11,15 @@ export const deletePostgresCluster = defineTool({
   name: 'delete_postgres_cluster',
   title: 'Delete a PostgreSQL cluster',
   description: [
-    'Delete a CloudNativePG cluster with all its instances, volumes and data. Kubernetes removes what the operator created for it (pods, PVCs, services, the <name>-app and other operator Secrets); kmcp also removes the role password Secrets it created itself for this cluster, and never any other Secret.',
-    'Destructive and irreversible: the human is asked to confirm when the client supports it; otherwise confirm_deletion=true is required. Without confirmation nothing is changed and the result shows what would be lost.',
-    'Example: {"name": "orders-db", "namespace": "payments", "dry_run": true}, then {"name": "orders-db", "namespace": "payments", "confirm_deletion": true}.',
-    'Errors: 404 when the cluster does not exist; 403 without delete permission on clusters (cnpg-cloudnative-pg-edit).',
+    'Delete a cluster with all its instances, volumes and data, and the role Secrets kmcp created for it (no other Secret). Irreversible.',
+    'Example: {"name": "orders-db", "dry_run": true}, then {"name": "orders-db", "confirm_deletion": true}.',
+    'Errors: 404, 403.',
   ].join('\n'),
-  input: {
-    name: clusterNameParam,
-    namespace: namespaceParam,
+  get input() {
+    return {
+      name: clusterNameParam,
+      namespace: namespaceParam,
+    }
   },
   annotations: {readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false},
   confirm: {flag: 'confirm_deletion', when: 'to delete the cluster', message: (args) => `Delete cluster ${String(args.name)} with all its instances, volumes and data.`},

@@ -8,13 +8,15 @@ export const deleteScheduledBackup = defineTool({
   name: 'delete_scheduled_backup',
   title: 'Delete a backup schedule',
   description: [
-    'Delete a CloudNativePG ScheduledBackup: no further backups are taken on that schedule. Backups already taken are kept, unless the schedule owns them (backup_owner_reference "self"), in which case Kubernetes deletes those Backup objects too; then the human is asked to confirm (or confirm_deletion=true is required when the client cannot ask).',
-    'Example: {"name": "orders-db-nightly", "namespace": "payments"}. dry_run=true checks the deletion with the API server without doing it.',
-    'Errors: 404 when no ScheduledBackup has that name (list_scheduled_backups shows them); 403 without delete permission on scheduledbackups (cnpg-cloudnative-pg-edit).',
+    'Delete a ScheduledBackup: no more backups on that schedule. Backups taken are kept unless the schedule owns them (then it asks confirm_deletion).',
+    'Example: {"name": "orders-db-nightly"}.',
+    'Errors: 404, 403.',
   ].join('\n'),
-  input: {
-    name: kubeName('name', {description: 'Name of the ScheduledBackup.'}),
-    namespace: namespaceParam,
+  get input() {
+    return {
+      name: kubeName('name', {description: 'Name of the ScheduledBackup.'}),
+      namespace: namespaceParam,
+    }
   },
   annotations: {readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false},
   confirm: {flag: 'confirm_deletion', when: 'to delete a schedule that owns its backups (they are deleted with it)', message: (args) => `Delete scheduled backup ${String(args.name)}.`},

@@ -11,15 +11,16 @@ export const getBackup = defineTool({
   name: 'get_backup',
   title: 'Get one PostgreSQL backup',
   description: [
-    'Show everything the operator reports about one CloudNativePG Backup: phase (new, started, running, completed, failed…), method, online/offline, target, plugin, start/stop times, error and command output, backup id, destination path and server name in the object store, first and last WAL file and LSN, and the pod it was taken from.',
-    'Use it to follow a backup started with create_backup, to find out why one failed, or to check that a backup covers the point in time you want to restore to (restore_postgres_cluster with backup_name). list_backups gives the names.',
-    'Example: {"name": "orders-db-202611240200", "namespace": "payments"}.',
-    'Errors: 404 when no backup has that name in the namespace (list_backups shows what exists); 403 when kmcp may not read backups there (cnpg-cloudnative-pg-view).',
+    'One Backup in full: phase, method, times, error, backup id, destination, WAL and LSN range, source pod. Use it to follow or debug a backup, or to check it covers a restore target time.',
+    'Example: {"name": "orders-db-202611240200"}.',
+    'Errors: 404, 403.',
   ].join('\n'),
-  input: {
-    name: kubeName('name', {description: 'Name of the Backup object, e.g. "orders-db-202611240200" (list_backups shows them).'}),
-    namespace: namespaceParam,
-    format: formatParam,
+  get input() {
+    return {
+      name: kubeName('name', {description: 'Backup name.'}),
+      namespace: namespaceParam,
+      format: formatParam,
+    }
   },
   output: backupDetailsSchema.extend({truncated: truncationSchema}).shape,
   annotations: {readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false},

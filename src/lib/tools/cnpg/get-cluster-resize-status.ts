@@ -22,15 +22,16 @@ export const getClusterResizeStatus = defineTool({
   name: 'get_cluster_resize_status',
   title: 'Get PostgreSQL cluster storage resize status',
   description: [
-    'Show where a storage resize of a CloudNativePG cluster stands: the desired size, each instance\'s volume (requested and actual size), which instances are still at the previous size or expanding, whether validation is disabled, and the exact next step (wait, promote_cluster_instance, delete_cluster_instance or scale back).',
-    'Use it after resize_postgres_cluster and between every step of a shrink.',
-    'Example: {"name": "orders-db", "namespace": "payments"}.',
-    'Errors: 404 when the cluster does not exist; 403 when kmcp may not read the cluster or list its PersistentVolumeClaims (core "persistentvolumeclaims" list permission is needed in addition to the CNPG view role).',
+    'Where a storage resize stands: desired size, each instance\'s volume size, which are still old or expanding, and the next step. Use it between the steps of a shrink.',
+    'Example: {"name": "orders-db"}.',
+    'Errors: 404; 403 (also needs list persistentvolumeclaims).',
   ].join('\n'),
-  input: {
-    name: clusterNameParam,
-    namespace: namespaceParam,
-    format: formatParam,
+  get input() {
+    return {
+      name: clusterNameParam,
+      namespace: namespaceParam,
+      format: formatParam,
+    }
   },
   output: {
     cluster: z.string(),

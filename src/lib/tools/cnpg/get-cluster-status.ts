@@ -10,16 +10,17 @@ export const getClusterStatus = defineTool({
   name: 'get_cluster_status',
   title: 'Get PostgreSQL cluster status',
   description: [
-    'Show the status of one CloudNativePG cluster: phase, "X/Y ready" instances, current and target primary; with detail_level="detailed" also the image, storage, per-instance health, conditions, PostgreSQL parameters and legacy managed roles, and the live status of each instance as `kubectl cnpg status` shows it (role, timeline, current LSN, replication state and lag in bytes and write/flush/replay time, WAL archiving, fencing, missing instances), read from the instance managers through the pod proxy (needs get on pods/proxy).',
-    'Use it to check health before and after a change, or to diagnose a degraded cluster.',
-    'Example: {"name": "orders-db", "namespace": "payments", "detail_level": "detailed"}.',
-    'Errors: 404 when no cluster has that name in the namespace (list_postgres_clusters shows what exists); 403 when kmcp may not read clusters there.',
+    'Status of one cluster: phase, ready instances, primary. detail_level="detailed" adds image, storage, conditions, parameters and the live state of each instance (role, LSN, replication lag, WAL archiving; needs get on pods/proxy).',
+    'Example: {"name": "orders-db", "detail_level": "detailed"}.',
+    'Errors: 404, 403.',
   ].join('\n'),
-  input: {
-    name: kubeName('name', {description: 'Name of the CNPG Cluster, e.g. "orders-db".'}),
-    namespace: namespaceParam,
-    detail_level: detailLevelParam,
-    format: formatParam,
+  get input() {
+    return {
+      name: kubeName('name', {description: 'Name of the CNPG Cluster, e.g. "orders-db".'}),
+      namespace: namespaceParam,
+      detail_level: detailLevelParam,
+      format: formatParam,
+    }
   },
   output: clusterSummarySchema.extend({live_status: liveStatusSchema.optional().describe('detailed only: per-instance status from the instance managers'), truncated: truncationSchema}).shape,
   annotations: {readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false},

@@ -9,10 +9,9 @@ export const getClusterUpgradeStatus = defineTool({
   name: 'get_cluster_upgrade_status',
   title: 'Get the upgrade status of a cluster',
   description: [
-    'Show where a PostgreSQL version change of a CloudNativePG cluster stands: the version running on the data directory, the desired image, the target of a major upgrade in progress, the major-upgrade job pod, and which instance runs which image.',
-    'Use it after upgrade_postgres_cluster until no upgrade is in progress; if the job pod fails, get_cluster_logs with that pod shows pg_upgrade\'s output.',
-    'Example: {"name": "orders-db", "namespace": "payments"}.',
-    'Errors: 404 when the cluster does not exist; 403 when kmcp may not read clusters there.',
+    'Where a version change stands: version on disk, desired image, major-upgrade target and job pod, image per instance. If the job fails, get_cluster_logs on its pod shows pg_upgrade\'s output.',
+    'Example: {"name": "orders-db"}.',
+    'Errors: 404, 403.',
   ].join('\n'),
   input: {name: clusterNameParam, namespace: namespaceParam, format: formatParam},
   output: upgradeStatusSchema.extend({truncated: truncationSchema}).shape,

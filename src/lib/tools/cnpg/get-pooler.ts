@@ -8,10 +8,9 @@ export const getPooler = defineTool({
   name: 'get_pooler',
   title: 'Get one PgBouncer pooler',
   description: [
-    'Show one CloudNativePG Pooler with its PgBouncer status: the cluster and type it serves, pool mode and parameters, paused or not, the Service to connect to, and each PgBouncer pod (ready, restarts).',
-    'Use it after create_pooler or scale_pooler to see the pods become ready, or to check whether a pooler is paused.',
-    'Example: {"name": "orders-db-pooler-rw", "namespace": "payments"}.',
-    'Errors: 404 when no Pooler has that name (list_poolers shows them); 403 when kmcp may not read poolers there (cnpg-cloudnative-pg-view).',
+    'One Pooler: cluster, type, pool mode, parameters, paused, its Service and each PgBouncer pod.',
+    'Example: {"name": "orders-db-pooler-rw"}.',
+    'Errors: 404, 403.',
   ].join('\n'),
   input: {name: poolerNameParam, namespace: namespaceParam, format: formatParam},
   output: poolerSummarySchema.extend({conditions: conditionSchema.array().optional(), truncated: truncationSchema}).shape,

@@ -7,10 +7,9 @@ export const getPublication = defineTool({
   name: 'get_publication',
   title: 'Get one logical replication publication',
   description: [
-    'Show one CloudNativePG Publication and its status: whether the operator created it in PostgreSQL (applied), and the operator\'s message when it could not (e.g. a missing table, database or external cluster).',
-    'Use it after create_publication to check it was applied.',
-    'Example: {"name": "orders-publication", "namespace": "payments"}.',
-    'Errors: 404 when it does not exist (list_publications); 403 when kmcp may not read publications there (cnpg-cloudnative-pg-view).',
+    'One Publication and whether the operator applied it in PostgreSQL, with its message when not.',
+    'Example: {"name": "orders-pub"}.',
+    'Errors: 404, 403.',
   ].join('\n'),
   input: {name: replicationNameParam('publication'), namespace: namespaceParam, format: formatParam},
   output: replicationSummarySchema.extend({truncated: truncationSchema}).shape,

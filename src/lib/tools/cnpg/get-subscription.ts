@@ -7,10 +7,9 @@ export const getSubscription = defineTool({
   name: 'get_subscription',
   title: 'Get one logical replication subscription',
   description: [
-    'Show one CloudNativePG Subscription and its status: whether the operator created it in PostgreSQL (applied), and the operator\'s message when it could not (e.g. a missing table, database or external cluster).',
-    'Use it after create_subscription to check it was applied.',
-    'Example: {"name": "orders-subscription", "namespace": "payments"}.',
-    'Errors: 404 when it does not exist (list_subscriptions); 403 when kmcp may not read subscriptions there (cnpg-cloudnative-pg-view).',
+    'One Subscription and whether the operator applied it in PostgreSQL, with its message when not.',
+    'Example: {"name": "orders-sub"}.',
+    'Errors: 404, 403.',
   ].join('\n'),
   input: {name: replicationNameParam('subscription'), namespace: namespaceParam, format: formatParam},
   output: replicationSummarySchema.extend({truncated: truncationSchema}).shape,

@@ -7,10 +7,9 @@ export const hibernatePostgresCluster = defineTool({
   name: 'hibernate_postgres_cluster',
   title: 'Hibernate a PostgreSQL cluster',
   description: [
-    'Shut a CloudNativePG cluster down while keeping its data: the operator stops every instance (annotation cnpg.io/hibernation=on) and keeps the volumes, so it costs no compute until resume_postgres_cluster.',
-    'The database is unavailable while hibernated: the human is asked to confirm when the client supports it; otherwise confirm=true is required. wait=true returns when the operator reports the cluster hibernated.',
-    'Example: {"name": "orders-db", "namespace": "payments", "confirm": true, "wait": true}; preview with {"name": "orders-db", "dry_run": true}.',
-    'Errors: 404 when the cluster does not exist; 403 without patch permission on clusters (cnpg-cloudnative-pg-edit).',
+    'Stop every instance but keep the volumes (cnpg.io/hibernation=on); the database is down until resume_postgres_cluster.',
+    'Example: {"name": "orders-db", "confirm": true, "wait": true}.',
+    'Errors: 404, 403.',
   ].join('\n'),
   input: {name: clusterNameParam, namespace: namespaceParam},
   annotations: {readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false},

@@ -8,12 +8,13 @@ export const listBackups = defineTool({
   name: 'list_backups',
   title: 'List PostgreSQL backups',
   description: [
-    'List the CloudNativePG Backup objects, newest first within the page: cluster, method, phase (new, started, running, completed, failed…), start/stop times and error.',
-    'Use it to check that backups succeed, to find the backup_name for restore_postgres_cluster, or to follow a backup started with create_backup.',
-    'Example: {"namespace": "payments", "cluster": "orders-db"}; everywhere: {"all_namespaces": true, "limit": 50}. Long lists come in pages: pass back "continue".',
-    'Errors: 403 when kmcp may not list backups in the namespace (cnpg-cloudnative-pg-view).',
+    'List Backup objects, newest first: cluster, method, phase, times, error. Use it to check backups succeed or find a backup_name for restore_postgres_cluster.',
+    'Example: {"cluster": "orders-db"}; everywhere: {"all_namespaces": true}.',
+    'Errors: 403.',
   ].join('\n'),
-  input: listInput('backups'),
+  get input() {
+    return listInput('backups')
+  },
   output: {
     backups: z.array(backupSummarySchema),
     ...pageOutput('backups'),

@@ -18,18 +18,19 @@ export const listClusterEvents = defineTool({
   name: 'list_cluster_events',
   title: 'List PostgreSQL cluster events',
   description: [
-    'List the Kubernetes events of a CloudNativePG cluster and of everything it owns (instance pods, PVCs, initdb/join jobs, services, disruption budgets), including objects already deleted, newest first. Repeats are folded into one line with a count.',
-    'Use it to see why instances are not created or not ready: scheduling failures, image pulls, failing probes, back-off restarts, volume problems, switchovers and failovers the operator reported. Kubernetes keeps events about one hour by default.',
-    'Example: {"name": "orders-db", "namespace": "payments", "type": "Warning"}; with a time window: {"name": "orders-db", "since": "30m"}.',
-    'Errors: 404 when the cluster does not exist; 403 when kmcp may not list events in the namespace.',
+    'Kubernetes events of a cluster and everything it owns (pods, PVCs, jobs, services), newest first, repeats folded. Shows scheduling, image pull, probe, volume and failover problems. Kubernetes keeps events about an hour.',
+    'Example: {"name": "orders-db", "type": "Warning", "since": "30m"}.',
+    'Errors: 404; 403 without list events.',
   ].join('\n'),
-  input: {
-    name: clusterNameParam,
-    namespace: namespaceParam,
-    type: z.enum(['Normal', 'Warning']).optional().describe('Only events of this type; "Warning" shows the problems.'),
-    since: z.string().max(40).optional().describe('Only events last seen after this: a duration ("15m", "2h") or an RFC 3339 time.'),
-    limit: z.number().int().min(1).max(500).default(50).describe('Maximum events returned, newest first (1-500).'),
-    format: formatParam,
+  get input() {
+    return {
+      name: clusterNameParam,
+      namespace: namespaceParam,
+      type: z.enum(['Normal', 'Warning']).optional().describe('"Warning" shows problems.'),
+      since: z.string().max(40).optional().describe('A duration ("15m", "2h") or an RFC 3339 time.'),
+      limit: z.number().int().min(1).max(500).default(50).describe('Events returned.'),
+      format: formatParam,
+    }
   },
   output: {
     cluster: z.string(),

@@ -1,7 +1,7 @@
 import {z} from 'zod'
 import {listScoped} from './scoped-list.ts'
 import type {ToolContext} from '../registry.ts'
-import {continueParam, formatParam, kubeName, limitParam, namespaceParam} from '../validation.ts'
+import {allNamespacesParam, continueParam, formatParam, kubeName, limitParam, namespaceParam} from '../validation.ts'
 import {truncationSchema} from '../budget.ts'
 import type {CnpgPlural} from './api.ts'
 
@@ -9,8 +9,8 @@ import type {CnpgPlural} from './api.ts'
 
 export const listInput = (what: string) => ({
   namespace: namespaceParam,
-  all_namespaces: z.boolean().default(false).describe(`true: list ${what} in every namespace kmcp can read (ignores "namespace").`),
-  cluster: kubeName('cluster', {maxLength: 50, description: `Only ${what} of this cluster (applied to each page).`}).optional(),
+  all_namespaces: allNamespacesParam,
+  cluster: kubeName('cluster', {maxLength: 50, description: `Only ${what} of this cluster.`}).optional(),
   format: formatParam,
   limit: limitParam,
   continue: continueParam,

@@ -8,12 +8,13 @@ export const listPoolers = defineTool({
   name: 'list_poolers',
   title: 'List PgBouncer poolers',
   description: [
-    'List the CloudNativePG Poolers (PgBouncer connection poolers): the cluster each serves, type (rw to the primary, ro to replicas), PgBouncer instances, pool mode, paused or not, phase.',
-    'Use it before creating a pooler (one per cluster and type is usual) or to find the Service applications should connect to (same name as the Pooler). get_pooler shows one with its pods.',
-    'Example: {"namespace": "payments", "cluster": "orders-db"}; everywhere: {"all_namespaces": true}.',
-    'Errors: 403 when kmcp may not list poolers in the namespace (cnpg-cloudnative-pg-view).',
+    'List PgBouncer Poolers: cluster, type (rw: primary, ro: replicas), instances, pool mode, paused, phase. Applications connect to the Service of the Pooler\'s name.',
+    'Example: {"cluster": "orders-db"}.',
+    'Errors: 403.',
   ].join('\n'),
-  input: listInput('poolers'),
+  get input() {
+    return listInput('poolers')
+  },
   output: {poolers: z.array(poolerSummarySchema), ...pageOutput('poolers')},
   annotations: {readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false},
   handler: async (args, context) => {

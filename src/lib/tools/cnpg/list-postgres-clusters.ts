@@ -2,7 +2,7 @@ import {z} from 'zod'
 import {listScoped} from './scoped-list.ts'
 import {defineTool} from '../registry.ts'
 import {pageOutput} from './list-objects.ts'
-import {continueParam, detailLevelParam, formatParam, limitParam, namespaceParam} from '../validation.ts'
+import {allNamespacesParam, continueParam, detailLevelParam, formatParam, limitParam, namespaceParam} from '../validation.ts'
 import type {CnpgCluster} from './api.ts'
 import {clusterSummarySchema, renderClusterSummary, summarizeCluster} from './cluster-summary.ts'
 
@@ -10,19 +10,19 @@ export const listPostgresClusters = defineTool({
   name: 'list_postgres_clusters',
   title: 'List PostgreSQL clusters',
   description: [
-    'List the CloudNativePG PostgreSQL clusters in one namespace (default) or in all namespaces, with their status: phase, ready/desired instances ("X/Y ready") and current primary.',
-    'Use it first to discover cluster names before calling get_cluster_status or any change tool.',
-    'Example: {"namespace": "payments", "detail_level": "detailed"}; all namespaces: {"all_namespaces": true, "limit": 50}.',
-    'Long lists come in pages: when the result includes a "continue" token, call again with the same arguments plus {"continue": "<token>"}.',
-    'Errors: 403 when kmcp may not list clusters in that namespace (ask for a binding to cnpg-cloudnative-pg-view); 404 when the CNPG CRDs are not installed; 410 when a continue token expired (start again without it).',
+    'List CloudNativePG clusters with phase, "X/Y ready" instances and current primary. Use it first to find cluster names.',
+    'Example: {"namespace": "payments"}; everywhere: {"all_namespaces": true, "limit": 50}.',
+    'Errors: 403 (needs cnpg-cloudnative-pg-view); 404 when the CNPG CRDs are missing; 410 for an expired continue token.',
   ].join('\n'),
-  input: {
-    namespace: namespaceParam,
-    all_namespaces: z.boolean().default(false).describe('true: list clusters in every namespace kmcp can read (ignores "namespace").'),
-    detail_level: detailLevelParam,
-    format: formatParam,
-    limit: limitParam,
-    continue: continueParam,
+  get input() {
+    return {
+      namespace: namespaceParam,
+      all_namespaces: allNamespacesParam,
+      detail_level: detailLevelParam,
+      format: formatParam,
+      limit: limitParam,
+      continue: continueParam,
+    }
   },
   output: {
     clusters: z.array(clusterSummarySchema),

@@ -8,11 +8,13 @@ export const listPublications = defineTool({
   name: 'list_publications',
   title: 'List logical replication publications',
   description: [
-    'List the CloudNativePG Publication objects (logical replication sources): the cluster and database, the name in PostgreSQL, what it publishes (all tables, tables, schemas), whether the operator applied it, and its message when not.',
-    'Example: {"namespace": "payments", "cluster": "orders-db"}; everywhere: {"all_namespaces": true}.',
-    'Errors: 403 when kmcp may not list publications in the namespace (cnpg-cloudnative-pg-view).',
+    'List Publications (logical replication sources): cluster, database, PostgreSQL name, what is published, applied or the operator\'s message.',
+    'Example: {"cluster": "orders-db"}.',
+    'Errors: 403.',
   ].join('\n'),
-  input: listInput('publications'),
+  get input() {
+    return listInput('publications')
+  },
   output: {publications: z.array(replicationSummarySchema), ...pageOutput('publications')},
   annotations: {readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false},
   handler: async (args, context) => {

@@ -8,12 +8,13 @@ export const listScheduledBackups = defineTool({
   name: 'list_scheduled_backups',
   title: 'List scheduled PostgreSQL backups',
   description: [
-    'List the CloudNativePG ScheduledBackup objects: cluster, schedule (6-field cron with seconds), method, suspended or not, last and next run.',
-    'Use it to check that a cluster has regular backups, or before create_scheduled_backup / delete_scheduled_backup.',
-    'Example: {"namespace": "payments", "cluster": "orders-db"}; everywhere: {"all_namespaces": true}.',
-    'Errors: 403 when kmcp may not list scheduledbackups in the namespace (cnpg-cloudnative-pg-view).',
+    'List ScheduledBackups: cluster, schedule, method, suspended, last and next run.',
+    'Example: {"cluster": "orders-db"}.',
+    'Errors: 403.',
   ].join('\n'),
-  input: listInput('scheduled backups'),
+  get input() {
+    return listInput('scheduled backups')
+  },
   output: {
     scheduled_backups: z.array(scheduledBackupSummarySchema),
     ...pageOutput('scheduled backups'),

@@ -8,11 +8,13 @@ export const listSubscriptions = defineTool({
   name: 'list_subscriptions',
   title: 'List logical replication subscriptions',
   description: [
-    'List the CloudNativePG Subscription objects (logical replication targets): the cluster and database, the name in PostgreSQL, the publication and external cluster it subscribes to, whether the operator applied it, and its message when not.',
-    'Example: {"namespace": "payments", "cluster": "orders-db"}; everywhere: {"all_namespaces": true}.',
-    'Errors: 403 when kmcp may not list subscriptions in the namespace (cnpg-cloudnative-pg-view).',
+    'List Subscriptions (logical replication targets): cluster, database, publication, external cluster, applied or the operator\'s message.',
+    'Example: {"cluster": "reporting-db"}.',
+    'Errors: 403.',
   ].join('\n'),
-  input: listInput('subscriptions'),
+  get input() {
+    return listInput('subscriptions')
+  },
   output: {subscriptions: z.array(replicationSummarySchema), ...pageOutput('subscriptions')},
   annotations: {readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false},
   handler: async (args, context) => {

@@ -82,14 +82,14 @@ export function renderReplication(s: ReplicationSummary): string {
   return `- ${s.namespace}/${s.name}: "${s.postgres_name}" in database ${s.database} of cluster ${s.cluster}, ${what}; ${applied}${s.message ? `: ${s.message}` : ''} (reclaim policy ${s.reclaim_policy})`
 }
 
-export const replicationNameParam = (kind: ReplicationKind) => kubeName('name', {description: `Name of the ${kind === 'publication' ? 'Publication' : 'Subscription'} object.`})
+export const replicationNameParam = (kind: ReplicationKind) => kubeName('name', {description: `${kind === 'publication' ? 'Publication' : 'Subscription'} name.`})
 
 export const reclaimPolicyParam = (kind: ReplicationKind) =>
-  z.enum(['retain', 'delete']).default('retain').describe(`What deleting the ${kind} object does in PostgreSQL: "retain" (default) keeps the ${kind}, "delete" drops it.`)
+  z.enum(['retain', 'delete']).default('retain').describe(`"delete": deleting the object drops the ${kind}.`)
 
 /** A PostgreSQL identifier for the publication/subscription name; default: the object name with "_". */
 export const postgresObjectNameParam = (kind: ReplicationKind) =>
-  z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, `the ${kind} name in PostgreSQL must be a lower-case identifier (letters, digits, "_")`).optional().describe(`Name of the ${kind} inside PostgreSQL; default: the object name with "-" replaced by "_".`)
+  z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, `the ${kind} name in PostgreSQL must be a lower-case identifier (letters, digits, "_")`).optional().describe('Default: name with "_" for "-".')
 
 export async function getReplicationObject(context: ToolContext, kind: ReplicationKind, name: string, namespace?: string): Promise<{object: ReplicationObject; namespace: string; ref: string}> {
   const kube = await context.kube()

@@ -7,10 +7,10 @@ import {kubeName} from '../validation.ts'
  */
 
 /** CNPG derives Service, Secret and PVC names from the cluster name, hence the 50-character cap. */
-export const clusterNameParam = kubeName('name', {maxLength: 50, description: 'Name of the CNPG Cluster, e.g. "orders-db" (RFC 1123, at most 50 characters).'})
+export const clusterNameParam = kubeName('name', {maxLength: 50, description: 'Cluster name.'})
 
 /** Instance (Pod) names are "<cluster>-<serial>". */
-export const instanceParam = kubeName('instance', {description: 'Instance (Pod) name, e.g. "orders-db-2". get_cluster_status with detail_level="detailed" lists them.'})
+export const instanceParam = kubeName('instance', {description: 'Instance (pod) name, e.g. "orders-db-2".'})
 
 export const instancesParam = (description: string) =>
   z

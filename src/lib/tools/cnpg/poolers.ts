@@ -23,7 +23,7 @@ export interface CnpgPooler {
   status?: {instances?: number; phase?: string; phaseReason?: string; image?: string; error?: string; conditions?: Array<{type: string; status: string; reason?: string; message?: string}>}
 }
 
-export const poolerNameParam = kubeName('name', {description: 'Name of the Pooler, e.g. "orders-db-pooler-rw".'})
+export const poolerNameParam = kubeName('name', {description: 'Pooler name.'})
 
 export const poolerSummarySchema = z.object({
   name: z.string(),
@@ -119,9 +119,9 @@ export async function poolerPods(kube: KubeClient, namespace: string, pooler: st
   }
 }
 
-export const poolModeParam = z.enum(['session', 'transaction']).describe('PgBouncer pool_mode (the two CNPG supports): "session" (default, every feature works) or "transaction" (many more clients per server connection; no session state such as SET or advisory locks across transactions).')
+export const poolModeParam = z.enum(['session', 'transaction']).describe('"transaction" serves more clients but keeps no session state.')
 
-export const pgbouncerParametersParam = settingsMapParam('PgBouncer parameters', 'PgBouncer settings, e.g. {"max_client_conn": "1000", "default_pool_size": "20"}. The operator rejects the ones it manages itself.')
+export const pgbouncerParametersParam = settingsMapParam('PgBouncer parameters', 'PgBouncer settings, e.g. {"max_client_conn": "1000"}.')
 
 /** Shared by pause_pooler and resume_pooler: spec.pgbouncer.paused. The registry confirms a pause (pause_pooler declares it). */
 export async function setPoolerPaused(context: ToolContext, args: {name: string; namespace?: string}, paused: boolean): Promise<ToolReply<Record<string, unknown>>> {

@@ -14,18 +14,17 @@ export const promoteClusterInstance = defineTool({
   name: 'promote_cluster_instance',
   title: 'Promote a replica to primary (switchover)',
   description: [
-    'Switch the primary of a CloudNativePG cluster over to another instance, the way "kubectl cnpg promote" does: it sets status.targetPrimary and the operator performs a controlled switchover (a few seconds of write unavailability).',
-    'Use it during a storage shrink (to move the primary to a resized instance), before maintenance on the primary\'s node, or to choose where the primary runs.',
-    'Refused when the instance is unknown, already primary, when a switchover is already in progress, or when the instance is not reported healthy (force=true overrides the last check only).',
-    'wait=true returns when the operator reports the new primary (currentPrimary and targetPrimary) and the cluster healthy.',
-    'Example: {"name": "orders-db", "namespace": "payments", "instance": "orders-db-3", "wait": true}.',
-    'Errors: 404 when the cluster does not exist; 403 without patch permission on clusters/status (cnpg-cloudnative-pg-edit).',
+    'Switch the primary over to another instance (like "kubectl cnpg promote"): a few seconds without writes. Refused for an unknown, unhealthy or already primary instance, or during a switchover (force=true skips the health check).',
+    'Example: {"name": "orders-db", "instance": "orders-db-3", "wait": true}.',
+    'Errors: 404; 403 without patch on clusters/status.',
   ].join('\n'),
-  input: {
-    name: clusterNameParam,
-    instance: instanceParam,
-    force: z.boolean().default(false).describe('true: promote even if the instance is not reported healthy (risk of data loss if it lags behind). Only when the user asked.'),
-    namespace: namespaceParam,
+  get input() {
+    return {
+      name: clusterNameParam,
+      instance: instanceParam,
+      force: z.boolean().default(false).describe('Promote an unhealthy instance (may lose data); only if the user asked.'),
+      namespace: namespaceParam,
+    }
   },
   annotations: {readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false},
   waits: true,

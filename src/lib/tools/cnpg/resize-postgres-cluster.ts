@@ -13,25 +13,24 @@ export const resizePostgresCluster = defineTool({
   name: 'resize_postgres_cluster',
   title: 'Resize PostgreSQL cluster storage',
   description: [
-    'Change the data volume size (spec.storage.size) of a CloudNativePG cluster.',
-    'Growing is done in place: the operator expands each PVC (needs a StorageClass that allows volume expansion). Nothing else changes.',
-    'Shrinking is not possible in place, so it is a workflow: this tool temporarily disables CNPG validation (annotation cnpg.io/validation=disabled), sets the smaller size and adds extra_instances new replicas (built with the new size), then restores the annotation. Then: get_cluster_resize_status shows the next step; promote_cluster_instance moves the primary to a resized instance; delete_cluster_instance recycles each old-size instance; finally scale_postgres_cluster back to the original count. A shrink needs confirmation (the human is asked when the client supports it, else confirm_shrink=true).',
-    'If a shrink fails half-way the result says exactly what was and was not applied; restore_validation_only=true re-enables validation on its own.',
-    'Examples: grow {"name": "orders-db", "storage_size": "50Gi"}; shrink {"name": "orders-db", "storage_size": "5Gi", "extra_instances": 1, "confirm_shrink": true}; recover {"name": "orders-db", "restore_validation_only": true}.',
-    'Errors: 404 when the cluster does not exist; 403 without patch permission on clusters; 422 when the API server rejects the new spec.',
+    'Change the data volume size. Growing expands each PVC in place (the StorageClass must allow expansion). Shrinking (confirm_shrink) sets the smaller size and adds extra_instances new replicas; then follow get_cluster_resize_status: promote_cluster_instance, delete_cluster_instance for each old instance, scale back. restore_validation_only=true repairs a half-done shrink.',
+    'Example: {"name": "orders-db", "storage_size": "50Gi"}; shrink: {"name": "orders-db", "storage_size": "5Gi", "extra_instances": 1}.',
+    'Errors: 404, 403, 422.',
   ].join('\n'),
-  input: {
-    name: clusterNameParam,
-    storage_size: storageSizeParam('storage_size', 'The new size of each instance\'s data volume, e.g. "50Gi". Required unless restore_validation_only=true.').optional(),
-    extra_instances: z
-      .number()
-      .int('extra_instances must be a whole number')
-      .min(1, 'extra_instances must be at least 1: a shrink needs new replicas to move the data to')
-      .max(5, 'extra_instances must be at most 5')
-      .default(1)
-      .describe('Shrink only: replicas to add (1-5), built with the new size, before old instances are recycled.'),
-    restore_validation_only: z.boolean().default(false).describe('true: only remove the cnpg.io/validation=disabled annotation left by an interrupted shrink; storage_size is ignored.'),
-    namespace: namespaceParam,
+  get input() {
+    return {
+      name: clusterNameParam,
+      storage_size: storageSizeParam('storage_size', 'New data volume size, e.g. "50Gi".').optional(),
+      extra_instances: z
+        .number()
+        .int('extra_instances must be a whole number')
+        .min(1, 'extra_instances must be at least 1: a shrink needs new replicas to move the data to')
+        .max(5, 'extra_instances must be at most 5')
+        .default(1)
+        .describe('Shrink: replicas to add at the new size.'),
+      restore_validation_only: z.boolean().default(false).describe('Only re-enable validation after a failed shrink.'),
+      namespace: namespaceParam,
+    }
   },
   annotations: {readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false},
   confirm: {flag: 'confirm_shrink', when: 'to shrink storage (shrink only; growing needs no confirmation)', message: (args) => `Shrink the storage of cluster ${String(args.name)} to ${String(args.storage_size)}.`},

@@ -8,10 +8,9 @@ export const restartPostgresCluster = defineTool({
   name: 'restart_postgres_cluster',
   title: 'Rolling restart of a PostgreSQL cluster',
   description: [
-    'Restart every instance of a CloudNativePG cluster, replicas first and the primary last (with a switchover or restart as the cluster\'s primaryUpdateMethod says), like "kubectl cnpg restart": it sets the annotation kubectl.kubernetes.io/restartedAt to now.',
-    'Use it after changing settings that need a restart, or to recover from a stuck state. Causes a short write interruption: the human is asked to confirm when the client supports it; otherwise confirm=true is required. wait=true returns when the cluster is healthy again after the restart.',
-    'Example: {"name": "orders-db", "namespace": "payments", "confirm": true}.',
-    'Errors: 404 when the cluster does not exist; 403 without patch permission on clusters (cnpg-cloudnative-pg-edit).',
+    'Rolling restart of every instance, primary last (like "kubectl cnpg restart"): a short write interruption. Use it after settings that need a restart.',
+    'Example: {"name": "orders-db", "confirm": true}.',
+    'Errors: 404, 403.',
   ].join('\n'),
   input: {name: clusterNameParam, namespace: namespaceParam},
   annotations: {readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false},

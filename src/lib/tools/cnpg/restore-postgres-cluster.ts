@@ -16,37 +16,37 @@ export const restorePostgresCluster = defineTool({
   name: 'restore_postgres_cluster',
   title: 'Restore a PostgreSQL cluster from a backup',
   description: [
-    'Create a new CloudNativePG cluster bootstrapped from a backup (bootstrap.recovery): either from a completed Backup object (backup_name) or from the object store of an existing cluster (source_cluster, using its spec.backup.barmanObjectStore). Optionally recover to a point in time: target_time (RFC 3339), target_lsn, target_xid, target_name (a restore point) or target_immediate (end of the backup); at most one.',
-    'Image, storage size and PostgreSQL parameters default to the source cluster\'s, which recovery needs. The restored cluster has no backups configured, so it never writes into the source\'s archive.',
-    'Restoring over an existing cluster name deletes that cluster first: the human is asked to confirm (or confirm_replace=true when the client cannot ask). The source cluster itself is never replaced.',
-    'Example: {"name": "orders-db-restored", "namespace": "payments", "backup_name": "orders-db-202611240200", "target_time": "2026-11-24T09:30:00Z", "wait": true}.',
-    'Errors: 404 when the backup or source cluster does not exist; the backup must be completed; 409 when the name is taken and not replaced; 403 without create permission on clusters.',
+    'Create a new cluster from a backup: a completed Backup (backup_name) or another cluster\'s object store (source_cluster), optionally to a point in time (one target_*). Image, storage and parameters default to the source\'s. Replacing an existing cluster of that name needs confirm_replace.',
+    'Example: {"name": "orders-db-restored", "backup_name": "orders-db-202611240200", "target_time": "2026-11-24T09:30:00Z", "wait": true}.',
+    'Errors: 404 for the backup or source; 409 when the name is taken; 403.',
   ].join('\n'),
-  input: {
-    name: clusterNameParam.describe('Name of the new (restored) cluster.'),
-    backup_name: kubeName('backup_name', {description: 'A completed Backup in the same namespace to restore from (list_backups shows them).'}).optional(),
-    source_cluster: kubeName('source_cluster', {maxLength: 50, description: 'Restore from this cluster\'s object store (its spec.backup.barmanObjectStore) instead of a Backup object.'}).optional(),
-    target_time: z
-      .string()
-      .superRefine((value, ctx) => {
-        const problem = rfc3339Problem(value)
-        if (problem) ctx.addIssue({code: 'custom', message: `target_time "${value}" ${problem}`})
-      })
-      .optional()
-      .describe('Point-in-time recovery: replay WAL up to this RFC 3339 time, e.g. "2026-11-24T09:30:00Z".'),
-    target_lsn: z.string().regex(/^[0-9A-Fa-f]{1,8}\/[0-9A-Fa-f]{1,8}$/, 'target_lsn must be a PostgreSQL LSN such as "0/3000060"').optional().describe('Recover up to this write-ahead log location, e.g. "0/3000060".'),
-    target_xid: z.string().regex(/^[0-9]{1,20}$/, 'target_xid must be a transaction id: digits only, e.g. "1234567"').optional().describe('Recover up to this transaction id.'),
-    // eslint-disable-next-line no-control-regex -- rejecting control characters is the point
-    target_name: z.string().min(1).max(63, 'target_name must be at most 63 characters').regex(/^[^\x00-\x1f]+$/, 'target_name must not contain control characters').optional().describe('Recover up to this named restore point (pg_create_restore_point).'),
-    target_immediate: z.boolean().optional().describe('true: stop as soon as the backup is consistent (the earliest possible point).'),
-    exclusive: z.boolean().optional().describe('With target_time/lsn/xid/name: stop just before the target instead of just after it.'),
-    instances: instancesParam('Instances of the restored cluster (1-10).').default(1),
-    storage_size: storageSizeParam('storage_size', 'Data volume size; default: the source cluster\'s. Must hold the restored data.').optional(),
-    storage_class: dnsSubdomainParam('storage_class', 'StorageClass for the data volumes; default: the source cluster\'s, else the cluster default.').optional(),
-    postgres_version: postgresVersionParam('PostgreSQL version of the image; default: the source cluster\'s image. Must be the major version the backup was taken with.').optional(),
-    database: postgresIdentifier('database', 'Application database name in the backup (default "app"); its owner gets a new Secret <name>-app.').optional(),
-    owner: postgresIdentifier('owner', 'Owner of that database (default: same as database).').optional(),
-    namespace: namespaceParam,
+  get input() {
+    return {
+      name: clusterNameParam.describe('Name of the new (restored) cluster.'),
+      backup_name: kubeName('backup_name', {description: 'A completed Backup.'}).optional(),
+      source_cluster: kubeName('source_cluster', {maxLength: 50, description: 'A cluster whose object store to use.'}).optional(),
+      target_time: z
+        .string()
+        .superRefine((value, ctx) => {
+          const problem = rfc3339Problem(value)
+          if (problem) ctx.addIssue({code: 'custom', message: `target_time "${value}" ${problem}`})
+        })
+        .optional()
+        .describe('RFC 3339 time.'),
+      target_lsn: z.string().regex(/^[0-9A-Fa-f]{1,8}\/[0-9A-Fa-f]{1,8}$/, 'target_lsn must be a PostgreSQL LSN such as "0/3000060"').optional().describe('e.g. "0/3000060".'),
+      target_xid: z.string().regex(/^[0-9]{1,20}$/, 'target_xid must be a transaction id: digits only, e.g. "1234567"').optional().describe('Transaction id.'),
+      // eslint-disable-next-line no-control-regex -- rejecting control characters is the point
+      target_name: z.string().min(1).max(63, 'target_name must be at most 63 characters').regex(/^[^\x00-\x1f]+$/, 'target_name must not contain control characters').optional().describe('A named restore point.'),
+      target_immediate: z.boolean().optional().describe('Stop once consistent.'),
+      exclusive: z.boolean().optional().describe('Stop just before the target.'),
+      instances: instancesParam('Instances.').default(1),
+      storage_size: storageSizeParam('storage_size', 'Default: the source\'s.').optional(),
+      storage_class: dnsSubdomainParam('storage_class', 'Default: the source\'s.').optional(),
+      postgres_version: postgresVersionParam('Default: the source\'s; same major.').optional(),
+      database: postgresIdentifier('database', 'Application database in the backup.').optional(),
+      owner: postgresIdentifier('owner', 'Its owner.').optional(),
+      namespace: namespaceParam,
+    }
   },
   annotations: {readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false},
   confirm: {flag: 'confirm_replace', when: 'to DELETE an existing cluster of the same name and replace it by the restore', message: (args) => `Replace the existing cluster ${String(args.name)} by the restore.`},

@@ -8,10 +8,9 @@ export const resumePostgresCluster = defineTool({
   name: 'resume_postgres_cluster',
   title: 'Resume a hibernated PostgreSQL cluster',
   description: [
-    'Bring a hibernated CloudNativePG cluster back (annotation cnpg.io/hibernation=off): the operator starts its instances again on the kept volumes. Loses nothing, so it needs no confirmation.',
-    'wait=true returns when every instance is ready again (or at the timeout).',
-    'Example: {"name": "orders-db", "namespace": "payments", "wait": true}.',
-    'Errors: 404 when the cluster does not exist; 403 without patch permission on clusters (cnpg-cloudnative-pg-edit).',
+    'Start a hibernated cluster again on its kept volumes.',
+    'Example: {"name": "orders-db", "wait": true}.',
+    'Errors: 404, 403.',
   ].join('\n'),
   input: {name: clusterNameParam, namespace: namespaceParam},
   annotations: {readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false},

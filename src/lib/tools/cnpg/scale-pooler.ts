@@ -7,14 +7,16 @@ export const scalePooler = defineTool({
   name: 'scale_pooler',
   title: 'Scale a PgBouncer pooler',
   description: [
-    'Change the number of PgBouncer pods of a CloudNativePG Pooler (spec.instances). Scaling to 0 stops every PgBouncer pod, so applications using the pooler lose their connections: then the human is asked to confirm (or confirm=true is required when the client cannot ask).',
-    'Example: {"name": "orders-db-pooler-rw", "namespace": "payments", "instances": 3}. dry_run=true validates the change with the API server and stores nothing.',
-    'Errors: 404 when the Pooler does not exist (list_poolers); 403 without patch permission on poolers (cnpg-cloudnative-pg-edit).',
+    'Set the number of PgBouncer pods. 0 drops every client connection (confirm).',
+    'Example: {"name": "orders-db-pooler-rw", "instances": 3}.',
+    'Errors: 404, 403.',
   ].join('\n'),
-  input: {
-    name: poolerNameParam,
-    instances: z.number().int().min(0).max(10).describe('The new number of PgBouncer pods (0-10); 0 stops the pooler.'),
-    namespace: namespaceParam,
+  get input() {
+    return {
+      name: poolerNameParam,
+      instances: z.number().int().min(0).max(10).describe('PgBouncer pods; 0 stops it.'),
+      namespace: namespaceParam,
+    }
   },
   annotations: {readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false},
   confirm: {flag: 'confirm', when: 'to scale the pooler to 0 pods (other sizes need no confirmation)', message: (args) => `Scale pooler ${String(args.name)} to ${String(args.instances)} PgBouncer pod(s).`},

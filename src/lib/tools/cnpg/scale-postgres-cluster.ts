@@ -8,16 +8,16 @@ export const scalePostgresCluster = defineTool({
   name: 'scale_postgres_cluster',
   title: 'Scale a PostgreSQL cluster',
   description: [
-    'Change the number of instances of a CloudNativePG cluster (spec.instances): scaling up adds streaming replicas, scaling down removes the most recently created replicas and their volumes (never the primary).',
-    'Use it to add read capacity or high availability, or to remove replicas. To change storage size use resize_postgres_cluster instead.',
-    'Scaling down deletes replica volumes: the human is asked to confirm when the client supports it; otherwise confirm_scale_down=true is required. Scaling up needs no confirmation.',
-    'Example: {"name": "orders-db", "namespace": "payments", "instances": 5, "wait": true}. dry_run=true validates the change with the API server and stores nothing.',
-    'Errors: 404 when the cluster does not exist; 403 without patch permission on clusters (cnpg-cloudnative-pg-edit); 422 when the API server rejects the new spec.',
+    'Set the number of instances: up adds replicas; down removes the newest replicas and their volumes, never the primary (confirm_scale_down). For storage use resize_postgres_cluster.',
+    'Example: {"name": "orders-db", "instances": 5, "wait": true}.',
+    'Errors: 404, 403, 422.',
   ].join('\n'),
-  input: {
-    name: clusterNameParam,
-    instances: instancesParam('The new total number of instances (1-10), primary included.'),
-    namespace: namespaceParam,
+  get input() {
+    return {
+      name: clusterNameParam,
+      instances: instancesParam('New total, primary included.'),
+      namespace: namespaceParam,
+    }
   },
   annotations: {readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false},
   confirm: {flag: 'confirm_scale_down', when: 'to scale down (removes replicas and their volumes; scaling up needs no confirmation)', message: (args) => `Scale cluster ${String(args.name)} to ${String(args.instances)} instance(s).`},

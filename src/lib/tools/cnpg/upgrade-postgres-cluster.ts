@@ -11,18 +11,18 @@ export const upgradePostgresCluster = defineTool({
   name: 'upgrade_postgres_cluster',
   title: 'Upgrade PostgreSQL of a cluster',
   description: [
-    'Change the PostgreSQL version of a CloudNativePG cluster: a new image of the same major is a rolling update (replicas first, then a switchover); a new major is CNPG\'s offline in-place major upgrade (1.26+): every instance stops, pg_upgrade runs in a job on the primary\'s volume, replicas are recreated. Downgrades are refused.',
-    'Give exactly one of: image (any image), postgres_version (the official ghcr.io/cloudnative-pg/postgresql image, e.g. "17"), or catalog_major (for clusters that use an ImageCatalog: the catalog\'s image for that major).',
-    'Always run dry_run=true first: it names the current and target versions and validates the change with the API server. Applying asks the human to confirm (or needs confirm=true). Take a backup before a major upgrade. Follow it with get_cluster_upgrade_status.',
-    'Example: {"name": "orders-db", "namespace": "payments", "postgres_version": "17", "dry_run": true}.',
-    'Errors: 404 when the cluster (or image catalog) does not exist; 403 without patch permission on clusters (cnpg-cloudnative-pg-edit); 422 when the operator\'s webhook rejects the change.',
+    'Change the PostgreSQL version: a minor is a rolling update; a new major is CNPG\'s offline in-place upgrade (all instances stop, pg_upgrade runs). No downgrades. Give one of image, postgres_version or catalog_major. Dry-run first, back up before a major; then get_cluster_upgrade_status.',
+    'Example: {"name": "orders-db", "postgres_version": "17", "dry_run": true}.',
+    'Errors: 404 (cluster or image catalog); 403; 422 from the operator\'s webhook.',
   ].join('\n'),
-  input: {
-    name: clusterNameParam,
-    image: z.string().min(1).max(512).regex(/^[^\s]+$/, 'image must not contain spaces').optional().describe('The new PostgreSQL image, e.g. "ghcr.io/cloudnative-pg/postgresql:17.6-system-trixie".'),
-    postgres_version: postgresVersionParam('PostgreSQL version of the official image, e.g. "17" or "16.10".').optional(),
-    catalog_major: z.number().int().min(13).max(99).optional().describe('For clusters using spec.imageCatalogRef: the major version to take from the catalog.'),
-    namespace: namespaceParam,
+  get input() {
+    return {
+      name: clusterNameParam,
+      image: z.string().min(1).max(512).regex(/^[^\s]+$/, 'image must not contain spaces').optional().describe('Any image.'),
+      postgres_version: postgresVersionParam('Official image version, e.g. "17".').optional(),
+      catalog_major: z.number().int().min(13).max(99).optional().describe('Major from the ImageCatalog.'),
+      namespace: namespaceParam,
+    }
   },
   annotations: {readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false},
   waits: true,

@@ -1,4 +1,5 @@
 import type {McpServer} from '@modelcontextprotocol/sdk/server/mcp.js'
+import {prepareJsonSchemaValidation} from '../../server/json-schema-validator.ts'
 import {log} from '../../server/logger.ts'
 import {ToolError} from '../errors.ts'
 
@@ -12,6 +13,8 @@ export type HumanAnswer = 'accepted' | 'declined' | 'unsupported'
 export async function askHuman(server: McpServer, message: string): Promise<HumanAnswer> {
   if (!server.server.getClientCapabilities()?.elicitation) return 'unsupported'
   try {
+    // The SDK checks the answer against requestedSchema with a validator loaded on first use.
+    await prepareJsonSchemaValidation()
     const result = await server.server.elicitInput({
       message,
       requestedSchema: {type: 'object', properties: {confirm: {type: 'boolean', title: 'Proceed', description: 'Check to proceed with this change'}}, required: ['confirm']},

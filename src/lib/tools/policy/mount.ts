@@ -14,10 +14,6 @@ export function checkDeclaration(tool: AnyTool): void {
   if (readOnlyHint && (destructiveHint || tool.confirm || tool.waits)) throw new Error(`${tool.name}: a read-only tool cannot be destructive, confirm or wait`)
   if (destructiveHint && !tool.confirm) throw new Error(`${tool.name}: a destructive tool must declare how it is confirmed (confirm)`)
   if (!destructiveHint && tool.confirm) throw new Error(`${tool.name}: only destructive tools confirm`)
-  const own = Object.keys(tool.input)
-  for (const reserved of ['dry_run', 'wait', 'timeout', ...(tool.confirm ? [tool.confirm.flag] : [])]) {
-    if (own.includes(reserved)) throw new Error(`${tool.name}: "${reserved}" is added by the registry; do not declare it`)
-  }
 }
 
 /**
@@ -29,18 +25,33 @@ export function mountToolsets(server: McpServer, toolsets: Toolset[], env: ToolE
     for (const tool of toolset.tools) {
       checkDeclaration(tool)
       if (exclusionReason(tool, toolset, env.policy, env.sessionIdentity)) continue
-      server.registerTool(
+      const registered = server.registerTool(
         tool.name,
-        {
-          title: tool.title,
-          description: tool.description,
-          inputSchema: inputSchema(tool),
-          outputSchema: outputSchema(tool),
-          annotations: {title: tool.title, ...tool.annotations},
-        },
+        {title: tool.title, description: tool.description, annotations: tool.annotations},
         // The SDK infers argument types from the schema; the registry re-types them per tool.
         ((args: Record<string, unknown>, extra: Extra) => runTool(server, env, tool, args, extra)) as never,
       )
+      // The schemas are built when first read (a call of this tool, or a tools/list computed live),
+      // not at start-up: the executable answers tools/list from its snapshot, and most sessions
+      // call a few tools. The SDK reads them only from the registered tool, at the time of use.
+      lazyProperty(registered, 'inputSchema', () => inputSchema(tool))
+      lazyProperty(registered, 'outputSchema', () => outputSchema(tool))
     }
   }
+}
+
+function lazyProperty<T extends object, K extends keyof T>(target: T, key: K, make: () => unknown): void {
+  let value: unknown
+  let made = false
+  Object.defineProperty(target, key, {
+    configurable: true,
+    enumerable: true,
+    get: () => {
+      if (!made) [value, made] = [make(), true]
+      return value
+    },
+    set: (next: unknown) => {
+      ;[value, made] = [next, true]
+    },
+  })
 }

@@ -13,6 +13,11 @@ import {waitParam, waitTimeoutParam} from '../wait.ts'
 
 export function inputShape(tool: AnyTool): Record<string, z.ZodType> {
   const shape: Record<string, z.ZodType> = {...(tool.input as Record<string, z.ZodType>)}
+  // Checked here, where the tool's parameters are first built (its first call, the build-time
+  // tools/list snapshot, every test that lists tools), not at start-up.
+  for (const reserved of ['dry_run', 'wait', 'timeout', ...(tool.confirm ? [tool.confirm.flag] : [])]) {
+    if (reserved in shape) throw new Error(`${tool.name}: "${reserved}" is added by the registry; do not declare it`)
+  }
   if (tool.confirm) shape[tool.confirm.flag] = confirmFlag(tool.confirm.when)
   if (tool.waits) {
     shape.wait = waitParam

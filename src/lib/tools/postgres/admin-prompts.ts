@@ -34,8 +34,7 @@ export const adminReloadPrompts = defineTool({
   name: 'admin_reload_prompts',
   title: 'Reload the prompt bundle (admin)',
   description: [
-    'Read the prompt bundle file again now (it is also reloaded automatically when the file changes). Connected clients get notifications/prompts/list_changed when the prompts changed.',
-    'An invalid file is refused and the previous bundle stays in use; the result says why.',
+    'Reload the prompt bundle file now (it also reloads on change); clients get prompts/list_changed. An invalid file is refused and the old bundle stays.',
     'Example: {}.',
     'Errors: only for kmcp administrators.',
   ].join('\n'),
@@ -60,7 +59,11 @@ export const adminReloadPrompts = defineTool({
 export const adminGetPromptManifest = defineTool({
   name: 'admin_get_prompt_manifest',
   title: 'Show the prompt bundle manifest (admin)',
-  description: ['Show which prompt bundle is loaded: source file, version, hash, prompt ids, built-in prompt ids, and why the last load failed if it did.', 'Example: {}.', 'Errors: only for kmcp administrators.'].join('\n'),
+  description: [
+    'Which prompt bundle is loaded: file, version, hash, prompt ids, and the last load error.',
+    'Example: {}.',
+    'Errors: only for kmcp administrators.',
+  ].join('\n'),
   input: {},
   output: manifestShape,
   annotations: {readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false},

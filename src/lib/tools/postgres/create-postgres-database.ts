@@ -17,23 +17,24 @@ const localeText = (what: string, example: string) =>
     .max(128, `${what} must be at most 128 characters`)
     .regex(/^[A-Za-z0-9_.@=+:-]+$/, `${what} may contain only letters, digits and _ . @ = + : - (e.g. ${example})`)
 
-const input = {
+/** Built on first use (see policy/mount.ts): the executable starts without it. */
+const input = () => ({
   cluster_name: clusterNameParam,
   database_name: databaseNameParam,
-  owner: postgresName('owner', 'Role that owns the database, e.g. "app" or a role made with create_postgres_role. It must exist in the cluster (see skip_owner_check).'),
-  reclaim_policy: reclaimPolicyParam.default('retain').describe('What happens to the PostgreSQL database when its Database object is deleted: "retain" (default) keeps it with its data, "delete" drops it.'),
-  encoding: localeText('encoding', '"UTF8"').optional().describe('ENCODING, e.g. "UTF8". Cannot be changed later.'),
-  locale: localeText('locale', '"en_US.UTF-8"').optional().describe('LOCALE (sets LC_COLLATE and LC_CTYPE), e.g. "en_US.UTF-8". Cannot be changed later.'),
-  locale_provider: z.enum(['builtin', 'icu', 'libc']).optional().describe('LOCALE_PROVIDER (PostgreSQL 16+): "libc", "icu" (needs icu_locale) or "builtin" (PostgreSQL 17+, needs builtin_locale). Cannot be changed later.'),
-  locale_collate: localeText('locale_collate', '"en_US.UTF-8"').optional().describe('LC_COLLATE, e.g. "en_US.UTF-8". Cannot be changed later.'),
-  locale_ctype: localeText('locale_ctype', '"en_US.UTF-8"').optional().describe('LC_CTYPE, e.g. "en_US.UTF-8". Cannot be changed later.'),
-  icu_locale: localeText('icu_locale', '"en-US"').optional().describe('ICU_LOCALE, e.g. "en-US"; only with locale_provider="icu". Cannot be changed later.'),
-  icu_rules: z.string().min(1).max(1024, 'icu_rules must be at most 1024 characters').optional().describe('ICU_RULES (PostgreSQL 16+) tailoring rules, e.g. "&V << w <<< W"; only with locale_provider="icu". Cannot be changed later.'),
-  builtin_locale: localeText('builtin_locale', '"C.UTF-8"').optional().describe('BUILTIN_LOCALE (PostgreSQL 17+), "C" or "C.UTF-8"; only with locale_provider="builtin". Cannot be changed later.'),
-  collation_version: z.string().min(1).max(64).regex(/^[A-Za-z0-9_.-]+$/, 'collation_version may contain only letters, digits, "_", "." and "-" (e.g. "153.120")').optional().describe('COLLATION_VERSION, e.g. "153.120". Rarely needed.'),
-  skip_owner_check: z.boolean().default(false).describe('true: do not check that the owner role is known to Kubernetes (for roles created by SQL directly).'),
+  owner: postgresName('owner', 'An existing role, e.g. "app".'),
+  reclaim_policy: reclaimPolicyParam.default('retain').describe('"delete": deleting the object drops the database.'),
+  encoding: localeText('encoding', '"UTF8"').optional().describe('e.g. "UTF8".'),
+  locale: localeText('locale', '"en_US.UTF-8"').optional().describe('e.g. "en_US.UTF-8".'),
+  locale_provider: z.enum(['builtin', 'icu', 'libc']).optional().describe('icu needs icu_locale; builtin needs builtin_locale.'),
+  locale_collate: localeText('locale_collate', '"en_US.UTF-8"').optional().describe('LC_COLLATE.'),
+  locale_ctype: localeText('locale_ctype', '"en_US.UTF-8"').optional().describe('LC_CTYPE.'),
+  icu_locale: localeText('icu_locale', '"en-US"').optional().describe('e.g. "en-US".'),
+  icu_rules: z.string().min(1).max(1024, 'icu_rules must be at most 1024 characters').optional().describe('ICU tailoring rules.'),
+  builtin_locale: localeText('builtin_locale', '"C.UTF-8"').optional().describe('"C" or "C.UTF-8" (PostgreSQL 17+).'),
+  collation_version: z.string().min(1).max(64).regex(/^[A-Za-z0-9_.-]+$/, 'collation_version may contain only letters, digits, "_", "." and "-" (e.g. "153.120")').optional().describe('Rarely needed.'),
+  skip_owner_check: z.boolean().default(false).describe('Allow an owner created by SQL.'),
   namespace: namespaceParam,
-}
+})
 
 /** Roles kmcp can see for a cluster: DatabaseRoles, legacy managed roles, the bootstrap owner and postgres. */
 async function knownRoles(kube: KubeClient, namespace: string, cluster: CnpgCluster, signal: AbortSignal): Promise<string[]> {
@@ -54,12 +55,13 @@ export const createPostgresDatabase = defineTool({
   name: 'create_postgres_database',
   title: 'Create a PostgreSQL database',
   description: [
-    'Create a PostgreSQL database in a CloudNativePG cluster through a Database object named "<cluster>-<database>", owned by an existing role, with optional locale and encoding options (these cannot be changed later).',
-    'Rules the API server enforces (CEL): icu_locale and icu_rules need locale_provider="icu"; builtin_locale needs locale_provider="builtin"; the names "postgres", "template0" and "template1" are reserved. dry_run=true checks all of this and shows the object without storing it.',
-    'Example: {"cluster_name": "orders-db", "database_name": "orders", "owner": "app", "encoding": "UTF8", "locale_provider": "icu", "icu_locale": "en-US", "namespace": "payments"}.',
-    'Errors: "cluster was not found"; "owner … is not a role of the cluster" (create it with create_postgres_role first, or skip_owner_check=true); "already exists"; 422 for the rules above; 403 when kmcp may not create databases there.',
+    'Create a database (a Database "<cluster>-<database>") owned by an existing role, with locale and encoding options that cannot change later. icu_locale/icu_rules need locale_provider "icu", builtin_locale needs "builtin"; postgres, template0 and template1 are reserved.',
+    'Example: {"cluster_name": "orders-db", "database_name": "orders", "owner": "app"}.',
+    'Errors: "cluster was not found"; "owner … is not a role" (create_postgres_role first); "already exists"; 422; 403.',
   ].join('\n'),
-  input,
+  get input() {
+    return input()
+  },
   annotations: {readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false},
   handler: async (args, context) => {
     const namespace = await context.namespace(args.namespace)

@@ -9,16 +9,16 @@ export const deletePostgresDatabase = defineTool({
   name: 'delete_postgres_database',
   title: 'Delete a PostgreSQL database',
   description: [
-    'Delete the Database object of a PostgreSQL database. With reclaim policy "delete" the operator DROPS the database and all its data; with "retain" (the default) the database stays in PostgreSQL and only the Database object goes.',
-    'Dropping is destructive: the human is asked to confirm when the client supports it, otherwise confirm_deletion=true is required. dry_run=true shows what would happen.',
-    'Finds the Database object by its spec, whatever its object name.',
-    'Example: {"cluster_name": "orders-db", "database_name": "orders", "namespace": "payments", "dry_run": true}.',
-    'Errors: "No Database object … was found" (list_postgres_databases shows them); 403 when kmcp may not delete databases there.',
+    'Delete a database\'s Database object. Reclaim policy "delete" DROPS the database and its data (confirm_deletion); "retain" (default) keeps it in PostgreSQL.',
+    'Example: {"cluster_name": "orders-db", "database_name": "orders", "dry_run": true}.',
+    'Errors: "No Database object … was found"; 403.',
   ].join('\n'),
-  input: {
-    cluster_name: clusterNameParam,
-    database_name: databaseNameParam,
-    namespace: namespaceParam,
+  get input() {
+    return {
+      cluster_name: clusterNameParam,
+      database_name: databaseNameParam,
+      namespace: namespaceParam,
+    }
   },
   annotations: {readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false},
   confirm: {flag: 'confirm_deletion', when: 'to drop a database (reclaim policy "delete")', message: (args) => `Delete database ${String(args.database_name)} of cluster ${String(args.cluster_name)}.`},

@@ -12,17 +12,17 @@ export const deletePostgresRole = defineTool({
   name: 'delete_postgres_role',
   title: 'Delete a PostgreSQL role',
   description: [
-    'Delete the DatabaseRole of a PostgreSQL role, and the role\'s password Secret if kmcp created it (a Secret made by someone else is kept). What happens inside PostgreSQL follows the reclaim policy: "retain" keeps the role, "delete" drops it; drop_role=true switches the policy to "delete" first.',
-    'Dropping a role is destructive: the human is asked to confirm when the client supports it, otherwise confirm_deletion=true is required. Removing a DatabaseRole whose role is retained needs no confirmation.',
-    'With no DatabaseRole but a kmcp-made Secret left over, the Secret is cleaned up.',
-    'Example: {"cluster_name": "orders-db", "role_name": "app_reader", "drop_role": true, "dry_run": true, "namespace": "payments"}.',
-    'Errors: "nothing to delete" when neither the DatabaseRole nor a kmcp Secret exists; 403 when kmcp may not delete databaseroles or Secrets.',
+    'Delete a role\'s DatabaseRole and its kmcp-made password Secret. Reclaim policy "retain" keeps the role in PostgreSQL; "delete" drops it; drop_role=true sets "delete" first (confirm_deletion).',
+    'Example: {"cluster_name": "orders-db", "role_name": "app_reader", "drop_role": true, "dry_run": true}.',
+    'Errors: "nothing to delete"; 403.',
   ].join('\n'),
-  input: {
-    cluster_name: clusterNameParam,
-    role_name: roleNameParam,
-    drop_role: z.boolean().default(false).describe('true: drop the role inside PostgreSQL too (sets the reclaim policy to "delete" before deleting). Objects it owns must be reassigned first or the operator reports an error.'),
-    namespace: namespaceParam,
+  get input() {
+    return {
+      cluster_name: clusterNameParam,
+      role_name: roleNameParam,
+      drop_role: z.boolean().default(false).describe('Drop the role in PostgreSQL too (its objects must be reassigned first).'),
+      namespace: namespaceParam,
+    }
   },
   annotations: {readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false},
   confirm: {flag: 'confirm_deletion', when: 'to drop a role', message: (args) => `Delete role ${String(args.role_name)} of cluster ${String(args.cluster_name)}.`},

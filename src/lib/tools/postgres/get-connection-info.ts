@@ -31,19 +31,19 @@ export const getConnectionInfo = defineTool({
   name: 'get_connection_info',
   title: 'Get connection information',
   description: [
-    'How to connect to a CloudNativePG cluster: the read-write (<cluster>-rw, the primary), read-only (<cluster>-ro, replicas) and any-instance (<cluster>-r) Service host names, port 5432, the user and database, a connection URI without the password, and the Secret holding the password with the kubectl command to read it.',
-    'Without role_name it describes the application user CNPG bootstraps (Secret <cluster>-app); with role_name, that role and its Secret.',
-    'The password itself is returned only with include_password=true, only if kmcp may read that Secret, and, on a shared HTTP server that does not impersonate its callers, only to administrators. Ask for it only when the user needs it in this conversation.',
-    'Example: {"cluster_name": "orders-db", "role_name": "app_reader", "database_name": "orders", "namespace": "payments"}.',
-    'Errors: "cluster was not found"; "No DatabaseRole …" for an unknown role; 403 when kmcp may not read the cluster.',
+    'How to connect: the -rw (primary), -ro (replicas) and -r Service hosts, port 5432, user, database, a URI without password and the Secret holding it. Without role_name: the bootstrap app user. The password only with include_password=true, when the user needs it (admins only on a shared server).',
+    'Example: {"cluster_name": "orders-db", "role_name": "app_reader"}.',
+    'Errors: "cluster was not found"; "No DatabaseRole …"; 403.',
   ].join('\n'),
-  input: {
-    cluster_name: clusterNameParam,
-    role_name: roleNameParam.optional().describe('Role to connect as; omit for the cluster\'s application user.'),
-    database_name: databaseNameParam.optional().describe('Database to connect to; omit for the cluster\'s application database ("app" unless bootstrapped otherwise).'),
-    include_password: z.boolean().default(false).describe('true: also return the password, read from the Secret. Only when the user asked for it.'),
-    namespace: namespaceParam,
-    format: formatParam,
+  get input() {
+    return {
+      cluster_name: clusterNameParam,
+      role_name: roleNameParam.optional().describe('Default: the application user.'),
+      database_name: databaseNameParam.optional().describe('Default: the application database.'),
+      include_password: z.boolean().default(false).describe('Also return the password; only if the user asked.'),
+      namespace: namespaceParam,
+      format: formatParam,
+    }
   },
   output: {
     cluster: z.string(),

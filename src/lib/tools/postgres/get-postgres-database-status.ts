@@ -19,10 +19,9 @@ export const getPostgresDatabaseStatus = defineTool({
   name: 'get_postgres_database_status',
   title: 'Get PostgreSQL database status',
   description: [
-    'Show one PostgreSQL database managed by a Database object: owner, reclaim policy, all locale/encoding options ("not set" when unset) and the operator\'s status (applied, message, schemas, extensions, FDWs, servers).',
-    'Use it after create_postgres_database to check that the operator created the database.',
-    'Example: {"cluster_name": "orders-db", "database_name": "orders", "namespace": "payments"}.',
-    'Errors: "No Database object … was found" (list_postgres_databases shows what exists); 403 when kmcp may not read databases there.',
+    'One managed database: owner, reclaim policy, locale and encoding options and the operator\'s status (applied, message, extensions, schemas).',
+    'Example: {"cluster_name": "orders-db", "database_name": "orders"}.',
+    'Errors: "No Database object … was found"; 403.',
   ].join('\n'),
   input: {cluster_name: clusterNameParam, database_name: databaseNameParam, namespace: namespaceParam, format: formatParam},
   output: {

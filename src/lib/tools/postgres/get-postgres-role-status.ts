@@ -27,10 +27,9 @@ export const getPostgresRoleStatus = defineTool({
   name: 'get_postgres_role_status',
   title: 'Get PostgreSQL role status',
   description: [
-    'Show one PostgreSQL role managed by a DatabaseRole: its attributes, reclaim policy, password Secret name (never the password) and the operator\'s status (applied, message, client certificate expiry, conditions).',
-    'Use it after create_postgres_role or update_postgres_role to check that the operator applied the change.',
-    'Example: {"cluster_name": "orders-db", "role_name": "app_reader", "namespace": "payments"}.',
-    'Errors: "No DatabaseRole … was found" when the role is not managed by a DatabaseRole (list_postgres_roles shows what exists); 403 when kmcp may not read databaseroles there.',
+    'One managed role: attributes, reclaim policy, password Secret name and the operator\'s status. Use it after creating or updating a role.',
+    'Example: {"cluster_name": "orders-db", "role_name": "app_reader"}.',
+    'Errors: "No DatabaseRole … was found"; 403.',
   ].join('\n'),
   input: {cluster_name: clusterNameParam, role_name: roleNameParam, namespace: namespaceParam, format: formatParam},
   output: {

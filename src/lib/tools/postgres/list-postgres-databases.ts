@@ -10,10 +10,9 @@ export const listPostgresDatabases = defineTool({
   name: 'list_postgres_databases',
   title: 'List PostgreSQL databases of a cluster',
   description: [
-    'List the PostgreSQL databases of a CloudNativePG cluster that are managed through Database objects: name, owner, reclaim policy, whether the operator applied them, and their locale/encoding options.',
-    'Databases created by hand inside PostgreSQL (and the bootstrap "app" database) are not Database objects and are not listed.',
-    'Example: {"cluster_name": "orders-db", "namespace": "payments"}.',
-    'Errors: "cluster was not found" (list_postgres_clusters shows them); 403 when kmcp may not read databases in the namespace.',
+    'List a cluster\'s databases managed by Database objects: owner, reclaim policy, applied, locale options. Databases made by hand (and the bootstrap "app") are not listed.',
+    'Example: {"cluster_name": "orders-db"}.',
+    'Errors: "cluster was not found"; 403.',
   ].join('\n'),
   input: {cluster_name: clusterNameParam, namespace: namespaceParam, format: formatParam},
   output: {cluster: z.string(), namespace: z.string(), databases: z.array(databaseSchema), count: z.number(), truncated: truncationSchema},

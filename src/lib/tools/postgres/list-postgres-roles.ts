@@ -10,10 +10,9 @@ export const listPostgresRoles = defineTool({
   name: 'list_postgres_roles',
   title: 'List PostgreSQL roles of a cluster',
   description: [
-    'List the PostgreSQL roles (users) of a CloudNativePG cluster that are managed through DatabaseRole objects, with their attributes (login, superuser, createdb, …), reclaim policy, whether the operator applied them, and the Secret holding each password (never the password).',
-    'Roles declared the old way in the Cluster\'s spec.managed.roles are listed separately under legacy_managed_roles; kmcp does not change those.',
-    'Example: {"cluster_name": "orders-db", "namespace": "payments"}.',
-    'Errors: "cluster was not found" when no cluster has that name (list_postgres_clusters shows them); 403 when kmcp may not read clusters or databaseroles in the namespace.',
+    'List a cluster\'s PostgreSQL roles managed by DatabaseRole objects: attributes, reclaim policy, applied, password Secret (never the password). Roles in spec.managed.roles show as legacy_managed_roles (read-only).',
+    'Example: {"cluster_name": "orders-db"}.',
+    'Errors: "cluster was not found"; 403.',
   ].join('\n'),
   input: {cluster_name: clusterNameParam, namespace: namespaceParam, format: formatParam},
   output: {

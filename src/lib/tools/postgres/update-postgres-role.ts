@@ -16,29 +16,30 @@ import {requireAdminFor} from '../privileged-fields.ts'
 
 const FLAGS = ['login', 'superuser', 'inherit', 'createdb', 'createrole', 'replication', 'bypassrls'] as const
 
-const input = {
+/** Built on first use (see policy/mount.ts): the executable starts without it. */
+const input = () => ({
   cluster_name: clusterNameParam,
   role_name: roleNameParam,
-  login: z.boolean().optional().describe(`${ROLE_FLAG_DESCRIPTIONS.login} Omit to keep.`),
-  superuser: z.boolean().optional().describe(`${ROLE_FLAG_DESCRIPTIONS.superuser} Omit to keep.`),
-  inherit: z.boolean().optional().describe(`${ROLE_FLAG_DESCRIPTIONS.inherit} Omit to keep.`),
-  createdb: z.boolean().optional().describe(`${ROLE_FLAG_DESCRIPTIONS.createdb} Omit to keep.`),
-  createrole: z.boolean().optional().describe(`${ROLE_FLAG_DESCRIPTIONS.createrole} Omit to keep.`),
-  replication: z.boolean().optional().describe(`${ROLE_FLAG_DESCRIPTIONS.replication} Omit to keep.`),
-  bypassrls: z.boolean().optional().describe(`${ROLE_FLAG_DESCRIPTIONS.bypassrls} Omit to keep.`),
-  in_roles: inRolesParam.optional().describe('The complete new list of roles this role is a member of (replaces the old list; [] removes all memberships). Omit to keep.'),
+  login: z.boolean().optional().describe(ROLE_FLAG_DESCRIPTIONS.login),
+  superuser: z.boolean().optional().describe(ROLE_FLAG_DESCRIPTIONS.superuser),
+  inherit: z.boolean().optional().describe(ROLE_FLAG_DESCRIPTIONS.inherit),
+  createdb: z.boolean().optional().describe(ROLE_FLAG_DESCRIPTIONS.createdb),
+  createrole: z.boolean().optional().describe(ROLE_FLAG_DESCRIPTIONS.createrole),
+  replication: z.boolean().optional().describe(ROLE_FLAG_DESCRIPTIONS.replication),
+  bypassrls: z.boolean().optional().describe(ROLE_FLAG_DESCRIPTIONS.bypassrls),
+  in_roles: inRolesParam.optional().describe('The complete new list of memberships ([] removes all).'),
   connection_limit: connectionLimitParam.optional(),
   valid_until: validUntilParam.optional(),
   comment: commentParam.optional(),
-  disable_password: z.boolean().optional().describe('true: set the password to NULL (the Secret is left alone). false: manage the password through the Secret again.'),
-  client_certificate: z.boolean().optional().describe('true: the operator issues a TLS client certificate (needs login). false: stop issuing it.'),
-  reclaim_policy: reclaimPolicyParam.optional().describe('"retain" or "delete": what happens to the PostgreSQL role when its DatabaseRole is deleted.'),
-  password: z.string().min(8, 'password must be at least 8 characters').max(1024, 'password must be at most 1024 characters').optional().describe('A new password to store in the role\'s Secret. Prefer generate_password=true so that the password never passes through the conversation.'),
-  generate_password: z.boolean().default(false).describe('true: kmcp generates a new random password and stores it in the role\'s Secret (it is not shown).'),
+  disable_password: z.boolean().optional().describe('true: password NULL; false: from the Secret again.'),
+  client_certificate: z.boolean().optional().describe('Issue a TLS client certificate, or stop.'),
+  reclaim_policy: reclaimPolicyParam.optional().describe('What deleting the DatabaseRole does to the role.'),
+  password: z.string().min(8, 'password must be at least 8 characters').max(1024, 'password must be at most 1024 characters').optional().describe('New password (prefer generate_password).'),
+  generate_password: z.boolean().default(false).describe('Store a new random password (never shown).'),
   namespace: namespaceParam,
-}
+})
 
-type Args = z.output<z.ZodObject<typeof input>>
+type Args = z.output<z.ZodObject<ReturnType<typeof input>>>
 
 interface UpdatePlan {
   /** Merge patch of spec; null removes a field. */
@@ -133,14 +134,13 @@ export const updatePostgresRole = defineTool({
   name: 'update_postgres_role',
   title: 'Update a PostgreSQL role',
   description: [
-    'Change a PostgreSQL role managed by a DatabaseRole: any attribute (login, superuser, createdb, …), memberships (in_roles replaces the list), connection limit, expiry, comment, reclaim policy, client certificate, or its password.',
-    'Only the arguments you give change; the result lists each change as "old -> new". For a new password prefer generate_password=true (kmcp stores a random one in the role\'s Secret; it is never shown). kmcp only writes Secrets it created; a Secret made by someone else is refused, not overwritten.',
-    'The change is checked by the API server first (dry run); the Secret is written next and the DatabaseRole last, and a failed DatabaseRole update puts the Secret back as it was.',
-    'A password change (password, generate_password or disable_password=true) locks out clients using the old one: the human is asked to confirm when the client supports it, otherwise confirm_password_change=true is required.',
-    'Example: {"cluster_name": "orders-db", "role_name": "app_reader", "connection_limit": 20, "in_roles": ["pg_read_all_data"], "namespace": "payments"}.',
-    'Errors: "No DatabaseRole … was found" (list_postgres_roles shows the roles); 422 when the CRD rejects the change; 409 after repeated concurrent changes (retry); 403 when kmcp may not patch databaseroles or Secrets.',
+    'Change a managed role: only the arguments given change (in_roles replaces the list); the result shows "old -> new". For a new password prefer generate_password=true. A password change locks out old clients (confirm_password_change). kmcp never overwrites a Secret it did not create.',
+    'Example: {"cluster_name": "orders-db", "role_name": "app_reader", "connection_limit": 20}.',
+    'Errors: "No DatabaseRole … was found"; 422; 409 after repeated conflicts (retry); 403.',
   ].join('\n'),
-  input,
+  get input() {
+    return input()
+  },
   annotations: {readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false},
   confirm: {flag: 'confirm_password_change', when: 'to change or disable the role\'s password (other changes need no confirmation)', message: (args) => `Change the password of role ${String(args.role_name)}.`},
   handler: async (args, context) => {
