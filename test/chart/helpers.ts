@@ -1,11 +1,14 @@
 // Helpers shared by the chart tests: the real helm built by scripts/build-tools.mjs, kmcp run as
-// a process, and "playing the Deployment controller" (no kubelet runs in the test harness).
+// a process, and playing what cannot run here: the Deployment controller without the real node, the
+// kubelet of kmcp's own pods with it (there is no kmcp image on the node).
 import {spawn, spawnSync} from 'node:child_process'
-import {existsSync} from 'node:fs'
+import {existsSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import YAML from 'yaml'
 import {kmcpCommand, REPO_ROOT} from '../support/mcp.ts'
 import {expectStatus, harness, kubeRequest, type KubeObject} from '../support/kube.ts'
+import {realNode} from '../support/real-node.ts'
 
 export const CHART_DIR = join(REPO_ROOT, 'chart')
 export const ALL_FEATURES_VALUES = join(CHART_DIR, 'ci', 'all-features-values.yaml')
@@ -74,10 +77,29 @@ export function runKmcp(args: string[], options: {env?: Record<string, string>; 
 }
 
 /**
- * Writes what the Deployment controller and kubelet would report once every replica of the
- * current spec runs and is ready, for each Deployment of the release that is not there yet.
+ * True when the real node's controller-manager runs the Deployment and ReplicaSet controllers: they
+ * then own every Deployment's status and create the pods, and the tests play only the kubelet.
+ */
+export function realDeploymentController(): boolean {
+  return realNode().available
+}
+
+/** A values file selecting a node label no node has: the release's pods stay unscheduled, so no kubelet tries to pull kmcp's image. */
+function offTheNodeValues(): string {
+  const file = join(tmpdir(), `kmcp-chart-off-the-node-${process.pid}.yaml`)
+  const nodeSelector = {'kmcp-test-no-such-node': 'true'}
+  if (!existsSync(file)) writeFileSync(file, YAML.stringify({nodeSelector, redis: {nodeSelector}}))
+  return file
+}
+
+/**
+ * Brings the release's current spec to "rolled out". With the real controllers: marks every pod of
+ * the release Ready (what the kubelet would report), and the controllers report the rollout
+ * themselves. Without them: writes what the Deployment controller would report, for each Deployment
+ * of the release that is not there yet.
  */
 export async function markReleaseRolledOut(namespace: string, release: string): Promise<void> {
+  if (realDeploymentController()) return markReleasePodsReady(namespace, release)
   const list = expectStatus(
     'list deployments',
     await kubeRequest('admin', 'GET', `/apis/apps/v1/namespaces/${namespace}/deployments`, undefined, {query: {labelSelector: `app.kubernetes.io/instance=${release}`}}),
@@ -89,6 +111,23 @@ export async function markReleaseRolledOut(namespace: string, release: string): 
       `mark ${deployment.metadata.name} rolled out`,
       await kubeRequest('admin', 'PATCH', `/apis/apps/v1/namespaces/${namespace}/deployments/${deployment.metadata.name}/status`, {
         status: {observedGeneration: deployment.metadata.generation, replicas, updatedReplicas: replicas, readyReplicas: replicas, availableReplicas: replicas},
+      }),
+    )
+  }
+}
+
+async function markReleasePodsReady(namespace: string, release: string): Promise<void> {
+  const list = expectStatus(
+    'list pods',
+    await kubeRequest('admin', 'GET', `/api/v1/namespaces/${namespace}/pods`, undefined, {query: {labelSelector: `app.kubernetes.io/instance=${release}`}}),
+  ).body as {items: Array<{metadata: {name: string; deletionTimestamp?: string}; status?: {conditions?: Array<{type: string; status: string}>}}>}
+  for (const pod of list.items) {
+    if (pod.metadata.deletionTimestamp || pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')) continue
+    const now = new Date().toISOString()
+    expectStatus(
+      `mark pod ${pod.metadata.name} ready`,
+      await kubeRequest('admin', 'PATCH', `/api/v1/namespaces/${namespace}/pods/${pod.metadata.name}/status`, {
+        status: {conditions: ['Initialized', 'ContainersReady', 'Ready'].map((type) => ({type, status: 'True', lastTransitionTime: now}))},
       }),
     )
   }
@@ -122,5 +161,6 @@ export function installFlags(namespace: string, release: string, overrides: Reco
     '--public-url': 'https://kmcp.example.com',
     ...overrides,
   }
-  return Object.entries(flags).flatMap(([flag, value]) => [flag, value])
+  const keepOffTheNode = realDeploymentController() ? ['--values', offTheNodeValues()] : []
+  return [...Object.entries(flags).flatMap(([flag, value]) => [flag, value]), ...keepOffTheNode]
 }
