@@ -1,0 +1,140 @@
+import type {Redis} from 'ioredis'
+import type {EventStore} from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js'
+import type {JSONRPCMessage} from '@modelcontextprotocol/sdk/types.js'
+import type {RedisSettings} from '../storage/redis.ts'
+import {log} from './logger.ts'
+import {connectRedis} from './session-store-redis.ts'
+
+/** Events kept per stream for resumption (older ones are trimmed). */
+const EVENTS_PER_STREAM = 1000
+
+/** What replicas tell each other about one session, on the session's pub/sub channel. */
+export type SessionBusMessage =
+  /** An SSE event stored for a stream of the session: whoever holds that stream delivers it. */
+  | {kind: 'event'; streamId: string; eventId: string; message: JSONRPCMessage}
+  /** A client's answer to a server request: for the server instance with that tag. */
+  | {kind: 'response'; tag: string; message: JSONRPCMessage}
+  /** The session was deleted: every replica closes its copy. */
+  | {kind: 'closed'}
+
+type Listener = (message: SessionBusMessage) => void
+
+/** An event id is the stream's id and the Redis stream entry id: any replica can resume from it. */
+export function parseEventId(eventId: string): {streamId: string; entryId: string} | undefined {
+  const cut = eventId.lastIndexOf('|')
+  if (cut <= 0 || !/^\d+-\d+$/.test(eventId.slice(cut + 1))) return undefined
+  return {streamId: eventId.slice(0, cut), entryId: eventId.slice(cut + 1)}
+}
+
+/**
+ * Messages that follow the session, not the socket: SSE events go into a Redis stream per session
+ * stream (bounded, expiring with the session) and are published on the session's channel, which
+ * every replica holding a copy of the session listens to.
+ */
+export class SessionBus {
+  private readonly redis: Redis
+  private readonly subscriber: Redis
+  private readonly listeners = new Map<string, Set<Listener>>()
+  private readonly ttlMs: number
+
+  constructor(settings: RedisSettings, redis: Redis, ttlMs: number) {
+    this.redis = redis
+    this.ttlMs = ttlMs
+    // Subscriber mode needs its own connection; ioredis subscribes again after a reconnect.
+    this.subscriber = connectRedis(settings, {enableOfflineQueue: true, maxRetriesPerRequest: null})
+    this.subscriber.on('error', () => undefined)
+    this.subscriber.on('message', (channel: string, raw: string) => {
+      const listeners = this.listeners.get(channel.slice(CHANNEL_PREFIX.length))
+      if (!listeners) return
+      let message: SessionBusMessage
+      try {
+        message = JSON.parse(raw) as SessionBusMessage
+      } catch {
+        return
+      }
+      for (const listener of [...listeners]) listener(message)
+    })
+  }
+
+  /** Calls `listener` for every message about the session until the returned function is called. */
+  listen(sessionId: string, listener: Listener): () => void {
+    let set = this.listeners.get(sessionId)
+    if (!set) {
+      set = new Set()
+      this.listeners.set(sessionId, set)
+      void this.subscriber.subscribe(channel(sessionId)).catch((error: Error) => log.warn('session bus: subscribe failed', {error: error.message}))
+    }
+    set.add(listener)
+    return () => {
+      const current = this.listeners.get(sessionId)
+      if (!current?.delete(listener) || current.size > 0) return
+      this.listeners.delete(sessionId)
+      void this.subscriber.unsubscribe(channel(sessionId)).catch(() => undefined)
+    }
+  }
+
+  async publish(sessionId: string, message: SessionBusMessage): Promise<void> {
+    await this.redis.publish(channel(sessionId), JSON.stringify(message))
+  }
+
+  /** Stores an SSE event and announces it; returns its event id. */
+  async append(sessionId: string, streamId: string, message: JSONRPCMessage): Promise<string> {
+    const key = streamKey(sessionId, streamId)
+    const entryId = await this.redis.xadd(key, 'MAXLEN', '~', EVENTS_PER_STREAM, '*', 'm', JSON.stringify(message))
+    const eventId = `${streamId}|${entryId}`
+    await this.redis.multi().pexpire(key, this.ttlMs).publish(channel(sessionId), JSON.stringify({kind: 'event', streamId, eventId, message} satisfies SessionBusMessage)).exec()
+    return eventId
+  }
+
+  /** The events of a stream stored after `eventId`, oldest first. */
+  async after(sessionId: string, eventId: string): Promise<Array<{eventId: string; message: JSONRPCMessage}>> {
+    const parsed = parseEventId(eventId)
+    if (!parsed) return []
+    const entries = await this.redis.xrange(streamKey(sessionId, parsed.streamId), `(${parsed.entryId}`, '+')
+    return entries.map(([entryId, fields]) => ({eventId: `${parsed.streamId}|${entryId}`, message: JSON.parse(fields[1] ?? '{}') as JSONRPCMessage}))
+  }
+
+  async close(): Promise<void> {
+    this.listeners.clear()
+    this.subscriber.disconnect()
+  }
+}
+
+/**
+ * The event store of one session's transport. While a session is being rebuilt (its initialize
+ * replayed) it stores nothing: those replies go nowhere.
+ */
+export class RedisEventStore implements EventStore {
+  muted = false
+  private readonly bus: SessionBus
+  private readonly sessionId: string
+
+  constructor(bus: SessionBus, sessionId: string) {
+    this.bus = bus
+    this.sessionId = sessionId
+  }
+
+  async storeEvent(streamId: string, message: JSONRPCMessage): Promise<string> {
+    if (this.muted) return `${streamId}|0-0`
+    try {
+      return await this.bus.append(this.sessionId, streamId, message)
+    } catch (error) {
+      // The message still goes out on the open stream; only resuming it later is impossible.
+      log.warn('event store: could not store an SSE event in redis', {error: error instanceof Error ? error.message : String(error)})
+      return `${streamId}|0-0`
+    }
+  }
+
+  async getStreamIdForEventId(eventId: string): Promise<string | undefined> {
+    return parseEventId(eventId)?.streamId
+  }
+
+  async replayEventsAfter(lastEventId: string, {send}: {send: (eventId: string, message: JSONRPCMessage) => Promise<void>}): Promise<string> {
+    for (const event of await this.bus.after(this.sessionId, lastEventId)) await send(event.eventId, event.message)
+    return parseEventId(lastEventId)?.streamId ?? ''
+  }
+}
+
+const CHANNEL_PREFIX = 'kmcp:mcp:bus:'
+const channel = (sessionId: string) => `${CHANNEL_PREFIX}${sessionId}`
+const streamKey = (sessionId: string, streamId: string) => `kmcp:mcp:events:${sessionId}:${streamId}`
