@@ -1,0 +1,142 @@
+// Three `kmcp serve` replicas share one redis-server behind a round-robin proxy: a session's
+// requests land on different replicas and every MCP feature keeps working, a replica killed
+// mid-call leaves an error (not silence) for that call, and Redis outages are survived.
+import assert from 'node:assert/strict'
+import {after, before, describe, test} from 'node:test'
+import {Client} from '@modelcontextprotocol/sdk/client/index.js'
+import {StreamableHTTPClientTransport} from '@modelcontextprotocol/sdk/client/streamableHttp.js'
+import {ElicitRequestSchema, ResourceUpdatedNotificationSchema, type CallToolResult} from '@modelcontextprotocol/sdk/types.js'
+import {createNamespace, deleteNamespace, harness, kubeRequest, waitFor} from '../support/kube.ts'
+import {healthyClusterStatus, makeHealthyCluster, setClusterStatus} from '../support/operator.ts'
+import {textOf, type HttpServerProcess} from '../support/mcp.ts'
+import {replicaIdOf, startPersistentRedis, startReplicas, startRoundRobin, type LoadBalancer, type PersistentRedis} from './support.ts'
+
+const CNPG = '/apis/postgresql.cnpg.io/v1'
+
+describe('replicas sharing sessions through Redis', () => {
+  let redis: PersistentRedis
+  let replicas: HttpServerProcess[]
+  let lb: LoadBalancer
+  let ns: string
+  let client: Client
+  const questions: string[] = []
+  const updates: string[] = []
+
+  before(async () => {
+    ns = await createNamespace('replicas')
+    redis = await startPersistentRedis()
+    replicas = await startReplicas(3, {kubeconfig: harness().kubeconfigFor('admin'), redisUrl: redis.url})
+    lb = await startRoundRobin(replicas.map((r) => r.url))
+    client = new Client({name: 'kmcp-replica-tests', version: '1.0.0'}, {capabilities: {elicitation: {}}})
+    client.setRequestHandler(ElicitRequestSchema, async (request) => {
+      questions.push(String(request.params.message ?? ''))
+      return {action: 'accept', content: {confirm: true}}
+    })
+    client.setNotificationHandler(ResourceUpdatedNotificationSchema, async (notification) => void updates.push(notification.params.uri))
+    await client.connect(new StreamableHTTPClientTransport(new URL(lb.url)))
+  })
+
+  after(async () => {
+    await client?.close().catch(() => undefined)
+    await lb?.stop()
+    await Promise.all((replicas ?? []).map((r) => r.stop('SIGKILL')))
+    await redis?.close()
+    if (ns) await deleteNamespace(ns)
+  })
+
+  test('consecutive requests of one session alternate replicas: tools/list and calls work on each', async () => {
+    const before = lb.served.length
+    for (let i = 0; i < 3; i++) {
+      const tools = await client.listTools()
+      assert.ok(tools.tools.some((t) => t.name === 'list_postgres_clusters'))
+      const result = (await client.callTool({name: 'list_postgres_clusters', arguments: {namespace: ns}})) as CallToolResult
+      assert.notEqual(result.isError, true, textOf(result))
+    }
+    const posts = lb.served.slice(before).filter((s) => s.method === 'POST')
+    assert.equal(new Set(posts.map((s) => s.replica)).size, 3, `every replica served the session: ${JSON.stringify(posts)}`)
+    assert.deepEqual(new Set(posts.map((s) => s.replica)), new Set(replicas.map(replicaIdOf)))
+    assert.ok(replicas.some((r) => r.stderr().includes('MCP session rebuilt from redis')), 'a replica rebuilt the session from Redis')
+  })
+
+  test('a destructive call is confirmed through elicitation answered via another replica', async () => {
+    await makeHealthyCluster(ns, 'doomed', {instances: 1})
+    const result = (await client.callTool({name: 'delete_postgres_cluster', arguments: {name: 'doomed', namespace: ns}})) as CallToolResult
+    assert.notEqual(result.isError, true, textOf(result))
+    assert.match(textOf(result), /confirmed by the human/)
+    assert.match(questions.at(-1) ?? '', /Deleting cluster .*doomed/)
+    assert.equal((await kubeRequest('admin', 'GET', `${CNPG}/namespaces/${ns}/clusters/doomed`)).status, 404)
+  })
+
+  test('progress notifications of a wait reach the client', async () => {
+    const progress: string[] = []
+    const pending = client.callTool({name: 'create_postgres_cluster', arguments: {name: 'waited', namespace: ns, instances: 2, wait: true, timeout: 30}}, undefined, {onprogress: (p) => void progress.push(p.message ?? ''), timeout: 60_000})
+    await waitFor(async () => (await kubeRequest('admin', 'GET', `${CNPG}/namespaces/${ns}/clusters/waited`)).status === 200, {message: 'the cluster was created'})
+    await setClusterStatus(ns, 'waited', {phase: 'Setting up primary', instances: 2, readyInstances: 0})
+    await waitFor(() => progress.some((m) => m.includes('phase: Setting up primary')), {message: `progress reported the phase (got ${JSON.stringify(progress)})`})
+    await setClusterStatus(ns, 'waited', healthyClusterStatus('waited', {instances: 2}))
+    const result = (await pending) as CallToolResult
+    assert.match(textOf(result), /reached the desired state/)
+  })
+
+  test('a resource subscription is notified of a change made through another replica', async () => {
+    await makeHealthyCluster(ns, 'watched', {instances: 1})
+    const uri = `cnpg://${ns}/clusters/watched`
+    await client.subscribeResource({uri})
+    // Give the watch a moment to start, then change the cluster with tool calls (round robin: other replicas).
+    await new Promise((r) => setTimeout(r, 500))
+    const changed = (await client.callTool({name: 'hibernate_postgres_cluster', arguments: {name: 'watched', namespace: ns, confirm: true}})) as CallToolResult
+    assert.notEqual(changed.isError, true, textOf(changed))
+    await waitFor(() => updates.includes(uri), {timeoutMs: 15_000, message: `notifications/resources/updated for ${uri} (got ${JSON.stringify(updates)})`})
+    await client.unsubscribeResource({uri})
+  })
+
+  test('the replica running a call is killed: the call fails with a clear error, the session continues, nothing runs twice', async () => {
+    const pending = client.callTool({name: 'create_postgres_cluster', arguments: {name: 'orphan', namespace: ns, instances: 1, wait: true, timeout: 60}}, undefined, {onprogress: () => undefined, timeout: 60_000})
+    const failure = pending.then(
+      () => undefined,
+      (error: Error) => error,
+    )
+    await waitFor(async () => (await kubeRequest('admin', 'GET', `${CNPG}/namespaces/${ns}/clusters/orphan`)).status === 200, {message: 'the cluster was created'})
+    const runner = lb.served.filter((s) => s.method === 'POST').at(-1)!.replica
+    const victim = replicas.find((r) => replicaIdOf(r) === runner)!
+    await victim.stop('SIGKILL')
+    const error = await failure
+    assert.ok(error, 'the call must not succeed')
+    assert.match(error.message, /replica running this request stopped[\s\S]*may or may not have taken effect/)
+    // The session goes on through the survivors.
+    const tools = await client.listTools()
+    assert.ok(tools.tools.length > 0)
+    const survivors = replicas.filter((r) => r !== victim)
+    for (const survivor of survivors) {
+      const ran = survivor.stderr().split('\n').filter((line) => line.includes('"kind":"audit"') && line.includes('create_postgres_cluster') && line.includes('orphan') && !line.includes('replica_stopped'))
+      assert.deepEqual(ran, [], 'no other replica ran the call again')
+    }
+    assert.equal(survivors.map((s) => s.stderr()).join('').split('"reason":"replica_stopped"').length - 1, 1, 'exactly one replica reported the orphaned call')
+    replicas = survivors
+  })
+
+  test('Redis stopped: /readyz fails and new sessions get 503 with Retry-After; restarted (append-only file): recovery and the session continues', async () => {
+    const [a, b] = replicas
+    // A session only replica A holds, to be rebuilt by replica B from what Redis kept over its restart.
+    const pinned = new Client({name: 'kmcp-replica-tests', version: '1.0.0'})
+    const pinnedTransport = new StreamableHTTPClientTransport(new URL(a.url))
+    await pinned.connect(pinnedTransport)
+    await redis.stop()
+    const ready = await fetch(`${a.baseUrl}/readyz`)
+    assert.equal(ready.status, 503)
+    assert.match(JSON.stringify(await ready.json()), /session-store/)
+    const refused = await fetch(lb.url, {method: 'POST', headers: {'content-type': 'application/json', accept: 'application/json, text/event-stream'}, body: JSON.stringify({jsonrpc: '2.0', id: 1, method: 'initialize', params: {protocolVersion: '2025-11-25', capabilities: {}, clientInfo: {name: 't', version: '1'}}})})
+    assert.equal(refused.status, 503)
+    assert.ok(Number(refused.headers.get('retry-after')) > 0)
+    assert.match(await refused.text(), /Session storage is unavailable/)
+    await redis.start()
+    await waitFor(async () => (await fetch(`${a.baseUrl}/readyz`)).status === 200 && (await fetch(`${b.baseUrl}/readyz`)).status === 200, {timeoutMs: 20_000, message: 'the replicas are ready again'})
+    // The session held in memory continues through both replicas...
+    for (let i = 0; i < 2; i++) assert.ok((await client.listTools()).tools.length > 0)
+    // ...and B rebuilds A's session from the record that survived the restart.
+    const crossed = await fetch(b.url, {method: 'POST', headers: {'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-session-id': pinnedTransport.sessionId!, 'mcp-protocol-version': '2025-11-25'}, body: JSON.stringify({jsonrpc: '2.0', id: 7, method: 'tools/list', params: {}})})
+    assert.equal(crossed.status, 200, await crossed.clone().text())
+    assert.match(await crossed.text(), /list_postgres_clusters/)
+    await pinned.close()
+  })
+})
