@@ -60,10 +60,14 @@ describe('replicas sharing sessions through Redis', () => {
 
   test('a destructive call is confirmed through elicitation answered via another replica', async () => {
     await makeHealthyCluster(ns, 'doomed', {instances: 1})
+    const from = lb.served.length
     const result = (await client.callTool({name: 'delete_postgres_cluster', arguments: {name: 'doomed', namespace: ns}})) as CallToolResult
     assert.notEqual(result.isError, true, textOf(result))
     assert.match(textOf(result), /confirmed by the human/)
     assert.match(questions.at(-1) ?? '', /Deleting cluster .*doomed/)
+    const call = lb.served.slice(from).find((s) => s.rpc === 'tools/call')!
+    const answer = lb.served.slice(from).find((s) => s.rpc === 'response')!
+    assert.notEqual(answer.replica, call.replica, 'the answer went to another replica than the one waiting for it')
     assert.equal((await kubeRequest('admin', 'GET', `${CNPG}/namespaces/${ns}/clusters/doomed`)).status, 404)
   })
 
@@ -81,13 +85,43 @@ describe('replicas sharing sessions through Redis', () => {
   test('a resource subscription is notified of a change made through another replica', async () => {
     await makeHealthyCluster(ns, 'watched', {instances: 1})
     const uri = `cnpg://${ns}/clusters/watched`
+    const from = lb.served.length
     await client.subscribeResource({uri})
     // Give the watch a moment to start, then change the cluster with tool calls (round robin: other replicas).
     await new Promise((r) => setTimeout(r, 500))
     const changed = (await client.callTool({name: 'hibernate_postgres_cluster', arguments: {name: 'watched', namespace: ns, confirm: true}})) as CallToolResult
     assert.notEqual(changed.isError, true, textOf(changed))
     await waitFor(() => updates.includes(uri), {timeoutMs: 15_000, message: `notifications/resources/updated for ${uri} (got ${JSON.stringify(updates)})`})
+    const subscribedOn = lb.served.slice(from).find((s) => s.rpc === 'resources/subscribe')!.replica
+    assert.notEqual(lb.served.slice(from).find((s) => s.rpc === 'tools/call')!.replica, subscribedOn, 'the change went through another replica than the watch')
     await client.unsubscribeResource({uri})
+  })
+
+  test('Last-Event-ID to another replica replays what the client missed, then the rest of the stream', async () => {
+    const [a, b] = replicas
+    const headers: Record<string, string> = {'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': '2025-11-25'}
+    const init = await fetch(a.url, {method: 'POST', headers, body: JSON.stringify({jsonrpc: '2.0', id: 1, method: 'initialize', params: {protocolVersion: '2025-11-25', capabilities: {}, clientInfo: {name: 'raw', version: '1'}}})})
+    await init.text()
+    headers['mcp-session-id'] = init.headers.get('mcp-session-id')!
+    await (await fetch(a.url, {method: 'POST', headers, body: JSON.stringify({jsonrpc: '2.0', method: 'notifications/initialized'})})).text()
+    const abort = new AbortController()
+    const call = await fetch(a.url, {method: 'POST', headers, signal: abort.signal, body: JSON.stringify({jsonrpc: '2.0', id: 2, method: 'tools/call', params: {name: 'create_postgres_cluster', arguments: {name: 'resumed', namespace: ns, instances: 1, wait: true, timeout: 30}, _meta: {progressToken: 'p1'}}})})
+    const first = await readSse(call.body!, (text) => /^id: /m.test(text))
+    const lastEventId = /^id: (.+)$/m.exec(first)![1]
+    abort.abort()
+    await waitFor(async () => (await kubeRequest('admin', 'GET', `${CNPG}/namespaces/${ns}/clusters/resumed`)).status === 200, {message: 'the cluster was created'})
+    await setClusterStatus(ns, 'resumed', {phase: 'Setting up primary', instances: 1, readyInstances: 0})
+    await new Promise((r) => setTimeout(r, 1500))
+    // Reconnect while the call still waits: B replays the missed progress, then forwards the result A writes.
+    const resumed = await fetch(b.url, {headers: {accept: 'text/event-stream', 'mcp-session-id': headers['mcp-session-id'], 'mcp-protocol-version': '2025-11-25', 'last-event-id': lastEventId}})
+    assert.equal(resumed.status, 200)
+    assert.equal(resumed.headers.get('x-kmcp-replica'), replicaIdOf(b))
+    const replayed = readSse(resumed.body!, (text) => text.includes('"id":2'))
+    await new Promise((r) => setTimeout(r, 500))
+    await setClusterStatus(ns, 'resumed', healthyClusterStatus('resumed', {instances: 1}))
+    const text = await replayed
+    assert.match(text, /notifications\/progress[^\n]*Setting up primary/, 'the progress sent while disconnected was replayed')
+    assert.match(text, /reached the desired state/)
   })
 
   test('the replica running a call is killed: the call fails with a clear error, the session continues, nothing runs twice', async () => {
@@ -140,3 +174,23 @@ describe('replicas sharing sessions through Redis', () => {
     await pinned.close()
   })
 })
+
+/** Reads an SSE body until `done(text so far)` holds (10 s at most), then cancels it; returns the text. */
+async function readSse(body: ReadableStream<Uint8Array>, done: (text: string) => boolean): Promise<string> {
+  const reader = body.getReader()
+  const decoder = new TextDecoder()
+  let text = ''
+  const timer = setTimeout(() => void reader.cancel(), 10_000)
+  try {
+    while (!done(text)) {
+      const {value, done: ended} = await reader.read()
+      if (ended) break
+      text += decoder.decode(value, {stream: true})
+    }
+  } finally {
+    clearTimeout(timer)
+    void reader.cancel().catch(() => undefined)
+  }
+  assert.ok(done(text), `the stream ended without what was expected; got:\n${text}`)
+  return text
+}

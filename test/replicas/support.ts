@@ -14,8 +14,8 @@ import {startHttpServer, type HttpServerProcess} from '../support/mcp.ts'
 export interface LoadBalancer {
   /** The MCP endpoint through the balancer. */
   url: string
-  /** For each request forwarded, in order: its method and the replica that answered (x-kmcp-replica). */
-  served: Array<{method: string; replica: string}>
+  /** For each request forwarded, in order: its HTTP method, what it carried (a JSON-RPC method, "response" or "" for none) and the replica that answered (x-kmcp-replica). */
+  served: Array<{method: string; rpc: string; replica: string}>
   stop(): Promise<void>
 }
 
@@ -29,7 +29,7 @@ export async function startRoundRobin(targets: string[], path = '/mcp'): Promise
   const forward = (req: IncomingMessage, body: Buffer, res: import('node:http').ServerResponse, attempt: number): void => {
     const target = new URL(targets[next++ % targets.length])
     const upstream = request({host: target.hostname, port: target.port, method: req.method, path: req.url, headers: {...req.headers, host: target.host}}, (answer) => {
-      served.push({method: req.method ?? '', replica: String(answer.headers['x-kmcp-replica'] ?? '')})
+      served.push({method: req.method ?? '', rpc: rpcOf(body), replica: String(answer.headers['x-kmcp-replica'] ?? '')})
       res.writeHead(answer.statusCode ?? 502, answer.headers)
       res.flushHeaders()
       answer.pipe(res)
@@ -58,6 +58,15 @@ export async function startRoundRobin(targets: string[], path = '/mcp'): Promise
       server.closeAllConnections()
       await new Promise<void>((resolve) => server.close(() => resolve()))
     },
+  }
+}
+
+function rpcOf(body: Buffer): string {
+  try {
+    const message = JSON.parse(body.toString('utf8')) as {method?: string; result?: unknown; error?: unknown}
+    return message.method ?? (message.result !== undefined || message.error !== undefined ? 'response' : '')
+  } catch {
+    return ''
   }
 }
 
