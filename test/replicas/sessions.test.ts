@@ -149,6 +149,20 @@ describe('replicas sharing sessions through Redis', () => {
     replicas = survivors
   })
 
+  test('DELETE through one replica ends the session on every replica', async () => {
+    const transport = new StreamableHTTPClientTransport(new URL(lb.url))
+    const doomed = new Client({name: 'kmcp-replica-tests', version: '1.0.0'})
+    await doomed.connect(transport)
+    for (let i = 0; i < replicas.length; i++) await doomed.listTools()
+    const sessionId = transport.sessionId!
+    await transport.terminateSession()
+    await waitFor(async () => {
+      const statuses = await Promise.all(replicas.map(async (r) => (await fetch(r.url, {method: 'POST', headers: {'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-session-id': sessionId}, body: JSON.stringify({jsonrpc: '2.0', id: 9, method: 'tools/list', params: {}})})).status))
+      return statuses.every((status) => status === 404)
+    }, {timeoutMs: 5000, message: 'every replica answers 404 for the deleted session'})
+    await doomed.close()
+  })
+
   test('Redis stopped: /readyz fails and new sessions get 503 with Retry-After; restarted (append-only file): recovery and the session continues', async () => {
     const [a, b] = replicas
     // A session only replica A holds, to be rebuilt by replica B from what Redis kept over its restart.
