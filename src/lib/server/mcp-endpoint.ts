@@ -16,7 +16,7 @@ import {MemorySessionStore, type SessionLimits, type SessionStore} from './sessi
 import {createLiveSession, rebuildLiveSession, type LiveSession, type SharedSessions} from './live-session.ts'
 import type {ReadinessCheck} from './readiness.ts'
 import {SessionStoreUnavailable, type RedisSessionStore, type SessionRecord} from './session-store-redis.ts'
-import {serveSessionStream} from './session-stream.ts'
+import {reportOrphanedRequests, serveSessionStream, STANDALONE_STREAM} from './session-stream.ts'
 import {sendWebResponse, toWebRequest} from './web-bridge.ts'
 
 /** Largest JSON-RPC message accepted on the MCP endpoint. */
@@ -147,7 +147,11 @@ export class McpEndpoint {
       sendInsufficientScope(res, scope, String(tool ?? 'this tool'))
       return
     }
-    if (this.shared) void this.shared.store.touch(sessionId, owner).catch(() => undefined)
+    if (this.shared) {
+      void this.shared.store.touch(sessionId, owner).catch(() => undefined)
+      // A client that cannot resume a broken stream still learns of calls a dead replica left: on the standalone stream.
+      if (req.method === 'POST') void reportOrphanedRequests(sessionId, STANDALONE_STREAM, this.shared)
+    }
     // An open request (a GET stream above all) keeps the session from expiring.
     const end = this.sessions.begin(sessionId)
     res.once('close', end)

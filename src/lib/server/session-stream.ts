@@ -26,7 +26,7 @@ function newer(entryId: string, than: string): boolean {
  * answered here with an error, claimed so that exactly one replica reports each.
  */
 export async function serveSessionStream(req: IncomingMessage, res: ServerResponse, options: {sessionId: string; bus: SessionBus; store: RedisSessionStore}): Promise<void> {
-  const {sessionId, bus, store} = options
+  const {sessionId, bus} = options
   const lastEventId = typeof req.headers['last-event-id'] === 'string' ? req.headers['last-event-id'] : undefined
   const resumed = lastEventId ? parseEventId(lastEventId) : undefined
   if (lastEventId && !resumed) {
@@ -77,18 +77,29 @@ export async function serveSessionStream(req: IncomingMessage, res: ServerRespon
     return
   }
   const watchUntil = Date.now() + ORPHAN_WATCH_MS
-  const reportOrphans = async () => {
+  const watch = async () => {
     if (closed) return
-    try {
-      const {orphaned, waiting} = await store.claimOrphanedRequests(sessionId)
-      for (const id of orphaned) {
-        log.record('audit', {transport: 'http', result: 'failed', reason: 'replica_stopped', session: sessionId, request_id: id, reported_by: store.replicaId})
-        await bus.append(sessionId, streamId, {jsonrpc: '2.0', id, error: REPLICA_STOPPED_ERROR})
-      }
-      if (waiting && Date.now() < watchUntil) orphanTimer = setTimeout(() => void reportOrphans(), HEARTBEAT_TTL_MS / 3)
-    } catch (error) {
-      log.debug('session stream: could not check for unfinished requests', {error: error instanceof Error ? error.message : String(error)})
-    }
+    const waiting = await reportOrphanedRequests(sessionId, streamId, options)
+    if (waiting && !closed && Date.now() < watchUntil) orphanTimer = setTimeout(() => void watch(), HEARTBEAT_TTL_MS / 3)
   }
-  await reportOrphans()
+  await watch()
+}
+
+/**
+ * Answers, on `streamId`, the session's requests left unfinished by a replica that died; each is
+ * claimed first, so exactly one replica reports it. Resolves whether some requests still run on
+ * replicas that look alive.
+ */
+export async function reportOrphanedRequests(sessionId: string, streamId: string, options: {bus: SessionBus; store: RedisSessionStore}): Promise<boolean> {
+  try {
+    const {orphaned, waiting} = await options.store.claimOrphanedRequests(sessionId)
+    for (const id of orphaned) {
+      log.record('audit', {transport: 'http', result: 'failed', reason: 'replica_stopped', session: sessionId, request_id: id, reported_by: options.store.replicaId})
+      await options.bus.append(sessionId, streamId, {jsonrpc: '2.0', id, error: REPLICA_STOPPED_ERROR})
+    }
+    return waiting
+  } catch (error) {
+    log.debug('could not check for requests left by a stopped replica', {error: error instanceof Error ? error.message : String(error)})
+    return false
+  }
 }
