@@ -124,6 +124,30 @@ describe('replicas sharing sessions through Redis', () => {
     assert.match(text, /reached the desired state/)
   })
 
+  test('Redis stopped: /readyz fails and new sessions get 503 with Retry-After; restarted (append-only file): recovery and the session continues', async () => {
+    const [a, b] = replicas
+    // A session only replica A holds, to be rebuilt by replica B from what Redis kept over its restart.
+    const pinned = new Client({name: 'kmcp-replica-tests', version: '1.0.0'})
+    const pinnedTransport = new StreamableHTTPClientTransport(new URL(a.url))
+    await pinned.connect(pinnedTransport)
+    await redis.stop()
+    const ready = await fetch(`${a.baseUrl}/readyz`)
+    assert.equal(ready.status, 503)
+    assert.match(JSON.stringify(await ready.json()), /session-store/)
+    const refused = await fetch(lb.url, {method: 'POST', headers: {'content-type': 'application/json', accept: 'application/json, text/event-stream'}, body: JSON.stringify({jsonrpc: '2.0', id: 1, method: 'initialize', params: {protocolVersion: '2025-11-25', capabilities: {}, clientInfo: {name: 't', version: '1'}}})})
+    assert.equal(refused.status, 503)
+    assert.ok(Number(refused.headers.get('retry-after')) > 0)
+    assert.match(await refused.text(), /Session storage is unavailable/)
+    await redis.start()
+    await waitFor(async () => (await fetch(`${a.baseUrl}/readyz`)).status === 200 && (await fetch(`${b.baseUrl}/readyz`)).status === 200, {timeoutMs: 20_000, message: 'the replicas are ready again'})
+    // The session held in memory continues through both replicas...
+    for (let i = 0; i < 2; i++) assert.ok((await client.listTools()).tools.length > 0)
+    // ...and B rebuilds A's session from the record that survived the restart.
+    const crossed = await fetch(b.url, {method: 'POST', headers: {'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-session-id': pinnedTransport.sessionId!, 'mcp-protocol-version': '2025-11-25'}, body: JSON.stringify({jsonrpc: '2.0', id: 7, method: 'tools/list', params: {}})})
+    assert.equal(crossed.status, 200, await crossed.clone().text())
+    assert.match(await crossed.text(), /list_postgres_clusters/)
+    await pinned.close()
+  })
   test('the replica running a call is killed: the call fails with a clear error, the session continues, nothing runs twice', async () => {
     const pending = client.callTool({name: 'create_postgres_cluster', arguments: {name: 'orphan', namespace: ns, instances: 1, wait: true, timeout: 60}}, undefined, {onprogress: () => undefined, timeout: 60_000})
     const failure = pending.then(
@@ -163,29 +187,20 @@ describe('replicas sharing sessions through Redis', () => {
     await doomed.close()
   })
 
-  test('Redis stopped: /readyz fails and new sessions get 503 with Retry-After; restarted (append-only file): recovery and the session continues', async () => {
-    const [a, b] = replicas
-    // A session only replica A holds, to be rebuilt by replica B from what Redis kept over its restart.
-    const pinned = new Client({name: 'kmcp-replica-tests', version: '1.0.0'})
-    const pinnedTransport = new StreamableHTTPClientTransport(new URL(a.url))
-    await pinned.connect(pinnedTransport)
-    await redis.stop()
-    const ready = await fetch(`${a.baseUrl}/readyz`)
-    assert.equal(ready.status, 503)
-    assert.match(JSON.stringify(await ready.json()), /session-store/)
-    const refused = await fetch(lb.url, {method: 'POST', headers: {'content-type': 'application/json', accept: 'application/json, text/event-stream'}, body: JSON.stringify({jsonrpc: '2.0', id: 1, method: 'initialize', params: {protocolVersion: '2025-11-25', capabilities: {}, clientInfo: {name: 't', version: '1'}}})})
-    assert.equal(refused.status, 503)
-    assert.ok(Number(refused.headers.get('retry-after')) > 0)
-    assert.match(await refused.text(), /Session storage is unavailable/)
-    await redis.start()
-    await waitFor(async () => (await fetch(`${a.baseUrl}/readyz`)).status === 200 && (await fetch(`${b.baseUrl}/readyz`)).status === 200, {timeoutMs: 20_000, message: 'the replicas are ready again'})
-    // The session held in memory continues through both replicas...
-    for (let i = 0; i < 2; i++) assert.ok((await client.listTools()).tools.length > 0)
-    // ...and B rebuilds A's session from the record that survived the restart.
-    const crossed = await fetch(b.url, {method: 'POST', headers: {'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-session-id': pinnedTransport.sessionId!, 'mcp-protocol-version': '2025-11-25'}, body: JSON.stringify({jsonrpc: '2.0', id: 7, method: 'tools/list', params: {}})})
-    assert.equal(crossed.status, 200, await crossed.clone().text())
-    assert.match(await crossed.text(), /list_postgres_clusters/)
-    await pinned.close()
+
+  test('the replica watching a subscription is killed: another one takes the watch over', async () => {
+    const uri = `cnpg://${ns}/clusters/watched`
+    const from = lb.served.length
+    await client.subscribeResource({uri})
+    const watcher = replicas.find((r) => replicaIdOf(r) === lb.served.slice(from).find((s) => s.rpc === 'resources/subscribe')!.replica)!
+    await watcher.stop('SIGKILL')
+    replicas = replicas.filter((r) => r !== watcher)
+    await waitFor(() => replicas.some((r) => r.stderr().includes('took over the resource subscriptions of a stopped replica')), {timeoutMs: 15_000, message: 'a survivor took the watch over'})
+    await new Promise((r) => setTimeout(r, 1000))
+    updates.length = 0
+    const changed = (await client.callTool({name: 'resume_postgres_cluster', arguments: {name: 'watched', namespace: ns}})) as CallToolResult
+    assert.notEqual(changed.isError, true, textOf(changed))
+    await waitFor(() => updates.includes(uri), {timeoutMs: 15_000, message: `notifications/resources/updated for ${uri} after the takeover (got ${JSON.stringify(updates)})`})
   })
 })
 

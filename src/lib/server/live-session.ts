@@ -4,7 +4,8 @@ import type {RequestId} from '@modelcontextprotocol/sdk/types.js'
 import type {ToolEnvironment} from '../tools/registry.ts'
 import {log} from './logger.ts'
 import {createMcpServer} from './mcp-server.ts'
-import {RedisEventStore, type SessionBus} from './session-bus.ts'
+import {RedisEventStore} from './event-store-redis.ts'
+import type {SessionBus} from './session-bus.ts'
 import type {RedisSessionStore, SessionRecord} from './session-store-redis.ts'
 import {SessionTransport} from './session-transport.ts'
 import {syntheticPost} from './web-bridge.ts'
@@ -104,14 +105,26 @@ export async function rebuildLiveSession(record: SessionRecord, made: ReturnType
     await replay(live.transport, undefined, record.initialize)
     await replay(live.transport, record.id, {jsonrpc: '2.0', method: 'notifications/initialized'})
     if (record.logLevel) await replay(live.transport, record.id, {jsonrpc: '2.0', id: 'kmcp-rebuild-level', method: 'logging/setLevel', params: {level: record.logLevel}})
-    for (const [uri, replica] of Object.entries(record.subscriptions)) {
-      // A live replica still watches its subscriptions; one that is gone hands them over to exactly one other.
-      const mine = replica === shared.store.replicaId || (!(await shared.store.isAlive(replica)) && (await shared.store.takeOverSubscription(record.id, uri, replica)))
-      if (mine) await replay(live.transport, record.id, {jsonrpc: '2.0', id: `kmcp-rebuild-subscribe-${uri}`, method: 'resources/subscribe', params: {uri}})
-    }
+    await adoptSubscriptions(live, record, shared, true)
   } finally {
     if (events) events.muted = false
   }
   made.activate()
   return live
+}
+
+/**
+ * Subscribes this replica's copy of the session to what a replica that is gone was watching for
+ * it (claimed per URI, so exactly one replica takes each over). `own`: also what the record says
+ * this replica watches (a copy rebuilt after this replica closed its previous one).
+ */
+export async function adoptSubscriptions(live: LiveSession, record: SessionRecord, shared: SharedSessions, own = false): Promise<number> {
+  let adopted = 0
+  for (const [uri, replica] of Object.entries(record.subscriptions)) {
+    const mine = replica === shared.store.replicaId ? own : !(await shared.store.isAlive(replica)) && (await shared.store.takeOverSubscription(record.id, uri, replica))
+    if (!mine) continue
+    await replay(live.transport, record.id, {jsonrpc: '2.0', id: `kmcp-adopt-${++instances}`, method: 'resources/subscribe', params: {uri}})
+    adopted++
+  }
+  return adopted
 }

@@ -13,9 +13,10 @@ import {SHUTDOWN_ERROR} from './errors.ts'
 import type {ServerPolicy} from '../tools/policy/modes.ts'
 import {insufficientScope, sendInsufficientScope, withScopes} from './scopes.ts'
 import {MemorySessionStore, type SessionLimits, type SessionStore} from './sessions.ts'
-import {createLiveSession, rebuildLiveSession, type LiveSession, type SharedSessions} from './live-session.ts'
+import {adoptSubscriptions, createLiveSession, rebuildLiveSession, type LiveSession, type SharedSessions} from './live-session.ts'
 import type {ReadinessCheck} from './readiness.ts'
-import {SessionStoreUnavailable, type RedisSessionStore, type SessionRecord} from './session-store-redis.ts'
+import type {RedisSessionStore, SessionRecord} from './session-store-redis.ts'
+import {HEARTBEAT_EVERY_MS, SessionStoreUnavailable} from './session-sharing.ts'
 import {reportOrphanedRequests, serveSessionStream, STANDALONE_STREAM} from './session-stream.ts'
 import {sendWebResponse, toWebRequest} from './web-bridge.ts'
 
@@ -58,6 +59,7 @@ export class McpEndpoint {
   private readonly shared?: SharedSessions
   private readonly rebuilding = new Map<string, Promise<LiveSession | undefined>>()
   private readonly keepOpenTimer?: NodeJS.Timeout
+  private readonly takeOverTimer?: NodeJS.Timeout
 
   constructor(options: {kube: LazyKubeClient; auth?: HttpAuthLayer; anonymousIdentity: CallerIdentity; limits: SessionLimits; policy?: ServerPolicy; scopeGroups?: Record<string, string[]>; shared?: SharedSessions}) {
     this.kube = options.kube
@@ -78,6 +80,27 @@ export class McpEndpoint {
         for (const entry of this.sessions.list()) if (entry.active > 0) void this.shared!.store.touch(entry.id, entry.owner).catch(() => undefined)
       }, every)
       this.keepOpenTimer.unref()
+      this.takeOverTimer = setInterval(() => void this.takeOverDeadReplicas(), 2 * HEARTBEAT_EVERY_MS)
+      this.takeOverTimer.unref()
+    }
+  }
+
+  /** Takes over the resource watches of replicas that stopped (each claimed by one replica only). */
+  private async takeOverDeadReplicas(): Promise<void> {
+    const shared = this.shared!
+    try {
+      for (const {replica, sessions} of await shared.store.claimDeadReplicas()) {
+        for (const id of sessions) {
+          const record = await shared.store.load(id)
+          if (!record) continue
+          const entry = this.sessions.get(id)
+          if (entry) await adoptSubscriptions(entry.value, record, shared)
+          else await this.rebuild(record)
+          log.info('took over the resource subscriptions of a stopped replica', {stopped_replica: replica, session_owner: record.owner})
+        }
+      }
+    } catch (error) {
+      log.debug('could not check for stopped replicas', {error: error instanceof Error ? error.message : String(error)})
     }
   }
 
@@ -129,7 +152,7 @@ export class McpEndpoint {
       }
       if (record && record.owner !== owner) return this.refuseForeign(res, identity)
       if (record) {
-        await this.rebuild(record, identity)
+        await this.rebuild(record)
         entry = this.sessions.get(sessionId)
       }
     }
@@ -169,13 +192,13 @@ export class McpEndpoint {
   }
 
   /** Rebuilds a session from its Redis record once, however many requests for it arrive together. */
-  private async rebuild(record: SessionRecord, identity: CallerIdentity): Promise<void> {
+  private async rebuild(record: SessionRecord): Promise<void> {
     let pending = this.rebuilding.get(record.id)
     if (!pending) {
       pending = (async () => {
         const place = this.sessions.reserve(record.owner)
         if (!place.ok) return undefined
-        const made = this.makeSession(record.id, identity)
+        const made = this.makeSession(record.id, record.identity)
         try {
           const live = await rebuildLiveSession(record, made, this.shared!)
           place.reservation.commit(record.id, live)
@@ -223,7 +246,7 @@ export class McpEndpoint {
     if (this.shared) {
       try {
         shared = await this.shared.store.reserve(owner)
-        if (shared.ok) await shared.commit({id: sessionId, owner, initialize: message, subscriptions: {}})
+        if (shared.ok) await shared.commit({id: sessionId, owner, initialize: message, identity, subscriptions: {}})
       } catch (error) {
         if (!(error instanceof SessionStoreUnavailable)) throw error
         if (shared?.ok) await shared.release()
@@ -281,6 +304,7 @@ export class McpEndpoint {
   /** Closes every session held here (shutdown); with shared sessions they live on in Redis. */
   async close(): Promise<void> {
     clearInterval(this.keepOpenTimer)
+    clearInterval(this.takeOverTimer)
     await Promise.allSettled(this.sessions.drain().map((s) => s.value.server.close()))
     if (this.shared) await Promise.allSettled([this.shared.bus.close(), this.shared.store.close()])
   }

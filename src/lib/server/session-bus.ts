@@ -1,9 +1,9 @@
 import type {Redis} from 'ioredis'
-import type {EventStore} from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js'
 import type {JSONRPCMessage} from '@modelcontextprotocol/sdk/types.js'
 import type {RedisSettings} from '../storage/redis.ts'
 import {log} from './logger.ts'
 import {connectRedis} from './session-store-redis.ts'
+import {parseEventId} from './session-sharing.ts'
 
 /** Events kept per stream for resumption (older ones are trimmed). */
 const EVENTS_PER_STREAM = 1000
@@ -18,13 +18,6 @@ export type SessionBusMessage =
   | {kind: 'closed'}
 
 type Listener = (message: SessionBusMessage) => void
-
-/** An event id is the stream's id and the Redis stream entry id: any replica can resume from it. */
-export function parseEventId(eventId: string): {streamId: string; entryId: string} | undefined {
-  const cut = eventId.lastIndexOf('|')
-  if (cut <= 0 || !/^\d+-\d+$/.test(eventId.slice(cut + 1))) return undefined
-  return {streamId: eventId.slice(0, cut), entryId: eventId.slice(cut + 1)}
-}
 
 /**
  * Messages that follow the session, not the socket: SSE events go into a Redis stream per session
@@ -97,41 +90,6 @@ export class SessionBus {
   async close(): Promise<void> {
     this.listeners.clear()
     this.subscriber.disconnect()
-  }
-}
-
-/**
- * The event store of one session's transport. While a session is being rebuilt (its initialize
- * replayed) it stores nothing: those replies go nowhere.
- */
-export class RedisEventStore implements EventStore {
-  muted = false
-  private readonly bus: SessionBus
-  private readonly sessionId: string
-
-  constructor(bus: SessionBus, sessionId: string) {
-    this.bus = bus
-    this.sessionId = sessionId
-  }
-
-  async storeEvent(streamId: string, message: JSONRPCMessage): Promise<string> {
-    if (this.muted) return `${streamId}|0-0`
-    try {
-      return await this.bus.append(this.sessionId, streamId, message)
-    } catch (error) {
-      // The message still goes out on the open stream; only resuming it later is impossible.
-      log.warn('event store: could not store an SSE event in redis', {error: error instanceof Error ? error.message : String(error)})
-      return `${streamId}|0-0`
-    }
-  }
-
-  async getStreamIdForEventId(eventId: string): Promise<string | undefined> {
-    return parseEventId(eventId)?.streamId
-  }
-
-  async replayEventsAfter(lastEventId: string, {send}: {send: (eventId: string, message: JSONRPCMessage) => Promise<void>}): Promise<string> {
-    for (const event of await this.bus.after(this.sessionId, lastEventId)) await send(event.eventId, event.message)
-    return parseEventId(lastEventId)?.streamId ?? ''
   }
 }
 

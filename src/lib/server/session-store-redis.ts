@@ -3,11 +3,10 @@ import {hostname} from 'node:os'
 import {Redis, type RedisOptions} from 'ioredis'
 import type {RedisSettings} from '../storage/redis.ts'
 import {log} from './logger.ts'
+import {HEARTBEAT_EVERY_MS, HEARTBEAT_TTL_MS, SessionStoreUnavailable} from './session-sharing.ts'
 import type {SessionLimits, SessionRefusal} from './sessions.ts'
+import type {CallerIdentity} from '../tools/registry.ts'
 
-/** How often a replica says it is alive, and how long after its last word it counts as dead. */
-export const HEARTBEAT_EVERY_MS = 1000
-export const HEARTBEAT_TTL_MS = 3000
 /** A place held by an initialize request in progress (it never takes this long). */
 const PENDING_MS = 30_000
 
@@ -18,6 +17,8 @@ export interface SessionRecord {
   owner: string
   /** The client's initialize request, replayed into a fresh server on another replica. */
   initialize: unknown
+  /** Who opened the session (names, groups, scopes: nothing secret), for the rebuilt server's own work (watches). */
+  identity: CallerIdentity
   /** The level set with logging/setLevel, if any. */
   logLevel?: string
   /** Subscribed resource URIs, each with the replica whose watch serves it. */
@@ -65,14 +66,6 @@ redis.call('PEXPIRE', KEYS[2], ARGV[6])
 return {0, '0'}
 `
 
-/** Thrown when Redis cannot be reached: the caller answers 503 with Retry-After. */
-export class SessionStoreUnavailable extends Error {
-  constructor(cause: unknown) {
-    super(`session storage (Redis) is unavailable: ${cause instanceof Error ? cause.message : String(cause)}`)
-    this.name = 'SessionStoreUnavailable'
-  }
-}
-
 /**
  * Sessions in Redis: records, caps, in-flight requests and replica liveness. Every replica uses
  * the same keys; none of them holds anything another replica could not rebuild.
@@ -90,7 +83,7 @@ export class RedisSessionStore {
     this.redis = connectRedis(settings)
     this.redis.on('ready', () => this.noteState('ready'))
     this.redis.on('error', (error: Error) => this.noteState('error', error.message))
-    const beat = () => void this.redis.set(aliveKey(this.replicaId), '1', 'PX', HEARTBEAT_TTL_MS).catch(() => undefined)
+    const beat = () => void this.redis.multi().set(aliveKey(this.replicaId), '1', 'PX', HEARTBEAT_TTL_MS).zadd(REPLICAS_KEY, Date.now(), this.replicaId).exec().catch(() => undefined)
     this.redis.on('ready', beat)
     this.heartbeat = setInterval(beat, HEARTBEAT_EVERY_MS)
     this.heartbeat.unref()
@@ -141,7 +134,7 @@ export class RedisSessionStore {
             .zrem(ownerKey, pending)
             .zadd(ALL_SESSIONS_KEY, expiry, record.id)
             .zadd(ownerKey, expiry, record.id)
-            .set(recordKey(record.id), JSON.stringify({owner: record.owner, initialize: record.initialize}), 'PX', this.limits.idleTimeoutMs)
+            .set(recordKey(record.id), JSON.stringify({owner: record.owner, initialize: record.initialize, identity: record.identity}), 'PX', this.limits.idleTimeoutMs)
             .exec(),
         )
       },
@@ -155,8 +148,8 @@ export class RedisSessionStore {
   async load(id: string): Promise<SessionRecord | undefined> {
     const [raw, level, subscriptions] = await this.run(() => Promise.all([this.redis.get(recordKey(id)), this.redis.get(levelKey(id)), this.redis.hgetall(subscriptionsKey(id))]))
     if (!raw) return undefined
-    const stored = JSON.parse(raw) as {owner: string; initialize: unknown}
-    return {id, owner: stored.owner, initialize: stored.initialize, logLevel: level ?? undefined, subscriptions}
+    const stored = JSON.parse(raw) as {owner: string; initialize: unknown; identity: CallerIdentity}
+    return {id, owner: stored.owner, initialize: stored.initialize, identity: stored.identity, logLevel: level ?? undefined, subscriptions}
   }
 
   /** Marks the session as used now: its record and its place in the caps live one idle timeout more. */
@@ -186,13 +179,30 @@ export class RedisSessionStore {
   }
 
   async setSubscription(id: string, uri: string, subscribed: boolean): Promise<void> {
-    if (subscribed) await this.run(() => this.redis.multi().hset(subscriptionsKey(id), uri, this.replicaId).pexpire(subscriptionsKey(id), this.limits.idleTimeoutMs).exec())
+    const watching = watchingKey(this.replicaId)
+    if (subscribed) await this.run(() => this.redis.multi().hset(subscriptionsKey(id), uri, this.replicaId).pexpire(subscriptionsKey(id), this.limits.idleTimeoutMs).sadd(watching, id).pexpire(watching, this.limits.idleTimeoutMs).exec())
     else await this.run(() => this.redis.hdel(subscriptionsKey(id), uri))
+  }
+
+  /**
+   * Replicas that stopped beating, each claimed by one caller only, with the sessions whose
+   * subscriptions they were watching: the claimer takes those watches over.
+   */
+  async claimDeadReplicas(): Promise<Array<{replica: string; sessions: string[]}>> {
+    const stale = await this.run(() => this.redis.zrangebyscore(REPLICAS_KEY, '-inf', Date.now() - HEARTBEAT_TTL_MS))
+    const claimed: Array<{replica: string; sessions: string[]}> = []
+    for (const replica of stale) {
+      if (replica === this.replicaId || (await this.run(() => this.redis.zrem(REPLICAS_KEY, replica))) !== 1) continue
+      const [[, sessions]] = ((await this.run(() => this.redis.multi().smembers(watchingKey(replica)).del(watchingKey(replica)).exec())) ?? [[null, []]]) as Array<[Error | null, string[]]>
+      claimed.push({replica, sessions: sessions ?? []})
+    }
+    return claimed
   }
 
   /** Claims a subscription whose replica died, so that exactly one replica takes over its watch. */
   async takeOverSubscription(id: string, uri: string, from: string): Promise<boolean> {
-    const claimed = await this.run(() => this.redis.eval("if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then redis.call('HSET', KEYS[1], ARGV[1], ARGV[3]) return 1 end return 0", 1, subscriptionsKey(id), uri, from, this.replicaId))
+    const script = "if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then redis.call('HSET', KEYS[1], ARGV[1], ARGV[3]) redis.call('SADD', KEYS[2], ARGV[4]) redis.call('PEXPIRE', KEYS[2], ARGV[5]) return 1 end return 0"
+    const claimed = await this.run(() => this.redis.eval(script, 2, subscriptionsKey(id), watchingKey(this.replicaId), uri, from, this.replicaId, id, this.limits.idleTimeoutMs))
     return claimed === 1
   }
 
@@ -232,7 +242,8 @@ export class RedisSessionStore {
   async close(): Promise<void> {
     clearInterval(this.heartbeat)
     // Saying goodbye lets the other replicas report this one's unfinished calls at once.
-    await this.redis.del(aliveKey(this.replicaId)).catch(() => undefined)
+    // Score 0: another replica claims this one's subscriptions at its next check.
+    await this.redis.multi().del(aliveKey(this.replicaId)).zadd(REPLICAS_KEY, 0, this.replicaId).exec().catch(() => undefined)
     this.redis.disconnect()
   }
 }
@@ -244,3 +255,5 @@ const levelKey = (id: string) => `kmcp:mcp:session:${id}:level`
 const subscriptionsKey = (id: string) => `kmcp:mcp:session:${id}:subscriptions`
 const inFlightKey = (id: string) => `kmcp:mcp:session:${id}:inflight`
 const aliveKey = (replica: string) => `kmcp:mcp:replica:${replica}:alive`
+const watchingKey = (replica: string) => `kmcp:mcp:replica:${replica}:watching`
+const REPLICAS_KEY = 'kmcp:mcp:replicas'

@@ -3,8 +3,9 @@ import type {JSONRPCMessage} from '@modelcontextprotocol/sdk/types.js'
 import {REPLICA_STOPPED_ERROR} from './errors.ts'
 import {sendJsonRpcError} from './json-reply.ts'
 import {log} from './logger.ts'
-import {parseEventId, type SessionBus} from './session-bus.ts'
-import {HEARTBEAT_TTL_MS, type RedisSessionStore} from './session-store-redis.ts'
+import type {SessionBus} from './session-bus.ts'
+import type {RedisSessionStore} from './session-store-redis.ts'
+import {HEARTBEAT_TTL_MS, parseEventId} from './session-sharing.ts'
 
 /** The SDK's name for the session's standalone (GET) stream; events not tied to a request go there. */
 export const STANDALONE_STREAM = '_GET_stream'
