@@ -4,6 +4,8 @@ import {log} from './logger.ts'
 import type {SessionBus} from './session-bus.ts'
 import {parseEventId} from './session-sharing.ts'
 
+let lastFailureLog = 0
+
 /**
  * The event store of one session's transport. While a session is being rebuilt (its initialize
  * replayed) it stores nothing: those replies go nowhere.
@@ -24,6 +26,9 @@ export class RedisEventStore implements EventStore {
       return await this.bus.append(this.sessionId, streamId, message)
     } catch (error) {
       // The message still goes out on the open stream; only resuming it later is impossible.
+      // One line per 10 s at most: during an outage every event fails.
+      if (Date.now() - lastFailureLog < 10_000) return `${streamId}|0-0`
+      lastFailureLog = Date.now()
       log.warn('event store: could not store an SSE event in redis', {error: error instanceof Error ? error.message : String(error)})
       return `${streamId}|0-0`
     }

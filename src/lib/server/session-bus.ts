@@ -70,13 +70,12 @@ export class SessionBus {
     await this.redis.publish(channel(sessionId), JSON.stringify(message))
   }
 
-  /** Stores an SSE event and announces it; returns its event id. */
+  /** Stores an SSE event and announces it, in one round trip; returns its event id. */
   async append(sessionId: string, streamId: string, message: JSONRPCMessage): Promise<string> {
-    const key = streamKey(sessionId, streamId)
-    const entryId = await this.redis.xadd(key, 'MAXLEN', '~', EVENTS_PER_STREAM, '*', 'm', JSON.stringify(message))
-    const eventId = `${streamId}|${entryId}`
-    await this.redis.multi().pexpire(key, this.ttlMs).publish(channel(sessionId), JSON.stringify({kind: 'event', streamId, eventId, message} satisfies SessionBusMessage)).exec()
-    return eventId
+    // The announcement embeds the entry id Redis assigns: the script splices it between two halves of the JSON.
+    const head = `{"kind":"event","streamId":${JSON.stringify(streamId)},"message":${JSON.stringify(message)},"eventId":${JSON.stringify(streamId).slice(0, -1)}|`
+    const entryId = (await this.redis.eval(APPEND, 1, streamKey(sessionId, streamId), EVENTS_PER_STREAM, JSON.stringify(message), this.ttlMs, channel(sessionId), head, '"}')) as string
+    return `${streamId}|${entryId}`
   }
 
   /** The events of a stream stored after `eventId`, oldest first. */
@@ -93,6 +92,12 @@ export class SessionBus {
   }
 }
 
+const APPEND = `
+local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'm', ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+redis.call('PUBLISH', ARGV[4], ARGV[5] .. id .. ARGV[6])
+return id
+`
 const CHANNEL_PREFIX = 'kmcp:mcp:bus:'
 const channel = (sessionId: string) => `${CHANNEL_PREFIX}${sessionId}`
 const streamKey = (sessionId: string, streamId: string) => `kmcp:mcp:events:${sessionId}:${streamId}`
