@@ -154,6 +154,10 @@ export class McpEndpoint {
       if (record) {
         await this.rebuild(record)
         entry = this.sessions.get(sessionId)
+        if (!entry) {
+          sendJsonRpcError(res, 503, -32000, 'This server cannot take over the session right now (at its session limit, or the rebuild failed); try again shortly.', {'retry-after': String(STORE_RETRY_AFTER_S)})
+          return
+        }
       }
     }
     if (!entry) {
