@@ -201,7 +201,10 @@ export class McpEndpoint {
     if (!pending) {
       pending = (async () => {
         const place = this.sessions.reserve(record.owner)
-        if (!place.ok) return undefined
+        if (!place.ok) {
+          log.warn('MCP session not rebuilt: this replica is at its session limit', {session_owner: record.owner, reason: place.refusal.message})
+          return undefined
+        }
         const made = this.makeSession(record.id, record.identity)
         try {
           const live = await rebuildLiveSession(record, made, this.shared!)
