@@ -1,8 +1,7 @@
 import type {Redis} from 'ioredis'
 import type {JSONRPCMessage} from '@modelcontextprotocol/sdk/types.js'
-import type {RedisSettings} from '../storage/redis.ts'
+import {connectRedis, type RedisSettings} from '../storage/redis.ts'
 import {log} from './logger.ts'
-import {connectRedis} from './session-store-redis.ts'
 import {parseEventId} from './session-sharing.ts'
 
 /** Events kept per stream for resumption (older ones are trimmed). */

@@ -1,7 +1,7 @@
 import {randomUUID} from 'node:crypto'
 import {hostname} from 'node:os'
-import {Redis, type RedisOptions} from 'ioredis'
-import type {RedisSettings} from '../storage/redis.ts'
+import type {Redis} from 'ioredis'
+import {connectRedis, type RedisSettings} from '../storage/redis.ts'
 import {log} from './logger.ts'
 import {HEARTBEAT_EVERY_MS, HEARTBEAT_TTL_MS, SessionStoreUnavailable} from './session-sharing.ts'
 import type {SessionLimits, SessionRefusal} from './sessions.ts'
@@ -23,28 +23,6 @@ export interface SessionRecord {
   logLevel?: string
   /** Subscribed resource URIs, each with the replica whose watch serves it. */
   subscriptions: Record<string, string>
-}
-
-/** Redis connection settings shared by the session store's two connections. */
-export function redisOptions(settings: RedisSettings, extra: Partial<RedisOptions> = {}): RedisOptions {
-  return {
-    lazyConnect: false,
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 1,
-    connectTimeout: 3000,
-    retryStrategy: (attempt: number) => Math.min(attempt * 200, 2000),
-    ...(settings.host ? {host: settings.host} : {}),
-    ...(settings.port ? {port: settings.port} : {}),
-    ...(settings.db !== undefined ? {db: settings.db} : {}),
-    ...(settings.password ? {password: settings.password} : {}),
-    ...(settings.username ? {username: settings.username} : {}),
-    ...extra,
-  }
-}
-
-export function connectRedis(settings: RedisSettings, extra: Partial<RedisOptions> = {}): Redis {
-  const options = redisOptions(settings, extra)
-  return settings.url ? new Redis(settings.url, options) : new Redis(options)
 }
 
 // Caps counted by every replica together: a sorted set of sessions (score = expiry time, ms)
