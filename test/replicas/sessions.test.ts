@@ -19,6 +19,7 @@ describe('replicas sharing sessions through Redis', () => {
   let lb: LoadBalancer
   let ns: string
   let client: Client
+  let clientTransport: StreamableHTTPClientTransport
   const questions: string[] = []
   const updates: string[] = []
 
@@ -33,7 +34,8 @@ describe('replicas sharing sessions through Redis', () => {
       return {action: 'accept', content: {confirm: true}}
     })
     client.setNotificationHandler(ResourceUpdatedNotificationSchema, async (notification) => void updates.push(notification.params.uri))
-    await client.connect(new StreamableHTTPClientTransport(new URL(lb.url)))
+    clientTransport = new StreamableHTTPClientTransport(new URL(lb.url))
+    await client.connect(clientTransport)
   })
 
   after(async () => {
@@ -138,6 +140,11 @@ describe('replicas sharing sessions through Redis', () => {
     assert.equal(refused.status, 503)
     assert.ok(Number(refused.headers.get('retry-after')) > 0)
     assert.match(await refused.text(), /Session storage is unavailable/)
+    // A stream cannot be opened either (its events live in Redis): 503, and the client retries.
+    const stream = await fetch(a.url, {headers: {accept: 'text/event-stream', 'mcp-session-id': clientTransport.sessionId!, 'mcp-protocol-version': '2025-11-25'}})
+    assert.equal(stream.status, 503, await stream.clone().text())
+    assert.ok(Number(stream.headers.get('retry-after')) > 0)
+    await stream.text()
     await redis.start()
     await waitFor(async () => (await fetch(`${a.baseUrl}/readyz`)).status === 200 && (await fetch(`${b.baseUrl}/readyz`)).status === 200, {timeoutMs: 20_000, message: 'the replicas are ready again'})
     // The session held in memory continues through both replicas...

@@ -56,27 +56,31 @@ export async function serveSessionStream(req: IncomingMessage, res: ServerRespon
     if (replaying) buffered.push(event)
     else write(event.eventId, event.message)
   })
-  const keepalive = setInterval(() => res.write(': keepalive\n\n'), KEEPALIVE_MS)
+  let keepalive: NodeJS.Timeout | undefined
   let orphanTimer: NodeJS.Timeout | undefined
-  res.once('close', () => {
+  const stop = () => {
     closed = true
     stopListening()
     clearInterval(keepalive)
     clearTimeout(orphanTimer)
-  })
-  res.writeHead(200, {'content-type': 'text/event-stream', 'cache-control': 'no-cache, no-transform', connection: 'keep-alive', 'x-accel-buffering': 'no', 'mcp-session-id': sessionId})
-  res.flushHeaders()
+  }
+  res.once('close', stop)
+  let missed: Array<{eventId: string; message: JSONRPCMessage}>
   try {
-    if (lastEventId) for (const event of await bus.after(sessionId, lastEventId)) write(event.eventId, event.message)
-    // The first event id lets the client resume this stream on any replica.
-    else write(await bus.append(sessionId, streamId, {} as JSONRPCMessage), {} as JSONRPCMessage)
-    replaying = false
-    for (const event of buffered.splice(0)) write(event.eventId, event.message)
+    // The first event id of a new stream lets the client resume it on any replica.
+    missed = lastEventId ? await bus.after(sessionId, lastEventId) : [{eventId: await bus.append(sessionId, streamId, {} as JSONRPCMessage), message: {} as JSONRPCMessage}]
   } catch (error) {
-    log.warn('session stream: redis failed while opening the stream', {error: error instanceof Error ? error.message : String(error)})
-    res.end()
+    log.warn('session stream refused: redis failed while opening it', {error: error instanceof Error ? error.message : String(error)})
+    stop()
+    sendJsonRpcError(res, 503, -32000, 'Session storage is unavailable; reconnect shortly.', {'retry-after': '5'})
     return
   }
+  res.writeHead(200, {'content-type': 'text/event-stream', 'cache-control': 'no-cache, no-transform', connection: 'keep-alive', 'x-accel-buffering': 'no', 'mcp-session-id': sessionId})
+  res.flushHeaders()
+  if (!closed) keepalive = setInterval(() => res.write(': keepalive\n\n'), KEEPALIVE_MS)
+  for (const event of missed) write(event.eventId, event.message)
+  replaying = false
+  for (const event of buffered.splice(0)) write(event.eventId, event.message)
   const watchUntil = Date.now() + ORPHAN_WATCH_MS
   const watch = async () => {
     if (closed) return
