@@ -33,7 +33,7 @@ after(async () => {
   if (namespace) await deleteNamespace(namespace)
 })
 
-test('a client registered and a token issued by replica A work on replica B; B refreshes after A stops', async () => {
+test('a client registered, a token issued and an MCP session opened by replica A work on replica B; B refreshes after A stops', async () => {
   idp.signInAs('bob')
   const tokens = await obtainTokens(publicUrl)
 
@@ -49,8 +49,8 @@ test('a client registered and a token issued by replica A work on replica B; B r
   assert.ok(!result.isError, textOf(result))
   await client.close()
 
-  // MCP sessions live in the replica that created them (documented in docs/auth.md): B answers
-  // 404 for A's session, which tells a client to initialize again.
+  // MCP sessions live in the shared Redis: B serves (rebuilds) A's session for its owner, and
+  // refuses it to another user.
   const onA = await initializeWith(`${publicUrl}/mcp`, `Bearer ${tokens.access_token}`)
   assert.equal(onA.status, 200)
   const sessionId = onA.headers.get('mcp-session-id')!
@@ -59,7 +59,17 @@ test('a client registered and a token issued by replica A work on replica B; B r
     headers: {authorization: `Bearer ${tokens.access_token}`, 'mcp-session-id': sessionId, 'content-type': 'application/json', accept: 'application/json, text/event-stream'},
     body: JSON.stringify({jsonrpc: '2.0', id: 2, method: 'tools/list', params: {}}),
   })
-  assert.equal(crossed.status, 404)
+  assert.equal(crossed.status, 200)
+  assert.match(await crossed.text(), /list_postgres_clusters/)
+  idp.signInAs('alice')
+  const alice = await obtainTokens(publicUrl)
+  const stolen = await fetch(`${urlB}/mcp`, {
+    method: 'POST',
+    headers: {authorization: `Bearer ${alice.access_token}`, 'mcp-session-id': sessionId, 'content-type': 'application/json', accept: 'application/json, text/event-stream'},
+    body: JSON.stringify({jsonrpc: '2.0', id: 3, method: 'tools/list', params: {}}),
+  })
+  assert.equal(stolen.status, 403)
+  assert.match(await stolen.text(), /belongs to another user/)
 
   await replicaA.stop()
   const refreshed = await postForm(`${urlB}/token`, {grant_type: 'refresh_token', refresh_token: tokens.refresh_token, client_id: tokens.clientId})

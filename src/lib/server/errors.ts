@@ -11,3 +11,9 @@ export const SHUTDOWN_ERROR = {
   code: -32000,
   message: 'The server is shutting down and stopped this request before it finished; its effect is unknown. Check the current state before retrying.',
 }
+
+/** The JSON-RPC error for a request whose replica died before answering it (reported by another replica). */
+export const REPLICA_STOPPED_ERROR = {
+  code: -32000,
+  message: 'The kmcp replica running this request stopped before it finished; the request may or may not have taken effect. Check the current state before retrying.',
+}

@@ -12,6 +12,15 @@ import {type ReadinessCheck, runReadinessChecks} from './readiness.ts'
 import {DEFAULT_SESSION_LIMITS, type SessionLimits} from './sessions.ts'
 import {applyConnectionLimits, DEFAULT_CONNECTION_LIMITS, type ConnectionLimits} from './connection-limits.ts'
 import type {ServerPolicy} from '../tools/policy/modes.ts'
+import type {RedisSettings} from '../storage/redis.ts'
+import type {SharedSessions} from './live-session.ts'
+
+/** Connects the Redis session store and bus (loaded on demand: without Redis, ioredis is never loaded). */
+async function sharedSessions(settings: RedisSettings, limits: SessionLimits): Promise<SharedSessions> {
+  const [{RedisSessionStore}, {SessionBus}] = await Promise.all([import('./session-store-redis.ts'), import('./session-bus.ts')])
+  const store = new RedisSessionStore(settings, limits)
+  return {store, bus: new SessionBus(settings, store.redis, limits.idleTimeoutMs)}
+}
 
 /** What an HTTP front (the OAuth layer) adds to the plain MCP endpoint. */
 export interface HttpAuthLayer {
@@ -50,6 +59,8 @@ export interface HttpServeOptions {
   allowedOrigins?: string[]
   sessionLimits?: Partial<SessionLimits>
   connectionLimits?: Partial<ConnectionLimits>
+  /** Redis for MCP sessions shared by every replica; absent: sessions live in this process only. */
+  redis?: RedisSettings
 }
 
 export interface RunningHttpServer {
@@ -57,6 +68,10 @@ export interface RunningHttpServer {
   url: string
   /** Stops accepting connections, drains in-flight requests, closes sessions. */
   shutdown(): Promise<void>
+  /** This process's name among replicas (the x-kmcp-replica response header). */
+  replicaId: string
+  /** Whether MCP sessions live in Redis (any replica serves them). */
+  sharedSessions: boolean
 }
 
 function isLoopbackPeer(req: IncomingMessage): boolean {
@@ -65,12 +80,15 @@ function isLoopbackPeer(req: IncomingMessage): boolean {
 }
 
 /**
- * MCP Streamable HTTP at `options.path`, plus /healthz and /readyz. Sessions are kept in memory
- * in this process (one McpServer per session), within the caps of `sessionLimits`.
+ * MCP Streamable HTTP at `options.path`, plus /healthz and /readyz. Each session held here is one
+ * McpServer, within the caps of `sessionLimits`; with `redis` the sessions live in Redis and any
+ * replica serves (and if needed rebuilds) any of them.
  */
 export async function serveHttp(options: HttpServeOptions): Promise<RunningHttpServer> {
   const hostGuard = new HostGuard({listenHost: options.host, publicUrl: options.auth?.publicUrl, allowedHosts: options.allowedHosts, allowedOrigins: options.allowedOrigins})
-  const mcp = new McpEndpoint({kube: options.kube, auth: options.auth, anonymousIdentity: options.anonymousIdentity, limits: {...DEFAULT_SESSION_LIMITS, ...options.sessionLimits}, policy: options.policy, scopeGroups: options.scopeGroups})
+  const limits = {...DEFAULT_SESSION_LIMITS, ...options.sessionLimits}
+  const shared = options.redis ? await sharedSessions(options.redis, limits) : undefined
+  const mcp = new McpEndpoint({kube: options.kube, auth: options.auth, anonymousIdentity: options.anonymousIdentity, limits, policy: options.policy, scopeGroups: options.scopeGroups, shared})
   let inFlight = 0
   let draining = false
   let lastRefusalLog = 0
@@ -88,6 +106,7 @@ export async function serveHttp(options: HttpServeOptions): Promise<RunningHttpS
       },
     },
     ...(options.auth?.readinessChecks ?? []),
+    ...mcp.readinessChecks,
   ]
 
   async function readiness(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -198,7 +217,7 @@ export async function serveHttp(options: HttpServeOptions): Promise<RunningHttpS
     await options.auth?.close()
   }
 
-  return {server, url, shutdown}
+  return {server, url, shutdown, replicaId: mcp.replicaId, sharedSessions: Boolean(shared)}
 }
 
 export {ListenError}

@@ -6,6 +6,7 @@ import {configureLogging, log, type LogLevel} from './logger.ts'
 import type {ConnectionLimits} from './connection-limits.ts'
 import type {HttpAuthLayer} from './http.ts'
 import type {SessionLimits} from './sessions.ts'
+import type {RedisSettings} from '../storage/redis.ts'
 import {serveStdio} from './stdio.ts'
 import {PromptBundleError} from './prompts/bundle.ts'
 import {configurePrompts} from './prompts/registry.ts'
@@ -78,7 +79,7 @@ export function isLoopbackHost(host: string): boolean {
 }
 
 /** Decides how HTTP requests are authenticated; refuses an open server on a reachable address. */
-async function httpAuthLayer(options: ServeOptions, kube: LazyKubeClient): Promise<HttpAuthLayer | undefined> {
+async function httpAuthLayer(options: ServeOptions, kube: LazyKubeClient): Promise<(HttpAuthLayer & {config?: {redis?: RedisSettings}}) | undefined> {
   if (options.insecureNoAuth) {
     if (options.impersonate) throw new ServeConfigError('--impersonate needs authentication (the signed-in user is who kmcp impersonates); remove --insecure-no-auth and configure --oidc-config.')
     if (!isLoopbackHost(options.host)) log.warn(`authentication is OFF (--insecure-no-auth) on ${options.host}: anyone who can reach this port can act with kmcp's Kubernetes rights`)
@@ -114,6 +115,14 @@ async function httpAuthLayer(options: ServeOptions, kube: LazyKubeClient): Promi
     if (error instanceof AuthConfigError) throw new ServeConfigError(`authentication is not configured correctly: ${error.message}`)
     throw error
   }
+}
+
+/** REDIS_URL when authentication is off (with auth on, the OAuth configuration already read it). */
+function redisFromEnvironment(): RedisSettings | undefined {
+  const url = process.env.REDIS_URL
+  if (!url) return undefined
+  if (!/^rediss?:\/\//.test(url)) throw new ServeConfigError(`REDIS_URL must start with redis:// or rediss:// (got a value starting ${JSON.stringify(url.slice(0, 8))}).`)
+  return {url}
 }
 
 /** The server modes: flags first, then the configuration file (oidc.yaml), checked before serving. */
@@ -157,6 +166,8 @@ export async function serve(options: ServeOptions): Promise<void> {
   }
   const auth = await httpAuthLayer(options, kube)
   const {serveHttp} = await import('./http.ts')
+  // MCP sessions go to Redis whenever one is configured (oidc.yaml `redis`, or REDIS_URL with auth on or off).
+  const redis = auth?.config?.redis ?? redisFromEnvironment()
   const running = await serveHttp({
     host: options.host,
     port: options.port,
@@ -171,8 +182,9 @@ export async function serve(options: ServeOptions): Promise<void> {
     allowedOrigins: options.allowedOrigins,
     sessionLimits: options.sessionLimits,
     connectionLimits: options.connectionLimits,
+    redis,
   })
-  log.info(`MCP server listening on ${running.url} (Streamable HTTP; health: /healthz, readiness: /readyz; authentication ${auth ? 'on' : 'off'})`)
+  log.info(`MCP server listening on ${running.url} (Streamable HTTP; health: /healthz, readiness: /readyz; authentication ${auth ? 'on' : 'off'}; sessions ${running.sharedSessions ? `in redis, replica ${running.replicaId}` : 'in memory'})`)
   const signal = await stopped
   log.info(`${signal} received: draining in-flight requests`)
   await running.shutdown()

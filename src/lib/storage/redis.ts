@@ -1,4 +1,4 @@
-import {Redis} from 'ioredis'
+import {Redis, type RedisOptions} from 'ioredis'
 import {log} from '../server/logger.ts'
 import type {KeyValueStore} from './kv.ts'
 
@@ -15,6 +15,28 @@ export interface RedisSettings {
 }
 
 /**
+ * A new ioredis connection that fails fast while Redis is down (no offline queue) and keeps
+ * reconnecting in the background; `extra` overrides (a subscriber connection queues instead).
+ * Every Redis connection of kmcp is made here (OAuth storage, MCP sessions and their bus).
+ */
+export function connectRedis(settings: RedisSettings, extra: Partial<RedisOptions> = {}): Redis {
+  const options: RedisOptions = {
+    lazyConnect: false,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    connectTimeout: 3000,
+    retryStrategy: (attempt: number) => Math.min(attempt * 200, 2000),
+    ...(settings.host ? {host: settings.host} : {}),
+    ...(settings.port ? {port: settings.port} : {}),
+    ...(settings.db !== undefined ? {db: settings.db} : {}),
+    ...(settings.password ? {password: settings.password} : {}),
+    ...(settings.username ? {username: settings.username} : {}),
+    ...extra,
+  }
+  return settings.url ? new Redis(settings.url, options) : new Redis(options)
+}
+
+/**
  * Redis through ioredis. Commands fail at once while the connection is down (no offline queue),
  * so a request gets an error instead of hanging, /readyz reports the outage, and ioredis keeps
  * reconnecting in the background so the server recovers without a restart.
@@ -24,19 +46,7 @@ export class RedisStore implements KeyValueStore {
   private lastState = 'connecting'
 
   constructor(settings: RedisSettings) {
-    const options = {
-      lazyConnect: false,
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 1,
-      connectTimeout: 3000,
-      retryStrategy: (attempt: number) => Math.min(attempt * 200, 2000),
-      ...(settings.host ? {host: settings.host} : {}),
-      ...(settings.port ? {port: settings.port} : {}),
-      ...(settings.db !== undefined ? {db: settings.db} : {}),
-      ...(settings.password ? {password: settings.password} : {}),
-      ...(settings.username ? {username: settings.username} : {}),
-    }
-    this.redis = settings.url ? new Redis(settings.url, options) : new Redis(options)
+    this.redis = connectRedis(settings)
     this.redis.on('ready', () => this.noteState('ready'))
     this.redis.on('end', () => this.noteState('closed'))
     this.redis.on('error', (error: Error) => this.noteState('error', error.message))
