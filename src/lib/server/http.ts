@@ -8,6 +8,7 @@ import {HostGuard} from './host-guard.ts'
 import {sendJson, sendJsonRpcError} from './json-reply.ts'
 import {log} from './logger.ts'
 import {McpEndpoint} from './mcp-endpoint.ts'
+import {StatelessMcpEndpoint} from './stateless-endpoint.ts'
 import {type ReadinessCheck, runReadinessChecks} from './readiness.ts'
 import {DEFAULT_SESSION_LIMITS, type SessionLimits} from './sessions.ts'
 import {applyConnectionLimits, DEFAULT_CONNECTION_LIMITS, type ConnectionLimits} from './connection-limits.ts'
@@ -50,6 +51,8 @@ export interface HttpServeOptions {
   allowedOrigins?: string[]
   sessionLimits?: Partial<SessionLimits>
   connectionLimits?: Partial<ConnectionLimits>
+  /** --stateless: no sessions, a fresh MCP server per POST (stateless-endpoint.ts). */
+  stateless?: boolean
 }
 
 export interface RunningHttpServer {
@@ -70,7 +73,9 @@ function isLoopbackPeer(req: IncomingMessage): boolean {
  */
 export async function serveHttp(options: HttpServeOptions): Promise<RunningHttpServer> {
   const hostGuard = new HostGuard({listenHost: options.host, publicUrl: options.auth?.publicUrl, allowedHosts: options.allowedHosts, allowedOrigins: options.allowedOrigins})
-  const mcp = new McpEndpoint({kube: options.kube, auth: options.auth, anonymousIdentity: options.anonymousIdentity, limits: {...DEFAULT_SESSION_LIMITS, ...options.sessionLimits}, policy: options.policy, scopeGroups: options.scopeGroups})
+  const mcp = options.stateless
+    ? new StatelessMcpEndpoint({kube: options.kube, auth: options.auth, anonymousIdentity: options.anonymousIdentity, policy: options.policy, scopeGroups: options.scopeGroups})
+    : new McpEndpoint({kube: options.kube, auth: options.auth, anonymousIdentity: options.anonymousIdentity, limits: {...DEFAULT_SESSION_LIMITS, ...options.sessionLimits}, policy: options.policy, scopeGroups: options.scopeGroups})
   let inFlight = 0
   let draining = false
   let lastRefusalLog = 0

@@ -38,6 +38,8 @@ export interface ServeOptions {
   prompts?: string
   /** Server modes from the flags (--read-only, --namespaces, ...); the config file fills what they leave out. */
   policy?: ServerPolicy
+  /** --stateless (HTTP): no sessions, a fresh MCP server per request; see stateless-endpoint.ts. */
+  stateless?: boolean
 }
 
 const DEFAULT_OIDC_CONFIG = '/etc/mcp/oidc.yaml'
@@ -147,6 +149,7 @@ export async function serve(options: ServeOptions): Promise<void> {
   }
   const {policy, scopeGroups} = resolvePolicy(options)
   const kube = new LazyKubeClient({kubeconfig: options.kubeconfig, context: options.context})
+  if (options.stateless && options.transport !== 'http') throw new ServeConfigError('--stateless applies to --transport http only (stdio is one session per process anyway).')
   const stopped = stopSignal()
   if (options.transport === 'stdio') {
     await serveStdio(kube, stopped, DRAIN_MS, policy)
@@ -171,8 +174,9 @@ export async function serve(options: ServeOptions): Promise<void> {
     allowedOrigins: options.allowedOrigins,
     sessionLimits: options.sessionLimits,
     connectionLimits: options.connectionLimits,
+    stateless: options.stateless,
   })
-  log.info(`MCP server listening on ${running.url} (Streamable HTTP; health: /healthz, readiness: /readyz; authentication ${auth ? 'on' : 'off'})`)
+  log.info(`MCP server listening on ${running.url} (Streamable HTTP${options.stateless ? ', stateless' : ''}; health: /healthz, readiness: /readyz; authentication ${auth ? 'on' : 'off'})`)
   const signal = await stopped
   log.info(`${signal} received: draining in-flight requests`)
   await running.shutdown()

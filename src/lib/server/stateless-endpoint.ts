@@ -1,0 +1,131 @@
+import type {IncomingMessage, ServerResponse} from 'node:http'
+import {StreamableHTTPServerTransport} from '@modelcontextprotocol/sdk/server/streamableHttp.js'
+import type {AuthInfo} from '@modelcontextprotocol/sdk/server/auth/types.js'
+import type {McpServer} from '@modelcontextprotocol/sdk/server/mcp.js'
+import type {LazyKubeClient} from '../k8s/client.ts'
+import type {CallerIdentity} from '../tools/registry.ts'
+import type {ServerPolicy} from '../tools/policy/modes.ts'
+import {BodyError, readBodyWithin} from './body.ts'
+import {SHUTDOWN_ERROR} from './errors.ts'
+import type {HttpAuthLayer} from './http.ts'
+import {sendJsonRpcError} from './json-reply.ts'
+import {log} from './logger.ts'
+import {createMcpServer} from './mcp-server.ts'
+import {insufficientScope, sendInsufficientScope, withScopes} from './scopes.ts'
+
+/** Largest JSON-RPC message accepted (as on the session endpoint). */
+const MAX_BODY_BYTES = 4 * 1024 * 1024
+
+/** Methods that only make sense with a session: their effect would outlive the request's server. */
+const NEEDS_SESSION = new Set(['resources/subscribe', 'resources/unsubscribe'])
+
+interface StatelessEndpointOptions {
+  kube: LazyKubeClient
+  auth?: HttpAuthLayer
+  anonymousIdentity: CallerIdentity
+  policy?: ServerPolicy
+  scopeGroups?: Record<string, string[]>
+}
+
+type AuthedRequest = IncomingMessage & {auth?: AuthInfo}
+
+interface Running {
+  server: McpServer
+  transport: StreamableHTTPServerTransport
+}
+
+/**
+ * `kmcp serve --transport http --stateless`: every POST is served by a fresh MCP server and
+ * transport (the SDK's stateless mode, `sessionIdGenerator: undefined`), so any replica answers any
+ * request without shared state. The price: no Mcp-Session-Id, no server-to-client requests
+ * (destructive tools then need their explicit confirm flag), no subscriptions, no notifications
+ * outside the POST that caused them, no resumable streams. GET and DELETE answer 405.
+ */
+export class StatelessMcpEndpoint {
+  private readonly running = new Set<Running>()
+  private readonly options: StatelessEndpointOptions
+
+  constructor(options: StatelessEndpointOptions) {
+    this.options = options
+  }
+
+  async handle(req: AuthedRequest, res: ServerResponse): Promise<void> {
+    if (req.method !== 'POST') {
+      sendJsonRpcError(res, 405, -32000, `Method Not Allowed: this server runs in stateless mode (--stateless): there are no sessions, so no GET stream and no DELETE. Send every request as a POST without an Mcp-Session-Id header.`, {allow: 'POST'})
+      return
+    }
+    let identity = this.options.anonymousIdentity
+    if (this.options.auth) {
+      const result = await this.options.auth.authenticate(req, res)
+      if (!result) return
+      identity = withScopes(result.identity, result.authInfo.scopes, this.options.scopeGroups)
+      req.auth = {...result.authInfo, extra: {...result.authInfo.extra, identity}}
+    }
+    const body = await readJson(req, res)
+    if (!body.ok) return
+    const messages = (Array.isArray(body.value) ? body.value : [body.value]) as Array<{method?: unknown}>
+    const sessionOnly = messages.find((m) => typeof m?.method === 'string' && NEEDS_SESSION.has(m.method))
+    if (sessionOnly) {
+      sendJsonRpcError(res, 400, -32601, `${String(sessionOnly.method)} is not available: this server runs in stateless mode (--stateless), where nothing outlives one request. Read the resource again instead of subscribing.`)
+      return
+    }
+    const scope = insufficientScope(body.value, identity, this.options.policy)
+    if (scope) {
+      const tool = (body.value as {params?: {name?: string}}).params?.name
+      log.record('audit', {user: identity.userId, subject: identity.subject, transport: 'http', tool, result: 'refused', reason: 'insufficient_scope', refused: 'tools/call', needs: scope})
+      sendInsufficientScope(res, scope, String(tool ?? 'this tool'))
+      return
+    }
+    const server = createMcpServer({
+      kube: this.options.kube,
+      identityFor: (extra) => (extra.authInfo?.extra?.identity as CallerIdentity | undefined) ?? identity,
+      sessionIdentity: identity,
+      policy: this.options.policy,
+      clientRequests: false,
+    })
+    const transport = new StreamableHTTPServerTransport({sessionIdGenerator: undefined})
+    const entry: Running = {server, transport}
+    this.running.add(entry)
+    res.once('close', () => {
+      this.running.delete(entry)
+      void server.close().catch(() => undefined)
+    })
+    await server.connect(transport)
+    await transport.handleRequest(req, res, body.value)
+  }
+
+  /** Answers the requests still running with SHUTDOWN_ERROR (shutdown after the drain time); returns how many. */
+  async answerUnfinished(): Promise<number> {
+    const counts = await Promise.all(
+      [...this.running].map(async ({server, transport}) => {
+        const inFlight = (server.server as unknown as {_requestHandlerAbortControllers?: Map<string | number, AbortController>})._requestHandlerAbortControllers
+        const ids = [...(inFlight?.keys() ?? [])]
+        await Promise.all(ids.map((id) => transport.send({jsonrpc: '2.0', id, error: SHUTDOWN_ERROR}).catch(() => undefined)))
+        return ids.length
+      }),
+    )
+    return counts.reduce((a, b) => a + b, 0)
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled([...this.running].map(({server}) => server.close()))
+    this.running.clear()
+  }
+}
+
+async function readJson(req: IncomingMessage, res: ServerResponse): Promise<{ok: true; value: unknown} | {ok: false}> {
+  let raw: Buffer
+  try {
+    raw = await readBodyWithin(req, MAX_BODY_BYTES)
+  } catch (error) {
+    if (!(error instanceof BodyError)) throw error
+    sendJsonRpcError(res, error.status, -32600, `Request refused: ${error.message}`, {connection: 'close'})
+    return {ok: false}
+  }
+  try {
+    return {ok: true, value: JSON.parse(raw.toString('utf8'))}
+  } catch (error) {
+    sendJsonRpcError(res, 400, -32700, `Parse error: the request body is not valid JSON (${(error as Error).message})`)
+    return {ok: false}
+  }
+}
