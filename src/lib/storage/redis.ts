@@ -1,18 +1,15 @@
-import {Redis} from 'ioredis'
+import type {Cluster, Redis} from 'ioredis'
 import {log} from '../server/logger.ts'
 import type {KeyValueStore} from './kv.ts'
+import {createRedisClient, type RedisConnectionSettings} from './redis-topology.ts'
 
 const READY_WAIT_MS = 2000
 
-export interface RedisSettings {
-  /** redis:// or rediss:// URL; host/port/db/password below override its parts. */
-  url?: string
-  host?: string
-  port?: number
-  db?: number
-  password?: string
-  username?: string
-}
+/**
+ * url: redis:// or rediss:// (host/port/db/password below override its parts), or a Sentinel or
+ * Cluster URL (redis-topology.ts).
+ */
+export type RedisSettings = RedisConnectionSettings
 
 /**
  * Redis through ioredis. Commands fail at once while the connection is down (no offline queue),
@@ -20,7 +17,7 @@ export interface RedisSettings {
  * reconnecting in the background so the server recovers without a restart.
  */
 export class RedisStore implements KeyValueStore {
-  private readonly redis: Redis
+  private readonly redis: Redis | Cluster
   private lastState = 'connecting'
 
   constructor(settings: RedisSettings) {
@@ -30,13 +27,8 @@ export class RedisStore implements KeyValueStore {
       maxRetriesPerRequest: 1,
       connectTimeout: 3000,
       retryStrategy: (attempt: number) => Math.min(attempt * 200, 2000),
-      ...(settings.host ? {host: settings.host} : {}),
-      ...(settings.port ? {port: settings.port} : {}),
-      ...(settings.db !== undefined ? {db: settings.db} : {}),
-      ...(settings.password ? {password: settings.password} : {}),
-      ...(settings.username ? {username: settings.username} : {}),
     }
-    this.redis = settings.url ? new Redis(settings.url, options) : new Redis(options)
+    this.redis = createRedisClient(settings, options)
     this.redis.on('ready', () => this.noteState('ready'))
     this.redis.on('end', () => this.noteState('closed'))
     this.redis.on('error', (error: Error) => this.noteState('error', error.message))
@@ -54,7 +46,7 @@ export class RedisStore implements KeyValueStore {
    * Waits briefly for a connection being (re)established, so that requests arriving just after
    * start-up or during a short blip succeed; a longer outage fails fast.
    */
-  private async connected(): Promise<Redis> {
+  private async connected(): Promise<Redis | Cluster> {
     if (this.redis.status === 'ready') return this.redis
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
