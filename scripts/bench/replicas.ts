@@ -11,18 +11,16 @@
 // --mode stateless (default) runs the replicas with --stateless; --mode sessions runs them with MCP
 // sessions and REDIS_URL, which works across replicas only once sessions live in Redis (issue 16):
 // before that, round robin answers a session's second request with 404 on the other replica.
-import {readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {performance} from 'node:perf_hooks'
 import {Agent, fetch as undiciFetch} from 'undici'
 import {Client} from '@modelcontextprotocol/sdk/client/index.js'
 import {StreamableHTTPClientTransport} from '@modelcontextprotocol/sdk/client/streamableHttp.js'
-import {installClusterRoles, installCrds, startHarness, stateFromKubeconfig} from '../../test/support/global-setup.ts'
-import {STATE_ENV, expectStatus, rawRequest, waitFor, type Connection} from '../../test/support/kube.ts'
 import {startHttpServer, REPO_ROOT, type HttpServerProcess} from '../../test/support/mcp.ts'
 import {startRedis} from '../../test/support/redis.ts'
 import {haproxyMissing, startHaproxy, type TestHaproxy} from '../../test/support/haproxy.ts'
 import {cpuMs, flag, machineLoad, option, percentile, recordRun, smoke} from './report.ts'
+import {startBenchCluster} from './bench-harness.ts'
 
 const replicaCount = smoke ? 2 : Number(option('--replicas', '2'))
 const sessionCount = smoke ? 4 : Number(option('--sessions', '200'))
@@ -46,18 +44,11 @@ if (haproxyMissing()) {
   process.exit(smoke ? 0 : 1)
 }
 
-const harness = await startHarness()
-const stops: Array<() => Promise<unknown>> = [() => harness.stop()]
+const namespace = 'bench-replicas'
+const cluster = await startBenchCluster(namespace)
+const stops: Array<() => Promise<unknown>> = [() => cluster.stop()]
 try {
-  const state = {version: 1 as const, dataDir: harness.dataDir, ...stateFromKubeconfig(harness.kubeconfigPath, harness.dataDir)}
-  writeFileSync(join(harness.dataDir, 'state.json'), JSON.stringify(state))
-  process.env[STATE_ENV] = join(harness.dataDir, 'state.json')
-  const conn: Connection = {server: state.server, ca: readFileSync(state.caFile), token: state.tokens.admin}
-  await installCrds(conn)
-  await installClusterRoles(conn)
-  const namespace = 'bench-replicas'
-  expectStatus('namespace', await rawRequest(conn, 'POST', '/api/v1/namespaces', {apiVersion: 'v1', kind: 'Namespace', metadata: {name: namespace}}), 201, 409)
-  await waitFor(async () => (await rawRequest(conn, 'GET', `/apis/postgresql.cnpg.io/v1/namespaces/${namespace}/clusters`)).status === 200)
+  const state = cluster.state
 
   const redis = await startRedis()
   stops.unshift(() => redis.stop())

@@ -5,7 +5,7 @@ import type {McpServer} from '@modelcontextprotocol/sdk/server/mcp.js'
 import type {LazyKubeClient} from '../k8s/client.ts'
 import type {CallerIdentity} from '../tools/registry.ts'
 import type {ServerPolicy} from '../tools/policy/modes.ts'
-import {BodyError, readBodyWithin} from './body.ts'
+import {readJsonRpcBody} from './body.ts'
 import {SHUTDOWN_ERROR} from './errors.ts'
 import type {HttpAuthLayer} from './http.ts'
 import {sendJsonRpcError} from './json-reply.ts'
@@ -61,17 +61,17 @@ export class StatelessMcpEndpoint {
       identity = withScopes(result.identity, result.authInfo.scopes, this.options.scopeGroups)
       req.auth = {...result.authInfo, extra: {...result.authInfo.extra, identity}}
     }
-    const body = await readJson(req, res)
+    const body = await readJsonRpcBody(req, res, MAX_BODY_BYTES)
     if (!body.ok) return
-    const messages = (Array.isArray(body.value) ? body.value : [body.value]) as Array<{method?: unknown}>
+    const messages = (Array.isArray(body.body) ? body.body : [body.body]) as Array<{method?: unknown}>
     const sessionOnly = messages.find((m) => typeof m?.method === 'string' && NEEDS_SESSION.has(m.method))
     if (sessionOnly) {
       sendJsonRpcError(res, 400, -32601, `${String(sessionOnly.method)} is not available: this server runs in stateless mode (--stateless), where nothing outlives one request. Read the resource again instead of subscribing.`)
       return
     }
-    const scope = insufficientScope(body.value, identity, this.options.policy)
+    const scope = insufficientScope(body.body, identity, this.options.policy)
     if (scope) {
-      const tool = (body.value as {params?: {name?: string}}).params?.name
+      const tool = (body.body as {params?: {name?: string}}).params?.name
       log.record('audit', {user: identity.userId, subject: identity.subject, transport: 'http', tool, result: 'refused', reason: 'insufficient_scope', refused: 'tools/call', needs: scope})
       sendInsufficientScope(res, scope, String(tool ?? 'this tool'))
       return
@@ -91,7 +91,7 @@ export class StatelessMcpEndpoint {
       void server.close().catch(() => undefined)
     })
     await server.connect(transport)
-    await transport.handleRequest(req, res, body.value)
+    await transport.handleRequest(req, res, body.body)
   }
 
   /** Answers the requests still running with SHUTDOWN_ERROR (shutdown after the drain time); returns how many. */
@@ -110,22 +110,5 @@ export class StatelessMcpEndpoint {
   async close(): Promise<void> {
     await Promise.allSettled([...this.running].map(({server}) => server.close()))
     this.running.clear()
-  }
-}
-
-async function readJson(req: IncomingMessage, res: ServerResponse): Promise<{ok: true; value: unknown} | {ok: false}> {
-  let raw: Buffer
-  try {
-    raw = await readBodyWithin(req, MAX_BODY_BYTES)
-  } catch (error) {
-    if (!(error instanceof BodyError)) throw error
-    sendJsonRpcError(res, error.status, -32600, `Request refused: ${error.message}`, {connection: 'close'})
-    return {ok: false}
-  }
-  try {
-    return {ok: true, value: JSON.parse(raw.toString('utf8'))}
-  } catch (error) {
-    sendJsonRpcError(res, 400, -32700, `Parse error: the request body is not valid JSON (${(error as Error).message})`)
-    return {ok: false}
   }
 }
