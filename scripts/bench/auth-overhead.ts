@@ -10,19 +10,17 @@
 // The servers are dist/kmcp (what ships); --sources runs the TypeScript sources under Node instead.
 // The authenticated server gets its own rate_limits (all off): the benchmark signs in one client
 // per simulated user from one address, which the default limits rightly refuse (429).
-import {readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {performance} from 'node:perf_hooks'
 import {Agent, fetch as undiciFetch} from 'undici'
 import {Client} from '@modelcontextprotocol/sdk/client/index.js'
 import {StreamableHTTPClientTransport} from '@modelcontextprotocol/sdk/client/streamableHttp.js'
-import {installClusterRoles, installCrds, startHarness, stateFromKubeconfig} from '../../test/support/global-setup.ts'
-import {STATE_ENV, expectStatus, rawRequest, waitFor, type Connection} from '../../test/support/kube.ts'
 import {startHttpServer, REPO_ROOT} from '../../test/support/mcp.ts'
 import {startIdentityProvider} from '../../test/support/oidc.ts'
 import {freePort, startRedis} from '../../test/support/redis.ts'
 import {obtainTokens, writeAuthConfig} from '../../test/auth/helpers.ts'
 import {cpuMs, flag, machineLoad, option, percentile, recordRun, smoke} from './report.ts'
+import {startBenchCluster} from './bench-harness.ts'
 
 const clientCount = smoke ? 2 : Number(option('--clients', '10'))
 const rounds = smoke ? 2 : Number(option('--rounds', '200'))
@@ -31,19 +29,11 @@ const loadAtStart = machineLoad()
 const serverCommand = (port: number, kubeconfig: string, extraArgs: string[] = []) =>
   flag('--sources') ? undefined : {command: join(REPO_ROOT, 'dist/kmcp'), args: ['serve', '--transport', 'http', '--host', '127.0.0.1', '--port', String(port), '--kubeconfig', kubeconfig, ...extraArgs]}
 
-const harness = await startHarness()
-const stops: Array<() => Promise<unknown>> = [() => harness.stop()]
+const namespace = 'bench-auth'
+const cluster = await startBenchCluster(namespace)
+const stops: Array<() => Promise<unknown>> = [() => cluster.stop()]
 try {
-  const state = {version: 1 as const, dataDir: harness.dataDir, ...stateFromKubeconfig(harness.kubeconfigPath, harness.dataDir)}
-  writeFileSync(join(harness.dataDir, 'state.json'), JSON.stringify(state))
-  process.env[STATE_ENV] = join(harness.dataDir, 'state.json')
-  const conn: Connection = {server: state.server, ca: readFileSync(state.caFile), token: state.tokens.admin}
-  await installCrds(conn)
-  await installClusterRoles(conn)
-  const namespace = 'bench-auth'
-  expectStatus('namespace', await rawRequest(conn, 'POST', '/api/v1/namespaces', {apiVersion: 'v1', kind: 'Namespace', metadata: {name: namespace}}), 201, 409)
-  // Just after start-up the API server answers 429 while the CRD storage initialises.
-  await waitFor(async () => (await rawRequest(conn, 'GET', `/apis/postgresql.cnpg.io/v1/namespaces/${namespace}/clusters`)).status === 200)
+  const state = cluster.state
 
   const redis = await startRedis()
   stops.unshift(() => redis.stop())

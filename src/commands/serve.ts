@@ -34,6 +34,7 @@ export default class Serve extends Command {
     'session-idle-timeout': Flags.integer({min: 1, default: 1800, summary: 'HTTP: seconds after which an MCP session without requests or open streams is closed.', env: 'KMCP_SESSION_IDLE_TIMEOUT'}),
     'max-sessions': Flags.integer({min: 1, default: 1000, summary: 'HTTP: MCP sessions this process holds at most (more get 503 with Retry-After).', env: 'KMCP_MAX_SESSIONS'}),
     'max-sessions-per-user': Flags.integer({min: 1, default: 50, summary: 'HTTP: MCP sessions one user holds at most (more get 429 with Retry-After).', env: 'KMCP_MAX_SESSIONS_PER_USER'}),
+    stateless: Flags.boolean({default: false, summary: 'HTTP: no MCP sessions; every POST is served on its own, by any replica. Loses elicitation (destructive tools need their confirm flag), subscriptions, notifications outside a request and resumable streams (docs/deploy.md).', env: 'KMCP_STATELESS'}),
     'max-connections': Flags.integer({min: 1, default: 1024, summary: 'HTTP: open TCP connections at most.', env: 'KMCP_MAX_CONNECTIONS'}),
     'allowed-images': Flags.string({summary: 'Comma-separated image reference prefixes create_postgres_cluster\'s container_image may use (default ghcr.io/cloudnative-pg/).', env: 'KMCP_ALLOWED_IMAGES'}),
     'read-only': Flags.boolean({default: false, summary: 'Offer only the tools that change nothing (readOnlyHint); the others are neither listed nor callable.', env: 'KMCP_READ_ONLY'}),
@@ -71,6 +72,7 @@ export default class Serve extends Command {
         allowedOrigins: splitList(flags['allowed-origins']),
         sessionLimits: {idleTimeoutMs: flags['session-idle-timeout'] * 1000, maxTotal: flags['max-sessions'], maxPerUser: flags['max-sessions-per-user']},
         connectionLimits: {maxConnections: flags['max-connections']},
+        stateless: flags.stateless,
         policy: {
           readOnly: flags['read-only'] || undefined,
           disableDestructive: flags['disable-destructive'] || undefined,

@@ -64,6 +64,8 @@ describe('helm template with the default values', () => {
       'Deployment/r1-kmcp',
       'Deployment/r1-kmcp-redis',
       'NetworkPolicy/r1-kmcp-redis',
+      'PersistentVolumeClaim/r1-kmcp-redis-data',
+      'PodDisruptionBudget/r1-kmcp',
       'Role/r1-kmcp',
       'RoleBinding/r1-kmcp',
       'RoleBinding/r1-kmcp-cnpg-edit',

@@ -43,7 +43,7 @@ describe('kmcp helm install into a fresh namespace', () => {
     const result = await runKmcp(['helm', 'install', ...installFlags(namespace, release), '--timeout', '90'], {whileRunning: () => markReleaseRolledOut(namespace, release)})
     assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`)
     assert.match(result.stderr, /✓ checking that CloudNativePG is installed/)
-    assert.match(result.stderr, /deployment\/kmcp: 1\/1 updated, 1\/1 available/)
+    assert.match(result.stderr, /deployment\/kmcp: 2\/2 updated, 2\/2 available/)
     assert.match(result.stderr, /✓ rolled out: deployment\/kmcp, deployment\/kmcp-redis/)
     assert.match(result.stdout, /Release kmcp is at revision 1 in namespace \S+ and ready/)
     assert.match(result.stdout, /https:\/\/kmcp\.example\.com\/mcp/)
@@ -56,6 +56,8 @@ describe('kmcp helm install into a fresh namespace', () => {
       ['v1', 'Service', fullname],
       ['v1', 'ServiceAccount', fullname],
       ['v1', 'ConfigMap', `${fullname}-oidc`],
+      ['v1', 'PersistentVolumeClaim', `${fullname}-redis-data`],
+      ['policy/v1', 'PodDisruptionBudget', fullname],
       ['rbac.authorization.k8s.io/v1', 'Role', names.role],
       ['rbac.authorization.k8s.io/v1', 'RoleBinding', names.roleBinding],
       ['rbac.authorization.k8s.io/v1', 'RoleBinding', names.cnpgRoleBinding('cnpg-cloudnative-pg-view')],

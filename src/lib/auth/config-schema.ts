@@ -36,8 +36,9 @@ const redis = z.strictObject(
     db: text('a database number'),
     password: text(),
     password_file: text(),
+    sentinel_password_file: text(),
   },
-  {error: 'must be a mapping (url, host, port, db, password_file)'},
+  {error: 'must be a mapping (url, host, port, db, password_file, sentinel_password_file)'},
 )
 
 const claimMapping = z.strictObject(

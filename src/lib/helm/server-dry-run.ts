@@ -22,6 +22,8 @@ const RESOURCES: Record<string, {plural: string; clusterScoped?: boolean}> = {
   Ingress: {plural: 'ingresses'},
   HorizontalPodAutoscaler: {plural: 'horizontalpodautoscalers'},
   NetworkPolicy: {plural: 'networkpolicies'},
+  PodDisruptionBudget: {plural: 'poddisruptionbudgets'},
+  PersistentVolumeClaim: {plural: 'persistentvolumeclaims'},
 }
 
 export function objectPath(object: KubeObject): string {

@@ -1,4 +1,5 @@
-import type {IncomingMessage} from 'node:http'
+import type {IncomingMessage, ServerResponse} from 'node:http'
+import {sendJsonRpcError} from './json-reply.ts'
 
 /** Deadlines and sizes of request bodies (finding 4 of issue #14): every endpoint reads through here. */
 export const BODY_DEADLINE_MS = 30_000
@@ -57,4 +58,25 @@ export function hasUnexpectedBody(req: IncomingMessage): boolean {
   const method = req.method ?? 'GET'
   if (method !== 'GET' && method !== 'HEAD' && method !== 'DELETE' && method !== 'OPTIONS') return false
   return Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined
+}
+
+/**
+ * A JSON-RPC request body read and parsed, or `{ok: false}` after answering the error (413/408 for
+ * the size or deadline, 400 Parse error for invalid JSON) on `res`.
+ */
+export async function readJsonRpcBody(req: IncomingMessage, res: ServerResponse, limitBytes: number): Promise<{ok: true; body: unknown} | {ok: false}> {
+  let raw: Buffer
+  try {
+    raw = await readBodyWithin(req, limitBytes)
+  } catch (error) {
+    if (!(error instanceof BodyError)) throw error
+    sendJsonRpcError(res, error.status, -32600, `Request refused: ${error.message}`, {connection: 'close'})
+    return {ok: false}
+  }
+  try {
+    return {ok: true, body: JSON.parse(raw.toString('utf8'))}
+  } catch (error) {
+    sendJsonRpcError(res, 400, -32700, `Parse error: the request body is not valid JSON (${(error as Error).message})`)
+    return {ok: false}
+  }
 }

@@ -8,6 +8,7 @@ import {HostGuard} from './host-guard.ts'
 import {sendJson, sendJsonRpcError} from './json-reply.ts'
 import {log} from './logger.ts'
 import {McpEndpoint} from './mcp-endpoint.ts'
+import {StatelessMcpEndpoint} from './stateless-endpoint.ts'
 import {type ReadinessCheck, runReadinessChecks} from './readiness.ts'
 import {DEFAULT_SESSION_LIMITS, type SessionLimits} from './sessions.ts'
 import {applyConnectionLimits, DEFAULT_CONNECTION_LIMITS, type ConnectionLimits} from './connection-limits.ts'
@@ -61,6 +62,8 @@ export interface HttpServeOptions {
   connectionLimits?: Partial<ConnectionLimits>
   /** Redis for MCP sessions shared by every replica; absent: sessions live in this process only. */
   redis?: RedisSettings
+  /** --stateless: no sessions, a fresh MCP server per POST (stateless-endpoint.ts). */
+  stateless?: boolean
 }
 
 export interface RunningHttpServer {
@@ -69,7 +72,7 @@ export interface RunningHttpServer {
   /** Stops accepting connections, drains in-flight requests, closes sessions. */
   shutdown(): Promise<void>
   /** This process's name among replicas (the x-kmcp-replica response header). */
-  replicaId: string
+  replicaId?: string
   /** Whether MCP sessions live in Redis (any replica serves them). */
   sharedSessions: boolean
 }
@@ -87,8 +90,10 @@ function isLoopbackPeer(req: IncomingMessage): boolean {
 export async function serveHttp(options: HttpServeOptions): Promise<RunningHttpServer> {
   const hostGuard = new HostGuard({listenHost: options.host, publicUrl: options.auth?.publicUrl, allowedHosts: options.allowedHosts, allowedOrigins: options.allowedOrigins})
   const limits = {...DEFAULT_SESSION_LIMITS, ...options.sessionLimits}
-  const shared = options.redis ? await sharedSessions(options.redis, limits) : undefined
-  const mcp = new McpEndpoint({kube: options.kube, auth: options.auth, anonymousIdentity: options.anonymousIdentity, limits, policy: options.policy, scopeGroups: options.scopeGroups, shared})
+  const shared = options.redis && !options.stateless ? await sharedSessions(options.redis, limits) : undefined
+  const mcp = options.stateless
+    ? new StatelessMcpEndpoint({kube: options.kube, auth: options.auth, anonymousIdentity: options.anonymousIdentity, policy: options.policy, scopeGroups: options.scopeGroups})
+    : new McpEndpoint({kube: options.kube, auth: options.auth, anonymousIdentity: options.anonymousIdentity, limits, policy: options.policy, scopeGroups: options.scopeGroups, shared})
   let inFlight = 0
   let draining = false
   let lastRefusalLog = 0

@@ -5,7 +5,7 @@ import type {AuthInfo} from '@modelcontextprotocol/sdk/server/auth/types.js'
 import {isInitializeRequest} from '@modelcontextprotocol/sdk/types.js'
 import type {LazyKubeClient} from '../k8s/client.ts'
 import type {CallerIdentity} from '../tools/registry.ts'
-import {BodyError, readBodyWithin} from './body.ts'
+import {readJsonRpcBody} from './body.ts'
 import type {HttpAuthLayer} from './http.ts'
 import {sendJsonRpcError} from './json-reply.ts'
 import {log} from './logger.ts'
@@ -25,22 +25,9 @@ export const MAX_MCP_BODY_BYTES = 4 * 1024 * 1024
 
 type AuthedRequest = IncomingMessage & {auth?: AuthInfo}
 
-/** Reads and parses a JSON body; undefined plus a written error response when it is not JSON. */
-async function readJsonBody(req: IncomingMessage, res: ServerResponse): Promise<{ok: true; body: unknown} | {ok: false}> {
-  let raw: Buffer
-  try {
-    raw = await readBodyWithin(req, MAX_MCP_BODY_BYTES)
-  } catch (error) {
-    if (!(error instanceof BodyError)) throw error
-    sendJsonRpcError(res, error.status, -32600, `Request refused: ${error.message}`, {connection: 'close'})
-    return {ok: false}
-  }
-  try {
-    return {ok: true, body: JSON.parse(raw.toString('utf8'))}
-  } catch (error) {
-    sendJsonRpcError(res, 400, -32700, `Parse error: the request body is not valid JSON (${(error as Error).message})`)
-    return {ok: false}
-  }
+/** Reads and parses a JSON body within MAX_MCP_BODY_BYTES, or answers the error. */
+function readJsonBody(req: IncomingMessage, res: ServerResponse): Promise<{ok: true; body: unknown} | {ok: false}> {
+  return readJsonRpcBody(req, res, MAX_MCP_BODY_BYTES)
 }
 
 /**

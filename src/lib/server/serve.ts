@@ -39,6 +39,8 @@ export interface ServeOptions {
   prompts?: string
   /** Server modes from the flags (--read-only, --namespaces, ...); the config file fills what they leave out. */
   policy?: ServerPolicy
+  /** --stateless (HTTP): no sessions, a fresh MCP server per request; see stateless-endpoint.ts. */
+  stateless?: boolean
 }
 
 const DEFAULT_OIDC_CONFIG = '/etc/mcp/oidc.yaml'
@@ -117,12 +119,20 @@ async function httpAuthLayer(options: ServeOptions, kube: LazyKubeClient): Promi
   }
 }
 
-/** REDIS_URL when authentication is off (with auth on, the OAuth configuration already read it). */
-function redisFromEnvironment(): RedisSettings | undefined {
-  const url = process.env.REDIS_URL
-  if (!url) return undefined
-  if (!/^rediss?:\/\//.test(url)) throw new ServeConfigError(`REDIS_URL must start with redis:// or rediss:// (got a value starting ${JSON.stringify(url.slice(0, 8))}).`)
-  return {url}
+/**
+ * Redis from the environment when authentication is off (with auth on, the OAuth configuration
+ * already read it): the same variables and URL forms. Loaded on demand, so that a server without
+ * Redis never loads ioredis.
+ */
+async function redisFromEnvironment(): Promise<RedisSettings | undefined> {
+  if (!process.env.REDIS_URL && !process.env.REDIS_HOST) return undefined
+  const {redisSettingsFromEnvironment, AuthConfigError} = await import('../auth/config.ts')
+  try {
+    return redisSettingsFromEnvironment(process.env)
+  } catch (error) {
+    if (error instanceof AuthConfigError) throw new ServeConfigError(error.message)
+    throw error
+  }
 }
 
 /** The server modes: flags first, then the configuration file (oidc.yaml), checked before serving. */
@@ -156,6 +166,7 @@ export async function serve(options: ServeOptions): Promise<void> {
   }
   const {policy, scopeGroups} = resolvePolicy(options)
   const kube = new LazyKubeClient({kubeconfig: options.kubeconfig, context: options.context})
+  if (options.stateless && options.transport !== 'http') throw new ServeConfigError('--stateless applies to --transport http only (stdio is one session per process anyway).')
   const stopped = stopSignal()
   if (options.transport === 'stdio') {
     await serveStdio(kube, stopped, DRAIN_MS, policy)
@@ -167,7 +178,7 @@ export async function serve(options: ServeOptions): Promise<void> {
   const auth = await httpAuthLayer(options, kube)
   const {serveHttp} = await import('./http.ts')
   // MCP sessions go to Redis whenever one is configured (oidc.yaml `redis`, or REDIS_URL with auth on or off).
-  const redis = auth?.config?.redis ?? redisFromEnvironment()
+  const redis = auth?.config?.redis ?? (await redisFromEnvironment())
   const running = await serveHttp({
     host: options.host,
     port: options.port,
@@ -183,8 +194,10 @@ export async function serve(options: ServeOptions): Promise<void> {
     sessionLimits: options.sessionLimits,
     connectionLimits: options.connectionLimits,
     redis,
+    stateless: options.stateless,
   })
-  log.info(`MCP server listening on ${running.url} (Streamable HTTP; health: /healthz, readiness: /readyz; authentication ${auth ? 'on' : 'off'}; sessions ${running.sharedSessions ? `in redis, replica ${running.replicaId}` : 'in memory'})`)
+  const sessions = options.stateless ? 'none (stateless)' : running.sharedSessions ? `in redis, replica ${running.replicaId}` : 'in memory'
+  log.info(`MCP server listening on ${running.url} (Streamable HTTP; health: /healthz, readiness: /readyz; authentication ${auth ? 'on' : 'off'}; sessions ${sessions})`)
   const signal = await stopped
   log.info(`${signal} received: draining in-flight requests`)
   await running.shutdown()

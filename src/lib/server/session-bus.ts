@@ -1,6 +1,6 @@
 import type {Redis} from 'ioredis'
 import type {JSONRPCMessage} from '@modelcontextprotocol/sdk/types.js'
-import {connectRedis, type RedisSettings} from '../storage/redis.ts'
+import {connectRedisServer, type RedisSettings} from '../storage/redis.ts'
 import {log} from './logger.ts'
 import {parseEventId} from './session-sharing.ts'
 
@@ -33,7 +33,7 @@ export class SessionBus {
     this.redis = redis
     this.ttlMs = ttlMs
     // Subscriber mode needs its own connection; ioredis subscribes again after a reconnect.
-    this.subscriber = connectRedis(settings, {enableOfflineQueue: true, maxRetriesPerRequest: null})
+    this.subscriber = connectRedisServer(settings, {enableOfflineQueue: true, maxRetriesPerRequest: null})
     this.subscriber.on('error', () => undefined)
     this.subscriber.on('message', (channel: string, raw: string) => {
       const listeners = this.listeners.get(channel.slice(CHANNEL_PREFIX.length))

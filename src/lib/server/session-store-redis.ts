@@ -1,7 +1,7 @@
 import {randomUUID} from 'node:crypto'
 import {hostname} from 'node:os'
 import type {Redis} from 'ioredis'
-import {connectRedis, type RedisSettings} from '../storage/redis.ts'
+import {connectRedisServer, type RedisSettings} from '../storage/redis.ts'
 import {log} from './logger.ts'
 import {HEARTBEAT_EVERY_MS, HEARTBEAT_TTL_MS, SessionStoreUnavailable} from './session-sharing.ts'
 import type {SessionLimits, SessionRefusal} from './sessions.ts'
@@ -58,7 +58,7 @@ export class RedisSessionStore {
   constructor(settings: RedisSettings, limits: SessionLimits, replicaId = `${hostname()}-${randomUUID().slice(0, 8)}`) {
     this.replicaId = replicaId
     this.limits = limits
-    this.redis = connectRedis(settings)
+    this.redis = connectRedisServer(settings)
     this.redis.on('ready', () => this.noteState('ready'))
     this.redis.on('error', (error: Error) => this.noteState('error', error.message))
     const beat = () => void this.redis.multi().set(aliveKey(this.replicaId), '1', 'PX', HEARTBEAT_TTL_MS).zadd(REPLICAS_KEY, Date.now(), this.replicaId).exec().catch(() => undefined)

@@ -1,39 +1,41 @@
-import {Redis, type RedisOptions} from 'ioredis'
+import type {Cluster, Redis, RedisOptions} from 'ioredis'
 import {log} from '../server/logger.ts'
 import type {KeyValueStore} from './kv.ts'
+import {createRedisClient, RedisUrlError, type RedisConnectionSettings} from './redis-topology.ts'
 
 const READY_WAIT_MS = 2000
 
-export interface RedisSettings {
-  /** redis:// or rediss:// URL; host/port/db/password below override its parts. */
-  url?: string
-  host?: string
-  port?: number
-  db?: number
-  password?: string
-  username?: string
-}
+/**
+ * url: redis:// or rediss:// (host/port/db/password below override its parts), or a Sentinel or
+ * Cluster URL (redis-topology.ts).
+ */
+export type RedisSettings = RedisConnectionSettings
 
 /**
  * A new ioredis connection that fails fast while Redis is down (no offline queue) and keeps
  * reconnecting in the background; `extra` overrides (a subscriber connection queues instead).
  * Every Redis connection of kmcp is made here (OAuth storage, MCP sessions and their bus).
  */
-export function connectRedis(settings: RedisSettings, extra: Partial<RedisOptions> = {}): Redis {
-  const options: RedisOptions = {
+export function connectRedis(settings: RedisSettings, extra: Partial<RedisOptions> = {}): Redis | Cluster {
+  return createRedisClient(settings, {
     lazyConnect: false,
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
     connectTimeout: 3000,
     retryStrategy: (attempt: number) => Math.min(attempt * 200, 2000),
-    ...(settings.host ? {host: settings.host} : {}),
-    ...(settings.port ? {port: settings.port} : {}),
-    ...(settings.db !== undefined ? {db: settings.db} : {}),
-    ...(settings.password ? {password: settings.password} : {}),
-    ...(settings.username ? {username: settings.username} : {}),
     ...extra,
-  }
-  return settings.url ? new Redis(settings.url, options) : new Redis(options)
+  })
+}
+
+/**
+ * A connection to one Redis server (standalone, or the master Sentinel names): what MCP sessions
+ * need, since their Lua scripts, transactions and pub/sub span several keys.
+ */
+export function connectRedisServer(settings: RedisSettings, extra: Partial<RedisOptions> = {}): Redis {
+  const client = connectRedis(settings, extra)
+  if (!client.isCluster) return client as Redis
+  client.disconnect()
+  throw new RedisUrlError('MCP sessions cannot be shared through Redis Cluster yet (their scripts span several keys): use a standalone Redis or Sentinel for redis.url, or run one replica.')
 }
 
 /**
@@ -42,7 +44,7 @@ export function connectRedis(settings: RedisSettings, extra: Partial<RedisOption
  * reconnecting in the background so the server recovers without a restart.
  */
 export class RedisStore implements KeyValueStore {
-  private readonly redis: Redis
+  private readonly redis: Redis | Cluster
   private lastState = 'connecting'
 
   constructor(settings: RedisSettings) {
@@ -64,7 +66,7 @@ export class RedisStore implements KeyValueStore {
    * Waits briefly for a connection being (re)established, so that requests arriving just after
    * start-up or during a short blip succeed; a longer outage fails fast.
    */
-  private async connected(): Promise<Redis> {
+  private async connected(): Promise<Redis | Cluster> {
     if (this.redis.status === 'ready') return this.redis
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {

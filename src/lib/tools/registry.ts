@@ -144,6 +144,11 @@ export interface ToolEnvironment {
   sessionIdentity?: CallerIdentity
   /** Server modes (--read-only, --namespaces, ...); absent: every tool, every namespace. */
   policy?: ServerPolicy
+  /**
+   * False when the server cannot send requests to the client (HTTP --stateless: the answer would
+   * reach another server instance), so confirmation needs the tool's explicit flag. Default true.
+   */
+  clientRequests?: boolean
 }
 
 export function localIdentity(): CallerIdentity {

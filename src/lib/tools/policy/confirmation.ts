@@ -10,8 +10,9 @@ import {ToolError} from '../errors.ts'
  */
 export type HumanAnswer = 'accepted' | 'declined' | 'unsupported'
 
-export async function askHuman(server: McpServer, message: string): Promise<HumanAnswer> {
-  if (!server.server.getClientCapabilities()?.elicitation) return 'unsupported'
+/** `canAsk: false`: the transport cannot carry a request to the client (HTTP --stateless). */
+export async function askHuman(server: McpServer, message: string, options: {canAsk?: boolean} = {}): Promise<HumanAnswer> {
+  if (options.canAsk === false || !server.server.getClientCapabilities()?.elicitation) return 'unsupported'
   try {
     // The SDK checks the answer against requestedSchema with a validator loaded on first use.
     await prepareJsonSchemaValidation()

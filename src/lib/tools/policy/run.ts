@@ -27,7 +27,7 @@ interface CallState extends WriteGate {
 export async function runTool(server: McpServer, env: ToolEnvironment, tool: AnyTool, args: Record<string, unknown>, extra: Extra): Promise<CallToolResult> {
   const identity = env.identityFor(extra)
   const mutating = !tool.annotations.readOnlyHint
-  const state: CallState = {dryRun: mutating && args.dry_run === true, writes: [], beforeFirstWrite: () => (state.pendingConfirmation ??= confirm(server, tool, args, state))}
+  const state: CallState = {dryRun: mutating && args.dry_run === true, writes: [], beforeFirstWrite: () => (state.pendingConfirmation ??= confirm(server, env, tool, args, state))}
   const context = makeContext(env, identity, extra, state)
   const started = performance.now()
   try {
@@ -86,10 +86,10 @@ function makeContext(env: ToolEnvironment, identity: CallerIdentity, extra: Extr
 }
 
 /** Asks for the confirmation a destructive change needs; records and throws a refusal otherwise. */
-async function confirm(server: McpServer, tool: AnyTool, args: Record<string, unknown>, state: CallState): Promise<void> {
+async function confirm(server: McpServer, env: ToolEnvironment, tool: AnyTool, args: Record<string, unknown>, state: CallState): Promise<void> {
   if (!tool.confirm || state.plan?.destructive === false) return
   const summary = state.plan?.summary ?? tool.confirm.message(args)
-  const answer = await askHuman(server, `${summary}\n\nProceed?`)
+  const answer = await askHuman(server, `${summary}\n\nProceed?`, {canAsk: env.clientRequests})
   if (answer === 'accepted') {
     state.confirmedBy = 'human'
     return
