@@ -16,7 +16,6 @@ import {log} from './logger.ts'
 import {createMcpServer} from './mcp-server.ts'
 import {insufficientScope, sendInsufficientScope, withScopes} from './scopes.ts'
 
-
 /** Methods that only make sense with a session: their effect would outlive the request's server. */
 const NEEDS_SESSION = new Set(['resources/subscribe', 'resources/unsubscribe'])
 
