@@ -1,5 +1,5 @@
-// Three `kmcp serve` replicas share one redis-server behind a round-robin proxy: a session's
-// requests land on different replicas and every MCP feature keeps working, a replica killed
+// Three `kmcp serve` replicas share one redis-server behind the real HAProxy (round robin, no
+// stickiness): a session's requests land on different replicas and every MCP feature keeps working, a replica killed
 // mid-call leaves an error (not silence) for that call, and Redis outages are survived.
 import assert from 'node:assert/strict'
 import {after, before, describe, test} from 'node:test'
@@ -9,11 +9,12 @@ import {ElicitRequestSchema, ResourceUpdatedNotificationSchema, type CallToolRes
 import {createNamespace, deleteNamespace, harness, kubeRequest, waitFor} from '../support/kube.ts'
 import {healthyClusterStatus, makeHealthyCluster, setClusterStatus} from '../support/operator.ts'
 import {textOf, type HttpServerProcess} from '../support/mcp.ts'
-import {replicaIdOf, startPersistentRedis, startReplicas, startRoundRobin, type LoadBalancer, type PersistentRedis} from './support.ts'
+import {BACKEND_HEADER, haproxyMissing} from '../support/haproxy.ts'
+import {backendName, haproxyLogged, replicaIdOf, startLoadBalancer, startPersistentRedis, startReplicas, type LoadBalancer, type PersistentRedis} from './support.ts'
 
 const CNPG = '/apis/postgresql.cnpg.io/v1'
 
-describe('replicas sharing sessions through Redis', () => {
+describe('replicas sharing sessions through Redis, behind HAProxy', {skip: haproxyMissing()}, () => {
   let redis: PersistentRedis
   let replicas: HttpServerProcess[]
   let lb: LoadBalancer
@@ -27,14 +28,14 @@ describe('replicas sharing sessions through Redis', () => {
     ns = await createNamespace('replicas')
     redis = await startPersistentRedis()
     replicas = await startReplicas(3, {kubeconfig: harness().kubeconfigFor('admin'), redisUrl: redis.url})
-    lb = await startRoundRobin(replicas.map((r) => r.url))
+    lb = await startLoadBalancer(replicas)
     client = new Client({name: 'kmcp-replica-tests', version: '1.0.0'}, {capabilities: {elicitation: {}}})
     client.setRequestHandler(ElicitRequestSchema, async (request) => {
       questions.push(String(request.params.message ?? ''))
       return {action: 'accept', content: {confirm: true}}
     })
     client.setNotificationHandler(ResourceUpdatedNotificationSchema, async (notification) => void updates.push(notification.params.uri))
-    clientTransport = new StreamableHTTPClientTransport(new URL(lb.url))
+    clientTransport = new StreamableHTTPClientTransport(new URL(lb.url), {fetch: lb.fetch})
     await client.connect(clientTransport)
   })
 
@@ -55,8 +56,15 @@ describe('replicas sharing sessions through Redis', () => {
       assert.notEqual(result.isError, true, textOf(result))
     }
     const posts = lb.served.slice(before).filter((s) => s.method === 'POST')
-    assert.equal(new Set(posts.map((s) => s.replica)).size, 3, `every replica served the session: ${JSON.stringify(posts)}`)
-    assert.deepEqual(new Set(posts.map((s) => s.replica)), new Set(replicas.map(replicaIdOf)))
+    assert.ok(posts.every((s) => s.status === 200), JSON.stringify(posts))
+    for (let i = 1; i < posts.length; i++) assert.notEqual(posts[i].backend, posts[i - 1].backend, `consecutive requests went to one replica: ${JSON.stringify(posts)}`)
+    assert.deepEqual(new Set(posts.map((s) => s.backend)), new Set(replicas.map((_, i) => backendName(i))), `every replica served the session: ${JSON.stringify(posts)}`)
+    // HAProxy's backend is the kmcp process it names...
+    for (const post of posts) assert.equal(post.replica, replicaIdOf(replicas[Number(post.backend.slice('replica-'.length)) - 1]))
+    // ...and HAProxy's log tells the same story as its headers (every POST of the session so far, in order).
+    const postsSent = lb.served.filter((s) => s.method === 'POST').map((s) => s.backend)
+    const postsLogged = (await haproxyLogged(lb, postsSent.length)).filter((s) => s.method === 'POST' && s.path === '/mcp')
+    assert.deepEqual(postsLogged.map((s) => s.backend), postsSent)
     assert.ok(replicas.some((r) => r.stderr().includes('MCP session rebuilt from redis')), 'a replica rebuilt the session from Redis')
   })
 
@@ -69,7 +77,8 @@ describe('replicas sharing sessions through Redis', () => {
     assert.match(questions.at(-1) ?? '', /Deleting cluster .*doomed/)
     const call = lb.served.slice(from).find((s) => s.rpc === 'tools/call')!
     const answer = lb.served.slice(from).find((s) => s.rpc === 'response')!
-    assert.notEqual(answer.replica, call.replica, 'the answer went to another replica than the one waiting for it')
+    assert.notEqual(answer.backend, call.backend, 'the answer went to another replica than the one waiting for it')
+    assert.notEqual(answer.replica, call.replica)
     assert.equal((await kubeRequest('admin', 'GET', `${CNPG}/namespaces/${ns}/clusters/doomed`)).status, 404)
   })
 
@@ -94,30 +103,33 @@ describe('replicas sharing sessions through Redis', () => {
     const changed = (await client.callTool({name: 'hibernate_postgres_cluster', arguments: {name: 'watched', namespace: ns, confirm: true}})) as CallToolResult
     assert.notEqual(changed.isError, true, textOf(changed))
     await waitFor(() => updates.includes(uri), {timeoutMs: 15_000, message: `notifications/resources/updated for ${uri} (got ${JSON.stringify(updates)})`})
-    const subscribedOn = lb.served.slice(from).find((s) => s.rpc === 'resources/subscribe')!.replica
-    assert.notEqual(lb.served.slice(from).find((s) => s.rpc === 'tools/call')!.replica, subscribedOn, 'the change went through another replica than the watch')
+    const subscribedOn = lb.served.slice(from).find((s) => s.rpc === 'resources/subscribe')!.backend
+    assert.notEqual(lb.served.slice(from).find((s) => s.rpc === 'tools/call')!.backend, subscribedOn, 'the change went through another replica than the watch')
     await client.unsubscribeResource({uri})
   })
 
-  test('Last-Event-ID to another replica replays what the client missed, then the rest of the stream', async () => {
-    const [a, b] = replicas
+  test('Last-Event-ID through HAProxy to another replica replays what the client missed, then the rest of the stream', async () => {
+    const post = (headers: Record<string, string>, body: unknown, signal?: AbortSignal) => lb.fetch(lb.url, {method: 'POST', headers, signal, body: JSON.stringify(body)})
     const headers: Record<string, string> = {'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': '2025-11-25'}
-    const init = await fetch(a.url, {method: 'POST', headers, body: JSON.stringify({jsonrpc: '2.0', id: 1, method: 'initialize', params: {protocolVersion: '2025-11-25', capabilities: {}, clientInfo: {name: 'raw', version: '1'}}})})
+    const init = await post(headers, {jsonrpc: '2.0', id: 1, method: 'initialize', params: {protocolVersion: '2025-11-25', capabilities: {}, clientInfo: {name: 'raw', version: '1'}}})
     await init.text()
     headers['mcp-session-id'] = init.headers.get('mcp-session-id')!
-    await (await fetch(a.url, {method: 'POST', headers, body: JSON.stringify({jsonrpc: '2.0', method: 'notifications/initialized'})})).text()
+    await (await post(headers, {jsonrpc: '2.0', method: 'notifications/initialized'})).text()
     const abort = new AbortController()
-    const call = await fetch(a.url, {method: 'POST', headers, signal: abort.signal, body: JSON.stringify({jsonrpc: '2.0', id: 2, method: 'tools/call', params: {name: 'create_postgres_cluster', arguments: {name: 'resumed', namespace: ns, instances: 1, wait: true, timeout: 30}, _meta: {progressToken: 'p1'}}})})
+    const call = await post(headers, {jsonrpc: '2.0', id: 2, method: 'tools/call', params: {name: 'create_postgres_cluster', arguments: {name: 'resumed', namespace: ns, instances: 1, wait: true, timeout: 30}, _meta: {progressToken: 'p1'}}}, abort.signal)
+    assert.equal(call.headers.get('content-type'), 'text/event-stream')
     const first = await readSse(call.body!, (text) => /^id: /m.test(text))
     const lastEventId = /^id: (.+)$/m.exec(first)![1]
     abort.abort()
     await waitFor(async () => (await kubeRequest('admin', 'GET', `${CNPG}/namespaces/${ns}/clusters/resumed`)).status === 200, {message: 'the cluster was created'})
     await setClusterStatus(ns, 'resumed', {phase: 'Setting up primary', instances: 1, readyInstances: 0})
     await new Promise((r) => setTimeout(r, 1500))
-    // Reconnect while the call still waits: B replays the missed progress, then forwards the result A writes.
-    const resumed = await fetch(b.url, {headers: {accept: 'text/event-stream', 'mcp-session-id': headers['mcp-session-id'], 'mcp-protocol-version': '2025-11-25', 'last-event-id': lastEventId}})
+    // Reconnect while the call still waits; round robin sends the GET to the next replica, which
+    // replays the missed progress, then forwards the result the call's replica writes.
+    const resumed = await lb.fetch(lb.url, {headers: {accept: 'text/event-stream', 'mcp-session-id': headers['mcp-session-id'], 'mcp-protocol-version': '2025-11-25', 'last-event-id': lastEventId}})
     assert.equal(resumed.status, 200)
-    assert.equal(resumed.headers.get('x-kmcp-replica'), replicaIdOf(b))
+    assert.notEqual(resumed.headers.get(BACKEND_HEADER), call.headers.get(BACKEND_HEADER), 'HAProxy sent the reconnection to another replica')
+    assert.notEqual(resumed.headers.get('x-kmcp-replica'), call.headers.get('x-kmcp-replica'))
     const replayed = readSse(resumed.body!, (text) => text.includes('"id":2'))
     await new Promise((r) => setTimeout(r, 500))
     await setClusterStatus(ns, 'resumed', healthyClusterStatus('resumed', {instances: 1}))
@@ -156,13 +168,16 @@ describe('replicas sharing sessions through Redis', () => {
     await pinned.close()
   })
   test('the replica running a call is killed: the call fails with a clear error, the session continues, nothing runs twice', async () => {
+    const from = lb.served.length
     const pending = client.callTool({name: 'create_postgres_cluster', arguments: {name: 'orphan', namespace: ns, instances: 1, wait: true, timeout: 60}}, undefined, {onprogress: () => undefined, timeout: 60_000})
     const failure = pending.then(
       () => undefined,
       (error: Error) => error,
     )
     await waitFor(async () => (await kubeRequest('admin', 'GET', `${CNPG}/namespaces/${ns}/clusters/orphan`)).status === 200, {message: 'the cluster was created'})
-    const runner = lb.served.filter((s) => s.method === 'POST').at(-1)!.replica
+    // The call's answer (an SSE stream) may start after the cluster exists: wait for its headers.
+    await waitFor(() => lb.served.slice(from).some((s) => s.rpc === 'tools/call'), {message: 'the call reached a replica'})
+    const runner = lb.served.slice(from).find((s) => s.rpc === 'tools/call')!.replica
     const victim = replicas.find((r) => replicaIdOf(r) === runner)!
     await victim.stop('SIGKILL')
     const error = await failure

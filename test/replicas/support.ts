@@ -1,69 +1,77 @@
-// Support for the replica tests: a round-robin HTTP proxy in front of the replicas (swappable
-// for test/support/haproxy.ts: both expose a URL and which replica answered each request), a
-// redis-server with an append-only file (so a restart keeps what it held), and N replicas.
+// Support for the replica tests: the real HAProxy (test/support/haproxy.ts) round robin in front
+// of the replicas, a client-side record of which replica served each request, a redis-server with
+// an append-only file (so a restart keeps what it held), and N replicas.
 import {spawn, type ChildProcess} from 'node:child_process'
 import {once} from 'node:events'
 import {mkdtempSync, rmSync} from 'node:fs'
-import {createServer, request, type IncomingMessage, type Server} from 'node:http'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {freePort} from '../support/redis.ts'
+import {BACKEND_HEADER, startHaproxy, type ServedRequest, type TestHaproxy} from '../support/haproxy.ts'
 import {startHttpServer, type HttpServerProcess} from '../support/mcp.ts'
 
-/** What a load balancer in front of the replicas must offer the tests. */
+/** One request that went through the load balancer, as the client saw it. */
+export interface ServedThrough {
+  /** HTTP method. */
+  method: string
+  /** The JSON-RPC method the body carried, "response" for an answer to the server, "" for none. */
+  rpc: string
+  /** The backend HAProxy chose (its X-Kmcp-Backend header): replica-<n> for replicas[n-1]. */
+  backend: string
+  /** The kmcp replica id that answered (its x-kmcp-replica header). */
+  replica: string
+  status: number
+}
+
 export interface LoadBalancer {
-  /** The MCP endpoint through the balancer. */
+  /** The MCP endpoint through HAProxy. */
   url: string
-  /** For each request forwarded, in order: its HTTP method, what it carried (a JSON-RPC method, "response" or "" for none) and the replica that answered (x-kmcp-replica). */
-  served: Array<{method: string; rpc: string; replica: string}>
+  haproxy: TestHaproxy
+  /**
+   * Every request made with `fetch` below, in the order the answers' headers arrived. HAProxy
+   * cannot tell which JSON-RPC message a POST carried, so the client records it with the backend
+   * HAProxy names in its answer; HAProxy's own log (haproxy.served()) confirms the backends.
+   */
+  served: ServedThrough[]
+  /** A fetch for the SDK's StreamableHTTPClientTransport that records into `served`. */
+  fetch: typeof fetch
   stop(): Promise<void>
 }
 
-/**
- * A tiny round-robin proxy: each request (not each connection) goes to the next replica; a replica
- * that refuses the connection is skipped, as a load balancer's health checks would.
- */
-export async function startRoundRobin(targets: string[], path = '/mcp'): Promise<LoadBalancer> {
-  let next = 0
-  const served: LoadBalancer['served'] = []
-  const forward = (req: IncomingMessage, body: Buffer, res: import('node:http').ServerResponse, attempt: number): void => {
-    const target = new URL(targets[next++ % targets.length])
-    const upstream = request({host: target.hostname, port: target.port, method: req.method, path: req.url, headers: {...req.headers, host: target.host}}, (answer) => {
-      served.push({method: req.method ?? '', rpc: rpcOf(body), replica: String(answer.headers['x-kmcp-replica'] ?? '')})
-      res.writeHead(answer.statusCode ?? 502, answer.headers)
-      res.flushHeaders()
-      answer.pipe(res)
-      answer.on('error', () => res.destroy())
-      res.on('close', () => answer.destroy())
+/** HAProxy round robin (no stickiness) in front of `replicas`; the n-th replica is backend replica-<n>. */
+export async function startLoadBalancer(replicas: HttpServerProcess[], path = '/mcp'): Promise<LoadBalancer> {
+  const haproxy = await startHaproxy(replicas.map((r, i) => ({name: backendName(i), port: Number(new URL(r.url).port)})))
+  const served: ServedThrough[] = []
+  const recordingFetch = (async (input: string | URL | Request, init?: RequestInit) => {
+    const response = await fetch(input, init)
+    served.push({
+      method: init?.method ?? 'GET',
+      rpc: rpcOf(init?.body),
+      backend: response.headers.get(BACKEND_HEADER) ?? '',
+      replica: response.headers.get('x-kmcp-replica') ?? '',
+      status: response.status,
     })
-    upstream.on('error', () => {
-      if (res.headersSent) res.destroy()
-      else if (attempt < targets.length) forward(req, body, res, attempt + 1)
-      else res.writeHead(502).end()
-    })
-    res.on('close', () => upstream.destroy())
-    upstream.end(body)
-  }
-  const server: Server = createServer((req, res) => {
-    const chunks: Buffer[] = []
-    req.on('data', (chunk: Buffer) => chunks.push(chunk))
-    req.on('end', () => forward(req, Buffer.concat(chunks), res, 1))
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const port = (server.address() as {port: number}).port
-  return {
-    url: `http://127.0.0.1:${port}${path}`,
-    served,
-    stop: async () => {
-      server.closeAllConnections()
-      await new Promise<void>((resolve) => server.close(() => resolve()))
-    },
-  }
+    return response
+  }) as typeof fetch
+  return {url: `${haproxy.baseUrl}${path}`, haproxy, served, fetch: recordingFetch, stop: () => haproxy.stop()}
 }
 
-function rpcOf(body: Buffer): string {
+/** HAProxy's name for the replica at `index` of the list given to startLoadBalancer. */
+export function backendName(index: number): string {
+  return `replica-${index + 1}`
+}
+
+/** Waits until HAProxy logged at least `count` finished requests (it logs a request once it is done). */
+export async function haproxyLogged(lb: LoadBalancer, count: number, timeoutMs = 5000): Promise<ServedRequest[]> {
+  const deadline = Date.now() + timeoutMs
+  while (lb.haproxy.served().length < count && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
+  return lb.haproxy.served()
+}
+
+function rpcOf(body: unknown): string {
+  if (typeof body !== 'string') return ''
   try {
-    const message = JSON.parse(body.toString('utf8')) as {method?: string; result?: unknown; error?: unknown}
+    const message = JSON.parse(body) as {method?: string; result?: unknown; error?: unknown}
     return message.method ?? (message.result !== undefined || message.error !== undefined ? 'response' : '')
   } catch {
     return ''

@@ -65,9 +65,20 @@ function config(port: number, backends: Backend[]): string {
     '  mode http',
     '  log global',
     `  log-format "${LOG_PREFIX} backend=%s method=%HM path=%HPO status=%ST"`,
+    // Connections that carry no request (port probes) are not requests served.
+    '  option dontlognull',
     '  option http-server-close',
+    // A backend that refuses the connection (a killed replica) costs nothing: the request goes to
+    // the next one at once (every retry redispatches), and the health check takes it out of the
+    // rotation within a second. Only the connection is retried, never a request a backend received.
+    '  retries 2',
+    '  option redispatch 1',
+    '  option httpchk GET /healthz',
+    '  default-server check inter 1s fall 1 rise 1',
     '  timeout connect 5s',
     // MCP answers may be SSE streams that stay open for a long time (GET streams, long waits).
+    // HAProxy forwards response data as it arrives (no response buffering, no compression here),
+    // so events reach the client at once; these timeouts only bound idle time.
     '  timeout client 1h',
     '  timeout server 1h',
     '  timeout tunnel 1h',
