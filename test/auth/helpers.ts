@@ -251,10 +251,10 @@ export interface AuthStack {
  * A real redis-server, a real OpenID provider and `replicas` kmcp serve processes with OAuth on,
  * all on loopback. Call stop() in `after`.
  */
-export async function startAuthStack(options: {replicas?: number; authType?: 'auth0' | 'oidc'; accessTokenTtl?: number; extraArgs?: string[]; extraConfig?: Record<string, unknown>; env?: Record<string, string>; withoutRedis?: boolean} = {}): Promise<AuthStack> {
+export async function startAuthStack(options: {replicas?: number; authType?: 'auth0' | 'oidc'; accessTokenTtl?: number; extraArgs?: string[]; extraConfig?: Record<string, unknown>; env?: Record<string, string>; withoutRedis?: boolean; persistentRedis?: boolean} = {}): Promise<AuthStack> {
   const ports = await Promise.all(Array.from({length: options.replicas ?? 1}, () => freePort()))
   const publicUrl = `http://127.0.0.1:${ports[0]}`
-  const redis = await startRedis()
+  const redis = await startRedis({persistent: options.persistentRedis})
   const idp = await startIdentityProvider({kmcpCallbacks: [`${publicUrl}/auth/callback`], accessTokenTtl: options.accessTokenTtl})
   const files = writeAuthConfig({idp, publicUrl, redisUrl: options.withoutRedis ? undefined : redis.url, authType: options.authType, extra: options.extraConfig})
   const replicas = await Promise.all(

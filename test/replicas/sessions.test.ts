@@ -10,12 +10,13 @@ import {createNamespace, deleteNamespace, harness, kubeRequest, waitFor} from '.
 import {healthyClusterStatus, makeHealthyCluster, setClusterStatus} from '../support/operator.ts'
 import {textOf, type HttpServerProcess} from '../support/mcp.ts'
 import {BACKEND_HEADER, haproxyMissing} from '../support/haproxy.ts'
-import {backendName, haproxyLogged, replicaIdOf, startLoadBalancer, startPersistentRedis, startReplicas, type LoadBalancer, type PersistentRedis} from './support.ts'
+import {startRedis, type TestRedis} from '../support/redis.ts'
+import {backendName, haproxyLogged, replicaIdOf, startLoadBalancer, startReplicas, type LoadBalancer} from './support.ts'
 
 const CNPG = '/apis/postgresql.cnpg.io/v1'
 
 describe('replicas sharing sessions through Redis, behind HAProxy', {skip: haproxyMissing()}, () => {
-  let redis: PersistentRedis
+  let redis: TestRedis
   let replicas: HttpServerProcess[]
   let lb: LoadBalancer
   let ns: string
@@ -26,7 +27,8 @@ describe('replicas sharing sessions through Redis, behind HAProxy', {skip: hapro
 
   before(async () => {
     ns = await createNamespace('replicas')
-    redis = await startPersistentRedis()
+    // Append-only file: the Redis restart test expects what Redis held to be back.
+    redis = await startRedis({persistent: true})
     replicas = await startReplicas(3, {kubeconfig: harness().kubeconfigFor('admin'), redisUrl: redis.url})
     lb = await startLoadBalancer(replicas)
     client = new Client({name: 'kmcp-replica-tests', version: '1.0.0'}, {capabilities: {elicitation: {}}})
@@ -43,7 +45,7 @@ describe('replicas sharing sessions through Redis, behind HAProxy', {skip: hapro
     await client?.close().catch(() => undefined)
     await lb?.stop()
     await Promise.all((replicas ?? []).map((r) => r.stop('SIGKILL')))
-    await redis?.close()
+    await redis?.stop()
     if (ns) await deleteNamespace(ns)
   })
 

@@ -1,12 +1,5 @@
 // Support for the replica tests: the real HAProxy (test/support/haproxy.ts) round robin in front
-// of the replicas, a client-side record of which replica served each request, a redis-server with
-// an append-only file (so a restart keeps what it held), and N replicas.
-import {spawn, type ChildProcess} from 'node:child_process'
-import {once} from 'node:events'
-import {mkdtempSync, rmSync} from 'node:fs'
-import {tmpdir} from 'node:os'
-import {join} from 'node:path'
-import {freePort} from '../support/redis.ts'
+// of the replicas, a client-side record of which replica served each request, and N replicas.
 import {BACKEND_HEADER, startHaproxy, type ServedRequest, type TestHaproxy} from '../support/haproxy.ts'
 import {startHttpServer, type HttpServerProcess} from '../support/mcp.ts'
 
@@ -76,60 +69,6 @@ function rpcOf(body: unknown): string {
   } catch {
     return ''
   }
-}
-
-export interface PersistentRedis {
-  url: string
-  /** SIGTERM (redis-server writes its append-only file) and wait for the exit. */
-  stop(): Promise<void>
-  /** Start again on the same port and directory: what was stored is back. */
-  start(): Promise<void>
-  close(): Promise<void>
-}
-
-/** redis-server with appendonly yes in a temporary directory, on a free loopback port. */
-export async function startPersistentRedis(): Promise<PersistentRedis> {
-  const port = await freePort()
-  const dir = mkdtempSync(join(tmpdir(), 'kmcp-replicas-redis-'))
-  let child: ChildProcess | undefined
-  const start = async () => {
-    const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'yes', '--appendfsync', 'always', '--loglevel', 'warning'], {stdio: ['ignore', 'pipe', 'pipe']})
-    child = proc
-    let output = ''
-    proc.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()))
-    proc.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()))
-    const deadline = Date.now() + 10_000
-    for (;;) {
-      if (proc.exitCode !== null) throw new Error(`redis-server exited with ${proc.exitCode}:\n${output}`)
-      if (await ping(port)) return
-      if (Date.now() > deadline) throw new Error(`redis-server did not answer within 10 s:\n${output}`)
-      await new Promise((r) => setTimeout(r, 50))
-    }
-  }
-  const stop = async () => {
-    if (!child || child.exitCode !== null || child.signalCode !== null) return
-    const exited = once(child, 'exit')
-    child.kill('SIGTERM')
-    await exited
-  }
-  await start()
-  return {url: `redis://127.0.0.1:${port}`, stop, start, close: async () => {
-    await stop()
-    rmSync(dir, {recursive: true, force: true})
-  }}
-}
-
-async function ping(port: number): Promise<boolean> {
-  const {connect} = await import('node:net')
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1')
-    socket.once('error', () => resolve(false))
-    socket.write('PING\r\n')
-    socket.once('data', (data) => {
-      socket.end()
-      resolve(data.toString().startsWith('+PONG'))
-    })
-  })
 }
 
 /** Starts `count` kmcp serve --transport http processes sharing one Redis (auth off, loopback). */

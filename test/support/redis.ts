@@ -1,12 +1,19 @@
-// A real redis-server for the tests, on a free loopback port, with nothing written to disk.
+// A real redis-server for the tests, on a free loopback port: nothing written to disk, or (persistent)
+// an append-only file in a temporary directory, so that a restart keeps what it held.
 import {spawn, type ChildProcess} from 'node:child_process'
 import {once} from 'node:events'
+import {mkdtempSync, rmSync} from 'node:fs'
 import {createServer} from 'node:net'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
 
 export interface TestRedis {
   url: string
   port: number
-  /** Stops the server (to test outages); start() brings it back on the same port, empty. */
+  /**
+   * Stops the server with SIGTERM (to test outages); start() brings it back on the same port:
+   * empty, or, when persistent, with everything it held (its append-only file is synced on every write).
+   */
   stop(): Promise<void>
   start(): Promise<void>
   /** Every key currently stored (the tests check what was and was not stored). */
@@ -23,13 +30,19 @@ export async function freePort(): Promise<number> {
   return port
 }
 
-/** Starts redis-server; call stop() in `after`. */
-export async function startRedis(): Promise<TestRedis> {
+/** Starts redis-server; call stop() in `after`. `persistent`: appendonly yes in a temporary directory (removed at exit). */
+export async function startRedis(options: {persistent?: boolean} = {}): Promise<TestRedis> {
   const port = await freePort()
   let child: ChildProcess | undefined
+  let persistence = ['--appendonly', 'no']
+  if (options.persistent) {
+    const dir = mkdtempSync(join(tmpdir(), 'kmcp-redis-'))
+    process.once('exit', () => rmSync(dir, {recursive: true, force: true}))
+    persistence = ['--dir', dir, '--appendonly', 'yes', '--appendfsync', 'always']
+  }
 
   const start = async () => {
-    const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'yes', '--loglevel', 'warning'], {
+    const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...persistence, '--protected-mode', 'yes', '--loglevel', 'warning'], {
       stdio: ['ignore', 'pipe', 'pipe'],
     })
     child = proc
