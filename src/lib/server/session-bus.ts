@@ -1,7 +1,8 @@
-import type {Redis} from 'ioredis'
+import type {Cluster, Redis} from 'ioredis'
 import type {JSONRPCMessage} from '@modelcontextprotocol/sdk/types.js'
-import {connectRedisServer, type RedisSettings} from '../storage/redis.ts'
+import {connectRedis, type RedisSettings} from '../storage/redis.ts'
 import {log} from './logger.ts'
+import {sessionKeyPrefix} from './session-store-redis.ts'
 import {parseEventId} from './session-sharing.ts'
 
 /** Events kept per stream for resumption (older ones are trimmed). */
@@ -24,16 +25,16 @@ type Listener = (message: SessionBusMessage) => void
  * every replica holding a copy of the session listens to.
  */
 export class SessionBus {
-  private readonly redis: Redis
-  private readonly subscriber: Redis
+  private readonly redis: Redis | Cluster
+  private readonly subscriber: Redis | Cluster
   private readonly listeners = new Map<string, Set<Listener>>()
   private readonly ttlMs: number
 
-  constructor(settings: RedisSettings, redis: Redis, ttlMs: number) {
+  constructor(settings: RedisSettings, redis: Redis | Cluster, ttlMs: number) {
     this.redis = redis
     this.ttlMs = ttlMs
     // Subscriber mode needs its own connection; ioredis subscribes again after a reconnect.
-    this.subscriber = connectRedisServer(settings, {enableOfflineQueue: true, maxRetriesPerRequest: null})
+    this.subscriber = connectRedis(settings, {enableOfflineQueue: true, maxRetriesPerRequest: null})
     this.subscriber.on('error', () => undefined)
     this.subscriber.on('message', (channel: string, raw: string) => {
       const listeners = this.listeners.get(channel.slice(CHANNEL_PREFIX.length))
@@ -91,6 +92,7 @@ export class SessionBus {
   }
 }
 
+// PUBLISH (not a key) reaches every node of a Redis Cluster, so subscribers on any node hear it.
 const APPEND = `
 local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'm', ARGV[2])
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
@@ -99,4 +101,4 @@ return id
 `
 const CHANNEL_PREFIX = 'kmcp:mcp:bus:'
 const channel = (sessionId: string) => `${CHANNEL_PREFIX}${sessionId}`
-const streamKey = (sessionId: string, streamId: string) => `kmcp:mcp:events:${sessionId}:${streamId}`
+const streamKey = (sessionId: string, streamId: string) => `${sessionKeyPrefix(sessionId)}:events:${streamId}`

@@ -1,7 +1,7 @@
 import {randomUUID} from 'node:crypto'
 import {hostname} from 'node:os'
-import type {Redis} from 'ioredis'
-import {connectRedisServer, type RedisSettings} from '../storage/redis.ts'
+import type {Cluster, Redis} from 'ioredis'
+import {connectRedis, type RedisSettings} from '../storage/redis.ts'
 import {log} from './logger.ts'
 import {HEARTBEAT_EVERY_MS, HEARTBEAT_TTL_MS, SessionStoreUnavailable} from './session-sharing.ts'
 import type {SessionLimits, SessionRefusal} from './sessions.ts'
@@ -46,11 +46,12 @@ return {0, '0'}
 
 /**
  * Sessions in Redis: records, caps, in-flight requests and replica liveness. Every replica uses
- * the same keys; none of them holds anything another replica could not rebuild.
+ * the same keys; none of them holds anything another replica could not rebuild. Each script and
+ * transaction touches keys of one hash slot only (see the keys below), so Redis Cluster works too.
  */
 export class RedisSessionStore {
   readonly replicaId: string
-  readonly redis: Redis
+  readonly redis: Redis | Cluster
   private readonly limits: SessionLimits
   private readonly heartbeat: NodeJS.Timeout
   private lastState = 'connecting'
@@ -58,7 +59,7 @@ export class RedisSessionStore {
   constructor(settings: RedisSettings, limits: SessionLimits, replicaId = `${hostname()}-${randomUUID().slice(0, 8)}`) {
     this.replicaId = replicaId
     this.limits = limits
-    this.redis = connectRedisServer(settings)
+    this.redis = connectRedis(settings)
     this.redis.on('ready', () => this.noteState('ready'))
     this.redis.on('error', (error: Error) => this.noteState('error', error.message))
     const beat = () => void this.redis.multi().set(aliveKey(this.replicaId), '1', 'PX', HEARTBEAT_TTL_MS).zadd(REPLICAS_KEY, Date.now(), this.replicaId).exec().catch(() => undefined)
@@ -105,16 +106,9 @@ export class RedisSessionStore {
       ok: true,
       commit: async (record) => {
         const expiry = Date.now() + this.limits.idleTimeoutMs
-        await this.run(() =>
-          this.redis
-            .multi()
-            .zrem(ALL_SESSIONS_KEY, pending)
-            .zrem(ownerKey, pending)
-            .zadd(ALL_SESSIONS_KEY, expiry, record.id)
-            .zadd(ownerKey, expiry, record.id)
-            .set(recordKey(record.id), JSON.stringify({owner: record.owner, initialize: record.initialize, identity: record.identity}), 'PX', this.limits.idleTimeoutMs)
-            .exec(),
-        )
+        // The record first: a place counted for a session without a record only expires.
+        await this.run(() => this.redis.set(recordKey(record.id), JSON.stringify({owner: record.owner, initialize: record.initialize, identity: record.identity}), 'PX', this.limits.idleTimeoutMs))
+        await this.run(() => this.redis.multi().zrem(ALL_SESSIONS_KEY, pending).zrem(ownerKey, pending).zadd(ALL_SESSIONS_KEY, expiry, record.id).zadd(ownerKey, expiry, record.id).exec())
       },
       release: async () => {
         await this.redis.multi().zrem(ALL_SESSIONS_KEY, pending).zrem(ownerKey, pending).exec().catch(() => undefined)
@@ -135,21 +129,20 @@ export class RedisSessionStore {
     const ttl = this.limits.idleTimeoutMs
     const expiry = Date.now() + ttl
     await this.run(() =>
-      this.redis
-        .multi()
-        .zadd(ALL_SESSIONS_KEY, 'XX', expiry, id)
-        .zadd(ownerSessionsKey(owner), 'XX', expiry, id)
-        .pexpire(ownerSessionsKey(owner), ttl + PENDING_MS)
-        .pexpire(recordKey(id), ttl)
-        .pexpire(levelKey(id), ttl)
-        .pexpire(subscriptionsKey(id), ttl)
-        .pexpire(inFlightKey(id), ttl)
-        .exec(),
+      Promise.all([
+        this.redis.multi().pexpire(recordKey(id), ttl).pexpire(levelKey(id), ttl).pexpire(subscriptionsKey(id), ttl).pexpire(inFlightKey(id), ttl).exec(),
+        this.redis
+          .multi()
+          .zadd(ALL_SESSIONS_KEY, 'XX', expiry, id)
+          .zadd(ownerSessionsKey(owner), 'XX', expiry, id)
+          .pexpire(ownerSessionsKey(owner), ttl + PENDING_MS)
+          .exec(),
+      ]),
     )
   }
 
   async remove(id: string, owner: string): Promise<void> {
-    await this.run(() => this.redis.multi().zrem(ALL_SESSIONS_KEY, id).zrem(ownerSessionsKey(owner), id).del(recordKey(id), levelKey(id), subscriptionsKey(id), inFlightKey(id)).exec())
+    await this.run(() => Promise.all([this.redis.del(recordKey(id), levelKey(id), subscriptionsKey(id), inFlightKey(id)), this.redis.multi().zrem(ALL_SESSIONS_KEY, id).zrem(ownerSessionsKey(owner), id).exec()]))
   }
 
   async setLogLevel(id: string, level: string): Promise<void> {
@@ -158,7 +151,7 @@ export class RedisSessionStore {
 
   async setSubscription(id: string, uri: string, subscribed: boolean): Promise<void> {
     const watching = watchingKey(this.replicaId)
-    if (subscribed) await this.run(() => this.redis.multi().hset(subscriptionsKey(id), uri, this.replicaId).pexpire(subscriptionsKey(id), this.limits.idleTimeoutMs).sadd(watching, id).pexpire(watching, this.limits.idleTimeoutMs).exec())
+    if (subscribed) await this.run(() => Promise.all([this.redis.multi().hset(subscriptionsKey(id), uri, this.replicaId).pexpire(subscriptionsKey(id), this.limits.idleTimeoutMs).exec(), this.redis.multi().sadd(watching, id).pexpire(watching, this.limits.idleTimeoutMs).exec()]))
     else await this.run(() => this.redis.hdel(subscriptionsKey(id), uri))
   }
 
@@ -179,9 +172,12 @@ export class RedisSessionStore {
 
   /** Claims a subscription whose replica died, so that exactly one replica takes over its watch. */
   async takeOverSubscription(id: string, uri: string, from: string): Promise<boolean> {
-    const script = "if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then redis.call('HSET', KEYS[1], ARGV[1], ARGV[3]) redis.call('SADD', KEYS[2], ARGV[4]) redis.call('PEXPIRE', KEYS[2], ARGV[5]) return 1 end return 0"
-    const claimed = await this.run(() => this.redis.eval(script, 2, subscriptionsKey(id), watchingKey(this.replicaId), uri, from, this.replicaId, id, this.limits.idleTimeoutMs))
-    return claimed === 1
+    const script = "if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then redis.call('HSET', KEYS[1], ARGV[1], ARGV[3]) return 1 end return 0"
+    const claimed = await this.run(() => this.redis.eval(script, 1, subscriptionsKey(id), uri, from, this.replicaId))
+    if (claimed !== 1) return false
+    const watching = watchingKey(this.replicaId)
+    await this.run(() => this.redis.multi().sadd(watching, id).pexpire(watching, this.limits.idleTimeoutMs).exec())
+    return true
   }
 
   async requestStarted(id: string, requestId: string | number): Promise<void> {
@@ -226,12 +222,16 @@ export class RedisSessionStore {
   }
 }
 
-const ALL_SESSIONS_KEY = 'kmcp:mcp:sessions'
-const ownerSessionsKey = (owner: string) => `kmcp:mcp:owner:${owner}`
-const recordKey = (id: string) => `kmcp:mcp:session:${id}`
-const levelKey = (id: string) => `kmcp:mcp:session:${id}:level`
-const subscriptionsKey = (id: string) => `kmcp:mcp:session:${id}:subscriptions`
-const inFlightKey = (id: string) => `kmcp:mcp:session:${id}:inflight`
-const aliveKey = (replica: string) => `kmcp:mcp:replica:${replica}:alive`
-const watchingKey = (replica: string) => `kmcp:mcp:replica:${replica}:watching`
-const REPLICAS_KEY = 'kmcp:mcp:replicas'
+// Hash tags ({...}) put the keys a script or transaction uses together into one Redis Cluster
+// slot: a session's keys share {<session id>} (session-bus.ts adds its event streams), the caps
+// share {caps} and the replicas' liveness {replicas}. Only the first {...} of a key counts.
+const ALL_SESSIONS_KEY = 'kmcp:mcp:{caps}:sessions'
+const ownerSessionsKey = (owner: string) => `kmcp:mcp:{caps}:owner:${owner}`
+export const sessionKeyPrefix = (id: string) => `kmcp:mcp:session:{${id}}`
+const recordKey = (id: string) => sessionKeyPrefix(id)
+const levelKey = (id: string) => `${sessionKeyPrefix(id)}:level`
+const subscriptionsKey = (id: string) => `${sessionKeyPrefix(id)}:subscriptions`
+const inFlightKey = (id: string) => `${sessionKeyPrefix(id)}:inflight`
+const aliveKey = (replica: string) => `kmcp:mcp:{replicas}:${replica}:alive`
+const watchingKey = (replica: string) => `kmcp:mcp:{replicas}:${replica}:watching`
+const REPLICAS_KEY = 'kmcp:mcp:{replicas}:all'

@@ -1,7 +1,7 @@
 import type {Cluster, Redis, RedisOptions} from 'ioredis'
 import {log} from '../server/logger.ts'
 import type {KeyValueStore} from './kv.ts'
-import {createRedisClient, RedisUrlError, type RedisConnectionSettings} from './redis-topology.ts'
+import {createRedisClient, type RedisConnectionSettings} from './redis-topology.ts'
 
 const READY_WAIT_MS = 2000
 
@@ -14,7 +14,8 @@ export type RedisSettings = RedisConnectionSettings
 /**
  * A new ioredis connection that fails fast while Redis is down (no offline queue) and keeps
  * reconnecting in the background; `extra` overrides (a subscriber connection queues instead).
- * Every Redis connection of kmcp is made here (OAuth storage, MCP sessions and their bus).
+ * Every Redis connection of kmcp is made here (OAuth storage, MCP sessions and their bus), for a
+ * standalone Redis, the master Sentinel names or a Cluster.
  */
 export function connectRedis(settings: RedisSettings, extra: Partial<RedisOptions> = {}): Redis | Cluster {
   return createRedisClient(settings, {
@@ -25,17 +26,6 @@ export function connectRedis(settings: RedisSettings, extra: Partial<RedisOption
     retryStrategy: (attempt: number) => Math.min(attempt * 200, 2000),
     ...extra,
   })
-}
-
-/**
- * A connection to one Redis server (standalone, or the master Sentinel names): what MCP sessions
- * need, since their Lua scripts, transactions and pub/sub span several keys.
- */
-export function connectRedisServer(settings: RedisSettings, extra: Partial<RedisOptions> = {}): Redis {
-  const client = connectRedis(settings, extra)
-  if (!client.isCluster) return client as Redis
-  client.disconnect()
-  throw new RedisUrlError('MCP sessions cannot be shared through Redis Cluster yet (their scripts span several keys): use a standalone Redis or Sentinel for redis.url, or run one replica.')
 }
 
 /**
