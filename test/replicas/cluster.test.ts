@@ -1,12 +1,13 @@
 // Shared MCP sessions on a real Redis Cluster (3 masters on loopback): two replicas behind HAProxy
-// serve one session alternately, an elicitation is answered through the other replica (pub/sub
-// across the Cluster), the session's keys all sit in one slot, named by its hash tag, and a call
-// on a killed replica is reported failed by the other one (in-flight records, event replay).
+// serve one session alternately, an elicitation is answered and a subscription is notified through
+// the other replica (pub/sub across the Cluster), the session's keys all sit in one slot, named by
+// its hash tag, and a call on a killed replica is reported failed by the other one (in-flight
+// records, event replay).
 import assert from 'node:assert/strict'
 import {after, before, describe, test} from 'node:test'
 import {Client} from '@modelcontextprotocol/sdk/client/index.js'
 import {StreamableHTTPClientTransport} from '@modelcontextprotocol/sdk/client/streamableHttp.js'
-import {ElicitRequestSchema, type CallToolResult} from '@modelcontextprotocol/sdk/types.js'
+import {ElicitRequestSchema, ResourceUpdatedNotificationSchema, type CallToolResult} from '@modelcontextprotocol/sdk/types.js'
 import {createNamespace, deleteNamespace, harness, kubeRequest, waitFor} from '../support/kube.ts'
 import {makeHealthyCluster} from '../support/operator.ts'
 import {haproxyMissing} from '../support/haproxy.ts'
@@ -21,6 +22,7 @@ describe('replicas sharing sessions through a Redis Cluster, behind HAProxy', {s
   let ns: string
   let client: Client
   let transport: StreamableHTTPClientTransport
+  const updates: string[] = []
 
   before(async () => {
     ns = await createNamespace('replicas-cluster')
@@ -29,6 +31,7 @@ describe('replicas sharing sessions through a Redis Cluster, behind HAProxy', {s
     lb = await startLoadBalancer(replicas)
     client = new Client({name: 'kmcp-cluster-tests', version: '1.0.0'}, {capabilities: {elicitation: {}}})
     client.setRequestHandler(ElicitRequestSchema, async () => ({action: 'accept', content: {confirm: true}}))
+    client.setNotificationHandler(ResourceUpdatedNotificationSchema, async (notification) => void updates.push(notification.params.uri))
     transport = new StreamableHTTPClientTransport(new URL(lb.url), {fetch: lb.fetch})
     await client.connect(transport)
   })
@@ -70,6 +73,20 @@ describe('replicas sharing sessions through a Redis Cluster, behind HAProxy', {s
     const answer = lb.served.slice(from).find((s) => s.rpc === 'response')!
     assert.notEqual(answer.backend, call.backend, 'the answer went to the other replica than the one waiting for it')
     assert.equal((await kubeRequest('admin', 'GET', `/apis/postgresql.cnpg.io/v1/namespaces/${ns}/clusters/doomed`)).status, 404)
+  })
+
+  test('a resource subscription is notified of a change made through the other replica', async () => {
+    await makeHealthyCluster(ns, 'watched', {instances: 1})
+    const uri = `cnpg://${ns}/clusters/watched`
+    const from = lb.served.length
+    await client.subscribeResource({uri})
+    await new Promise((r) => setTimeout(r, 500))
+    const changed = (await client.callTool({name: 'hibernate_postgres_cluster', arguments: {name: 'watched', namespace: ns, confirm: true}})) as CallToolResult
+    assert.notEqual(changed.isError, true, textOf(changed))
+    await waitFor(() => updates.includes(uri), {timeoutMs: 15_000, message: `notifications/resources/updated for ${uri} (got ${JSON.stringify(updates)})`})
+    const subscribedOn = lb.served.slice(from).find((s) => s.rpc === 'resources/subscribe')!.backend
+    assert.notEqual(lb.served.slice(from).find((s) => s.rpc === 'tools/call')!.backend, subscribedOn, 'the change went through the other replica than the watch')
+    assert.equal(cluster.cli('HGET', `kmcp:mcp:session:{${transport.sessionId}}:subscriptions`, uri), lb.served.slice(from).find((s) => s.rpc === 'resources/subscribe')!.replica)
   })
 
   test('DELETE through one replica ends the session on both', async () => {
