@@ -16,6 +16,8 @@ import {CHANGE_RESULT_FIELDS, SHARED_RESULT_FIELDS} from '../../src/lib/server/t
 import {changeEnvelope, inputShape} from '../../src/lib/tools/policy/surface.ts'
 import {EXPLAINED_BY_INSTRUCTIONS} from '../../src/lib/tools/shared-parameters.ts'
 import {toolsets} from '../../src/lib/tools/index.ts'
+import {createMcpServer} from '../../src/lib/server/mcp-server.ts'
+import {computeToolListAnswers} from '../../src/lib/server/tool-list.ts'
 
 /**
  * Average bytes a tool may cost in the compact JSON of tools/list: issue 19's 1.3 KB, whatever
@@ -56,6 +58,15 @@ test(`tools/list costs at most ${AVERAGE_BYTES_PER_TOOL} bytes a tool on average
   assert.ok(tools.length >= 40, `every toolset is listed (${tools.length} tools)`)
   const largest = tools.map((tool) => ({name: tool.name, bytes: Buffer.byteLength(JSON.stringify(tool))})).sort((a, b) => b.bytes - a.bytes).slice(0, 5)
   assert.ok(bytes <= AVERAGE_BYTES_PER_TOOL * tools.length, `tools/list is ${bytes} bytes for ${tools.length} tools (${Math.round(bytes / tools.length)} a tool; limit ${AVERAGE_BYTES_PER_TOOL}); largest: ${largest.map((t) => `${t.name} ${t.bytes}`).join(', ')}`)
+})
+
+test(`every tool set a session can see (with and without the admin tools) costs at most ${AVERAGE_BYTES_PER_TOOL} bytes a tool`, async () => {
+  const answers = await computeToolListAnswers(createMcpServer)
+  for (const answer of Object.values(answers)) {
+    const count = (JSON.parse(answer) as {tools: unknown[]}).tools.length
+    const bytes = Buffer.byteLength(answer)
+    assert.ok(bytes <= AVERAGE_BYTES_PER_TOOL * count, `${count} tools: ${bytes} bytes (${Math.round(bytes / count)} a tool)`)
+  }
 })
 
 test('every description names an example call and the errors', async () => {
