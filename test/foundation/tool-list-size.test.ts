@@ -14,7 +14,7 @@ import {ListToolsResultSchema, type Tool} from '@modelcontextprotocol/sdk/types.
 import {REPO_ROOT, kmcpCommand} from '../support/mcp.ts'
 import {CHANGE_RESULT_FIELDS, SHARED_RESULT_FIELDS} from '../../src/lib/server/tool-list-compact.ts'
 import {changeEnvelope, inputShape} from '../../src/lib/tools/policy/surface.ts'
-import {EXPLAINED_BY_INSTRUCTIONS} from '../../src/lib/tools/shared-parameters.ts'
+import {EXPLAINED_BY_INSTRUCTIONS, declaredDescription} from '../../src/lib/tools/shared-parameters.ts'
 import {toolsets} from '../../src/lib/tools/index.ts'
 import {createMcpServer} from '../../src/lib/server/mcp-server.ts'
 import {computeToolListAnswers} from '../../src/lib/server/tool-list.ts'
@@ -42,16 +42,6 @@ async function listTools(): Promise<{tools: Tool[]; bytes: number; instructions:
 }
 
 const listed = listTools()
-
-/** A parameter's description as declared, also when it is on the schema an optional() or default() wraps. */
-function declaredDescriptionOf(schema: unknown): string {
-  let current = schema as {description?: string; _zod?: {def?: {innerType?: unknown}}} | undefined
-  while (current) {
-    if (current.description) return current.description
-    current = current._zod?.def?.innerType as typeof current
-  }
-  return ''
-}
 
 test(`tools/list costs at most ${AVERAGE_BYTES_PER_TOOL} bytes a tool on average`, async () => {
   const {tools, bytes} = await listed
@@ -87,18 +77,18 @@ test('every description names an example call and the errors', async () => {
 test('each parameter has one short description, unless the instructions explain it; output schemas carry structure, not prose', async () => {
   const {tools} = await listed
   // What each parameter is declared with (the tool reference document shows these descriptions).
-  const declared = new Map(toolsets.flatMap((toolset) => toolset.tools).map((tool) => [tool.name, inputShape(tool)]))
+  const shapes = new Map(toolsets.flatMap((toolset) => toolset.tools).map((tool) => [tool.name, inputShape(tool)]))
   for (const tool of tools) {
-    const shape = declared.get(tool.name)
+    const shape = shapes.get(tool.name)
     assert.ok(shape, `${tool.name} is declared in a toolset`)
     for (const [name, schema] of Object.entries(tool.inputSchema.properties ?? {}) as Array<[string, {description?: string}]>) {
-      const declaredDescription = declaredDescriptionOf(shape[name])
-      assert.ok(declaredDescription.length > 0, `${tool.name}.${name} is declared with a description`)
-      if (EXPLAINED_BY_INSTRUCTIONS.has(declaredDescription)) {
+      const declared = declaredDescription(shape[name])
+      assert.ok(declared.length > 0, `${tool.name}.${name} is declared with a description`)
+      if (EXPLAINED_BY_INSTRUCTIONS.has(declared)) {
         assert.equal(schema.description, undefined, `${tool.name}.${name}: explained by the instructions, not again in tools/list`)
         continue
       }
-      assert.equal(schema.description, declaredDescription, `${tool.name}.${name} keeps its description`)
+      assert.equal(schema.description, declared, `${tool.name}.${name} keeps its description`)
       assert.ok(schema.description.length <= PARAMETER_DESCRIPTION_MAX, `${tool.name}.${name}: ${schema.description.length} characters: ${schema.description}`)
     }
     const output = JSON.stringify(tool.outputSchema ?? {})
