@@ -85,6 +85,11 @@ function compactSchema(schema: Json, level: Level): Json {
       if (kept.length > 0) result[key] = kept
       continue
     }
+    // Values, not schemas: kept as they are.
+    if (key === 'default' || key === 'enum' || key === 'const' || key === 'examples') {
+      result[key] = value
+      continue
+    }
     // `items` and a record's value schema belong to their object's level.
     result[key] = compactSchema(value, {...level, omitted: []})
   }
