@@ -41,8 +41,15 @@ describe('cluster lifecycle tools against the real API server', () => {
     }
     assert.equal(byName.get('delete_postgres_cluster')?.annotations?.destructiveHint, true)
     const create = byName.get('create_postgres_cluster')!.inputSchema as {properties: Record<string, {description?: string}>}
-    for (const param of ['name', 'instances', 'storage_size', 'postgres_version', 'container_image', 'storage_class', 'image_pull_policy', 'node_selector', 'tolerations', 'wait', 'timeout', 'namespace', 'dry_run']) {
+    for (const param of ['instances', 'storage_size', 'postgres_version', 'container_image', 'storage_class', 'image_pull_policy', 'node_selector', 'tolerations']) {
       assert.ok(create.properties[param]?.description, `create_postgres_cluster.${param} has a description`)
+    }
+    // The parameters every tool shares are explained once, in the server instructions.
+    const instructions = admin.client.getInstructions() ?? ''
+    for (const param of ['name', 'wait', 'timeout', 'namespace', 'dry_run']) {
+      assert.ok(create.properties[param], `create_postgres_cluster takes ${param}`)
+      assert.equal(create.properties[param].description, undefined, `create_postgres_cluster.${param} is not described again`)
+      assert.ok(instructions.includes(param), `the instructions explain ${param}`)
     }
   })
 

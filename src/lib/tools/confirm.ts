@@ -7,5 +7,5 @@ import {z} from 'zod'
  * declare `confirm` (see policy/surface.ts); handlers never read it.
  */
 export function confirmFlag(when: string): z.ZodDefault<z.ZodBoolean> {
-  return z.boolean().default(false).describe(`true ${when}, only if the user asked for it.`)
+  return z.boolean().default(false).describe(`true ${when}, only if the user asked.`)
 }

@@ -1,4 +1,5 @@
 import {z} from 'zod'
+import {SHARED_PARAMETER_DESCRIPTIONS} from './shared-parameters.ts'
 
 /**
  * Input building blocks shared by every tool. Each rule failure names the rule, because the
@@ -33,19 +34,17 @@ export function kubeName(what: string, options: {maxLength?: number; description
     .describe(options.description ?? what)
 }
 
-export const namespaceParam = kubeName('namespace', {
-  description: 'Default: the server\'s.',
-}).optional()
+export const namespaceParam = kubeName('namespace', {description: SHARED_PARAMETER_DESCRIPTIONS.namespace}).optional()
 
 export const formatParam = z
   .enum(['text', 'json'])
   .default('text')
-  .describe('Reply format.')
+  .describe(SHARED_PARAMETER_DESCRIPTIONS.format)
 
 export const detailLevelParam = z
   .enum(['concise', 'detailed'])
   .default('concise')
-  .describe('"detailed" adds conditions, storage and configuration.')
+  .describe(SHARED_PARAMETER_DESCRIPTIONS.detailLevel)
 
 export const limitParam = z
   .number()
@@ -53,22 +52,22 @@ export const limitParam = z
   .min(1, 'limit must be at least 1')
   .max(500, 'limit must be at most 500')
   .optional()
-  .describe('Page size.')
+  .describe(SHARED_PARAMETER_DESCRIPTIONS.limit)
 
 export const continueParam = z
   .string()
   .min(1)
   .max(4096, 'continue must be at most 4096 characters')
   .optional()
-  .describe('Token of the previous page.')
+  .describe(SHARED_PARAMETER_DESCRIPTIONS.continue)
 
 /** true: the list covers every namespace kmcp can read (or the --namespaces allow-list). */
-export const allNamespacesParam = z.boolean().default(false).describe('All namespaces.')
+export const allNamespacesParam = z.boolean().default(false).describe(SHARED_PARAMETER_DESCRIPTIONS.allNamespaces)
 
 export const dryRunParam = z
   .boolean()
   .default(false)
-  .describe('Preview only.')
+  .describe(SHARED_PARAMETER_DESCRIPTIONS.dryRun)
 
 /**
  * Kubernetes resource quantities (the grammar of k8s.io/apimachinery resource.Quantity):

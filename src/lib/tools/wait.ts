@@ -2,6 +2,7 @@ import {z} from 'zod'
 import type {KubeClient} from '../k8s/client.ts'
 import {describeKubeError} from '../k8s/errors.ts'
 import type {ToolContext} from './registry.ts'
+import {SHARED_PARAMETER_DESCRIPTIONS} from './shared-parameters.ts'
 
 /**
  * Waiting for a long operation (cluster creation, scaling, restore) to finish: a watch rather than
@@ -107,7 +108,7 @@ export function describeWait(result: WaitResult<unknown>, what: string, timeoutS
 export const waitParam = z
   .boolean()
   .default(false)
-  .describe('Wait for the operator.')
+  .describe(SHARED_PARAMETER_DESCRIPTIONS.wait)
 
 export const waitTimeoutParam = z
   .number()
@@ -115,7 +116,7 @@ export const waitTimeoutParam = z
   .min(5, 'timeout must be at least 5 seconds')
   .max(1800, 'timeout must be at most 1800 seconds (30 minutes)')
   .optional()
-  .describe('Seconds to wait.')
+  .describe(SHARED_PARAMETER_DESCRIPTIONS.timeout)
 
 /** The reference's default: a minute per instance, clamped to 30-600 s. */
 export function defaultWaitTimeout(instances: number): number {

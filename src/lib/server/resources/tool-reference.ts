@@ -1,5 +1,6 @@
 import type {AnyTool, Toolset} from '../../tools/registry.ts'
 import {inputShape} from '../../tools/policy/surface.ts'
+import {declaredDescription} from '../../tools/shared-parameters.ts'
 
 /**
  * The tool reference document (docs://kmcp/tools), generated from the mounted toolsets so it
@@ -17,7 +18,7 @@ export function renderToolReference(toolsets: Toolset[], offered: (tool: AnyTool
       if (params.length > 0) {
         lines.push('| Parameter | Required | Description |', '|---|---|---|')
         for (const [name, schema] of params) {
-          lines.push(`| ${name} | ${schema.isOptional() ? 'no' : 'yes'} | ${(schema.description ?? '').replaceAll('|', '\\|').replaceAll('\n', ' ')} |`)
+          lines.push(`| ${name} | ${schema.isOptional() ? 'no' : 'yes'} | ${declaredDescription(schema).replaceAll('|', '\\|').replaceAll('\n', ' ')} |`)
         }
         lines.push('')
       }

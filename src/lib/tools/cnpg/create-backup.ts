@@ -7,18 +7,19 @@ import {MANAGED_BY_KMCP, MANAGED_BY_LABEL} from '../postgres/secrets.ts'
 import {CNPG_API_VERSION, cnpgPath} from './api.ts'
 import {type CnpgBackup, backupMethodParam, backupSpec, backupTargetParam, pluginNameParam, pluginParametersParam} from './backups.ts'
 import {loadCluster} from './cluster-ops.ts'
+import {SHARED_PARAMETER_DESCRIPTIONS} from '../shared-parameters.ts'
 
 export const createBackup = defineTool({
   name: 'create_backup',
   title: 'Back up a PostgreSQL cluster now',
   description: [
-    'Take a backup now (a Backup object). method: "barmanObjectStore" (default), "volumeSnapshot" or "plugin" (with plugin_name); refused when the cluster is not configured for it.',
+    'Take a backup now (a Backup object) with a method the cluster is configured for ("plugin" needs plugin_name).',
     'Example: {"cluster": "orders-db", "wait": true}.',
     'Errors: 404; 409 when the name is taken; 403.',
   ].join('\n'),
   get input() {
     return {
-      cluster: kubeName('cluster', {maxLength: 50, description: 'Cluster name.'}),
+      cluster: kubeName('cluster', {maxLength: 50, description: SHARED_PARAMETER_DESCRIPTIONS.cluster}),
       name: kubeName('name', {description: 'Name of the Backup object; default "<cluster>-<yyyymmddhhmm>" (UTC).'}).optional(),
       method: backupMethodParam,
       plugin_name: pluginNameParam,

@@ -5,18 +5,19 @@ import {kubeName, namespaceParam} from '../validation.ts'
 import {CNPG_API_VERSION, cnpgPath} from './api.ts'
 import {loadCluster} from './cluster-ops.ts'
 import {type CnpgPooler, pgbouncerParametersParam, poolModeParam} from './poolers.ts'
+import {SHARED_PARAMETER_DESCRIPTIONS} from '../shared-parameters.ts'
 
 export const createPooler = defineTool({
   name: 'create_pooler',
   title: 'Create a PgBouncer pooler',
   description: [
-    'Put PgBouncer in front of a cluster (a Pooler, reached through a Service of its name); type "rw" pools to the primary, "ro" to replicas. Use it when many short connections overload PostgreSQL.',
+    'Put PgBouncer in front of a cluster (a Pooler, reached through a Service of its name). Use it when many short connections overload PostgreSQL.',
     'Example: {"cluster": "orders-db", "type": "rw", "instances": 2, "pool_mode": "transaction"}.',
     'Errors: 404; 409 when the name is taken; 403; 422.',
   ].join('\n'),
   get input() {
     return {
-      cluster: kubeName('cluster', {maxLength: 50, description: 'Cluster name.'}),
+      cluster: kubeName('cluster', {maxLength: 50, description: SHARED_PARAMETER_DESCRIPTIONS.cluster}),
       name: kubeName('name', {description: 'Default: "<cluster>-pooler-<type>".'}).optional(),
       type: z.enum(['rw', 'ro']).default('rw').describe('rw: primary; ro: replicas.'),
       instances: z.number().int().min(1).max(10).default(1).describe('PgBouncer pods.'),

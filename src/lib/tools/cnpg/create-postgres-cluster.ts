@@ -35,7 +35,7 @@ export const createPostgresCluster = defineTool({
   name: 'create_postgres_cluster',
   title: 'Create a PostgreSQL cluster',
   description: [
-    'Create a cluster: one primary and instances-1 streaming replicas, each with its own volume, and an application database with its owner. Defaults: 3 instances, 10Gi, PostgreSQL 17, database "app" owned by "app". No backups are configured.',
+    'Create a cluster: one primary and instances-1 streaming replicas, each with its own volume, and an application database with its owner. No backups are configured.',
     'Example: {"name": "orders-db", "instances": 3, "storage_size": "20Gi", "database": "orders", "owner": "orders", "dry_run": true}.',
     'Errors: 409 when the name is taken; 403; 422 when the spec is rejected.',
   ].join('\n'),
@@ -56,7 +56,7 @@ export const createPostgresCluster = defineTool({
       node_selector: labelMapParam('node_selector', 'Node labels the pods need.').optional(),
       tolerations: z.array(tolerationSchema).max(20, 'at most 20 tolerations').optional().describe('Pod tolerations, as in Kubernetes.'),
       database: postgresIdentifier('database', 'Application database.').default('app'),
-      owner: postgresIdentifier('owner', 'Its owner; password in Secret "<name>-app".').optional(),
+      owner: postgresIdentifier('owner', 'Default: the database; password in Secret "<name>-app".').optional(),
       resources: z
         .strictObject({requests: resourceAmounts.optional(), limits: resourceAmounts.optional()})
         .optional()

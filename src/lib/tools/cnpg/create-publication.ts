@@ -4,6 +4,7 @@ import {ToolError} from '../errors.ts'
 import {kubeName, namespaceParam} from '../validation.ts'
 import {createReplicationObject, postgresObjectNameParam, reclaimPolicyParam} from './logical-replication.ts'
 import {postgresIdentifier, settingsMapParam} from './params.ts'
+import {SHARED_PARAMETER_DESCRIPTIONS} from '../shared-parameters.ts'
 
 const qualifiedTable = z.string().regex(/^([a-z_][a-z0-9_]*\.)?[a-z_][a-z0-9_]*$/, 'tables are "table" or "schema.table" in lower case').describe('"schema.table" or "table"')
 
@@ -17,7 +18,7 @@ export const createPublication = defineTool({
   ].join('\n'),
   get input() {
     return {
-      name: kubeName('name', {description: 'Publication name.'}),
+      name: kubeName('name', {description: SHARED_PARAMETER_DESCRIPTIONS.publication}),
       cluster: kubeName('cluster', {maxLength: 50, description: 'Source cluster.'}),
       database: postgresIdentifier('database', 'Database.'),
       publication_name: postgresObjectNameParam('publication'),

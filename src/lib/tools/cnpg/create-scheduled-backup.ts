@@ -7,6 +7,7 @@ import {CNPG_API_VERSION, cnpgPath} from './api.ts'
 import {type CnpgScheduledBackup, backupMethodParam, backupSpec, backupTargetParam, pluginNameParam, pluginParametersParam} from './backups.ts'
 import {loadCluster} from './cluster-ops.ts'
 import {cronProblem} from './cron.ts'
+import {SHARED_PARAMETER_DESCRIPTIONS} from '../shared-parameters.ts'
 
 export const createScheduledBackup = defineTool({
   name: 'create_scheduled_backup',
@@ -19,7 +20,7 @@ export const createScheduledBackup = defineTool({
   get input() {
     return {
       name: kubeName('name', {description: 'Name of the ScheduledBackup, e.g. "orders-db-nightly".'}),
-      cluster: kubeName('cluster', {maxLength: 50, description: 'Cluster name.'}),
+      cluster: kubeName('cluster', {maxLength: 50, description: SHARED_PARAMETER_DESCRIPTIONS.cluster}),
       schedule: z
         .string()
         .superRefine((value, ctx) => {

@@ -10,6 +10,7 @@ import {loadCluster, mergePatchCluster} from './cluster-ops.ts'
 import {postgresName, roleSecretName} from '../postgres/names.ts'
 import {requireAdminFor} from '../privileged-fields.ts'
 import {serviceHost} from '../postgres/connection.ts'
+import {SHARED_PARAMETER_DESCRIPTIONS} from '../shared-parameters.ts'
 
 export const createSubscription = defineTool({
   name: 'create_subscription',
@@ -21,7 +22,7 @@ export const createSubscription = defineTool({
   ].join('\n'),
   get input() {
     return {
-      name: kubeName('name', {description: 'Subscription name.'}),
+      name: kubeName('name', {description: SHARED_PARAMETER_DESCRIPTIONS.subscription}),
       cluster: kubeName('cluster', {maxLength: 50, description: 'Target cluster.'}),
       database: postgresIdentifier('database', 'Target database.'),
       subscription_name: postgresObjectNameParam('subscription'),

@@ -3,6 +3,7 @@ import {kubeStep} from '../errors.ts'
 import {kubeName, namespaceParam} from '../validation.ts'
 import {cnpgPath} from './api.ts'
 import type {CnpgScheduledBackup} from './backups.ts'
+import {SHARED_PARAMETER_DESCRIPTIONS} from '../shared-parameters.ts'
 
 export const deleteScheduledBackup = defineTool({
   name: 'delete_scheduled_backup',
@@ -14,7 +15,7 @@ export const deleteScheduledBackup = defineTool({
   ].join('\n'),
   get input() {
     return {
-      name: kubeName('name', {description: 'Name of the ScheduledBackup.'}),
+      name: kubeName('name', {description: SHARED_PARAMETER_DESCRIPTIONS.scheduledBackup}),
       namespace: namespaceParam,
     }
   },

@@ -6,6 +6,7 @@ import {truncationSchema} from '../budget.ts'
 import {formatParam, kubeName, namespaceParam} from '../validation.ts'
 import {cnpgPath} from './api.ts'
 import {type CnpgBackup, backupDetailsSchema, describeBackup, renderBackupDetails} from './backups.ts'
+import {SHARED_PARAMETER_DESCRIPTIONS} from '../shared-parameters.ts'
 
 export const getBackup = defineTool({
   name: 'get_backup',
@@ -17,7 +18,7 @@ export const getBackup = defineTool({
   ].join('\n'),
   get input() {
     return {
-      name: kubeName('name', {description: 'Backup name.'}),
+      name: kubeName('name', {description: SHARED_PARAMETER_DESCRIPTIONS.backup}),
       namespace: namespaceParam,
       format: formatParam,
     }

@@ -5,6 +5,7 @@ import {detailLevelParam, formatParam, kubeName, namespaceParam} from '../valida
 import {type CnpgCluster, cnpgPath} from './api.ts'
 import {type ClusterSummary, clusterSummarySchema, renderClusterSummary, summarizeCluster} from './cluster-summary.ts'
 import {type LiveStatus, liveStatusSchema, readLiveStatus, renderLiveStatus} from './live-status.ts'
+import {SHARED_PARAMETER_DESCRIPTIONS} from '../shared-parameters.ts'
 
 export const getClusterStatus = defineTool({
   name: 'get_cluster_status',
@@ -16,7 +17,7 @@ export const getClusterStatus = defineTool({
   ].join('\n'),
   get input() {
     return {
-      name: kubeName('name', {description: 'Name of the CNPG Cluster, e.g. "orders-db".'}),
+      name: kubeName('name', {description: SHARED_PARAMETER_DESCRIPTIONS.cluster}),
       namespace: namespaceParam,
       detail_level: detailLevelParam,
       format: formatParam,

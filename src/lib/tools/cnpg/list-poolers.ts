@@ -8,7 +8,7 @@ export const listPoolers = defineTool({
   name: 'list_poolers',
   title: 'List PgBouncer poolers',
   description: [
-    'List PgBouncer Poolers: cluster, type (rw: primary, ro: replicas), instances, pool mode, paused, phase. Applications connect to the Service of the Pooler\'s name.',
+    'List PgBouncer Poolers: cluster, type, instances, pool mode, paused, phase.',
     'Example: {"cluster": "orders-db"}.',
     'Errors: 403.',
   ].join('\n'),

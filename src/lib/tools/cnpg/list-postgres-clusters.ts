@@ -12,7 +12,7 @@ export const listPostgresClusters = defineTool({
   description: [
     'List CloudNativePG clusters with phase, "X/Y ready" instances and current primary. Use it first to find cluster names.',
     'Example: {"namespace": "payments"}; everywhere: {"all_namespaces": true, "limit": 50}.',
-    'Errors: 403 (needs cnpg-cloudnative-pg-view); 404 when the CNPG CRDs are missing; 410 for an expired continue token.',
+    'Errors: 403; 404 when the CNPG CRDs are missing.',
   ].join('\n'),
   get input() {
     return {

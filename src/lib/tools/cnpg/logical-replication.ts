@@ -5,6 +5,7 @@ import type {ToolContext, ToolReply} from '../registry.ts'
 import {kubeName} from '../validation.ts'
 import {CNPG_API_VERSION, type ObjectMeta, cnpgPath} from './api.ts'
 import {loadCluster} from './cluster-ops.ts'
+import {SHARED_PARAMETER_DESCRIPTIONS} from '../shared-parameters.ts'
 
 /**
  * CNPG's declarative logical replication: a Publication (on the source cluster) and a
@@ -82,7 +83,7 @@ export function renderReplication(s: ReplicationSummary): string {
   return `- ${s.namespace}/${s.name}: "${s.postgres_name}" in database ${s.database} of cluster ${s.cluster}, ${what}; ${applied}${s.message ? `: ${s.message}` : ''} (reclaim policy ${s.reclaim_policy})`
 }
 
-export const replicationNameParam = (kind: ReplicationKind) => kubeName('name', {description: `${kind === 'publication' ? 'Publication' : 'Subscription'} name.`})
+export const replicationNameParam = (kind: ReplicationKind) => kubeName('name', {description: SHARED_PARAMETER_DESCRIPTIONS[kind]})
 
 export const reclaimPolicyParam = (kind: ReplicationKind) =>
   z.enum(['retain', 'delete']).default('retain').describe(`"delete": deleting the object drops the ${kind}.`)

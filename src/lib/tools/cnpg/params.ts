@@ -1,5 +1,6 @@
 import {z} from 'zod'
 import {kubeName} from '../validation.ts'
+import {SHARED_PARAMETER_DESCRIPTIONS} from '../shared-parameters.ts'
 
 /**
  * Parameters several cluster tools share, with the same names as the reference so an agent
@@ -7,7 +8,7 @@ import {kubeName} from '../validation.ts'
  */
 
 /** CNPG derives Service, Secret and PVC names from the cluster name, hence the 50-character cap. */
-export const clusterNameParam = kubeName('name', {maxLength: 50, description: 'Cluster name.'})
+export const clusterNameParam = kubeName('name', {maxLength: 50, description: SHARED_PARAMETER_DESCRIPTIONS.cluster})
 
 /** Instance (Pod) names are "<cluster>-<serial>". */
 export const instanceParam = kubeName('instance', {description: 'Instance (pod) name, e.g. "orders-db-2".'})

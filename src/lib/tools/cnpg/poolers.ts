@@ -6,6 +6,7 @@ import {settingsMapParam} from './params.ts'
 import type {ToolContext, ToolReply} from '../registry.ts'
 import {type ObjectList, type ObjectMeta, cnpgPath, renderConditions} from './api.ts'
 import {kubeName} from '../validation.ts'
+import {SHARED_PARAMETER_DESCRIPTIONS} from '../shared-parameters.ts'
 
 /** CNPG Poolers (PgBouncer in front of a cluster): the object, its summary and the steps the pooler tools share. */
 
@@ -23,7 +24,7 @@ export interface CnpgPooler {
   status?: {instances?: number; phase?: string; phaseReason?: string; image?: string; error?: string; conditions?: Array<{type: string; status: string; reason?: string; message?: string}>}
 }
 
-export const poolerNameParam = kubeName('name', {description: 'Pooler name.'})
+export const poolerNameParam = kubeName('name', {description: SHARED_PARAMETER_DESCRIPTIONS.pooler})
 
 export const poolerSummarySchema = z.object({
   name: z.string(),

@@ -14,7 +14,7 @@ export const promoteClusterInstance = defineTool({
   name: 'promote_cluster_instance',
   title: 'Promote a replica to primary (switchover)',
   description: [
-    'Switch the primary over to another instance (like "kubectl cnpg promote"): a few seconds without writes. Refused for an unknown, unhealthy or already primary instance, or during a switchover (force=true skips the health check).',
+    'Switch the primary over to another instance (like "kubectl cnpg promote"): a few seconds without writes. Refused for an unknown, unhealthy or already primary instance, or during a switchover.',
     'Example: {"name": "orders-db", "instance": "orders-db-3", "wait": true}.',
     'Errors: 404; 403 without patch on clusters/status.',
   ].join('\n'),

@@ -13,7 +13,7 @@ export const resizePostgresCluster = defineTool({
   name: 'resize_postgres_cluster',
   title: 'Resize PostgreSQL cluster storage',
   description: [
-    'Change the data volume size. Growing expands each PVC in place (the StorageClass must allow expansion). Shrinking (confirm_shrink) sets the smaller size and adds extra_instances new replicas; then follow get_cluster_resize_status: promote_cluster_instance, delete_cluster_instance for each old instance, scale back. restore_validation_only=true repairs a half-done shrink.',
+    'Change the data volume size. Growing expands each PVC in place (the StorageClass must allow expansion). Shrinking (confirm_shrink) sets the smaller size and adds extra_instances new replicas; then follow get_cluster_resize_status: promote_cluster_instance, delete_cluster_instance for each old instance, scale back.',
     'Example: {"name": "orders-db", "storage_size": "50Gi"}; shrink: {"name": "orders-db", "storage_size": "5Gi", "extra_instances": 1}.',
     'Errors: 404, 403, 422.',
   ].join('\n'),

@@ -16,7 +16,7 @@ export const restorePostgresCluster = defineTool({
   name: 'restore_postgres_cluster',
   title: 'Restore a PostgreSQL cluster from a backup',
   description: [
-    'Create a new cluster from a backup: a completed Backup (backup_name) or another cluster\'s object store (source_cluster), optionally to a point in time (one target_*). Image, storage and parameters default to the source\'s. Replacing an existing cluster of that name needs confirm_replace.',
+    'Create a new cluster from a backup: a completed Backup (backup_name) or another cluster\'s object store (source_cluster), optionally to a point in time (one target_*). Replacing an existing cluster of that name needs confirm_replace.',
     'Example: {"name": "orders-db-restored", "backup_name": "orders-db-202611240200", "target_time": "2026-11-24T09:30:00Z", "wait": true}.',
     'Errors: 404 for the backup or source; 409 when the name is taken; 403.',
   ].join('\n'),

@@ -11,7 +11,7 @@ export const upgradePostgresCluster = defineTool({
   name: 'upgrade_postgres_cluster',
   title: 'Upgrade PostgreSQL of a cluster',
   description: [
-    'Change the PostgreSQL version: a minor is a rolling update; a new major is CNPG\'s offline in-place upgrade (all instances stop, pg_upgrade runs). No downgrades. Give one of image, postgres_version or catalog_major. Dry-run first, back up before a major; then get_cluster_upgrade_status.',
+    'Change the PostgreSQL version: a minor is a rolling update; a new major is CNPG\'s offline in-place upgrade (all instances stop, pg_upgrade runs). No downgrades. Give one of image, postgres_version or catalog_major. Back up before a major; then get_cluster_upgrade_status.',
     'Example: {"name": "orders-db", "postgres_version": "17", "dry_run": true}.',
     'Errors: 404 (cluster or image catalog); 403; 422 from the operator\'s webhook.',
   ].join('\n'),

@@ -55,7 +55,7 @@ export const createPostgresDatabase = defineTool({
   name: 'create_postgres_database',
   title: 'Create a PostgreSQL database',
   description: [
-    'Create a database (a Database "<cluster>-<database>") owned by an existing role, with locale and encoding options that cannot change later. icu_locale/icu_rules need locale_provider "icu", builtin_locale needs "builtin"; postgres, template0 and template1 are reserved.',
+    'Create a database (a Database "<cluster>-<database>") owned by an existing role, with locale and encoding options that cannot change later. postgres, template0 and template1 are reserved.',
     'Example: {"cluster_name": "orders-db", "database_name": "orders", "owner": "app"}.',
     'Errors: "cluster was not found"; "owner … is not a role" (create_postgres_role first); "already exists"; 422; 403.',
   ].join('\n'),

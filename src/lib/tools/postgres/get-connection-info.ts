@@ -31,7 +31,7 @@ export const getConnectionInfo = defineTool({
   name: 'get_connection_info',
   title: 'Get connection information',
   description: [
-    'How to connect: the -rw (primary), -ro (replicas) and -r Service hosts, port 5432, user, database, a URI without password and the Secret holding it. Without role_name: the bootstrap app user. The password only with include_password=true, when the user needs it (admins only on a shared server).',
+    'How to connect: the -rw (primary), -ro (replicas) and -r Service hosts, port 5432, user, database, a URI without password and the Secret holding it. Without role_name: the bootstrap app user. The password only with include_password=true (admins only on a shared server).',
     'Example: {"cluster_name": "orders-db", "role_name": "app_reader"}.',
     'Errors: "cluster was not found"; "No DatabaseRole …"; 403.',
   ].join('\n'),

@@ -134,7 +134,7 @@ export const updatePostgresRole = defineTool({
   name: 'update_postgres_role',
   title: 'Update a PostgreSQL role',
   description: [
-    'Change a managed role: only the arguments given change (in_roles replaces the list); the result shows "old -> new". For a new password prefer generate_password=true. A password change locks out old clients (confirm_password_change). kmcp never overwrites a Secret it did not create.',
+    'Change a managed role: only the arguments given change (in_roles replaces the list); the result shows "old -> new". A password change locks out old clients (confirm_password_change). kmcp never overwrites a Secret it did not create.',
     'Example: {"cluster_name": "orders-db", "role_name": "app_reader", "connection_limit": 20}.',
     'Errors: "No DatabaseRole … was found"; 422; 409 after repeated conflicts (retry); 403.',
   ].join('\n'),
