@@ -7,13 +7,13 @@ import assert from 'node:assert/strict'
 import {after, before, describe, test} from 'node:test'
 import {Client} from '@modelcontextprotocol/sdk/client/index.js'
 import {StreamableHTTPClientTransport} from '@modelcontextprotocol/sdk/client/streamableHttp.js'
-import {ElicitRequestSchema, ResourceUpdatedNotificationSchema, type CallToolResult} from '@modelcontextprotocol/sdk/types.js'
+import type {CallToolResult} from '@modelcontextprotocol/sdk/types.js'
 import {createNamespace, deleteNamespace, harness, kubeRequest, waitFor} from '../support/kube.ts'
 import {makeHealthyCluster} from '../support/operator.ts'
 import {haproxyMissing} from '../support/haproxy.ts'
 import {textOf, type HttpServerProcess} from '../support/mcp.ts'
 import {redisClusterMissing, startRedisCluster, type TestRedisCluster} from '../support/redis-cluster.ts'
-import {startLoadBalancer, startReplicas, type LoadBalancer} from './support.ts'
+import {connectThroughBalancer, startLoadBalancer, startReplicas, type LoadBalancer} from './support.ts'
 
 describe('replicas sharing sessions through a Redis Cluster, behind HAProxy', {skip: redisClusterMissing() ?? haproxyMissing()}, () => {
   let cluster: TestRedisCluster
@@ -22,18 +22,14 @@ describe('replicas sharing sessions through a Redis Cluster, behind HAProxy', {s
   let ns: string
   let client: Client
   let transport: StreamableHTTPClientTransport
-  const updates: string[] = []
+  let updates: string[]
 
   before(async () => {
     ns = await createNamespace('replicas-cluster')
     cluster = await startRedisCluster(3)
     replicas = await startReplicas(2, {kubeconfig: harness().kubeconfigFor('admin'), redisUrl: cluster.url})
     lb = await startLoadBalancer(replicas)
-    client = new Client({name: 'kmcp-cluster-tests', version: '1.0.0'}, {capabilities: {elicitation: {}}})
-    client.setRequestHandler(ElicitRequestSchema, async () => ({action: 'accept', content: {confirm: true}}))
-    client.setNotificationHandler(ResourceUpdatedNotificationSchema, async (notification) => void updates.push(notification.params.uri))
-    transport = new StreamableHTTPClientTransport(new URL(lb.url), {fetch: lb.fetch})
-    await client.connect(transport)
+    ;({client, transport, updates} = await connectThroughBalancer(lb, 'kmcp-cluster-tests'))
   })
 
   after(async () => {

@@ -5,13 +5,13 @@ import assert from 'node:assert/strict'
 import {after, before, describe, test} from 'node:test'
 import {Client} from '@modelcontextprotocol/sdk/client/index.js'
 import {StreamableHTTPClientTransport} from '@modelcontextprotocol/sdk/client/streamableHttp.js'
-import {ElicitRequestSchema, ResourceUpdatedNotificationSchema, type CallToolResult} from '@modelcontextprotocol/sdk/types.js'
+import type {CallToolResult} from '@modelcontextprotocol/sdk/types.js'
 import {createNamespace, deleteNamespace, harness, kubeRequest, waitFor} from '../support/kube.ts'
 import {healthyClusterStatus, makeHealthyCluster, setClusterStatus} from '../support/operator.ts'
 import {textOf, type HttpServerProcess} from '../support/mcp.ts'
 import {BACKEND_HEADER, haproxyMissing} from '../support/haproxy.ts'
 import {startRedis, type TestRedis} from '../support/redis.ts'
-import {backendName, haproxyLogged, replicaIdOf, startLoadBalancer, startReplicas, type LoadBalancer} from './support.ts'
+import {backendName, connectThroughBalancer, haproxyLogged, replicaIdOf, startLoadBalancer, startReplicas, type LoadBalancer} from './support.ts'
 
 const CNPG = '/apis/postgresql.cnpg.io/v1'
 
@@ -22,8 +22,8 @@ describe('replicas sharing sessions through Redis, behind HAProxy', {skip: hapro
   let ns: string
   let client: Client
   let clientTransport: StreamableHTTPClientTransport
-  const questions: string[] = []
-  const updates: string[] = []
+  let questions: string[]
+  let updates: string[]
 
   before(async () => {
     ns = await createNamespace('replicas')
@@ -31,14 +31,7 @@ describe('replicas sharing sessions through Redis, behind HAProxy', {skip: hapro
     redis = await startRedis({persistent: true})
     replicas = await startReplicas(3, {kubeconfig: harness().kubeconfigFor('admin'), redisUrl: redis.url})
     lb = await startLoadBalancer(replicas)
-    client = new Client({name: 'kmcp-replica-tests', version: '1.0.0'}, {capabilities: {elicitation: {}}})
-    client.setRequestHandler(ElicitRequestSchema, async (request) => {
-      questions.push(String(request.params.message ?? ''))
-      return {action: 'accept', content: {confirm: true}}
-    })
-    client.setNotificationHandler(ResourceUpdatedNotificationSchema, async (notification) => void updates.push(notification.params.uri))
-    clientTransport = new StreamableHTTPClientTransport(new URL(lb.url), {fetch: lb.fetch})
-    await client.connect(clientTransport)
+    ;({client, transport: clientTransport, questions, updates} = await connectThroughBalancer(lb, 'kmcp-replica-tests'))
   })
 
   after(async () => {

@@ -1,5 +1,8 @@
 // Support for the replica tests: the real HAProxy (test/support/haproxy.ts) round robin in front
 // of the replicas, a client-side record of which replica served each request, and N replicas.
+import {Client} from '@modelcontextprotocol/sdk/client/index.js'
+import {StreamableHTTPClientTransport} from '@modelcontextprotocol/sdk/client/streamableHttp.js'
+import {ElicitRequestSchema, ResourceUpdatedNotificationSchema} from '@modelcontextprotocol/sdk/types.js'
 import {BACKEND_HEADER, startHaproxy, type ServedRequest, type TestHaproxy} from '../support/haproxy.ts'
 import {startHttpServer, type HttpServerProcess} from '../support/mcp.ts'
 
@@ -79,4 +82,28 @@ export async function startReplicas(count: number, options: {kubeconfig: string;
 /** The replica id a server logged at start-up ("sessions in redis, replica <id>"). */
 export function replicaIdOf(server: HttpServerProcess): string {
   return /replica (\S+?)\)/.exec(server.stderr())?.[1] ?? ''
+}
+
+/** An SDK client connected through the load balancer: it accepts every confirmation and records what it was asked and told. */
+export interface BalancedClient {
+  client: Client
+  transport: StreamableHTTPClientTransport
+  /** The confirmation questions (elicitations) it accepted. */
+  questions: string[]
+  /** The URIs of the resource updates it was notified of. */
+  updates: string[]
+}
+
+export async function connectThroughBalancer(lb: LoadBalancer, name: string): Promise<BalancedClient> {
+  const questions: string[] = []
+  const updates: string[] = []
+  const client = new Client({name, version: '1.0.0'}, {capabilities: {elicitation: {}}})
+  client.setRequestHandler(ElicitRequestSchema, async (request) => {
+    questions.push(String(request.params.message ?? ''))
+    return {action: 'accept', content: {confirm: true}}
+  })
+  client.setNotificationHandler(ResourceUpdatedNotificationSchema, async (notification) => void updates.push(notification.params.uri))
+  const transport = new StreamableHTTPClientTransport(new URL(lb.url), {fetch: lb.fetch})
+  await client.connect(transport)
+  return {client, transport, questions, updates}
 }
