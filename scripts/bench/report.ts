@@ -15,6 +15,14 @@ export function option(name: string, fallback: string): string {
 }
 
 export const flag = (name: string): boolean => args.includes(name)
+
+// --help prints the script's header comment (its usage) instead of starting a run that writes docs/benchmarks.md.
+if (flag('--help') || flag('-h')) {
+  const header = readFileSync(process.argv[1], 'utf8').split('\n')
+  const usage = header.slice(0, header.findIndex((line) => !line.startsWith('//')))
+  process.stdout.write(usage.map((line) => line.replace(/^\/\/ ?/, '')).join('\n') + '\n')
+  process.exit(0)
+}
 /** --smoke: a run of a few seconds that proves the script still works; its numbers mean nothing. */
 export const smoke = flag('--smoke')
 
