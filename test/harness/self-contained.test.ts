@@ -117,13 +117,15 @@ test('no source, test, script, chart or doc file reads data from beside the repo
   // Built from parts so that this file does not itself mention the path it looks for.
   const parent = '..'
   const needle = `${parent}/shared`
+  // The folder itself, not a module whose name starts with it (../shared-parameters.ts).
+  const mentions = new RegExp(`${needle.replace(/[./]/g, '\\$&')}(?![\\w-])`)
   const offenders: string[] = []
   const walk = (dir: string) => {
     for (const name of readdirSync(dir)) {
       if (name === 'node_modules' || name.startsWith('.')) continue
       const path = join(dir, name)
       if (statSync(path).isDirectory()) walk(path)
-      else if (readFileSync(path, 'latin1').includes(needle)) offenders.push(relative(REPO_ROOT, path))
+      else if (mentions.test(readFileSync(path, 'latin1'))) offenders.push(relative(REPO_ROOT, path))
     }
   }
   for (const top of ['src', 'test', 'scripts', 'chart', 'docs']) walk(join(REPO_ROOT, top))
