@@ -2,8 +2,9 @@
 // HTTP + auth + MCP layers alone) and call a cheap read tool (list_postgres_clusters on an empty
 // namespace), over Streamable HTTP on loopback, to two `kmcp serve --transport http` processes
 // started the same way: one with authentication (real redis-server, tokens from a real
-// oidc-provider sign-in, one sign-in per client), one without.
-//   node --no-warnings scripts/bench/auth-overhead.ts [--clients 10] [--rounds 200] [--sources] [--no-write] [--smoke]
+// oidc-provider sign-in, one sign-in per client), one without; both keep their MCP sessions in
+// that Redis (--open-memory: the one without authentication keeps them in memory).
+//   node --no-warnings scripts/bench/auth-overhead.ts [--clients 10] [--rounds 200] [--open-memory] [--sources] [--no-write] [--smoke]
 // Each round is one call per client, all at once, to one server; rounds alternate between the two
 // servers (and which goes first), so both see the same machine. Reported: p50 and p99 over ALL
 // calls of each mode, and their differences. Target: auth adds <= 1 ms at p50 and <= 3 ms at p99.
@@ -48,7 +49,11 @@ try {
   const authArgs = ['--oidc-config', files.configPath]
   const withAuth = await startHttpServer({kubeconfig: state.kubeconfigPath, port, extraArgs: authArgs, env, command: serverCommand(port, state.kubeconfigPath, authArgs)})
   stops.unshift(() => withAuth.stop())
-  const open = await startHttpServer({kubeconfig: state.kubeconfigPath, env, command: serverCommand(0, state.kubeconfigPath)})
+  // Authentication needs Redis, and with Redis the MCP sessions live there too (shared by replicas): the
+  // server without authentication uses the same Redis, so that the difference is authentication alone.
+  // --open-memory keeps its sessions in memory instead (then the difference includes the shared sessions).
+  const openEnv = flag('--open-memory') ? env : {...env, REDIS_URL: redis.url}
+  const open = await startHttpServer({kubeconfig: state.kubeconfigPath, env: openEnv, command: serverCommand(0, state.kubeconfigPath)})
   stops.unshift(() => open.stop())
 
   // The MCP clients get their own connection pool, apart from the sign-in traffic. Idle sockets
