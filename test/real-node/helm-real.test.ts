@@ -96,7 +96,7 @@ describe('kmcp helm install on the real node', {timeout: 600_000}, () => {
     const kmcpImage = splitRef(images.kmcp.ref)
     const redisImage = splitRef(images.redis.ref)
     const values = {
-      image: {repository: kmcpImage.repository, tag: kmcpImage.tag, pullPolicy: 'Never'},
+      image: {pullPolicy: 'Never'},
       oidc: {enabled: false},
       rbac: {targetNamespaces: [suiteNamespace]},
       tolerations: toleration,
@@ -111,7 +111,7 @@ describe('kmcp helm install on the real node', {timeout: 600_000}, () => {
     const valuesFile = join(mkdtempSync(join(tmpdir(), 'kmcp-helm-real-')), 'values.yaml')
     writeFileSync(valuesFile, YAML.stringify(values))
 
-    const install = await runKmcp(['helm', 'install', '--kubeconfig', harness().kubeconfigPath, '--helm', helmPath(), '--namespace', namespace, '--release', RELEASE, '--values', valuesFile, '--timeout', '180'], {timeoutMs: 240_000})
+    const install = await runKmcp(['helm', 'install', '--kubeconfig', harness().kubeconfigPath, '--helm', helmPath(), '--namespace', namespace, '--release', RELEASE, '--image', images.kmcp.ref, '--values', valuesFile, '--timeout', '180'], {timeoutMs: 240_000})
     const pods = await releasePods(namespace)
     const podSummary = JSON.stringify(pods.map((p) => ({name: p.metadata.name, conditions: p.status?.conditions, containers: p.status?.containerStatuses})), null, 1).slice(0, 4000)
     assert.equal(install.code, 0, `${install.stderr.slice(-3000)}\npods: ${podSummary}`)
@@ -138,7 +138,7 @@ describe('kmcp helm install on the real node', {timeout: 600_000}, () => {
     const logs = await Promise.all(servers.map(async (p) => (await kubeRequest('admin', 'GET', `/api/v1/namespaces/${namespace}/pods/${p.metadata.name}/log`)).text ?? ''))
     assert.ok(logs.some((text) => /create_postgres_cluster/.test(text)), `a kmcp pod logged the suite's tool calls:\n${logs.map((l) => l.slice(-1500)).join('\n---\n')}`)
 
-    // kmcp has no uninstall command: helm's own, as docs/deploy.md says.
+    // kmcp has no uninstall command: helm's own.
     const uninstall = await run(helmPath(), ['uninstall', RELEASE, '--namespace', namespace, '--wait', '--timeout', '90s', '--kubeconfig', harness().kubeconfigPath]).then(
       () => ({code: 0, stderr: ''}),
       (error: {stderr?: string}) => ({code: 1, stderr: error.stderr ?? ''}),
