@@ -146,6 +146,7 @@ export async function ensureKmcpImage(binary) {
   const binaryHash = fileSha256(binary);
   const ref = `localhost/kmcp:${binaryHash.slice(0, 16)}`;
   const key = createHash('sha256').update(base.key).update('\0').update(binaryHash).digest('hex');
+  pruneOldKmcpImages(`kmcp-${key.slice(0, 16)}`);
   return cached(`kmcp-${key.slice(0, 16)}`, async (tmp, logFile) => {
     const rootfs = path.join(tmp, 'rootfs');
     fs.mkdirSync(rootfs);
@@ -165,6 +166,22 @@ export async function ensureKmcpImage(binary) {
     fs.rmSync(rootfs, { recursive: true, force: true });
     return { ref, binarySha256: binaryHash, key };
   });
+}
+
+/**
+ * Every rebuilt binary makes a new ~100 MB kmcp image: keep the few most recent ones (other
+ * worktrees on this machine may be using theirs) and drop those unused for an hour.
+ */
+function pruneOldKmcpImages(current, keep = 3) {
+  const base = kmcpImageCacheDir();
+  if (!fs.existsSync(base)) return;
+  const hourAgo = Date.now() - 60 * 60 * 1000;
+  const images = fs
+    .readdirSync(base)
+    .filter((f) => f.startsWith('kmcp-') && f !== current)
+    .map((f) => ({ dir: path.join(base, f), mtime: fs.statSync(path.join(base, f)).mtimeMs }))
+    .sort((a, b) => b.mtime - a.mtime);
+  for (const image of images.slice(keep)) if (image.mtime < hourAgo) removeTree(image.dir);
 }
 
 /** Debian bookworm's redis-server as an image: {ref, tar, version}. */
