@@ -169,13 +169,16 @@ export async function ensureKmcpImage(binary) {
 }
 
 /**
- * Every rebuilt binary makes a new ~100 MB kmcp image: keep the few most recent ones (other
- * worktrees on this machine may be using theirs) and drop those unused for an hour.
+ * Every rebuilt binary makes a new ~100 MB kmcp image: keep the few most recently used ones
+ * (other worktrees on this machine may be using theirs) and drop those unused for an hour.
  */
 function pruneOldKmcpImages(current, keep = 3) {
   const base = kmcpImageCacheDir();
   if (!fs.existsSync(base)) return;
   const hourAgo = Date.now() - 60 * 60 * 1000;
+  // Marks the image in use now, so that its age counts from its last use, not its build.
+  const now = new Date();
+  if (fs.existsSync(path.join(base, current))) fs.utimesSync(path.join(base, current), now, now);
   const images = fs
     .readdirSync(base)
     .filter((f) => f.startsWith('kmcp-') && f !== current)
