@@ -14,7 +14,7 @@ import {ListToolsResultSchema, type Tool} from '@modelcontextprotocol/sdk/types.
 import {REPO_ROOT, kmcpCommand} from '../support/mcp.ts'
 import {CHANGE_RESULT_FIELDS, SHARED_RESULT_FIELDS} from '../../src/lib/server/tool-list-compact.ts'
 import {changeEnvelope, inputShape} from '../../src/lib/tools/policy/surface.ts'
-import {EXPLAINED_BY_INSTRUCTIONS, declaredDescription} from '../../src/lib/tools/shared-parameters.ts'
+import {EXPLAINED_BY_INSTRUCTIONS, declaredDescription} from '../../src/lib/tools/common-parameters.ts'
 import {toolsets} from '../../src/lib/tools/index.ts'
 import {createMcpServer} from '../../src/lib/server/mcp-server.ts'
 import {computeToolListAnswers} from '../../src/lib/server/tool-list.ts'

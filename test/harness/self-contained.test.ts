@@ -117,7 +117,7 @@ test('no source, test, script, chart or doc file reads data from beside the repo
   // Built from parts so that this file does not itself mention the path it looks for.
   const parent = '..'
   const needle = `${parent}/shared`
-  // The folder itself, not a module whose name starts with it (../shared-parameters.ts).
+  // The folder itself, not a module whose name merely starts with the same word.
   const mentions = new RegExp(`${needle.replace(/[./]/g, '\\$&')}(?![\\w-])`)
   const offenders: string[] = []
   const walk = (dir: string) => {

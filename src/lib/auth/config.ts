@@ -4,7 +4,7 @@ import {isIP} from 'node:net'
 import {dirname, join} from 'node:path'
 import {parse as parseYaml} from 'yaml'
 import type {RedisSettings} from '../storage/redis.ts'
-import {RedisUrlError, parseRedisUrl} from '../storage/redis-topology.ts'
+import {redisSettings} from './redis-config.ts'
 import {storageKeyRing, type StorageKey} from '../storage/encrypted.ts'
 import {parseOidcYaml, type OidcYaml} from './config-schema.ts'
 import {MachineConfigError, loadMachineClients, type MachineClient} from './machine-clients.ts'
@@ -107,12 +107,8 @@ export interface SigningKey {
   key: Uint8Array
 }
 
-export class AuthConfigError extends Error {
-  constructor(message: string) {
-    super(message)
-    this.name = 'AuthConfigError'
-  }
-}
+export {AuthConfigError} from './config-error.ts'
+import {AuthConfigError} from './config-error.ts'
 
 type Yaml = Record<string, unknown>
 
@@ -367,54 +363,4 @@ export function signingKeyFrom(text: string): SigningKey {
   else if (text.length >= 32) key = Buffer.from(hkdfSync('sha256', Buffer.from(text, 'utf8'), 'mcp-jwt-v1', 'kmcp-access-token', 32))
   else throw new Error('is too short: use 64 hex characters (openssl rand -hex 32)')
   return {kid: createHash('sha256').update(key).digest('base64url').slice(0, 12), key}
-}
-
-/** Redis from REDIS_URL / REDIS_HOST, REDIS_PASSWORD_FILE… alone (no oidc.yaml): MCP sessions when authentication is off. */
-export function redisSettingsFromEnvironment(env: NodeJS.ProcessEnv): RedisSettings | undefined {
-  return redisSettings({}, env, 'the environment')
-}
-
-function redisSettings(yaml: Yaml, env: NodeJS.ProcessEnv, path: string): RedisSettings | undefined {
-  const section = yaml.redis
-  if (section !== undefined && section !== null && (typeof section !== 'object' || Array.isArray(section))) {
-    throw new AuthConfigError(`\`redis\` in ${path} must be a mapping (url, host, port, db, password_file, sentinel_password_file).`)
-  }
-  const r = (section ?? {}) as Yaml
-  const str = (value: unknown): string | undefined => (value === undefined || value === null || value === '' ? undefined : String(value))
-  const int = (key: string, value: string | undefined): number | undefined => {
-    if (value === undefined) return undefined
-    const n = Number(value)
-    if (!Number.isInteger(n) || n < 0) throw new AuthConfigError(`\`redis.${key}\` must be a whole number (got ${value}).`)
-    return n
-  }
-  const url = str(r.url) ?? env.REDIS_URL
-  const host = str(r.host) ?? env.REDIS_HOST
-  if (!url && !host) return undefined
-  if (url) {
-    try {
-      parseRedisUrl(url)
-    } catch (error) {
-      if (error instanceof RedisUrlError) throw new AuthConfigError(`\`redis.url\` / REDIS_URL: ${error.message}.`)
-      throw error
-    }
-  }
-  let password = str(r.password) ?? env.REDIS_PASSWORD
-  const passwordFile = str(r.password_file) ?? env.REDIS_PASSWORD_FILE
-  if (passwordFile) {
-    try {
-      password = readFileSync(passwordFile, 'utf8').trim()
-    } catch (error) {
-      throw new AuthConfigError(`cannot read ${passwordFile} (\`redis.password_file\` / REDIS_PASSWORD_FILE): ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}.`)
-    }
-  }
-  const sentinelPasswordFile = str(r.sentinel_password_file) ?? env.REDIS_SENTINEL_PASSWORD_FILE
-  let sentinelPassword: string | undefined
-  if (sentinelPasswordFile) {
-    try {
-      sentinelPassword = readFileSync(sentinelPasswordFile, 'utf8').trim()
-    } catch (error) {
-      throw new AuthConfigError(`cannot read ${sentinelPasswordFile} (\`redis.sentinel_password_file\` / REDIS_SENTINEL_PASSWORD_FILE): ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}.`)
-    }
-  }
-  return {url, host, port: int('port', str(r.port) ?? env.REDIS_PORT), db: int('db', str(r.db) ?? env.REDIS_DB), password, ...(sentinelPassword ? {sentinelPassword} : {})}
 }

@@ -126,7 +126,7 @@ async function httpAuthLayer(options: ServeOptions, kube: LazyKubeClient): Promi
  */
 async function redisFromEnvironment(): Promise<RedisSettings | undefined> {
   if (!process.env.REDIS_URL && !process.env.REDIS_HOST) return undefined
-  const {redisSettingsFromEnvironment, AuthConfigError} = await import('../auth/config.ts')
+  const [{redisSettingsFromEnvironment}, {AuthConfigError}] = await Promise.all([import('../auth/redis-config.ts'), import('../auth/config-error.ts')])
   try {
     return redisSettingsFromEnvironment(process.env)
   } catch (error) {

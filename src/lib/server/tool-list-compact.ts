@@ -1,4 +1,4 @@
-import {EXPLAINED_BY_INSTRUCTIONS} from '../tools/shared-parameters.ts'
+import {EXPLAINED_BY_INSTRUCTIONS} from '../tools/common-parameters.ts'
 
 /**
  * Shrinks the SDK's tools/list answer to what a model and a validating client need (issue 19: every
@@ -10,7 +10,7 @@ import {EXPLAINED_BY_INSTRUCTIONS} from '../tools/shared-parameters.ts'
  *   `execution.taskSupport: "forbidden"` (the default when absent), no `annotations.title`
  *   repeating `title`;
  * - the parameters every tool shares (namespace, format, dry_run, all_namespaces, limit, and a
- *   cluster's name: see tools/shared-parameters.ts) lose their description and default: the server
+ *   cluster's name: see tools/common-parameters.ts) lose their description and default: the server
  *   instructions explain them once;
  * - input strings lose `minLength: 1`, lengths of 128 and more, patterns that only list the allowed
  *   characters and patterns of 128 characters and more (defensive bounds no real argument meets;

@@ -1,5 +1,5 @@
 import {z} from 'zod'
-import {SHARED_PARAMETER_DESCRIPTIONS} from './shared-parameters.ts'
+import {SHARED_PARAMETER_DESCRIPTIONS} from './common-parameters.ts'
 
 /**
  * Input building blocks shared by every tool. Each rule failure names the rule, because the

@@ -2,7 +2,7 @@ import {z} from 'zod'
 import type {KubeClient} from '../k8s/client.ts'
 import {describeKubeError} from '../k8s/errors.ts'
 import type {ToolContext} from './registry.ts'
-import {SHARED_PARAMETER_DESCRIPTIONS} from './shared-parameters.ts'
+import {SHARED_PARAMETER_DESCRIPTIONS} from './common-parameters.ts'
 
 /**
  * Waiting for a long operation (cluster creation, scaling, restore) to finish: a watch rather than

@@ -1,6 +1,6 @@
 import type {AnyTool, Toolset} from '../../tools/registry.ts'
 import {inputShape} from '../../tools/policy/surface.ts'
-import {declaredDescription} from '../../tools/shared-parameters.ts'
+import {declaredDescription} from '../../tools/common-parameters.ts'
 
 /**
  * The tool reference document (docs://kmcp/tools), generated from the mounted toolsets so it

@@ -7,7 +7,7 @@ import {MANAGED_BY_KMCP, MANAGED_BY_LABEL} from '../postgres/secrets.ts'
 import {CNPG_API_VERSION, cnpgPath} from './api.ts'
 import {type CnpgBackup, backupMethodParam, backupSpec, backupTargetParam, pluginNameParam, pluginParametersParam} from './backups.ts'
 import {loadCluster} from './cluster-ops.ts'
-import {SHARED_PARAMETER_DESCRIPTIONS} from '../shared-parameters.ts'
+import {SHARED_PARAMETER_DESCRIPTIONS} from '../common-parameters.ts'
 
 export const createBackup = defineTool({
   name: 'create_backup',

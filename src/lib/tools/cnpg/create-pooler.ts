@@ -5,7 +5,7 @@ import {kubeName, namespaceParam} from '../validation.ts'
 import {CNPG_API_VERSION, cnpgPath} from './api.ts'
 import {loadCluster} from './cluster-ops.ts'
 import {type CnpgPooler, pgbouncerParametersParam, poolModeParam} from './poolers.ts'
-import {SHARED_PARAMETER_DESCRIPTIONS} from '../shared-parameters.ts'
+import {SHARED_PARAMETER_DESCRIPTIONS} from '../common-parameters.ts'
 
 export const createPooler = defineTool({
   name: 'create_pooler',

@@ -4,7 +4,7 @@ import {ToolError} from '../errors.ts'
 import {kubeName, namespaceParam} from '../validation.ts'
 import {createReplicationObject, postgresObjectNameParam, reclaimPolicyParam} from './logical-replication.ts'
 import {postgresIdentifier, settingsMapParam} from './params.ts'
-import {SHARED_PARAMETER_DESCRIPTIONS} from '../shared-parameters.ts'
+import {SHARED_PARAMETER_DESCRIPTIONS} from '../common-parameters.ts'
 
 const qualifiedTable = z.string().regex(/^([a-z_][a-z0-9_]*\.)?[a-z_][a-z0-9_]*$/, 'tables are "table" or "schema.table" in lower case').describe('"schema.table" or "table"')
 

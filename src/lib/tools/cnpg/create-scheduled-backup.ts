@@ -7,7 +7,7 @@ import {CNPG_API_VERSION, cnpgPath} from './api.ts'
 import {type CnpgScheduledBackup, backupMethodParam, backupSpec, backupTargetParam, pluginNameParam, pluginParametersParam} from './backups.ts'
 import {loadCluster} from './cluster-ops.ts'
 import {cronProblem} from './cron.ts'
-import {SHARED_PARAMETER_DESCRIPTIONS} from '../shared-parameters.ts'
+import {SHARED_PARAMETER_DESCRIPTIONS} from '../common-parameters.ts'
 
 export const createScheduledBackup = defineTool({
   name: 'create_scheduled_backup',

@@ -10,7 +10,7 @@ import {loadCluster, mergePatchCluster} from './cluster-ops.ts'
 import {postgresName, roleSecretName} from '../postgres/names.ts'
 import {requireAdminFor} from '../privileged-fields.ts'
 import {serviceHost} from '../postgres/connection.ts'
-import {SHARED_PARAMETER_DESCRIPTIONS} from '../shared-parameters.ts'
+import {SHARED_PARAMETER_DESCRIPTIONS} from '../common-parameters.ts'
 
 export const createSubscription = defineTool({
   name: 'create_subscription',

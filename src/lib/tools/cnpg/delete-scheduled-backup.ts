@@ -3,7 +3,7 @@ import {kubeStep} from '../errors.ts'
 import {kubeName, namespaceParam} from '../validation.ts'
 import {cnpgPath} from './api.ts'
 import type {CnpgScheduledBackup} from './backups.ts'
-import {SHARED_PARAMETER_DESCRIPTIONS} from '../shared-parameters.ts'
+import {SHARED_PARAMETER_DESCRIPTIONS} from '../common-parameters.ts'
 
 export const deleteScheduledBackup = defineTool({
   name: 'delete_scheduled_backup',

@@ -6,7 +6,7 @@ import {truncationSchema} from '../budget.ts'
 import {formatParam, kubeName, namespaceParam} from '../validation.ts'
 import {cnpgPath} from './api.ts'
 import {type CnpgBackup, backupDetailsSchema, describeBackup, renderBackupDetails} from './backups.ts'
-import {SHARED_PARAMETER_DESCRIPTIONS} from '../shared-parameters.ts'
+import {SHARED_PARAMETER_DESCRIPTIONS} from '../common-parameters.ts'
 
 export const getBackup = defineTool({
   name: 'get_backup',

@@ -5,7 +5,7 @@ import {detailLevelParam, formatParam, kubeName, namespaceParam} from '../valida
 import {type CnpgCluster, cnpgPath} from './api.ts'
 import {type ClusterSummary, clusterSummarySchema, renderClusterSummary, summarizeCluster} from './cluster-summary.ts'
 import {type LiveStatus, liveStatusSchema, readLiveStatus, renderLiveStatus} from './live-status.ts'
-import {SHARED_PARAMETER_DESCRIPTIONS} from '../shared-parameters.ts'
+import {SHARED_PARAMETER_DESCRIPTIONS} from '../common-parameters.ts'
 
 export const getClusterStatus = defineTool({
   name: 'get_cluster_status',

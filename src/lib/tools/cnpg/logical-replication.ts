@@ -5,7 +5,7 @@ import type {ToolContext, ToolReply} from '../registry.ts'
 import {kubeName} from '../validation.ts'
 import {CNPG_API_VERSION, type ObjectMeta, cnpgPath} from './api.ts'
 import {loadCluster} from './cluster-ops.ts'
-import {SHARED_PARAMETER_DESCRIPTIONS} from '../shared-parameters.ts'
+import {SHARED_PARAMETER_DESCRIPTIONS} from '../common-parameters.ts'
 
 /**
  * CNPG's declarative logical replication: a Publication (on the source cluster) and a

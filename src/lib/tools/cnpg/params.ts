@@ -1,6 +1,6 @@
 import {z} from 'zod'
 import {kubeName} from '../validation.ts'
-import {SHARED_PARAMETER_DESCRIPTIONS} from '../shared-parameters.ts'
+import {SHARED_PARAMETER_DESCRIPTIONS} from '../common-parameters.ts'
 
 /**
  * Parameters several cluster tools share, with the same names as the reference so an agent

@@ -6,7 +6,7 @@ import {settingsMapParam} from './params.ts'
 import type {ToolContext, ToolReply} from '../registry.ts'
 import {type ObjectList, type ObjectMeta, cnpgPath, renderConditions} from './api.ts'
 import {kubeName} from '../validation.ts'
-import {SHARED_PARAMETER_DESCRIPTIONS} from '../shared-parameters.ts'
+import {SHARED_PARAMETER_DESCRIPTIONS} from '../common-parameters.ts'
 
 /** CNPG Poolers (PgBouncer in front of a cluster): the object, its summary and the steps the pooler tools share. */
 

@@ -1,7 +1,7 @@
 import {z} from 'zod'
 import {kubeName, rfc3339Problem} from '../validation.ts'
 import {postgresName} from './names.ts'
-import {SHARED_PARAMETER_DESCRIPTIONS} from '../shared-parameters.ts'
+import {SHARED_PARAMETER_DESCRIPTIONS} from '../common-parameters.ts'
 
 /** Parameters the role, database and connection tools share, described once. */
 export const clusterNameParam = kubeName('cluster_name', {maxLength: 50, description: SHARED_PARAMETER_DESCRIPTIONS.cluster})
