@@ -8,7 +8,7 @@ import {join} from 'node:path'
 import {REPO_ROOT} from './report.ts'
 
 /** Files here that are not benchmarks. */
-const HELPERS = new Set(['report.ts', 'smoke.ts', 'bench-harness.ts'])
+const HELPERS = new Set(['report.ts', 'smoke.ts', 'bench-harness.ts', 'go-peer.ts'])
 const dir = join(REPO_ROOT, 'scripts/bench')
 const scripts = readdirSync(dir).filter((file) => file.endsWith('.ts') && !HELPERS.has(file)).sort()
 const failed: string[] = []

@@ -1,5 +1,5 @@
 // Start-up benchmark of the single executable.
-//   node scripts/bench/startup.ts [--runs 15] [--binary dist/kmcp] [--peer PATH [--peer-args "serve"]] [--no-write] [--smoke]
+//   node scripts/bench/startup.ts [--runs 15] [--binary dist/kmcp] [--go-peer | --peer PATH [--peer-args "serve"]] [--no-write] [--smoke]
 // Measures, as medians over --runs runs (the servers interleaved run by run):
 //   help      spawn → `kmcp --help` exits
 //   stdio     spawn `kmcp serve` → MCP initialize answered, → tools/list answered (raw JSON-RPC
@@ -8,23 +8,35 @@
 //             wall time it barely moves when other processes load the machine
 //   rss       resident memory of the server right after tools/list (from /proc/<pid>/status)
 // --peer PATH runs another stdio MCP server (e.g. the Go kubernetes-mcp-server, or an older kmcp
-// with --peer-args "serve") the same way, interleaved; --peer-args is split on spaces.
+// with --peer-args "serve") the same way, interleaved; --peer-args is split on spaces. --go-peer runs
+// containers/kubernetes-mcp-server (the release binary its project publishes to npm, fetched and
+// cached on first use: scripts/bench/go-peer.ts). Every server gets the same environment: only a
+// KUBECONFIG whose API server refuses connections (the Go server does not start without one).
 // A full run appends its result to docs/benchmarks.md (not with --no-write); --smoke runs once to prove the script works.
 // Build the binary first: node_modules/.bin/bun scripts/build-binary.ts
 import {spawn} from 'node:child_process'
-import {resolve} from 'node:path'
+import {mkdtempSync, rmSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join, resolve} from 'node:path'
 import {performance} from 'node:perf_hooks'
 import {cpuMs, flag, machineLoad, median, option, recordRun, rssMiB, smoke} from './report.ts'
+import {ensureGoPeer, GO_PEER_VERSION, writeUnreachableKubeconfig} from './go-peer.ts'
 
 const runs = smoke ? 1 : Number(option('--runs', '15'))
 const binary = resolve(option('--binary', 'dist/kmcp'))
-const peer = flag('--peer') ? resolve(option('--peer', '')) : undefined
+const goPeer = flag('--go-peer')
+const peer = goPeer ? await ensureGoPeer() : flag('--peer') ? resolve(option('--peer', '')) : undefined
+const peerName = goPeer ? `kubernetes-mcp-server ${GO_PEER_VERSION} (Go)` : 'peer'
 const loadAtStart = machineLoad()
+const scratch = mkdtempSync(join(tmpdir(), 'kmcp-bench-startup-'))
+process.on('exit', () => rmSync(scratch, {recursive: true, force: true}))
+/** The whole environment of every server run. */
+const serverEnv = {KUBECONFIG: writeUnreachableKubeconfig(scratch)}
 
 async function timeHelp(): Promise<number> {
   const started = performance.now()
   await new Promise<void>((done, fail) => {
-    const child = spawn(binary, ['--help'], {stdio: ['ignore', 'ignore', 'inherit'], env: {}})
+    const child = spawn(binary, ['--help'], {stdio: ['ignore', 'ignore', 'inherit'], env: serverEnv})
     child.once('error', fail)
     child.once('exit', (code) => (code === 0 ? done() : fail(new Error(`--help exited ${code}`))))
   })
@@ -41,7 +53,7 @@ interface StdioTiming {
 
 async function timeStdio(command: string, args: string[]): Promise<StdioTiming> {
   const started = performance.now()
-  const child = spawn(command, args, {stdio: ['pipe', 'pipe', 'ignore'], env: {}})
+  const child = spawn(command, args, {stdio: ['pipe', 'pipe', 'ignore'], env: serverEnv})
   const failed = new Promise<never>((_, fail) => {
     child.once('error', fail)
     child.once('exit', (code) => fail(new Error(`${command} exited ${code} before answering`)))
@@ -80,7 +92,7 @@ async function timeStdio(command: string, args: string[]): Promise<StdioTiming> 
 }
 
 const servers: Array<{name: string; command: string; args: string[]; results: StdioTiming[]}> = [{name: 'kmcp', command: binary, args: ['serve', '--transport', 'stdio'], results: []}]
-if (peer) servers.push({name: 'peer', command: peer, args: option('--peer-args', '').split(' ').filter(Boolean), results: []})
+if (peer) servers.push({name: peerName, command: peer, args: option('--peer-args', '').split(' ').filter(Boolean), results: []})
 const help: number[] = []
 await timeHelp() // warm the page cache once; not counted
 for (const server of servers) await timeStdio(server.command, server.args)
@@ -102,6 +114,18 @@ for (const server of servers) {
     `  CPU time until tools/list answered:  ${fmt(r.map((x) => x.cpuMs), 0)} ms`,
     `  RSS after tools/list:                ${fmt(r.map((x) => x.rssMiB))} MiB${target ? '  (target <= 64 MiB)' : ''}`,
     `  tools/list answer:                   ${(median(r.map((x) => x.toolsListBytes)) / 1024).toFixed(1)} KiB`,
+  )
+}
+if (servers.length === 2) {
+  // Run i of both servers happened back to back, so the per-run difference cancels most of the
+  // machine's load swings; its median is the comparison the target asks for (kmcp <= the peer).
+  const [ours, theirs] = servers.map((server) => server.results)
+  const paired = (pick: (t: StdioTiming) => number) => fmt(ours.map((x, i) => pick(x) - pick(theirs[i])))
+  lines.push(
+    `kmcp minus ${peerName}, run by run (negative: kmcp is faster/smaller):`,
+    `  spawn -> initialize answered:        ${paired((x) => x.initializeMs)} ms`,
+    `  spawn -> + tools/list answered:      ${paired((x) => x.toolsListMs)} ms   (target <= 0)`,
+    `  RSS after tools/list:                ${paired((x) => x.rssMiB)} MiB`,
   )
 }
 console.log(lines.join('\n'))
