@@ -7,6 +7,7 @@ import {mkdirSync} from 'node:fs'
 import {readFile} from 'node:fs/promises'
 import {dirname, resolve} from 'node:path'
 import {fileURLToPath} from 'node:url'
+import {renderHelpSnapshot} from './help-snapshot.ts'
 
 declare const Bun: {
   build(options: Record<string, unknown>): Promise<{success: boolean; logs: unknown[]; outputs: Array<{path: string}>}>
@@ -44,6 +45,13 @@ async function computeSnapshot(): Promise<Record<string, unknown>> {
   return toolListAnswers
 }
 
+// oclif's help texts, rendered from the sources by the bun that compiles (scripts/help-snapshot.ts)
+// and carried in place of the empty src/lib/cli/help-snapshot.ts: `kmcp --help` does not load
+// oclif. Only for the platform the build runs on: the root help names the platform and runtime,
+// so an executable for another platform renders its help live.
+const helpSnapshotModule = resolve(ROOT, 'src/lib/cli/help-snapshot.ts')
+let helpTexts: Record<string, string> | undefined
+
 // Bun maps `undici` to a built-in stub whose Agent ignores TLS options (CA, client certificates),
 // which would break every TLS connection to a Kubernetes API server. Rewriting the import to the
 // package's file makes Bun bundle the real undici from node_modules.
@@ -63,6 +71,7 @@ const sourcePlugin = {
     build.onLoad({filter: /.*/, namespace: 'kmcp-stub'}, async () => ({contents: UNUSED_AJV_STUB, loader: 'js'}))
     build.onLoad({filter: /\.(m?js|ts)$/}, async ({path}) => {
       if (path === snapshotModule) return {contents: `export const toolListSnapshot = ${JSON.stringify(toolListAnswers)}`, loader: 'ts'}
+      if (path === helpSnapshotModule) return {contents: `export const helpSnapshot = ${JSON.stringify(helpTexts)}`, loader: 'ts'}
       const text = await readFile(path, 'utf8')
       const loader = path.endsWith('.ts') ? 'ts' : 'js'
       if (!text.includes('undici')) return {contents: text, loader}
@@ -76,6 +85,8 @@ export async function buildBinary(options: BinaryBuild): Promise<{ok: true} | {o
   const target = options.target ?? `bun-${process.platform}-${process.arch}`
   mkdirSync(dirname(options.outfile), {recursive: true})
   await computeSnapshot()
+  const native = target === `bun-${process.platform}-${process.arch}`
+  helpTexts = native ? await renderHelpSnapshot() : undefined
   const result = await Bun.build({
     entrypoints: [resolve(ROOT, 'src/main.ts')],
     compile: {target, outfile: options.outfile},
@@ -113,5 +124,5 @@ if (import.meta.main) {
     console.error('build-binary: bun build failed (messages above)')
     process.exit(1)
   }
-  console.error(`build-binary: wrote ${outfile} (${target}${bytecode ? ', bytecode' : ''}) with a tools/list snapshot of ${Object.keys(toolListAnswers ?? {}).length} tool sets, in ${((Date.now() - started) / 1000).toFixed(1)} s`)
+  console.error(`build-binary: wrote ${outfile} (${target}${bytecode ? ', bytecode' : ''}) with a tools/list snapshot of ${Object.keys(toolListAnswers ?? {}).length} tool sets and ${Object.keys(helpTexts ?? {}).length} help texts, in ${((Date.now() - started) / 1000).toFixed(1)} s`)
 }
