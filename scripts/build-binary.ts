@@ -2,12 +2,13 @@
 // Options: --outfile PATH, --target bun-linux-x64|bun-linux-arm64|bun-darwin-arm64|…, --no-bytecode,
 // --no-minify (readable names in a CPU profile: BUN_OPTIONS=--cpu-prof dist/kmcp serve)
 // scripts/release.ts imports buildBinary() to cross-compile every platform.
-import {spawnSync} from 'node:child_process'
-import {mkdirSync} from 'node:fs'
+import {spawn, spawnSync} from 'node:child_process'
+import {existsSync, mkdirSync} from 'node:fs'
 import {readFile} from 'node:fs/promises'
 import {dirname, resolve} from 'node:path'
 import {fileURLToPath} from 'node:url'
-import {renderHelpSnapshot} from './help-snapshot.ts'
+import pjson from '../package.json' with {type: 'json'}
+import {helpKey, helpRequests} from '../src/lib/cli/help-requests.ts'
 
 declare const Bun: {
   build(options: Record<string, unknown>): Promise<{success: boolean; logs: unknown[]; outputs: Array<{path: string}>}>
@@ -45,12 +46,79 @@ async function computeSnapshot(): Promise<Record<string, unknown>> {
   return toolListAnswers
 }
 
-// oclif's help texts, rendered from the sources by the bun that compiles (scripts/help-snapshot.ts)
-// and carried in place of the empty src/lib/cli/help-snapshot.ts: `kmcp --help` does not load
-// oclif. Only for the platform the build runs on: the root help names the platform and runtime,
-// so an executable for another platform renders its help live.
+// oclif's help texts, carried in place of the empty src/lib/cli/help-snapshot.ts so that
+// `kmcp --help` does not load oclif: rendered by running the live CLI from the sources, under the
+// bun that compiles the executable, once per request oclif answers with help (src/lib/cli/
+// help-requests.ts); test/foundation/help-snapshot.test.ts renders the same way to check them.
+// Only for the platform the build runs on: the root help names the platform and the runtime, so
+// an executable for another platform renders its help live.
 const helpSnapshotModule = resolve(ROOT, 'src/lib/cli/help-snapshot.ts')
 let helpTexts: Record<string, string> | undefined
+
+/** The bun of node_modules (the one scripts/build-binary.ts runs under and embeds). */
+export const BUN = resolve(ROOT, 'node_modules/.bin/bun')
+
+export interface CliRun {
+  status: number | null
+  stdout: string
+  stderr: string
+}
+
+/**
+ * Runs `bun src/main.ts ...argv` from the sources (no snapshot there: oclif renders live) the way
+ * the snapshot assumes help is read: stdout a pipe, an empty environment (see
+ * snapshotRenderingApplies). Bun, not Node, because the root help names the runtime (`node-v…` in
+ * oclif's user agent) and the executable is that bun.
+ */
+export function runSourcesUnderBun(argv: readonly string[], env: Record<string, string> = {}): Promise<CliRun> {
+  return new Promise((done, fail) => {
+    const child = spawn(existsSync(BUN) ? BUN : process.execPath, [resolve(ROOT, 'src/main.ts'), ...argv], {cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe']})
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk))
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk))
+    child.once('error', fail)
+    child.once('close', (status) => done({status, stdout, stderr}))
+  })
+}
+
+/** Every request oclif answers with help, for today's commands and topics. */
+export async function kmcpHelpRequests(): Promise<string[][]> {
+  const {COMMANDS} = await import('../src/commands.ts')
+  return helpRequests(Object.keys(COMMANDS), Object.keys(pjson.oclif.topics))
+}
+
+/** Runs `work` over `items`, `limit` at a time, keeping the order of the results. */
+async function inParallel<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length)
+  let next = 0
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++
+      results[index] = await work(items[index])
+    }
+  }
+  await Promise.all(Array.from({length: Math.min(limit, items.length)}, worker))
+  return results
+}
+
+/**
+ * The help texts by helpKey(). Fails when oclif does not answer one of the requests with help
+ * (exit 0, nothing on stderr): helpRequests() would then claim a form oclif does not accept.
+ */
+export async function renderHelpSnapshot(): Promise<Record<string, string>> {
+  const requests = await kmcpHelpRequests()
+  const runs = await inParallel(requests, 4, (argv) => runSourcesUnderBun(argv))
+  const snapshot: Record<string, string> = {}
+  requests.forEach((argv, index) => {
+    const run = runs[index]
+    if (run.status !== 0 || run.stderr !== '' || run.stdout === '') {
+      throw new Error(`kmcp ${argv.join(' ')} is not answered with help (exit ${run.status}): ${run.stderr.slice(0, 300)}`)
+    }
+    snapshot[helpKey(argv)] = run.stdout
+  })
+  return snapshot
+}
 
 // Bun maps `undici` to a built-in stub whose Agent ignores TLS options (CA, client certificates),
 // which would break every TLS connection to a Kubernetes API server. Rewriting the import to the
@@ -88,7 +156,9 @@ export async function buildBinary(options: BinaryBuild): Promise<{ok: true} | {o
   const native = target === `bun-${process.platform}-${process.arch}`
   helpTexts = native ? await renderHelpSnapshot() : undefined
   const result = await Bun.build({
-    entrypoints: [resolve(ROOT, 'src/main.ts')],
+    // src/commands.ts is a second entry point: oclif imports it by path (explicit command
+    // discovery, see src/cli.ts), from the executable's virtual file system.
+    entrypoints: [resolve(ROOT, 'src/main.ts'), resolve(ROOT, 'src/commands.ts')],
     compile: {target, outfile: options.outfile},
     minify: options.minify ?? true,
     bytecode: options.bytecode ?? true,

@@ -1,16 +1,17 @@
-import {dirname} from 'node:path'
+import {dirname, extname} from 'node:path'
 import {fileURLToPath} from 'node:url'
-import {Config, Plugin, flush, handle, run} from '@oclif/core'
+import {Config, flush, handle, run, settings} from '@oclif/core'
 import type {Interfaces} from '@oclif/core'
 import pjson from '../package.json' with {type: 'json'}
-import {COMMANDS} from './commands.ts'
 import {installProcessGuards} from './lib/cli/process-guards.ts'
 import {isVersionRequest, versionLine} from './lib/cli/version.ts'
 
 /**
- * Runs the kmcp CLI. The command map is handed to oclif directly instead of letting it import
- * `oclif.commands.target` by path, because inside the single executable there is no file to import
- * and no package.json on disk (see docs/single-binary.md).
+ * Runs the kmcp CLI. oclif finds the commands through its explicit discovery strategy: it imports
+ * commands.ts (commands.js in tsc's output) from the folder of this module. The single executable
+ * carries that module as a second entry point beside this code (scripts/build-binary.ts), in the
+ * executable's virtual file system, which has no package.json: so the package.json handed to oclif
+ * is the one imported here, with the target rewritten to where the module really is.
  */
 export async function runCli(argv: string[]): Promise<void> {
   installProcessGuards()
@@ -18,14 +19,13 @@ export async function runCli(argv: string[]): Promise<void> {
     process.stdout.write(`${versionLine(pjson.version)}\n`)
     return
   }
-  const root = dirname(fileURLToPath(import.meta.url))
-  const manifest = pjson as unknown as Interfaces.PJSON
-  const plugin = new Plugin({ignoreManifest: true, isRoot: true, pjson: manifest, root})
-  // `commandCache` is private in @oclif/core (pinned exactly in package.json); setting it before
-  // load() makes explicit discovery use our static map. test/binary.test.ts guards this.
-  ;(plugin as unknown as {commandCache: typeof COMMANDS}).commandCache = COMMANDS
-  await plugin.load()
-  const config = await Config.load({pjson: manifest, plugins: new Map([[plugin.name, plugin]]), root})
+  const here = fileURLToPath(import.meta.url)
+  const commands = {strategy: 'explicit', target: `./commands${extname(here)}`, identifier: 'COMMANDS'} as const
+  const manifest = {...pjson, oclif: {...pjson.oclif, commands}} as unknown as Interfaces.PJSON
+  // The commands module is always the JavaScript or TypeScript that is running: never let oclif
+  // look for TypeScript sources through tsconfig (it would, under NODE_ENV=development or test).
+  settings.enableAutoTranspile = false
+  const config = await Config.load({pjson: manifest, root: dirname(here), ignoreManifest: true, userPlugins: false, devPlugins: false})
   try {
     await run(argv, config)
     await flush()

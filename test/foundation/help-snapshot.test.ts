@@ -8,7 +8,7 @@ import assert from 'node:assert/strict'
 import {spawn} from 'node:child_process'
 import {existsSync} from 'node:fs'
 import {join} from 'node:path'
-import {BUN, kmcpHelpRequests, runSourcesUnderBun, type CliRun} from '../../scripts/help-snapshot.ts'
+import {BUN, kmcpHelpRequests, runSourcesUnderBun, type CliRun} from '../../scripts/build-binary.ts'
 import {REPO_ROOT} from '../support/mcp.ts'
 
 const binary = join(REPO_ROOT, 'dist', 'kmcp')
@@ -47,7 +47,8 @@ test('every help text of dist/kmcp equals oclif rendering it live from the sourc
 })
 
 test('help where the snapshot does not apply (another width, forced colour) is oclif live, as from the sources', {skip}, async () => {
-  for (const env of [{OCLIF_COLUMNS: '50'}, {OCLIF_COLUMNS: '150'}, {FORCE_COLOR: '1'}]) {
+  const environments: Array<Record<string, string>> = [{OCLIF_COLUMNS: '50'}, {OCLIF_COLUMNS: '150'}, {FORCE_COLOR: '1'}]
+  for (const env of environments) {
     for (const argv of [['--help'], ['secrets', 'create', '--help'], ['serve', '--help']]) await assertSameAsSources(argv, env)
   }
   // The snapshot really is rendered at one width: a narrower one re-wraps the root help.
