@@ -46,6 +46,13 @@ test('every help text of dist/kmcp equals oclif rendering it live from the sourc
   }
 })
 
+test('help through a pipe from a colourful terminal session or CI (the snapshot applies) equals the live rendering there', {skip}, async () => {
+  // ansis (oclif's colour library) turns colour on without a terminal for these; oclif strips it
+  // from help, which is why the snapshot may be used in such an environment.
+  const colourful = {COLORTERM: 'truecolor', TERM: 'xterm-256color', CI: 'true', GITHUB_ACTIONS: 'true'}
+  for (const argv of await kmcpHelpRequests()) await assertSameAsSources(argv, colourful)
+})
+
 test('help where the snapshot does not apply (another width, forced colour) is oclif live, as from the sources', {skip}, async () => {
   const environments: Array<Record<string, string>> = [{OCLIF_COLUMNS: '50'}, {OCLIF_COLUMNS: '150'}, {FORCE_COLOR: '1'}]
   for (const env of environments) {
