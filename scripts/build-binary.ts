@@ -8,7 +8,7 @@ import {readFile} from 'node:fs/promises'
 import {dirname, resolve} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import pjson from '../package.json' with {type: 'json'}
-import {helpKey, helpRequests} from '../src/lib/cli/help-requests.ts'
+import {helpKey, helpRequests, mayBeWsl} from '../src/lib/cli/help-requests.ts'
 
 declare const Bun: {
   build(options: Record<string, unknown>): Promise<{success: boolean; logs: unknown[]; outputs: Array<{path: string}>}>
@@ -51,7 +51,7 @@ async function computeSnapshot(): Promise<Record<string, unknown>> {
 // bun that compiles the executable, once per request oclif answers with help (src/lib/cli/
 // help-requests.ts); test/foundation/help-snapshot.test.ts renders the same way to check them.
 // Only for the platform the build runs on: the root help names the platform and the runtime, so
-// an executable for another platform renders its help live.
+// an executable for another platform renders its help live (and so does any on WSL, see below).
 const helpSnapshotModule = resolve(ROOT, 'src/lib/cli/help-snapshot.ts')
 let helpTexts: Record<string, string> | undefined
 
@@ -153,7 +153,9 @@ export async function buildBinary(options: BinaryBuild): Promise<{ok: true} | {o
   const target = options.target ?? `bun-${process.platform}-${process.arch}`
   mkdirSync(dirname(options.outfile), {recursive: true})
   await computeSnapshot()
-  const native = target === `bun-${process.platform}-${process.arch}`
+  // Not on WSL either: there oclif names the platform `wsl`, which the executable would then print
+  // on every Linux (help-requests.ts: the executable renders live on WSL).
+  const native = target === `bun-${process.platform}-${process.arch}` && !mayBeWsl()
   helpTexts = native ? await renderHelpSnapshot() : undefined
   const result = await Bun.build({
     // src/commands.ts is a second entry point: oclif imports it by path (explicit command

@@ -19,13 +19,15 @@ test('help requests: the root, each command by spaced and colon id with --help b
   ])
 })
 
-test('the snapshot answers only an exact request, through a pipe, without OCLIF_COLUMNS, FORCE_COLOR or DEBUG', () => {
+test('the snapshot answers only an exact request, through a pipe, without OCLIF_COLUMNS, FORCE_COLOR or DEBUG, not on WSL', () => {
   const snapshot = {[helpKey(['--help'])]: 'root help\n', [helpKey([])]: 'root help\n'}
-  assert.equal(snapshotHelp(['--help'], snapshot, false, {}), 'root help\n')
-  assert.equal(snapshotHelp([], snapshot, false, {HOME: '/root', COLORTERM: 'truecolor'}), 'root help\n')
-  assert.equal(snapshotHelp(['--help'], snapshot, true, {}), undefined, 'a terminal: oclif wraps to its width')
-  for (const name of ['OCLIF_COLUMNS', 'FORCE_COLOR', 'DEBUG']) assert.equal(snapshotHelp(['--help'], snapshot, false, {[name]: ''}), undefined, name)
-  assert.equal(snapshotHelp(['--help', '--help'], snapshot, false, {}), undefined)
-  assert.equal(snapshotHelp(['-h'], snapshot, false, {}), undefined)
-  assert.equal(snapshotHelp(['--help'], undefined, false, {}), undefined, 'from the sources there is no snapshot')
+  const notWsl = () => false
+  assert.equal(snapshotHelp(['--help'], snapshot, false, {}, notWsl), 'root help\n')
+  assert.equal(snapshotHelp([], snapshot, false, {HOME: '/root', COLORTERM: 'truecolor'}, notWsl), 'root help\n')
+  assert.equal(snapshotHelp(['--help'], snapshot, true, {}, notWsl), undefined, 'a terminal: oclif wraps to its width')
+  for (const name of ['OCLIF_COLUMNS', 'FORCE_COLOR', 'DEBUG']) assert.equal(snapshotHelp(['--help'], snapshot, false, {[name]: ''}, notWsl), undefined, name)
+  assert.equal(snapshotHelp(['--help', '--help'], snapshot, false, {}, notWsl), undefined)
+  assert.equal(snapshotHelp(['-h'], snapshot, false, {}, notWsl), undefined)
+  assert.equal(snapshotHelp(['--help'], undefined, false, {}, notWsl), undefined, 'from the sources there is no snapshot')
+  assert.equal(snapshotHelp(['--help'], snapshot, false, {}, () => true), undefined, 'on WSL oclif names the platform wsl')
 })

@@ -1,3 +1,6 @@
+import {readFileSync} from 'node:fs'
+import {release} from 'node:os'
+
 /**
  * Help that the single executable answers from a build-time snapshot (help-snapshot.ts) instead
  * of loading oclif, which costs 20–25 ms of every `kmcp --help` in the executable.
@@ -5,8 +8,9 @@
  * Only argument lists oclif itself answers with help are snapshotted, matched exactly: the root
  * (`kmcp`, `kmcp --help`), every command (`kmcp secrets create --help`, `kmcp --help secrets create`,
  * and the same with the colon id `secrets:create`) and every topic (`kmcp secrets`,
- * `kmcp secrets --help`, `kmcp --help secrets`). oclif 5 has no `-h` and no `help` command (both
- * are usage errors, exit 2): those, like anything else, still reach oclif.
+ * `kmcp secrets --help`, `kmcp --help secrets`). kmcp's oclif has no `-h` (no additionalHelpFlags)
+ * and no `help` command (no @oclif/plugin-help): both are usage errors (exit 2) that, like
+ * anything else, still reach oclif.
  */
 
 /** The argument lists oclif answers with help, for these command ids (colon-separated) and topics. */
@@ -40,8 +44,27 @@ export function snapshotRenderingApplies(stdoutIsTTY: boolean, env: NodeJS.Proce
   return !['OCLIF_COLUMNS', 'FORCE_COLOR', 'DEBUG'].some((name) => name in env)
 }
 
-/** The snapshotted help text for this request, or undefined when oclif must answer it. */
-export function snapshotHelp(argv: readonly string[], snapshot: Readonly<Record<string, string>> | undefined, stdoutIsTTY: boolean, env: NodeJS.ProcessEnv): string | undefined {
+/**
+ * Whether this may be Windows' Linux subsystem, where oclif names the platform `wsl` in its user
+ * agent (the VERSION line of the root help) instead of `linux`. Errs towards yes: any kernel that
+ * names Microsoft (oclif's check also excludes containers there).
+ */
+export function mayBeWsl(): boolean {
+  if (process.platform !== 'linux') return false
+  if (/microsoft/i.test(release())) return true
+  try {
+    return /microsoft/i.test(readFileSync('/proc/version', 'utf8'))
+  } catch {
+    return false
+  }
+}
+
+/**
+ * The snapshotted help text for this request, or undefined when oclif must answer it. `onWsl` is
+ * asked last, only when the snapshot would otherwise answer (it reads /proc/version).
+ */
+export function snapshotHelp(argv: readonly string[], snapshot: Readonly<Record<string, string>> | undefined, stdoutIsTTY: boolean, env: NodeJS.ProcessEnv, onWsl: () => boolean = mayBeWsl): string | undefined {
   if (!snapshot || !snapshotRenderingApplies(stdoutIsTTY, env)) return undefined
-  return Object.hasOwn(snapshot, helpKey(argv)) ? snapshot[helpKey(argv)] : undefined
+  if (!Object.hasOwn(snapshot, helpKey(argv)) || onWsl()) return undefined
+  return snapshot[helpKey(argv)]
 }
