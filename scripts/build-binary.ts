@@ -2,11 +2,13 @@
 // Options: --outfile PATH, --target bun-linux-x64|bun-linux-arm64|bun-darwin-arm64|…, --no-bytecode,
 // --no-minify (readable names in a CPU profile: BUN_OPTIONS=--cpu-prof dist/kmcp serve)
 // scripts/release.ts imports buildBinary() to cross-compile every platform.
-import {spawnSync} from 'node:child_process'
-import {mkdirSync} from 'node:fs'
+import {spawn, spawnSync} from 'node:child_process'
+import {existsSync, mkdirSync} from 'node:fs'
 import {readFile} from 'node:fs/promises'
 import {dirname, resolve} from 'node:path'
 import {fileURLToPath} from 'node:url'
+import pjson from '../package.json' with {type: 'json'}
+import {helpKey, helpRequests, mayBeWsl} from '../src/lib/cli/help-requests.ts'
 
 declare const Bun: {
   build(options: Record<string, unknown>): Promise<{success: boolean; logs: unknown[]; outputs: Array<{path: string}>}>
@@ -44,6 +46,80 @@ async function computeSnapshot(): Promise<Record<string, unknown>> {
   return toolListAnswers
 }
 
+// oclif's help texts, carried in place of the empty src/lib/cli/help-snapshot.ts so that
+// `kmcp --help` does not load oclif: rendered by running the live CLI from the sources, under the
+// bun that compiles the executable, once per request oclif answers with help (src/lib/cli/
+// help-requests.ts); test/foundation/help-snapshot.test.ts renders the same way to check them.
+// Only for the platform the build runs on: the root help names the platform and the runtime, so
+// an executable for another platform renders its help live (and so does any on WSL, see below).
+const helpSnapshotModule = resolve(ROOT, 'src/lib/cli/help-snapshot.ts')
+let helpTexts: Record<string, string> | undefined
+
+/** The bun of node_modules (the one scripts/build-binary.ts runs under and embeds). */
+export const BUN = resolve(ROOT, 'node_modules/.bin/bun')
+
+export interface CliRun {
+  status: number | null
+  stdout: string
+  stderr: string
+}
+
+/**
+ * Runs `bun src/main.ts ...argv` from the sources (no snapshot there: oclif renders live) the way
+ * the snapshot assumes help is read: stdout a pipe, an empty environment (see
+ * snapshotRenderingApplies). Bun, not Node, because the root help names the runtime (`node-v…` in
+ * oclif's user agent) and the executable is that bun.
+ */
+export function runSourcesUnderBun(argv: readonly string[], env: Record<string, string> = {}): Promise<CliRun> {
+  return new Promise((done, fail) => {
+    const child = spawn(existsSync(BUN) ? BUN : process.execPath, [resolve(ROOT, 'src/main.ts'), ...argv], {cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe']})
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk))
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk))
+    child.once('error', fail)
+    child.once('close', (status) => done({status, stdout, stderr}))
+  })
+}
+
+/** Every request oclif answers with help, for today's commands and topics. */
+export async function kmcpHelpRequests(): Promise<string[][]> {
+  const {COMMANDS} = await import('../src/commands.ts')
+  return helpRequests(Object.keys(COMMANDS), Object.keys(pjson.oclif.topics))
+}
+
+/** Runs `work` over `items`, `limit` at a time, keeping the order of the results. */
+async function inParallel<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length)
+  let next = 0
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++
+      results[index] = await work(items[index])
+    }
+  }
+  await Promise.all(Array.from({length: Math.min(limit, items.length)}, worker))
+  return results
+}
+
+/**
+ * The help texts by helpKey(). Fails when oclif does not answer one of the requests with help
+ * (exit 0, nothing on stderr): helpRequests() would then claim a form oclif does not accept.
+ */
+export async function renderHelpSnapshot(): Promise<Record<string, string>> {
+  const requests = await kmcpHelpRequests()
+  const runs = await inParallel(requests, 4, (argv) => runSourcesUnderBun(argv))
+  const snapshot: Record<string, string> = {}
+  requests.forEach((argv, index) => {
+    const run = runs[index]
+    if (run.status !== 0 || run.stderr !== '' || run.stdout === '') {
+      throw new Error(`kmcp ${argv.join(' ')} is not answered with help (exit ${run.status}): ${run.stderr.slice(0, 300)}`)
+    }
+    snapshot[helpKey(argv)] = run.stdout
+  })
+  return snapshot
+}
+
 // Bun maps `undici` to a built-in stub whose Agent ignores TLS options (CA, client certificates),
 // which would break every TLS connection to a Kubernetes API server. Rewriting the import to the
 // package's file makes Bun bundle the real undici from node_modules.
@@ -63,6 +139,7 @@ const sourcePlugin = {
     build.onLoad({filter: /.*/, namespace: 'kmcp-stub'}, async () => ({contents: UNUSED_AJV_STUB, loader: 'js'}))
     build.onLoad({filter: /\.(m?js|ts)$/}, async ({path}) => {
       if (path === snapshotModule) return {contents: `export const toolListSnapshot = ${JSON.stringify(toolListAnswers)}`, loader: 'ts'}
+      if (path === helpSnapshotModule) return {contents: `export const helpSnapshot = ${JSON.stringify(helpTexts)}`, loader: 'ts'}
       const text = await readFile(path, 'utf8')
       const loader = path.endsWith('.ts') ? 'ts' : 'js'
       if (!text.includes('undici')) return {contents: text, loader}
@@ -76,8 +153,14 @@ export async function buildBinary(options: BinaryBuild): Promise<{ok: true} | {o
   const target = options.target ?? `bun-${process.platform}-${process.arch}`
   mkdirSync(dirname(options.outfile), {recursive: true})
   await computeSnapshot()
+  // Not on WSL either: there oclif names the platform `wsl`, which the executable would then print
+  // on every Linux (help-requests.ts: the executable renders live on WSL).
+  const native = target === `bun-${process.platform}-${process.arch}` && !mayBeWsl()
+  helpTexts = native ? await renderHelpSnapshot() : undefined
   const result = await Bun.build({
-    entrypoints: [resolve(ROOT, 'src/main.ts')],
+    // src/commands.ts is a second entry point: oclif imports it by path (explicit command
+    // discovery, see src/cli-oclif.ts), from the executable's virtual file system.
+    entrypoints: [resolve(ROOT, 'src/main.ts'), resolve(ROOT, 'src/commands.ts')],
     compile: {target, outfile: options.outfile},
     minify: options.minify ?? true,
     bytecode: options.bytecode ?? true,
@@ -113,5 +196,5 @@ if (import.meta.main) {
     console.error('build-binary: bun build failed (messages above)')
     process.exit(1)
   }
-  console.error(`build-binary: wrote ${outfile} (${target}${bytecode ? ', bytecode' : ''}) with a tools/list snapshot of ${Object.keys(toolListAnswers ?? {}).length} tool sets, in ${((Date.now() - started) / 1000).toFixed(1)} s`)
+  console.error(`build-binary: wrote ${outfile} (${target}${bytecode ? ', bytecode' : ''}) with a tools/list snapshot of ${Object.keys(toolListAnswers ?? {}).length} tool sets and ${Object.keys(helpTexts ?? {}).length} help texts, in ${((Date.now() - started) / 1000).toFixed(1)} s`)
 }

@@ -3,7 +3,7 @@ import {installProcessGuards} from './lib/cli/process-guards.ts'
 import {isVersionRequest, versionLine} from './lib/cli/version.ts'
 
 /**
- * Runs the kmcp CLI. oclif (lib/cli/oclif-run.ts) is loaded only when needed: `kmcp --version` and a
+ * Runs the kmcp CLI. oclif (cli-oclif.ts) is loaded only when needed: `kmcp --version` and a
  * plain `kmcp serve` command line (lib/cli/serve-fast-path.ts) start without it.
  */
 export async function runCli(argv: string[]): Promise<void> {
@@ -16,6 +16,6 @@ export async function runCli(argv: string[]): Promise<void> {
     const {serveWithoutOclif} = await import('./lib/cli/serve-fast-path.ts')
     if (await serveWithoutOclif(argv.slice(1))) return
   }
-  const {runWithOclif} = await import('./lib/cli/oclif-run.ts')
+  const {runWithOclif} = await import('./cli-oclif.ts')
   await runWithOclif(argv)
 }

@@ -1,7 +1,8 @@
 // Start-up benchmark of the single executable.
 //   node scripts/bench/startup.ts [--runs 15] [--binary dist/kmcp] [--go-peer | --peer PATH [--peer-args "serve"]] [--no-write] [--smoke]
 // Measures, as medians over --runs runs (the servers interleaved run by run):
-//   help      spawn → `kmcp --help` exits
+//   help      spawn → `kmcp --help` exits (stdout a pipe, as scripts and agents read it); for the
+//             peer too when it is a kmcp (its --version says kmcp/…)
 //   stdio     spawn `kmcp serve` → MCP initialize answered, → tools/list answered (raw JSON-RPC
 //             over pipes, like an MCP client)
 //   cpu       CPU time (user + system) the server used until tools/list was answered: unlike the
@@ -14,7 +15,7 @@
 // KUBECONFIG whose API server refuses connections (the Go server does not start without one).
 // A full run appends its result to docs/benchmarks.md (not with --no-write); --smoke runs once to prove the script works.
 // Build the binary first: node_modules/.bin/bun scripts/build-binary.ts
-import {spawn} from 'node:child_process'
+import {spawn, spawnSync} from 'node:child_process'
 import {mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join, resolve} from 'node:path'
@@ -33,10 +34,12 @@ process.on('exit', () => rmSync(scratch, {recursive: true, force: true}))
 /** The whole environment of every server run. */
 const serverEnv = {KUBECONFIG: writeUnreachableKubeconfig(scratch)}
 
-async function timeHelp(): Promise<number> {
+async function timeHelp(command: string): Promise<number> {
   const started = performance.now()
   await new Promise<void>((done, fail) => {
-    const child = spawn(binary, ['--help'], {stdio: ['ignore', 'ignore', 'inherit'], env: serverEnv})
+    // stdout a pipe that is drained, not /dev/null: how a script or an agent reads help.
+    const child = spawn(command, ['--help'], {stdio: ['ignore', 'pipe', 'inherit'], env: serverEnv})
+    child.stdout.resume()
     child.once('error', fail)
     child.once('exit', (code) => (code === 0 ? done() : fail(new Error(`--help exited ${code}`))))
   })
@@ -93,17 +96,23 @@ async function timeStdio(command: string, args: string[]): Promise<StdioTiming> 
 
 const servers: Array<{name: string; command: string; args: string[]; results: StdioTiming[]}> = [{name: 'kmcp', command: binary, args: ['serve', '--transport', 'stdio'], results: []}]
 if (peer) servers.push({name: peerName, command: peer, args: option('--peer-args', '').split(' ').filter(Boolean), results: []})
-const help: number[] = []
-await timeHelp() // warm the page cache once; not counted
+/** Whether the peer is an older (or other) kmcp build, whose --help is timed too. */
+function isKmcp(command: string): boolean {
+  return spawnSync(command, ['--version'], {encoding: 'utf8', env: serverEnv, timeout: 10_000}).stdout?.startsWith('kmcp/') ?? false
+}
+const helpOf: Array<{name: string; command: string; results: number[]}> = [{name: 'kmcp', command: binary, results: []}]
+if (peer && isKmcp(peer)) helpOf.push({name: 'peer', command: peer, results: []})
+for (const {command} of helpOf) await timeHelp(command) // warm the page cache once; not counted
 for (const server of servers) await timeStdio(server.command, server.args)
 for (let i = 0; i < runs; i++) {
-  help.push(await timeHelp())
+  for (const entry of i % 2 ? [...helpOf].reverse() : helpOf) entry.results.push(await timeHelp(entry.command))
   // Which server goes first alternates, so neither always runs right after the other.
   for (const server of i % 2 ? [...servers].reverse() : servers) server.results.push(await timeStdio(server.command, server.args))
 }
 
 const fmt = (values: number[], digits = 1) => `${median(values).toFixed(digits)} (min ${Math.min(...values).toFixed(digits)}, max ${Math.max(...values).toFixed(digits)})`
-const lines = [`binary: ${binary}${peer ? `, peer: ${peer}` : ''}, runs: ${runs} (medians, min and max)`, `kmcp --help:                          ${fmt(help)} ms   (target <= 30 ms)`]
+const lines = [`binary: ${binary}${peer ? `, peer: ${peer}` : ''}, runs: ${runs} (medians, min and max)`]
+for (const {name, results} of helpOf) lines.push(`${`${name} --help:`.padEnd(38)}${fmt(results)} ms${name === 'kmcp' ? '   (target <= 30 ms)' : ''}`)
 for (const server of servers) {
   const r = server.results
   const target = server.name === 'kmcp'

@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict'
 import {test} from 'node:test'
 import {Parser} from '@oclif/core'
+import type {FlagSpec} from '../../src/lib/cli/flag-spec.ts'
 import {oclifFlags} from '../../src/lib/cli/oclif-flags.ts'
 import {parseFlagsPlainly} from '../../src/lib/cli/parse-flags.ts'
 import {SERVE_FLAGS} from '../../src/lib/server/serve-command.ts'
@@ -60,8 +61,8 @@ test('every plain serve command line gives exactly what oclif parses', async () 
 })
 
 test('every declared flag, given once on its own, parses as oclif parses it', async () => {
-  for (const [name, spec] of Object.entries(SERVE_FLAGS)) {
-    const value = spec.type === 'boolean' ? undefined : spec.type === 'integer' ? String(spec.max ?? (spec.min ?? 0) + 1) : 'options' in spec ? spec.options.at(-1)! : 'some-value'
+  for (const [name, spec] of Object.entries(SERVE_FLAGS) as Array<[string, FlagSpec]>) {
+    const value = spec.type === 'boolean' ? undefined : spec.type === 'integer' ? String(spec.max ?? (spec.min ?? 0) + 1) : spec.options ? spec.options.at(-1)! : 'some-value'
     const argv = value === undefined ? [`--${name}`] : [`--${name}`, value]
     const ours = parseFlagsPlainly(argv, SERVE_FLAGS, {})
     assert.ok(ours, `declined ${argv.join(' ')}`)
