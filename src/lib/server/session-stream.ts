@@ -5,10 +5,10 @@ import {sendJsonRpcError} from './json-reply.ts'
 import {log} from './logger.ts'
 import type {SessionBus} from './session-bus.ts'
 import type {RedisSessionStore} from './session-store-redis.ts'
-import {HEARTBEAT_TTL_MS, parseEventId} from './session-sharing.ts'
+import {HEARTBEAT_TTL_MS, parseEventId, STANDALONE_STREAM} from './session-sharing.ts'
 
-/** The SDK's name for the session's standalone (GET) stream; events not tied to a request go there. */
-export const STANDALONE_STREAM = '_GET_stream'
+export {STANDALONE_STREAM}
+
 const KEEPALIVE_MS = 15_000
 /** How long a stream keeps checking whether the replica of an unfinished request died. */
 const ORPHAN_WATCH_MS = 15_000
@@ -51,8 +51,7 @@ export async function serveSessionStream(req: IncomingMessage, res: ServerRespon
     const data = Object.keys(message).length === 0 ? '' : JSON.stringify(message)
     res.write(data ? `event: message\nid: ${eventId}\ndata: ${data}\n\n` : `id: ${eventId}\ndata: \n\n`)
   }
-  const stopListening = bus.listen(sessionId, (event) => {
-    if (event.kind !== 'event' || event.streamId !== streamId) return
+  const listening = bus.listenStream(sessionId, streamId, (event) => {
     if (replaying) buffered.push(event)
     else write(event.eventId, event.message)
   })
@@ -60,13 +59,15 @@ export async function serveSessionStream(req: IncomingMessage, res: ServerRespon
   let orphanTimer: NodeJS.Timeout | undefined
   const stop = () => {
     closed = true
-    stopListening()
+    listening.stop()
     clearInterval(keepalive)
     clearTimeout(orphanTimer)
   }
   res.once('close', stop)
   let missed: Array<{eventId: string; message: JSONRPCMessage}>
   try {
+    // Listening before reading: an event stored meanwhile (another replica's write may lag) is heard if not read.
+    await listening.ready
     // The first event id of a new stream lets the client resume it on any replica.
     missed = lastEventId ? await bus.after(sessionId, lastEventId) : [{eventId: await bus.append(sessionId, streamId, {} as JSONRPCMessage), message: {} as JSONRPCMessage}]
   } catch (error) {
