@@ -21,11 +21,15 @@ export interface StreamEvent {
   message: JSONRPCMessage
 }
 
-/** A subscription; `ready` resolves once Redis confirmed it (what is published after that reaches it). */
+/** A subscription; `ready()` resolves once Redis confirmed it (what is published after that reaches it). */
 export interface Listening {
   stop(): void
-  ready: Promise<void>
+  /** Rejects at once while the bus is disconnected, or when Redis does not confirm within a few seconds. */
+  ready(): Promise<void>
 }
+
+/** How long a stream waits for Redis to confirm its subscription before it gives up (503). */
+const SUBSCRIBE_WAIT_MS = 3000
 
 type Handler = (raw: string) => void
 
@@ -64,15 +68,19 @@ export class SessionBus {
     if (!set) {
       set = new Set()
       this.handlers.set(name, set)
-      const ready = this.subscriber.subscribe(name).then(
-        () => undefined,
-        (error: Error) => log.warn('session bus: subscribe failed', {error: error.message}),
-      )
-      this.subscribed.set(name, ready)
+      const confirmed = this.subscriber.subscribe(name).then(() => undefined)
+      confirmed.catch((error: Error) => log.warn('session bus: subscribe failed', {error: error.message}))
+      this.subscribed.set(name, confirmed)
     }
     set.add(handler)
+    const confirmed = this.subscribed.get(name)!
     return {
-      ready: this.subscribed.get(name) ?? Promise.resolve(),
+      ready: () => {
+        if (this.subscriber.status !== 'ready') return Promise.reject(new Error(`session bus not connected (state: ${this.subscriber.status})`))
+        let timer: NodeJS.Timeout | undefined
+        const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('session bus: redis did not confirm the subscription in time')), SUBSCRIBE_WAIT_MS)))
+        return Promise.race([confirmed, late]).finally(() => clearTimeout(timer))
+      },
       stop: () => {
         const current = this.handlers.get(name)
         if (!current?.delete(handler) || current.size > 0) return

@@ -67,7 +67,7 @@ export async function serveSessionStream(req: IncomingMessage, res: ServerRespon
   let missed: Array<{eventId: string; message: JSONRPCMessage}>
   try {
     // Listening before reading: an event stored meanwhile (another replica's write may lag) is heard if not read.
-    await listening.ready
+    await listening.ready()
     // The first event id of a new stream lets the client resume it on any replica.
     missed = lastEventId ? await bus.after(sessionId, lastEventId) : [{eventId: await bus.append(sessionId, streamId, {} as JSONRPCMessage), message: {} as JSONRPCMessage}]
   } catch (error) {
