@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict'
 import {after, before, describe, test} from 'node:test'
 import type {JSONRPCMessage} from '@modelcontextprotocol/sdk/types.js'
-import {RedisEventStore} from '../../src/lib/server/event-store-redis.ts'
+import {nextEntryIdAbove, RedisEventStore} from '../../src/lib/server/event-store-redis.ts'
 import {SessionBus} from '../../src/lib/server/session-bus.ts'
 import {RedisSessionStore} from '../../src/lib/server/session-store-redis.ts'
 import {waitFor} from '../support/kube.ts'
@@ -57,6 +57,24 @@ describe('session writes to Redis', () => {
     const stored = await bus.after('session-late', 'post-2|0-0')
     assert.deepEqual(stored.map((e) => (e.message as {method: string}).method), ['first', 'late'])
     assert.equal(stored[1].eventId, late, 'the id Redis gave instead is answered')
+  })
+
+  test("a POST stream's opening (priming) event is not written: resuming from its id replays what follows", async () => {
+    const events = new RedisEventStore(bus, 'session-priming')
+    const priming = await events.storeEvent('post-5', {} as JSONRPCMessage)
+    const answer = await events.storeEvent('post-5', {jsonrpc: '2.0', id: 1, result: {}})
+    await events.flushed()
+    assert.deepEqual((await bus.after('session-priming', priming)).map((e) => e.eventId), [answer])
+  })
+
+  test("an id made above what a client holds of a stream another replica wrote, even when that replica's clock runs ahead", async () => {
+    const aheadMs = Date.now() + 60_000
+    const ahead = `${aheadMs}-3`
+    assert.equal(nextEntryIdAbove(ahead), `${aheadMs}-4`)
+    const mine = nextEntryIdAbove('1-0')
+    assert.ok(Number(mine.split('-')[0]) >= Date.now() - 1000, 'otherwise this replica\'s own clock')
+    const reported = await bus.append('session-ahead', 'post-6', {jsonrpc: '2.0', id: 2, error: {code: -32000, message: 'x'}}, {entryId: nextEntryIdAbove(ahead)})
+    assert.deepEqual((await bus.after('session-ahead', `post-6|${ahead}`)).map((e) => e.eventId), [reported], 'a client resuming from its last id gets it')
   })
 
   test('the standalone stream, written by every replica, gets its ids from Redis', async () => {

@@ -31,6 +31,17 @@ export function nextEntryId(): string {
 }
 
 /**
+ * An entry id made here that is also above `floor` (the last id a client holds of a stream written
+ * by another replica, whose clock may run ahead of this one's).
+ */
+export function nextEntryIdAbove(floor: string): string {
+  const made = nextEntryId()
+  const [ms, seq] = made.split('-').map(Number)
+  const [floorMs, floorSeq] = floor.split('-').map(Number)
+  return ms > floorMs || (ms === floorMs && seq > floorSeq) ? made : `${floorMs}-${floorSeq + 1}`
+}
+
+/**
  * The event store of one session's transport. The stream of a POST (the call's progress and
  * response) is written by this replica only, so its event ids are made here and the event is sent
  * at once while its write goes on: the writes of one replica reach Redis in the order they were
@@ -62,6 +73,9 @@ export class RedisEventStore implements EventStore {
       }
     }
     const entryId = nextEntryId()
+    // A POST stream's priming event (empty) opens it: nothing is before it to replay, and resuming
+    // from its id (which Redis need not hold: replay reads what was stored after it) gets the rest.
+    if (Object.keys(message).length === 0) return `${streamId}|${entryId}`
     // A response ends its request: the same script removes it from the requests in flight.
     const answered = isJSONRPCResultResponse(message) || isJSONRPCErrorResponse(message) ? message.id : undefined
     this.lastWrite = this.bus.append(this.sessionId, streamId, message, {entryId, answered}).catch(noteFailure)

@@ -119,10 +119,11 @@ export class SessionBus {
   async append(sessionId: string, streamId: string, message: JSONRPCMessage, options: {entryId?: string; answered?: string | number} = {}): Promise<string> {
     // The announcement embeds the entry id: the script splices it between two halves of the JSON.
     const prefix = `${streamId}|`
-    const head = `{"message":${JSON.stringify(message)},"eventId":${JSON.stringify(prefix).slice(0, -1)}`
+    const json = JSON.stringify(message)
+    const head = `{"message":${json},"eventId":${JSON.stringify(prefix).slice(0, -1)}`
     const commands = this.redis as unknown as BusCommands
     const answered = options.answered === undefined ? '' : JSON.stringify(options.answered)
-    const stored = await commands.kmcpAppend(streamKey(sessionId, streamId), inFlightKey(sessionId), EVENTS_PER_STREAM, options.entryId ?? '*', JSON.stringify(message), this.ttlMs, streamChannel(sessionId, streamId), head, '"}', answered)
+    const stored = await commands.kmcpAppend(streamKey(sessionId, streamId), inFlightKey(sessionId), EVENTS_PER_STREAM, options.entryId ?? '*', json, this.ttlMs, streamChannel(sessionId, streamId), head, '"}', answered)
     return `${prefix}${stored}`
   }
 

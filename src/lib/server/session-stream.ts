@@ -1,6 +1,7 @@
 import type {IncomingMessage, ServerResponse} from 'node:http'
 import type {JSONRPCMessage} from '@modelcontextprotocol/sdk/types.js'
 import {REPLICA_STOPPED_ERROR} from './errors.ts'
+import {nextEntryIdAbove} from './event-store-redis.ts'
 import {sendJsonRpcError} from './json-reply.ts'
 import {log} from './logger.ts'
 import type {SessionBus} from './session-bus.ts'
@@ -85,7 +86,7 @@ export async function serveSessionStream(req: IncomingMessage, res: ServerRespon
   const watchUntil = Date.now() + ORPHAN_WATCH_MS
   const watch = async () => {
     if (closed) return
-    const waiting = await reportOrphanedRequests(sessionId, streamId, options)
+    const waiting = await reportOrphanedRequests(sessionId, streamId, options, resumed ? lastSent : undefined)
     if (waiting && !closed && Date.now() < watchUntil) orphanTimer = setTimeout(() => void watch(), HEARTBEAT_TTL_MS / 3)
   }
   await watch()
@@ -96,12 +97,15 @@ export async function serveSessionStream(req: IncomingMessage, res: ServerRespon
  * claimed first, so exactly one replica reports it. Resolves whether some requests still run on
  * replicas that look alive.
  */
-export async function reportOrphanedRequests(sessionId: string, streamId: string, options: {bus: SessionBus; store: RedisSessionStore}): Promise<boolean> {
+export async function reportOrphanedRequests(sessionId: string, streamId: string, options: {bus: SessionBus; store: RedisSessionStore}, after?: string): Promise<boolean> {
   try {
     const {orphaned, waiting} = await options.store.claimOrphanedRequests(sessionId)
     for (const id of orphaned) {
       log.record('audit', {transport: 'http', result: 'failed', reason: 'replica_stopped', session: sessionId, request_id: id, reported_by: options.store.replicaId})
-      await options.bus.append(sessionId, streamId, {jsonrpc: '2.0', id, error: REPLICA_STOPPED_ERROR})
+      // On a stream the client resumed from `after`: an id above it, whatever the clocks of the
+      // replica that wrote the stream and of Redis (which may hold nothing of it yet).
+      const entryId = after === undefined ? undefined : (after = nextEntryIdAbove(after))
+      await options.bus.append(sessionId, streamId, {jsonrpc: '2.0', id, error: REPLICA_STOPPED_ERROR}, {entryId})
     }
     return waiting
   } catch (error) {
