@@ -36,7 +36,11 @@ describe('session writes to Redis', () => {
 
   test("a POST stream's events carry ids made by the replica, stored under those ids, replayed in order", async () => {
     const events = new RedisEventStore(bus, 'session-ids')
-    const messages: JSONRPCMessage[] = [{} as JSONRPCMessage, {jsonrpc: '2.0', method: 'notifications/progress', params: {progressToken: 1, progress: 1}}, {jsonrpc: '2.0', id: 9, result: {}}]
+    const messages: JSONRPCMessage[] = [
+      {jsonrpc: '2.0', method: 'notifications/progress', params: {progressToken: 1, progress: 1}},
+      {jsonrpc: '2.0', method: 'notifications/progress', params: {progressToken: 1, progress: 2}},
+      {jsonrpc: '2.0', id: 9, result: {}},
+    ]
     const ids: string[] = []
     for (const message of messages) ids.push(await events.storeEvent('post-1', message))
     await events.flushed()
