@@ -49,3 +49,28 @@ test('client requests are in flight from arrival until their response or cancell
   assert.deepEqual(wrapped.unfinished(), [])
   assert.deepEqual(events, ['start 7 tools/call', 'start 8 tools/call', 'end 7', 'end 8'])
 })
+
+test('a request whose start hook returns a promise reaches the server once it settles, and what follows waits behind it', async () => {
+  const [clientSide, serverSide] = InMemoryTransport.createLinkedPair()
+  const delivered: string[] = []
+  let record!: () => void
+  const recorded = new Promise<void>((resolve) => (record = resolve))
+  const wrapped = new SessionTransport(serverSide, 'r1.1', {
+    requestStarted: (_id: RequestId, method: string) => (method === 'tools/call' ? recorded : undefined),
+  })
+  wrapped.onmessage = (message) => void delivered.push('method' in message ? `${message.method} ${String((message as {id?: RequestId}).id ?? '')}`.trim() : 'response')
+  await clientSide.start()
+  await wrapped.start()
+  const settle = () => new Promise((r) => setImmediate(r))
+  await clientSide.send({jsonrpc: '2.0', id: 1, method: 'ping'})
+  await clientSide.send({jsonrpc: '2.0', id: 2, method: 'tools/call', params: {name: 'x'}})
+  await clientSide.send({jsonrpc: '2.0', method: 'notifications/cancelled', params: {requestId: 2}})
+  await clientSide.send({jsonrpc: '2.0', id: 3, method: 'ping'})
+  await settle()
+  assert.deepEqual(delivered, ['ping 1'], 'the call and everything after it wait for the hook')
+  assert.deepEqual(wrapped.unfinished(), [1, 2, 3], 'in flight from arrival')
+  record()
+  await settle()
+  assert.deepEqual(delivered, ['ping 1', 'tools/call 2', 'notifications/cancelled', 'ping 3'], 'then delivered in arrival order')
+  assert.deepEqual(wrapped.unfinished(), [1, 3])
+})

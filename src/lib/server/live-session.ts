@@ -7,6 +7,8 @@ import {createMcpServer} from './mcp-server.ts'
 import {RedisEventStore} from './event-store-redis.ts'
 import type {SessionBus} from './session-bus.ts'
 import type {RedisSessionStore, SessionRecord} from './session-store-redis.ts'
+import {STANDALONE_STREAM} from './session-sharing.ts'
+import {reportOrphanedRequests} from './session-stream.ts'
 import {SessionTransport} from './session-transport.ts'
 import {syntheticPost} from './web-bridge.ts'
 
@@ -58,15 +60,22 @@ export function createLiveSession(options: {
   }
   const traffic = new SessionTransport(transport, tag, {
     requestStarted: (id: RequestId, method: string, params: unknown) => {
-      if (!shared) return
-      remember(() => shared.store.requestStarted(sessionId, id), 'a request')
+      if (!shared || !active) return
+      // One round trip records the request and says whether requests run elsewhere (some may be left by a replica that died).
+      const recorded = shared.store.requestStarted(sessionId, id).then(
+        (elsewhere) => void (elsewhere > 0 && reportOrphanedRequests(sessionId, STANDALONE_STREAM, shared)),
+        (error: unknown) => log.debug('session store: could not record a request', {error: describe(error)}),
+      )
       const p = params as {level?: string; uri?: string} | undefined
       if (method === 'logging/setLevel' && p?.level) remember(() => shared.store.setLogLevel(sessionId, p.level!), 'the log level')
       if (method === 'resources/subscribe' && p?.uri) remember(() => shared.store.setSubscription(sessionId, p.uri!, true), 'a subscription')
       if (method === 'resources/unsubscribe' && p?.uri) remember(() => shared.store.setSubscription(sessionId, p.uri!, false), 'a subscription')
+      // A tool runs only once its call is recorded: should this replica die, another one reports the call.
+      return method === 'tools/call' ? recorded : undefined
     },
-    requestEnded: (id: RequestId) => {
-      if (shared) remember(() => shared.store.requestEnded(sessionId, id), 'a finished request')
+    requestEnded: (id: RequestId, answered: boolean) => {
+      // An answer stored as an SSE event ends the request in the same round trip (RedisEventStore).
+      if (shared && !answered) remember(() => shared.store.requestEnded(sessionId, id), 'a finished request')
     },
     foreignResponse: (message, to) => {
       if (!shared) return

@@ -2,7 +2,7 @@ import {randomUUID} from 'node:crypto'
 import {hostname} from 'node:os'
 import type {IncomingMessage, ServerResponse} from 'node:http'
 import type {AuthInfo} from '@modelcontextprotocol/sdk/server/auth/types.js'
-import {isInitializeRequest} from '@modelcontextprotocol/sdk/types.js'
+import {isInitializeRequest, isJSONRPCRequest} from '@modelcontextprotocol/sdk/types.js'
 import type {LazyKubeClient} from '../k8s/client.ts'
 import type {CallerIdentity} from '../tools/registry.ts'
 import {readJsonRpcBody} from './body.ts'
@@ -24,6 +24,11 @@ import {sendWebResponse, toWebRequest} from './web-bridge.ts'
 export const MAX_MCP_BODY_BYTES = 4 * 1024 * 1024
 
 type AuthedRequest = IncomingMessage & {auth?: AuthInfo}
+
+/** Whether a POST body holds a JSON-RPC request (alone or in a batch). */
+function carriesRequest(body: unknown): boolean {
+  return (Array.isArray(body) ? body : [body]).some((message) => isJSONRPCRequest(message))
+}
 
 /** Reads and parses a JSON body within MAX_MCP_BODY_BYTES, or answers the error. */
 function readJsonBody(req: IncomingMessage, res: ServerResponse): Promise<{ok: true; body: unknown} | {ok: false}> {
@@ -64,7 +69,7 @@ export class McpEndpoint {
       // Sessions with an open stream are in use: keep their Redis record alive.
       const every = Math.max(1000, Math.min(60_000, Math.floor(options.limits.idleTimeoutMs / 3)))
       this.keepOpenTimer = setInterval(() => {
-        for (const entry of this.sessions.list()) if (entry.active > 0) void this.shared!.store.touch(entry.id, entry.owner).catch(() => undefined)
+        for (const entry of this.sessions.list()) if (entry.active > 0) void this.shared!.store.touch(entry.id, entry.owner, true).catch(() => undefined)
       }, every)
       this.keepOpenTimer.unref()
       this.takeOverTimer = setInterval(() => void this.takeOverDeadReplicas(), 2 * HEARTBEAT_EVERY_MS)
@@ -164,7 +169,8 @@ export class McpEndpoint {
     if (this.shared) {
       void this.shared.store.touch(sessionId, owner).catch(() => undefined)
       // A client that cannot resume a broken stream still learns of calls a dead replica left: on the standalone stream.
-      if (req.method === 'POST') void reportOrphanedRequests(sessionId, STANDALONE_STREAM, this.shared)
+      // A request checks that as it is recorded (live-session.ts); a POST of notifications or answers checks here.
+      if (req.method === 'POST' && !carriesRequest(body.body)) void reportOrphanedRequests(sessionId, STANDALONE_STREAM, this.shared)
     }
     // An open request (a GET stream above all) keeps the session from expiring.
     const end = this.sessions.begin(sessionId)

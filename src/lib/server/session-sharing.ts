@@ -5,6 +5,9 @@
 export const HEARTBEAT_EVERY_MS = 1000
 export const HEARTBEAT_TTL_MS = 3000
 
+/** The SDK's name for the session's standalone (GET) stream; events not tied to a request go there. */
+export const STANDALONE_STREAM = '_GET_stream'
+
 /** Thrown when Redis cannot be reached: the caller answers 503 with Retry-After. */
 export class SessionStoreUnavailable extends Error {
   constructor(cause: unknown) {

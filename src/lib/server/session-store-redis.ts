@@ -44,6 +44,24 @@ redis.call('PEXPIRE', KEYS[2], ARGV[6])
 return {0, '0'}
 `
 
+// A request of the session begins on this replica (ARGV[2]): recorded, and how many requests of
+// the session run on other replicas is answered in the same round trip (any: some may be orphaned).
+const BEGIN = `
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+local others = 0
+for _, replica in ipairs(redis.call('HVALS', KEYS[1])) do
+  if replica ~= ARGV[2] then others = others + 1 end
+end
+return others
+`
+
+/** The scripts above, run by SHA (ioredis defineCommand): their text is not resent each time. */
+interface StoreCommands {
+  kmcpReserve(all: string, owner: string, now: number, pendingExpiry: number, pending: string, maxTotal: number, maxPerUser: number, ownerTtlMs: number): Promise<[number, string]>
+  kmcpBegin(inFlight: string, field: string, replica: string, ttlMs: number): Promise<number>
+}
+
 /**
  * Sessions in Redis: records, caps, in-flight requests and replica liveness. Every replica uses
  * the same keys; none of them holds anything another replica could not rebuild. Each script and
@@ -55,11 +73,21 @@ export class RedisSessionStore {
   private readonly limits: SessionLimits
   private readonly heartbeat: NodeJS.Timeout
   private lastState = 'connecting'
+  /** When this replica last refreshed each session's expiry in Redis (see touch). */
+  private readonly touched = new Map<string, number>()
+  /** How long a session's keys live after their last refresh: the idle timeout and the refresh interval. */
+  private readonly keyTtlMs: number
+  /** A session used again within this time of its last refresh is not refreshed again. */
+  private readonly refreshEveryMs: number
 
   constructor(settings: RedisSettings, limits: SessionLimits, replicaId = `${hostname()}-${randomUUID().slice(0, 8)}`) {
     this.replicaId = replicaId
     this.limits = limits
+    this.refreshEveryMs = Math.floor(limits.idleTimeoutMs / 10)
+    this.keyTtlMs = limits.idleTimeoutMs + this.refreshEveryMs
     this.redis = connectRedis(settings)
+    this.redis.defineCommand('kmcpReserve', {numberOfKeys: 2, lua: RESERVE})
+    this.redis.defineCommand('kmcpBegin', {numberOfKeys: 1, lua: BEGIN})
     this.redis.on('ready', () => this.noteState('ready'))
     this.redis.on('error', (error: Error) => this.noteState('error', error.message))
     const beat = () => void this.redis.multi().set(aliveKey(this.replicaId), '1', 'PX', HEARTBEAT_TTL_MS).zadd(REPLICAS_KEY, Date.now(), this.replicaId).exec().catch(() => undefined)
@@ -93,7 +121,7 @@ export class RedisSessionStore {
     const now = Date.now()
     const pending = `pending:${randomUUID()}`
     const ownerKey = ownerSessionsKey(owner)
-    const [status, soonest] = (await this.run(() => this.redis.eval(RESERVE, 2, ALL_SESSIONS_KEY, ownerKey, now, now + PENDING_MS, pending, this.limits.maxTotal, this.limits.maxPerUser, this.limits.idleTimeoutMs + PENDING_MS))) as [number, string]
+    const [status, soonest] = await this.run(() => this.commands.kmcpReserve(ALL_SESSIONS_KEY, ownerKey, now, now + PENDING_MS, pending, this.limits.maxTotal, this.limits.maxPerUser, this.keyTtlMs + PENDING_MS))
     if (status !== 0) {
       const retryAfterSeconds = Math.max(1, Math.ceil((Number(soonest) - now) / 1000))
       const message =
@@ -105,10 +133,14 @@ export class RedisSessionStore {
     return {
       ok: true,
       commit: async (record) => {
-        const expiry = Date.now() + this.limits.idleTimeoutMs
-        // The record first: a place counted for a session without a record only expires.
-        await this.run(() => this.redis.set(recordKey(record.id), JSON.stringify({owner: record.owner, initialize: record.initialize, identity: record.identity}), 'PX', this.limits.idleTimeoutMs))
-        await this.run(() => this.redis.multi().zrem(ALL_SESSIONS_KEY, pending).zrem(ownerKey, pending).zadd(ALL_SESSIONS_KEY, expiry, record.id).zadd(ownerKey, expiry, record.id).exec())
+        const now = Date.now()
+        const expiry = now + this.keyTtlMs
+        // The record first (one connection keeps the order, without waiting in between): a place
+        // counted for a session without a record only expires.
+        const stored = this.run(() => this.redis.set(recordKey(record.id), JSON.stringify({owner: record.owner, initialize: record.initialize, identity: record.identity}), 'PX', this.keyTtlMs))
+        const counted = this.run(() => this.redis.multi().zrem(ALL_SESSIONS_KEY, pending).zrem(ownerKey, pending).zadd(ALL_SESSIONS_KEY, expiry, record.id).zadd(ownerKey, expiry, record.id).exec())
+        await Promise.all([stored, counted])
+        this.touched.set(record.id, now)
       },
       release: async () => {
         await this.redis.multi().zrem(ALL_SESSIONS_KEY, pending).zrem(ownerKey, pending).exec().catch(() => undefined)
@@ -124,10 +156,23 @@ export class RedisSessionStore {
     return {id, owner: stored.owner, initialize: stored.initialize, identity: stored.identity, logLevel: level ?? undefined, subscriptions}
   }
 
-  /** Marks the session as used now: its record and its place in the caps live one idle timeout more. */
-  async touch(id: string, owner: string): Promise<void> {
-    const ttl = this.limits.idleTimeoutMs
-    const expiry = Date.now() + ttl
+  private get commands(): StoreCommands {
+    return this.redis as unknown as StoreCommands
+  }
+
+  /**
+   * Marks the session as used now: its record and its place in the caps live one idle timeout (and
+   * one refresh interval) more. Refreshed at most once per refresh interval (a tenth of the idle
+   * timeout) by each replica, unless `force`: a session thus never expires sooner than one idle
+   * timeout after its last use, and at most one refresh interval later.
+   */
+  async touch(id: string, owner: string, force = false): Promise<void> {
+    const now = Date.now()
+    if (!force && now - (this.touched.get(id) ?? -Infinity) < this.refreshEveryMs) return
+    this.touched.set(id, now)
+    if (this.touched.size > 1024) for (const [session, at] of this.touched) if (now - at > this.keyTtlMs) this.touched.delete(session)
+    const ttl = this.keyTtlMs
+    const expiry = now + ttl
     await this.run(() =>
       Promise.all([
         this.redis.multi().pexpire(recordKey(id), ttl).pexpire(levelKey(id), ttl).pexpire(subscriptionsKey(id), ttl).pexpire(inFlightKey(id), ttl).exec(),
@@ -138,20 +183,25 @@ export class RedisSessionStore {
           .pexpire(ownerSessionsKey(owner), ttl + PENDING_MS)
           .exec(),
       ]),
-    )
+    ).catch((error: unknown) => {
+      // Not refreshed: the next request tries again.
+      this.touched.delete(id)
+      throw error
+    })
   }
 
   async remove(id: string, owner: string): Promise<void> {
+    this.touched.delete(id)
     await this.run(() => Promise.all([this.redis.del(recordKey(id), levelKey(id), subscriptionsKey(id), inFlightKey(id)), this.redis.multi().zrem(ALL_SESSIONS_KEY, id).zrem(ownerSessionsKey(owner), id).exec()]))
   }
 
   async setLogLevel(id: string, level: string): Promise<void> {
-    await this.run(() => this.redis.set(levelKey(id), level, 'PX', this.limits.idleTimeoutMs))
+    await this.run(() => this.redis.set(levelKey(id), level, 'PX', this.keyTtlMs))
   }
 
   async setSubscription(id: string, uri: string, subscribed: boolean): Promise<void> {
     const watching = watchingKey(this.replicaId)
-    if (subscribed) await this.run(() => Promise.all([this.redis.multi().hset(subscriptionsKey(id), uri, this.replicaId).pexpire(subscriptionsKey(id), this.limits.idleTimeoutMs).exec(), this.redis.multi().sadd(watching, id).pexpire(watching, this.limits.idleTimeoutMs).exec()]))
+    if (subscribed) await this.run(() => Promise.all([this.redis.multi().hset(subscriptionsKey(id), uri, this.replicaId).pexpire(subscriptionsKey(id), this.keyTtlMs).exec(), this.redis.multi().sadd(watching, id).pexpire(watching, this.keyTtlMs).exec()]))
     else await this.run(() => this.redis.hdel(subscriptionsKey(id), uri))
   }
 
@@ -176,12 +226,13 @@ export class RedisSessionStore {
     const claimed = await this.run(() => this.redis.eval(script, 1, subscriptionsKey(id), uri, from, this.replicaId))
     if (claimed !== 1) return false
     const watching = watchingKey(this.replicaId)
-    await this.run(() => this.redis.multi().sadd(watching, id).pexpire(watching, this.limits.idleTimeoutMs).exec())
+    await this.run(() => this.redis.multi().sadd(watching, id).pexpire(watching, this.keyTtlMs).exec())
     return true
   }
 
-  async requestStarted(id: string, requestId: string | number): Promise<void> {
-    await this.run(() => this.redis.multi().hset(inFlightKey(id), JSON.stringify(requestId), this.replicaId).pexpire(inFlightKey(id), this.limits.idleTimeoutMs).exec())
+  /** Records a request of the session as running here; resolves how many run on other replicas. */
+  async requestStarted(id: string, requestId: string | number): Promise<number> {
+    return await this.run(() => this.commands.kmcpBegin(inFlightKey(id), JSON.stringify(requestId), this.replicaId, this.keyTtlMs))
   }
 
   async requestEnded(id: string, requestId: string | number): Promise<void> {
@@ -231,7 +282,7 @@ export const sessionKeyPrefix = (id: string) => `kmcp:mcp:session:{${id}}`
 const recordKey = (id: string) => sessionKeyPrefix(id)
 const levelKey = (id: string) => `${sessionKeyPrefix(id)}:level`
 const subscriptionsKey = (id: string) => `${sessionKeyPrefix(id)}:subscriptions`
-const inFlightKey = (id: string) => `${sessionKeyPrefix(id)}:inflight`
+export const inFlightKey = (id: string) => `${sessionKeyPrefix(id)}:inflight`
 const aliveKey = (replica: string) => `kmcp:mcp:{replicas}:${replica}:alive`
 const watchingKey = (replica: string) => `kmcp:mcp:{replicas}:${replica}:watching`
 const REPLICAS_KEY = 'kmcp:mcp:{replicas}:all'

@@ -1,14 +1,15 @@
 import type {IncomingMessage, ServerResponse} from 'node:http'
 import type {JSONRPCMessage} from '@modelcontextprotocol/sdk/types.js'
 import {REPLICA_STOPPED_ERROR} from './errors.ts'
+import {nextEntryIdAbove} from './event-store-redis.ts'
 import {sendJsonRpcError} from './json-reply.ts'
 import {log} from './logger.ts'
 import type {SessionBus} from './session-bus.ts'
 import type {RedisSessionStore} from './session-store-redis.ts'
-import {HEARTBEAT_TTL_MS, parseEventId} from './session-sharing.ts'
+import {HEARTBEAT_TTL_MS, parseEventId, STANDALONE_STREAM} from './session-sharing.ts'
 
-/** The SDK's name for the session's standalone (GET) stream; events not tied to a request go there. */
-export const STANDALONE_STREAM = '_GET_stream'
+export {STANDALONE_STREAM}
+
 const KEEPALIVE_MS = 15_000
 /** How long a stream keeps checking whether the replica of an unfinished request died. */
 const ORPHAN_WATCH_MS = 15_000
@@ -51,8 +52,7 @@ export async function serveSessionStream(req: IncomingMessage, res: ServerRespon
     const data = Object.keys(message).length === 0 ? '' : JSON.stringify(message)
     res.write(data ? `event: message\nid: ${eventId}\ndata: ${data}\n\n` : `id: ${eventId}\ndata: \n\n`)
   }
-  const stopListening = bus.listen(sessionId, (event) => {
-    if (event.kind !== 'event' || event.streamId !== streamId) return
+  const listening = bus.listenStream(sessionId, streamId, (event) => {
     if (replaying) buffered.push(event)
     else write(event.eventId, event.message)
   })
@@ -60,13 +60,15 @@ export async function serveSessionStream(req: IncomingMessage, res: ServerRespon
   let orphanTimer: NodeJS.Timeout | undefined
   const stop = () => {
     closed = true
-    stopListening()
+    listening.stop()
     clearInterval(keepalive)
     clearTimeout(orphanTimer)
   }
   res.once('close', stop)
   let missed: Array<{eventId: string; message: JSONRPCMessage}>
   try {
+    // Listening before reading: an event stored meanwhile (another replica's write may lag) is heard if not read.
+    await listening.ready()
     // The first event id of a new stream lets the client resume it on any replica.
     missed = lastEventId ? await bus.after(sessionId, lastEventId) : [{eventId: await bus.append(sessionId, streamId, {} as JSONRPCMessage), message: {} as JSONRPCMessage}]
   } catch (error) {
@@ -84,7 +86,7 @@ export async function serveSessionStream(req: IncomingMessage, res: ServerRespon
   const watchUntil = Date.now() + ORPHAN_WATCH_MS
   const watch = async () => {
     if (closed) return
-    const waiting = await reportOrphanedRequests(sessionId, streamId, options)
+    const waiting = await reportOrphanedRequests(sessionId, streamId, options, resumed ? lastSent : undefined)
     if (waiting && !closed && Date.now() < watchUntil) orphanTimer = setTimeout(() => void watch(), HEARTBEAT_TTL_MS / 3)
   }
   await watch()
@@ -95,12 +97,15 @@ export async function serveSessionStream(req: IncomingMessage, res: ServerRespon
  * claimed first, so exactly one replica reports it. Resolves whether some requests still run on
  * replicas that look alive.
  */
-export async function reportOrphanedRequests(sessionId: string, streamId: string, options: {bus: SessionBus; store: RedisSessionStore}): Promise<boolean> {
+export async function reportOrphanedRequests(sessionId: string, streamId: string, options: {bus: SessionBus; store: RedisSessionStore}, after?: string): Promise<boolean> {
   try {
     const {orphaned, waiting} = await options.store.claimOrphanedRequests(sessionId)
     for (const id of orphaned) {
       log.record('audit', {transport: 'http', result: 'failed', reason: 'replica_stopped', session: sessionId, request_id: id, reported_by: options.store.replicaId})
-      await options.bus.append(sessionId, streamId, {jsonrpc: '2.0', id, error: REPLICA_STOPPED_ERROR})
+      // On a stream the client resumed from `after`: an id above it, whatever the clocks of the
+      // replica that wrote the stream and of Redis (which may hold nothing of it yet).
+      const entryId = after === undefined ? undefined : (after = nextEntryIdAbove(after))
+      await options.bus.append(sessionId, streamId, {jsonrpc: '2.0', id, error: REPLICA_STOPPED_ERROR}, {entryId})
     }
     return waiting
   } catch (error) {

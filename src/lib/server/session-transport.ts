@@ -6,10 +6,10 @@ const SERVER_REQUEST_PREFIX = 'kmcp:'
 
 /** What the session layer learns from the traffic of one session. */
 export interface SessionTrafficHooks {
-  /** A client request arrived (it is now in flight). */
-  requestStarted?(id: RequestId, method: string, params: unknown): void
-  /** The response to a client request was sent (or the client cancelled it). */
-  requestEnded?(id: RequestId): void
+  /** A client request arrived (it is now in flight). A promise returned holds its delivery (and the messages after it) until it settles; it must not reject. */
+  requestStarted?(id: RequestId, method: string, params: unknown): Promise<void> | void
+  /** The response to a client request was handed to the transport (`answered`), or the client cancelled it, or sending the response failed. */
+  requestEnded?(id: RequestId, answered: boolean): void
   /** A client's answer to a server request sent by another server instance (another replica). */
   foreignResponse?(message: JSONRPCMessage, tag: string): void
 }
@@ -37,6 +37,8 @@ export class SessionTransport implements Transport {
   private readonly inner: Transport
   private readonly tag: string
   private readonly hooks: SessionTrafficHooks
+  /** Delivery held back by a requestStarted hook: later messages wait behind it, so the order stays. */
+  private held?: Promise<void>
 
   constructor(inner: Transport, tag: string, hooks: SessionTrafficHooks = {}) {
     this.inner = inner
@@ -74,7 +76,17 @@ export class SessionTransport implements Transport {
       await this.inner.send({...message, params: {...message.params, requestId: this.outgoingId(params.requestId)}}, options)
       return
     }
-    if ((isJSONRPCResultResponse(message) || isJSONRPCErrorResponse(message)) && message.id !== undefined) this.ended(message.id)
+    if ((isJSONRPCResultResponse(message) || isJSONRPCErrorResponse(message)) && message.id !== undefined && this.inFlight.delete(message.id)) {
+      const id = message.id
+      try {
+        await this.inner.send(message, options)
+      } catch (error) {
+        this.hooks.requestEnded?.(id, false)
+        throw error
+      }
+      this.hooks.requestEnded?.(id, true)
+      return
+    }
     await this.inner.send(message, options)
   }
 
@@ -92,19 +104,39 @@ export class SessionTransport implements Transport {
     return `${SERVER_REQUEST_PREFIX}${this.tag}:${String(id)}`
   }
 
-  private ended(id: RequestId): void {
+  private cancelled(id: RequestId): void {
     if (!this.inFlight.delete(id)) return
-    this.hooks.requestEnded?.(id)
+    this.hooks.requestEnded?.(id, false)
   }
 
   private receive(message: JSONRPCMessage, extra?: MessageExtraInfo): void {
+    let hold: Promise<void> | void = undefined
     if (isJSONRPCRequest(message)) {
       this.inFlight.set(message.id, message.method)
-      this.hooks.requestStarted?.(message.id, message.method, message.params)
-    } else if (isJSONRPCNotification(message) && message.method === 'notifications/cancelled') {
+      hold = this.hooks.requestStarted?.(message.id, message.method, message.params)
+    }
+    if (!hold && !this.held) {
+      this.dispatch(message, extra)
+      return
+    }
+    const held = Promise.all([this.held, hold]).then(() => {
+      try {
+        this.dispatch(message, extra)
+      } catch (error) {
+        this.onerror?.(error instanceof Error ? error : new Error(String(error)))
+      }
+    })
+    this.held = held
+    void held.finally(() => {
+      if (this.held === held) this.held = undefined
+    })
+  }
+
+  private dispatch(message: JSONRPCMessage, extra?: MessageExtraInfo): void {
+    if (isJSONRPCNotification(message) && message.method === 'notifications/cancelled') {
       // A cancelled request gets no response: it is no longer in flight.
       const id = (message.params as {requestId?: RequestId} | undefined)?.requestId
-      if (id !== undefined) this.ended(id)
+      if (id !== undefined) this.cancelled(id)
     } else if ((isJSONRPCResultResponse(message) || isJSONRPCErrorResponse(message)) && message.id !== undefined) {
       const tag = tagOfServerRequestId(message.id)
       if (tag !== undefined) {
