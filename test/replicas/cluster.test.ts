@@ -13,7 +13,7 @@ import {makeHealthyCluster} from '../support/operator.ts'
 import {haproxyMissing} from '../support/haproxy.ts'
 import {textOf, type HttpServerProcess} from '../support/mcp.ts'
 import {redisClusterMissing, startRedisCluster, type TestRedisCluster} from '../support/redis-cluster.ts'
-import {connectThroughBalancer, startLoadBalancer, startReplicas, type LoadBalancer} from './support.ts'
+import {backendName, connectThroughBalancer, startLoadBalancer, startReplicas, type LoadBalancer} from './support.ts'
 
 describe('replicas sharing sessions through a Redis Cluster, behind HAProxy', {skip: redisClusterMissing() ?? haproxyMissing()}, () => {
   let cluster: TestRedisCluster
@@ -62,6 +62,8 @@ describe('replicas sharing sessions through a Redis Cluster, behind HAProxy', {s
   test('a destructive call is confirmed through elicitation answered via the other replica', async () => {
     await makeHealthyCluster(ns, 'doomed', {instances: 1})
     const from = lb.served.length
+    lb.routeNext('tools/call', backendName(0))
+    lb.routeNext('response', backendName(1))
     const result = (await client.callTool({name: 'delete_postgres_cluster', arguments: {name: 'doomed', namespace: ns}})) as CallToolResult
     assert.notEqual(result.isError, true, textOf(result))
     assert.match(textOf(result), /confirmed by the human/)
@@ -75,6 +77,8 @@ describe('replicas sharing sessions through a Redis Cluster, behind HAProxy', {s
     await makeHealthyCluster(ns, 'watched', {instances: 1})
     const uri = `cnpg://${ns}/clusters/watched`
     const from = lb.served.length
+    lb.routeNext('resources/subscribe', backendName(0))
+    lb.routeNext('tools/call', backendName(1))
     await client.subscribeResource({uri})
     await new Promise((r) => setTimeout(r, 500))
     const changed = (await client.callTool({name: 'hibernate_postgres_cluster', arguments: {name: 'watched', namespace: ns, confirm: true}})) as CallToolResult

@@ -66,6 +66,8 @@ describe('replicas sharing sessions through Redis, behind HAProxy', {skip: hapro
   test('a destructive call is confirmed through elicitation answered via another replica', async () => {
     await makeHealthyCluster(ns, 'doomed', {instances: 1})
     const from = lb.served.length
+    lb.routeNext('tools/call', backendName(0))
+    lb.routeNext('response', backendName(1))
     const result = (await client.callTool({name: 'delete_postgres_cluster', arguments: {name: 'doomed', namespace: ns}})) as CallToolResult
     assert.notEqual(result.isError, true, textOf(result))
     assert.match(textOf(result), /confirmed by the human/)
@@ -92,8 +94,10 @@ describe('replicas sharing sessions through Redis, behind HAProxy', {skip: hapro
     await makeHealthyCluster(ns, 'watched', {instances: 1})
     const uri = `cnpg://${ns}/clusters/watched`
     const from = lb.served.length
+    lb.routeNext('resources/subscribe', backendName(0))
+    lb.routeNext('tools/call', backendName(1))
     await client.subscribeResource({uri})
-    // Give the watch a moment to start, then change the cluster with tool calls (round robin: other replicas).
+    // Give the watch a moment to start, then change the cluster through another replica.
     await new Promise((r) => setTimeout(r, 500))
     const changed = (await client.callTool({name: 'hibernate_postgres_cluster', arguments: {name: 'watched', namespace: ns, confirm: true}})) as CallToolResult
     assert.notEqual(changed.isError, true, textOf(changed))

@@ -3,7 +3,7 @@
 import {Client} from '@modelcontextprotocol/sdk/client/index.js'
 import {StreamableHTTPClientTransport} from '@modelcontextprotocol/sdk/client/streamableHttp.js'
 import {ElicitRequestSchema, ResourceUpdatedNotificationSchema} from '@modelcontextprotocol/sdk/types.js'
-import {BACKEND_HEADER, startHaproxy, type ServedRequest, type TestHaproxy} from '../support/haproxy.ts'
+import {BACKEND_HEADER, ROUTE_HEADER, startHaproxy, type ServedRequest, type TestHaproxy} from '../support/haproxy.ts'
 import {startHttpServer, type HttpServerProcess} from '../support/mcp.ts'
 
 /** One request that went through the load balancer, as the client saw it. */
@@ -31,6 +31,8 @@ export interface LoadBalancer {
   served: ServedThrough[]
   /** A fetch for the SDK's StreamableHTTPClientTransport that records into `served`. */
   fetch: typeof fetch
+  /** Sends the next POST carrying JSON-RPC `rpc` (a method, or "response") to `backend`, whatever round robin's turn. */
+  routeNext(rpc: string, backend: string): void
   stop(): Promise<void>
 }
 
@@ -38,18 +40,27 @@ export interface LoadBalancer {
 export async function startLoadBalancer(replicas: HttpServerProcess[], path = '/mcp'): Promise<LoadBalancer> {
   const haproxy = await startHaproxy(replicas.map((r, i) => ({name: backendName(i), port: Number(new URL(r.url).port)})))
   const served: ServedThrough[] = []
+  const routes: Array<{rpc: string; backend: string}> = []
   const recordingFetch = (async (input: string | URL | Request, init?: RequestInit) => {
+    const rpc = rpcOf(init?.body)
+    const route = routes.findIndex((r) => r.rpc === rpc)
+    if (route >= 0) {
+      const headers = new Headers(init?.headers)
+      headers.set(ROUTE_HEADER, routes.splice(route, 1)[0].backend)
+      init = {...init, headers}
+    }
     const response = await fetch(input, init)
     served.push({
       method: init?.method ?? 'GET',
-      rpc: rpcOf(init?.body),
+      rpc,
       backend: response.headers.get(BACKEND_HEADER) ?? '',
       replica: response.headers.get('x-kmcp-replica') ?? '',
       status: response.status,
     })
     return response
   }) as typeof fetch
-  return {url: `${haproxy.baseUrl}${path}`, haproxy, served, fetch: recordingFetch, stop: () => haproxy.stop()}
+  const routeNext = (rpc: string, backend: string) => void routes.push({rpc, backend})
+  return {url: `${haproxy.baseUrl}${path}`, haproxy, served, fetch: recordingFetch, routeNext, stop: () => haproxy.stop()}
 }
 
 /** HAProxy's name for the replica at `index` of the list given to startLoadBalancer. */

@@ -39,6 +39,13 @@ export interface TestHaproxy {
 
 /** Header each answer carries naming the backend that served it. */
 export const BACKEND_HEADER = 'x-kmcp-backend'
+/**
+ * A request carrying this header (a backend's name) goes to that backend instead of the next one in
+ * the rotation: tests that must see an effect cross replicas say which replica serves which request
+ * rather than count on round robin, whose turn any other request (a stream reconnecting, a health
+ * check taking a loaded replica out for a second) can shift.
+ */
+export const ROUTE_HEADER = 'x-kmcp-test-route'
 
 /** The haproxy executable, or undefined when the Debian package is not installed. */
 export function findHaproxy(): string | undefined {
@@ -91,6 +98,7 @@ function config(port: number, backends: Backend[]): string {
     'backend kmcp_replicas',
     '  balance roundrobin',
     '  http-response set-header X-Kmcp-Backend %s',
+    ...backends.map((b) => `  use-server ${b.name} if { req.hdr(${ROUTE_HEADER}) -m str ${b.name} }`),
     ...backends.map((b) => `  server ${b.name} ${b.host ?? '127.0.0.1'}:${b.port}`),
     '',
   ].join('\n')
