@@ -46,6 +46,32 @@ async function initialize(session: ReturnType<typeof startStdio>): Promise<void>
   session.send({jsonrpc: '2.0', method: 'notifications/initialized'})
 }
 
+/** Resolves once `condition` holds (checked every 10 ms), or fails after 10 s with `what`. */
+async function waitFor(condition: () => boolean, what: () => string): Promise<void> {
+  const deadline = Date.now() + 10_000
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(what())
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  }
+}
+
+/**
+ * SIGTERM while a tool call is surely in flight, whatever the machine's load does to timings: the
+ * call's API request is held at the proxy (so the call has reached the server and runs), the signal
+ * is sent, and the API server answers only once the server has logged that it drains, or never
+ * (`answer: false`). Resolves with the exit code and how long the process took to go.
+ */
+async function signalDuringCall(child: ChildProcess, stderr: () => string, held: ReturnType<TcpProxy['hold']>, answer: boolean): Promise<{code: number | null; ms: number}> {
+  const late = new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`the call did not reach the API server within 10 s; stderr:\n${stderr()}`)), 10_000).unref())
+  await Promise.race([held.arrived, late])
+  const exited = signalAndTime(child, 'SIGTERM')
+  if (answer) {
+    await waitFor(() => /SIGTERM received: draining/.test(stderr()), () => `the server did not log that it drains; stderr:\n${stderr()}`)
+    held.release()
+  }
+  return exited
+}
+
 /** Sends the signal and resolves with the exit code and how long the process took to go. */
 async function signalAndTime(child: ChildProcess, signal: NodeJS.Signals): Promise<{code: number | null; ms: number}> {
   const started = performance.now()
@@ -119,18 +145,17 @@ for (const runner of runners) {
       const session = startStdio(runner.command('serve', '--transport', 'stdio', '--kubeconfig', kubeconfig))
       await initialize(session)
       await stdioWarmUp(session)
-      proxy.delayMs = 300 // the next connection to the API server takes 0.3 s
+      const held = proxy.hold()
       try {
         session.send({jsonrpc: '2.0', id: 2, method: 'tools/call', params: {name: 'get_cluster_status', arguments: {name: 'slow-db', namespace}}})
-        await new Promise((resolve) => setTimeout(resolve, 100))
-        const {code, ms} = await signalAndTime(session.child, 'SIGTERM')
+        const {code, ms} = await signalDuringCall(session.child, session.stderr, held, true)
         const answer = await session.reply(2)
         assert.equal(answer.result?.isError, undefined, JSON.stringify(answer))
         assert.match(answer.result?.content[0].text ?? '', /slow-db/)
         assert.equal(code, 0, session.stderr())
         assert.ok(ms < EXIT_WITHIN_MS, `exited ${ms.toFixed(0)} ms after SIGTERM`)
       } finally {
-        proxy.delayMs = 0
+        held.release()
       }
     })
 
@@ -138,30 +163,29 @@ for (const runner of runners) {
       const session = startStdio(runner.command('serve', '--transport', 'stdio', '--kubeconfig', kubeconfig))
       await initialize(session)
       await stdioWarmUp(session)
-      proxy.delayMs = 5000
+      const held = proxy.hold()
       try {
         session.send({jsonrpc: '2.0', id: 2, method: 'tools/call', params: {name: 'get_cluster_status', arguments: {name: 'slow-db', namespace}}})
-        await new Promise((resolve) => setTimeout(resolve, 100))
-        const {code, ms} = await signalAndTime(session.child, 'SIGTERM')
+        const {code, ms} = await signalDuringCall(session.child, session.stderr, held, false)
         const answer = await session.reply(2)
         assert.match(answer.error?.message ?? '', /shutting down .* effect is unknown/)
         assert.match(session.stderr(), /1 request\(s\) still running .*tools\/call get_cluster_status/s)
         assert.equal(code, 0)
         assert.ok(ms < EXIT_WITHIN_MS, `exited ${ms.toFixed(0)} ms after SIGTERM`)
       } finally {
-        proxy.delayMs = 0
+        held.release()
       }
     })
 
     test('http: SIGTERM drains an in-flight tool call, then exits 0', {skip}, async () => {
       const server = await startHttpServer({kubeconfig, command: runner.command('serve', '--transport', 'http', '--host', '127.0.0.1', '--port', '0', '--kubeconfig', kubeconfig)})
+      let held: ReturnType<TcpProxy['hold']> | undefined
       try {
         const client = await connectHttp(server.url)
         await warmUp(() => callTool(client, 'list_postgres_clusters', {namespace}))
-        proxy.delayMs = 300
+        held = proxy.hold()
         const inFlight = callTool(client, 'get_cluster_status', {name: 'slow-db', namespace})
-        await new Promise((resolve) => setTimeout(resolve, 100))
-        const exited = signalAndTime(server.process, 'SIGTERM')
+        const exited = signalDuringCall(server.process, server.stderr, held, true)
         const result = await inFlight
         assert.equal(result.isError, undefined, textOf(result))
         assert.match(textOf(result), /slow-db/)
@@ -170,30 +194,30 @@ for (const runner of runners) {
         assert.ok(ms < EXIT_WITHIN_MS, `exited ${ms.toFixed(0)} ms after SIGTERM`)
         await client.close().catch(() => undefined)
       } finally {
-        proxy.delayMs = 0
+        held?.release()
         await server.stop('SIGKILL')
       }
     })
 
     test('http: a call still running after the drain time is answered with an error and logged; exit within 1 s', {skip}, async () => {
       const server = await startHttpServer({kubeconfig, command: runner.command('serve', '--transport', 'http', '--host', '127.0.0.1', '--port', '0', '--kubeconfig', kubeconfig)})
+      let held: ReturnType<TcpProxy['hold']> | undefined
       try {
         const client = await connectHttp(server.url)
         await warmUp(() => callTool(client, 'list_postgres_clusters', {namespace}))
-        proxy.delayMs = 5000
+        held = proxy.hold()
         const inFlight = callTool(client, 'get_cluster_status', {name: 'slow-db', namespace}).then(
           () => 'answered',
           (error: Error) => error.message,
         )
-        await new Promise((resolve) => setTimeout(resolve, 100))
-        const {code, ms} = await signalAndTime(server.process, 'SIGTERM')
+        const {code, ms} = await signalDuringCall(server.process, server.stderr, held, false)
         assert.match(await inFlight, /shutting down .* effect is unknown/)
         assert.match(server.stderr(), /1 request\(s\) still running after the drain time were stopped \(1 MCP request\(s\) answered with an error\)/)
         assert.equal(code, 0)
         assert.ok(ms < EXIT_WITHIN_MS, `exited ${ms.toFixed(0)} ms after SIGTERM`)
         await client.close().catch(() => undefined)
       } finally {
-        proxy.delayMs = 0
+        held?.release()
         await server.stop('SIGKILL')
       }
     })

@@ -13,6 +13,7 @@ import type {TestIdentityProvider} from '../support/oidc.ts'
 import {freePort} from '../support/redis.ts'
 import {Browser, cnpgNamespace, obtainTokens, startAuthStack, type AuthStack} from '../auth/helpers.ts'
 import {assertValidJunit, byPlugin, describeReport, jsonReport, junitCases, runKmcpTest, type CommandResult} from './helpers.ts'
+import {startResetProxy} from './reset-proxy.ts'
 
 let namespace: string
 const scratch = mkdtempSync(join(tmpdir(), 'kmcp-test-http-'))
@@ -85,6 +86,40 @@ describe('kmcp test over HTTP, authentication off (loopback)', () => {
       assert.match(byPlugin(report).get('token')!.message, message)
       assert.match(byPlugin(report).get('connect')!.message, /^depends on "token", which failed/)
       assertValidJunit(junit)
+    }
+  })
+
+  test('a connection reset before the answer: a read-only call is sent again and the run passes; no cancellation for answered requests', async () => {
+    const proxy = await startResetProxy(server.url, (body) => body.includes('"name":"get_cluster_status"'))
+    try {
+      const result = await runKmcpTest(['--url', proxy.url, '--namespace', namespace, '--suite', 'cnpg', '--json'])
+      const report = jsonReport(result)
+      assert.equal(proxy.resets, 1, 'the proxy reset a get_cluster_status call')
+      assert.equal(result.code, 0, describeReport(report))
+      // Every plugin's signal is aborted when it ends; only requests still running may be cancelled.
+      assert.equal(proxy.seen.get('notifications/cancelled'), undefined, JSON.stringify(Object.fromEntries(proxy.seen)))
+    } finally {
+      await proxy.close()
+    }
+  })
+
+  test('a connection reset before the answer of a call that changes things: that plugin fails with the reason, the run goes on', async () => {
+    const proxy = await startResetProxy(server.url, (body) => body.includes('"name":"create_postgres_role"'))
+    try {
+      const result = await runKmcpTest(['--url', proxy.url, '--namespace', namespace, '--suite', 'cnpg', '--json'])
+      const report = jsonReport(result)
+      const why = describeReport(report)
+      assert.equal(proxy.resets, 1, 'the proxy reset the create_postgres_role call')
+      assert.equal(result.code, 1, why)
+      const createRole = byPlugin(report).get('create_role')!
+      assert.equal(createRole.status, 'failed', why)
+      assert.match(createRole.message, /the connection was reset before the server answered \(ECONNRESET\); the server still answers, but this request may change things, so it was not sent again/)
+      assert.equal(report.summary.failed, 1, why)
+      assert.doesNotMatch(why, /no MCP connection/)
+      assert.equal(byPlugin(report).get('delete_cluster')?.status, 'passed', why)
+      assert.equal(byPlugin(report).get('cleanup')?.status, 'passed', why)
+    } finally {
+      await proxy.close()
     }
   })
 

@@ -12,6 +12,12 @@ export interface TcpProxy {
   port: number
   /** Milliseconds to hold each new connection before forwarding it. */
   delayMs: number
+  /**
+   * Holds every new connection (accepted, nothing forwarded) until release(); `arrived` resolves
+   * when the first one comes. Lets a test act while a request is known to be waiting on the API
+   * server, instead of guessing how long the request takes to get there.
+   */
+  hold(): {arrived: Promise<void>; release(): void}
   /** Closes the listener and every open connection: clients get "connection refused". */
   stop(): Promise<void>
   /** Listens again on the same port. */
@@ -21,9 +27,23 @@ export interface TcpProxy {
 export async function startTcpProxy(target: {host: string; port: number}, port = 0): Promise<TcpProxy> {
   const sockets = new Set<Socket>()
   let server: Server | undefined
+  /** While set: new connections wait for it, and the first one calls onHeld. */
+  let gate: {released: Promise<void>; onHeld?: () => void} | undefined
   const proxy: TcpProxy = {
     port,
     delayMs: 0,
+    hold() {
+      let release!: () => void
+      const released = new Promise<void>((resolve) => (release = resolve))
+      const arrived = new Promise<void>((resolve) => (gate = {released, onHeld: resolve}))
+      return {
+        arrived,
+        release: () => {
+          gate = undefined
+          release()
+        },
+      }
+    },
     async stop() {
       for (const socket of sockets) socket.destroy()
       sockets.clear()
@@ -40,7 +60,10 @@ export async function startTcpProxy(target: {host: string; port: number}, port =
         client.on('close', () => sockets.delete(client))
         client.on('error', () => client.destroy())
         client.pause()
-        setTimeout(() => {
+        const held = gate?.released ?? Promise.resolve()
+        gate?.onHeld?.()
+        void held.then(() => setTimeout(() => {
+          if (client.destroyed) return
           const upstream = connect(target.port, target.host)
           sockets.add(upstream)
           upstream.on('close', () => sockets.delete(upstream))
@@ -50,7 +73,7 @@ export async function startTcpProxy(target: {host: string; port: number}, port =
           client.pipe(upstream)
           upstream.pipe(client)
           client.resume()
-        }, proxy.delayMs)
+        }, proxy.delayMs))
       })
       server.listen(proxy.port, '127.0.0.1')
       await once(server, 'listening')

@@ -169,7 +169,12 @@ export async function serve(options: ServeOptions): Promise<void> {
   if (options.stateless && options.transport !== 'http') throw new ServeConfigError('--stateless applies to --transport http only (stdio is one session per process anyway).')
   const stopped = stopSignal()
   if (options.transport === 'stdio') {
-    await serveStdio(kube, stopped, DRAIN_MS, policy)
+    // Logged as over HTTP: the drain starts now (tests wait for this line to know it has).
+    const draining = stopped.then((signal) => {
+      log.info(`${signal} received: draining in-flight requests`)
+      return signal
+    })
+    await serveStdio(kube, draining, DRAIN_MS, policy)
     return
   }
   for (const origin of options.allowedOrigins ?? []) {

@@ -6,6 +6,7 @@ import {ElicitRequestSchema, type CallToolResult, type InitializeResult, type JS
 import pjson from '../../../package.json' with {type: 'json'}
 import {fail, pass, type TestPlugin, type TestSession} from './plugin.ts'
 import type {SessionHost} from './runner.ts'
+import {cancelOnlyRunningRequests, isRepeatableTool, RequestResetError, retryingFetch} from './http-connection.ts'
 
 /** The server under test: a command kmcp starts (stdio) or a running endpoint (HTTP). */
 export type ServerTarget =
@@ -39,6 +40,8 @@ export class McpSessionHost implements SessionHost {
   private lost?: string
   private stderrTail = ''
   private toolList?: Promise<Tool[]>
+  /** Tools that declare themselves read-only or idempotent (a reset call to them may be sent again). */
+  private readonly repeatableTools = new Set<string>()
   private readonly owned = new Set<string>()
   /** Bearer token for HTTP; set by the token plugin before the connection is made. */
   private token?: string
@@ -55,6 +58,7 @@ export class McpSessionHost implements SessionHost {
   /** Starts the server (stdio) or reaches it (HTTP) and performs initialize. */
   async connect(signal: AbortSignal): Promise<InitializeResult> {
     const client = new Client({name: 'kmcp-test', version: pjson.version}, {capabilities: {elicitation: {}}})
+    cancelOnlyRunningRequests(client)
     client.setRequestHandler(ElicitRequestSchema, async (request) => {
       // Only confirmations about objects this run created are accepted.
       const mentionsOwn = [...this.owned].some((name) => request.params.message.includes(name))
@@ -89,7 +93,7 @@ export class McpSessionHost implements SessionHost {
   private openTransport(): Transport {
     if (this.target.transport === 'http') {
       const headers: Record<string, string> = this.token ? {authorization: `Bearer ${this.token}`} : {}
-      this.http = new StreamableHTTPClientTransport(this.target.url, {requestInit: {headers}})
+      this.http = new StreamableHTTPClientTransport(this.target.url, {requestInit: {headers}, fetch: retryingFetch((name) => this.repeatableTools.has(name))})
       return this.http
     }
     const env: Record<string, string> = {}
@@ -129,6 +133,7 @@ export class McpSessionHost implements SessionHost {
         tools.push(...page.tools)
         cursor = page.nextCursor
       } while (cursor)
+      for (const tool of tools) if (isRepeatableTool(tool)) this.repeatableTools.add(tool.name)
       return tools
     })()
     // A failed or aborted listing is not cached: the next plugin asks again.
@@ -145,7 +150,7 @@ export class McpSessionHost implements SessionHost {
 
   /** Records network failures that mean the HTTP server is gone. */
   private noticeFailure(error: unknown): void {
-    if (this.transport !== 'http') return
+    if (this.transport !== 'http' || error instanceof RequestResetError) return
     const code = networkErrorCode(error)
     if (code) this.lost ??= `the server stopped answering (${code})`
   }
