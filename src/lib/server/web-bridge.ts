@@ -2,6 +2,8 @@ import type {IncomingMessage, ServerResponse} from 'node:http'
 
 /** Hop-by-hop and body headers that do not apply to a Request built without a body. */
 const NOT_COPIED = new Set(['host', 'connection', 'content-length', 'transfer-encoding', 'keep-alive', 'upgrade'])
+/** Hop-by-hop headers of a web Response that the node server decides itself. */
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade'])
 
 /**
  * A web-standard Request for a node request whose body was already read (the MCP transport then
@@ -31,7 +33,12 @@ export function syntheticPost(sessionId: string | undefined, body: unknown): Req
  */
 export async function sendWebResponse(response: Response, res: ServerResponse): Promise<void> {
   const headers: Record<string, string> = {}
-  response.headers.forEach((value, name) => (headers[name] = value))
+  // Connection management is this HTTP server's (it sends the Keep-Alive hint clients need to stop
+  // reusing a connection before the server closes it); the SDK's `connection: keep-alive` on SSE
+  // answers would suppress that hint.
+  response.headers.forEach((value, name) => {
+    if (!HOP_BY_HOP.has(name)) headers[name] = value
+  })
   res.writeHead(response.status, headers)
   if (!response.body) {
     res.end()
