@@ -3,8 +3,9 @@
 // create`. The identity provider (the in-process oidc-provider) listens on the machine's end of the
 // node's link, where pods reach it, over https with a certificate of a test CA: kmcp accepts only
 // https issuers off loopback, and the pods trust the CA the way a user with a company CA would, with
-// the chart's caBundle (a ConfigMap, NODE_EXTRA_CA_CERTS). Through the real port-forward
-// (pods/portforward via the kubelet) the test then:
+// the chart's caBundle (a ConfigMap, NODE_EXTRA_CA_CERTS). The public URL is https://127.0.0.1:<port>,
+// where the test ends TLS (certificate of the same CA) as an ingress would, and hands each connection
+// to the real port-forward (pods/portforward via the kubelet) of one pod. The test then:
 //  - is refused without a token (401 pointing at the resource metadata) and with tokens of another
 //    issuer (a Kubernetes service-account token) or another audience (kmcp's own key, another
 //    deployment's audience), each leaving an audit line in the pod's log (read through pods/log);
@@ -19,11 +20,11 @@ import assert from 'node:assert/strict'
 import {execFileSync} from 'node:child_process'
 import {randomBytes} from 'node:crypto'
 import {mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
-import {createServer, connect, type Server} from 'node:net'
+import {connect, type Socket} from 'node:net'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {after, describe, test} from 'node:test'
-import {getCACertificates, setDefaultCACertificates} from 'node:tls'
+import {createServer as createTlsServer, getCACertificates, setDefaultCACertificates, type Server} from 'node:tls'
 import {SignJWT, decodeJwt} from 'jose'
 import {cnpgNamespace, initializeWith, obtainTokens} from '../auth/helpers.ts'
 import {KUBERNETES_ISSUER, createServiceAccount, serviceAccountToken} from '../auth/machine-helpers.ts'
@@ -38,29 +39,44 @@ import {createKubeClient} from '../../src/lib/k8s/client.ts'
 import {forwardToPod, type PortForwardHandle} from '../../src/lib/testing/port-forward.ts'
 import {RELEASE, auditLines, importImages, installAndCheck, missingBinary, nodeValues, podLog, redisClaim, uninstallRelease} from './helm-release.ts'
 
-/** A test CA and a server certificate it signed for `ip` (the address pods dial). */
-function testCertificates(ip: string): {caPem: string; key: string; cert: string} {
+/** A test CA and a server certificate it signed for `ips` (the provider's address pods dial, and the test's own "ingress"). */
+function testCertificates(ips: string[]): {caPem: string; key: string; cert: string} {
   const dir = mkdtempSync(join(tmpdir(), 'kmcp-test-ca-'))
   const f = (name: string) => join(dir, name)
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes']
   execFileSync('openssl', ['req', '-x509', ...ec, '-keyout', f('ca.key'), '-out', f('ca.crt'), '-days', '1', '-subj', '/CN=kmcp test CA', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign'], {stdio: 'ignore'})
-  execFileSync('openssl', ['req', ...ec, '-keyout', f('idp.key'), '-out', f('idp.csr'), '-subj', `/CN=${ip}`], {stdio: 'ignore'})
-  writeFileSync(f('ext.cnf'), `subjectAltName=IP:${ip}\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n`)
+  execFileSync('openssl', ['req', ...ec, '-keyout', f('idp.key'), '-out', f('idp.csr'), '-subj', `/CN=${ips[0]}`], {stdio: 'ignore'})
+  writeFileSync(f('ext.cnf'), `subjectAltName=${ips.map((ip) => `IP:${ip}`).join(',')}\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n`)
   execFileSync('openssl', ['x509', '-req', '-in', f('idp.csr'), '-CA', f('ca.crt'), '-CAkey', f('ca.key'), '-CAcreateserial', '-days', '1', '-extfile', f('ext.cnf'), '-out', f('idp.crt')], {stdio: 'ignore'})
   return {caPem: readFileSync(f('ca.crt'), 'utf8'), key: readFileSync(f('idp.key'), 'utf8'), cert: readFileSync(f('idp.crt'), 'utf8')}
 }
 
-/** 127.0.0.1:<port> relayed to whichever port-forward is current: one public URL, either pod behind it. */
-async function switchableRelay(port: number): Promise<{server: Server; target(forward: PortForwardHandle): void}> {
+/**
+ * The public URL https://127.0.0.1:<port>: TLS ends here, as at an ingress, and each connection goes
+ * on to whichever port-forward is current, so either pod answers behind the same address. Switching
+ * closes the open connections (the client's keep-alive would otherwise stay with the old pod).
+ */
+async function switchableFront(port: number, certificate: {key: string; cert: string}): Promise<{server: Server; target(forward: PortForwardHandle): Promise<void>}> {
   let targetPort = 0
-  const server = createServer((socket) => {
+  const open = new Set<Socket>()
+  const server = createTlsServer(certificate, (socket) => {
     const upstream = connect(targetPort, '127.0.0.1')
+    open.add(socket)
+    socket.on('close', () => open.delete(socket))
     socket.pipe(upstream).pipe(socket)
     socket.on('error', () => upstream.destroy())
     upstream.on('error', () => socket.destroy())
   })
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve))
-  return {server, target: (forward) => (targetPort = Number(new URL(forward.origin).port))}
+  return {
+    server,
+    target: async (forward) => {
+      targetPort = Number(new URL(forward.origin).port)
+      await Promise.all([...open].map((socket) => new Promise((resolve) => socket.once('close', resolve).destroy())))
+      // Let the client see its pooled connections end before it sends the next request.
+      await new Promise((resolve) => setTimeout(resolve, 200))
+    },
+  }
 }
 
 /** One JSON-RPC message to the MCP endpoint; the answer is JSON or one SSE event. */
@@ -69,8 +85,10 @@ async function mcpPost(url: string, token: string, body: Record<string, unknown>
   if (session) headers['mcp-session-id'] = session
   const response = await fetch(url, {method: 'POST', headers, body: JSON.stringify({jsonrpc: '2.0', ...body})})
   const text = await response.text()
-  const data = text.split('\n').find((line) => line.startsWith('data: '))?.slice(6) ?? (text.trim().startsWith('{') ? text : undefined)
-  return {status: response.status, replica: response.headers.get('x-kmcp-replica'), session: response.headers.get('mcp-session-id'), message: data ? JSON.parse(data) : undefined}
+  // An SSE stream may carry a priming event (no data) and notifications before the answer: take the message with the request's id.
+  const messages = text.trim().startsWith('{') ? [JSON.parse(text)] : text.split('\n').filter((line) => line.startsWith('data: ') && line.length > 6).map((line) => JSON.parse(line.slice(6)) as Record<string, any>)
+  const message = messages.find((m) => m.id === body.id) ?? messages[0]
+  return {status: response.status, replica: response.headers.get('x-kmcp-replica'), session: response.headers.get('mcp-session-id'), message}
 }
 
 describe('kmcp helm install with authentication on the real node', {timeout: 600_000}, () => {
@@ -94,9 +112,9 @@ describe('kmcp helm install with authentication on the real node', {timeout: 600
     if (!node.hostIp) return t.skip('the real node did not report the machine end of its link (hostIp): an older global setup')
 
     // The provider where pods reach this machine, https with a test CA; this process trusts the CA too (the "browser").
-    const certificates = testCertificates(node.hostIp)
+    const certificates = testCertificates([node.hostIp, '127.0.0.1'])
     setDefaultCACertificates([...getCACertificates('default'), certificates.caPem])
-    const publicUrl = `http://127.0.0.1:${await freePort()}`
+    const publicUrl = `https://127.0.0.1:${await freePort()}`
     idp = await startIdentityProvider({kmcpCallbacks: [`${publicUrl}/auth/callback`], host: node.hostIp, tls: certificates})
     assert.match(idp.issuer, /^https:\/\/198\.18\./)
 
@@ -137,10 +155,10 @@ describe('kmcp helm install with authentication on the real node', {timeout: 600
     const toA = await forwardToPod(kube, namespace, podA, 4204)
     const toB = await forwardToPod(kube, namespace, podB, 4204)
     forwards.push(toA, toB)
-    const front = await switchableRelay(Number(new URL(publicUrl).port))
+    const front = await switchableFront(Number(new URL(publicUrl).port), certificates)
     relay = front.server
     const mcpUrl = `${publicUrl}/mcp`
-    front.target(toA)
+    await front.target(toA)
 
     // Refused without a token: the challenge names the resource metadata, which names kmcp as its authorization server.
     const bare = await initializeWith(mcpUrl, undefined)
@@ -153,6 +171,7 @@ describe('kmcp helm install with authentication on the real node', {timeout: 600
 
     // A user signs in: kmcp (pod A) sends the browser to the https provider and redeems the code there itself.
     const user = await obtainTokens(publicUrl)
+    assert.equal(idp.tokenRequests(), 1, 'the pod redeemed the code at the https provider')
     assert.equal((await initializeWith(mcpUrl, `Bearer ${user.access_token}`)).status, 200)
 
     // Tokens of another issuer, and kmcp-signed for another deployment's audience: refused.
@@ -178,14 +197,15 @@ describe('kmcp helm install with authentication on the real node', {timeout: 600
     const session = opened.session
     assert.ok(session, 'kmcp handed out a session id')
     assert.equal((await mcpPost(mcpUrl, user.access_token, {method: 'notifications/initialized'}, session)).status, 202)
-    front.target(toB)
-    const onB = await mcpPost(mcpUrl, user.access_token, {id: 2, method: 'tools/call', params: {name: 'list_postgres_clusters', arguments: {namespace: suiteNamespace}}}, session)
+    await front.target(toB)
+    // A dry run of a mutating tool: audited with the caller, so pod B's own log shows it served the session.
+    const onB = await mcpPost(mcpUrl, user.access_token, {id: 2, method: 'tools/call', params: {name: 'create_postgres_cluster', arguments: {name: 'on-pod-b', namespace: suiteNamespace, dry_run: true}}}, session)
     assert.equal(onB.status, 200, JSON.stringify(onB.message))
-    assert.equal(onB.message?.result?.isError, undefined, JSON.stringify(onB.message))
-    front.target(toA)
+    assert.notEqual(onB.message?.result?.isError, true, JSON.stringify(onB.message))
+    await front.target(toA)
     const backOnA = await mcpPost(mcpUrl, user.access_token, {id: 3, method: 'tools/list'}, session)
     assert.equal(backOnA.status, 200)
-    assert.ok((backOnA.message?.result?.tools ?? []).some((tool: {name: string}) => tool.name === 'list_postgres_clusters'))
+    assert.ok((backOnA.message?.result?.tools ?? []).some((tool: {name: string}) => tool.name === 'create_postgres_cluster'), JSON.stringify(backOnA.message).slice(0, 2000))
     assert.ok(opened.replica?.startsWith(`${podA}-`), `replica ${opened.replica} is pod ${podA}`)
     assert.ok(onB.replica?.startsWith(`${podB}-`), `replica ${onB.replica} is pod ${podB}`)
     assert.equal(backOnA.replica, opened.replica)
@@ -204,12 +224,13 @@ describe('kmcp helm install with authentication on the real node', {timeout: 600
     const logB = await podLog(namespace, podB)
     const audit = [...auditLines(logA), ...auditLines(logB)]
     const show = () => audit.map((a) => JSON.stringify(a)).join('\n').slice(-6000)
+    assert.match(logA + logB, /user signed in.*"subject":"oidc:alice"/, 'the sign-in went through a pod')
     const refused = audit.filter((a) => a.event === 'mcp_unauthorized')
     assert.ok(refused.some((a) => a.reason === 'no_token'), `no token refused:\n${show()}`)
     assert.ok(refused.some((a) => a.reason === 'invalid_token' && /alg|signature|key/i.test(String(a.detail))), `the service-account token refused:\n${show()}`)
     assert.ok(refused.some((a) => a.reason === 'invalid_token' && /"aud"/.test(String(a.detail))), `the token for another audience refused:\n${show()}`)
     for (const line of refused) assert.doesNotMatch(JSON.stringify(line), /eyJ/, 'no token in an audit line')
-    assert.ok(auditLines(logB).some((a) => a.tool === 'list_postgres_clusters' && String(a.subject ?? '').includes('alice')), `pod B served the user's call:\n${logB.slice(-3000)}`)
+    assert.ok(auditLines(logB).some((a) => a.tool === 'create_postgres_cluster' && String(a.target).includes('on-pod-b') && a.dry_run === true && String(a.subject ?? '').includes('alice')), `pod B served the user's call:\n${logB.slice(-3000)}`)
     assert.ok(audit.some((a) => a.event === 'machine_token' && a.subject === 'ci-kmcp'), `the workload's token exchange:\n${show()}`)
     assert.ok(audit.some((a) => a.subject === 'ci-kmcp' && a.tool === 'create_postgres_cluster'), `the suite's calls as the workload:\n${show()}`)
 
