@@ -26,18 +26,17 @@ import {join} from 'node:path'
 import {after, describe, test} from 'node:test'
 import {createServer as createTlsServer, getCACertificates, setDefaultCACertificates, type Server} from 'node:tls'
 import {SignJWT, decodeJwt} from 'jose'
-import {cnpgNamespace, initializeWith, obtainTokens} from '../auth/helpers.ts'
+import {initializeWith, obtainTokens} from '../auth/helpers.ts'
 import {KUBERNETES_ISSUER, createServiceAccount, serviceAccountToken} from '../auth/machine-helpers.ts'
 import {runKmcp} from '../chart/helpers.ts'
 import {byPlugin, describeReport, jsonReport, runKmcpTest} from '../runner/helpers.ts'
-import {createNamespace, deleteNamespace, expectStatus, harness, kubeRequest} from '../support/kube.ts'
+import {deleteNamespace, expectStatus, harness, kubeRequest} from '../support/kube.ts'
 import {startIdentityProvider, type TestIdentityProvider} from '../support/oidc.ts'
-import {realNode, skipUnlessRealNode} from '../support/real-node.ts'
 import {freePort} from '../support/redis.ts'
 import {signingKeyFrom} from '../../src/lib/auth/config.ts'
 import {createKubeClient} from '../../src/lib/k8s/client.ts'
 import {forwardToPod, type PortForwardHandle} from '../../src/lib/testing/port-forward.ts'
-import {RELEASE, auditLines, importImages, installAndCheck, missingBinary, nodeValues, podLog, redisClaim, uninstallRelease} from './helm-release.ts'
+import {RELEASE, auditLines, chartNode, installAndCheck, nodeValues, podLog, prepareRelease, uninstallRelease} from './helm-release.ts'
 
 /** A test CA and a server certificate it signed for `ips` (the provider's address pods dial, and the test's own "ingress"). */
 function testCertificates(ips: string[]): {caPem: string; key: string; cert: string} {
@@ -104,11 +103,8 @@ describe('kmcp helm install with authentication on the real node', {timeout: 600
   })
 
   test('two authenticated kmcp pods: refusals audited, a user signs in through the https provider, one session on both pods, kmcp test --service with a workload token', {timeout: 600_000}, async (t) => {
-    if (!skipUnlessRealNode(t)) return
-    const node = realNode()
-    if (!node.available) return
-    const missing = missingBinary()
-    if (missing) return t.skip(missing)
+    const node = chartNode(t)
+    if (!node) return
     if (!node.hostIp) return t.skip('the real node did not report the machine end of its link (hostIp): an older global setup')
 
     // The provider where pods reach this machine, https with a test CA; this process trusts the CA too (the "browser").
@@ -118,12 +114,7 @@ describe('kmcp helm install with authentication on the real node', {timeout: 600
     idp = await startIdentityProvider({kmcpCallbacks: [`${publicUrl}/auth/callback`], host: node.hostIp, tls: certificates})
     assert.match(idp.issuer, /^https:\/\/198\.18\./)
 
-    const images = await importImages(node)
-    const namespace = await createNamespace('helm-auth')
-    namespaces.push(namespace)
-    const suiteNamespace = await cnpgNamespace('helm-auth-suite')
-    namespaces.push(suiteNamespace)
-    const claim = await redisClaim(namespace, node)
+    const {images, namespace, suiteNamespace, claim} = await prepareRelease(node, 'helm-auth', namespaces)
     const admin = harness().kubeconfigFor('admin')
 
     // The user's own steps (docs/deploy.md): the company CA in a ConfigMap, the Secrets by `kmcp secrets create`.

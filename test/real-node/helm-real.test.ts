@@ -10,11 +10,9 @@
 // both share their set-up through helm-release.ts.
 import assert from 'node:assert/strict'
 import {after, describe, test} from 'node:test'
-import {cnpgNamespace} from '../auth/helpers.ts'
 import {byPlugin, describeReport, jsonReport, runKmcpTest} from '../runner/helpers.ts'
-import {createNamespace, deleteNamespace, harness} from '../support/kube.ts'
-import {realNode, skipUnlessRealNode} from '../support/real-node.ts'
-import {RELEASE, importImages, installAndCheck, missingBinary, nodeValues, podLog, redisClaim, uninstallRelease} from './helm-release.ts'
+import {deleteNamespace, harness} from '../support/kube.ts'
+import {RELEASE, chartNode, installAndCheck, nodeValues, podLog, prepareRelease, uninstallRelease} from './helm-release.ts'
 
 describe('kmcp helm install on the real node', {timeout: 600_000}, () => {
   const namespaces: string[] = []
@@ -23,17 +21,9 @@ describe('kmcp helm install on the real node', {timeout: 600_000}, () => {
   })
 
   test('two real kmcp pods and the bundled Redis roll out, and kmcp test --service passes through a port-forward to them', {timeout: 600_000}, async (t) => {
-    if (!skipUnlessRealNode(t)) return
-    const node = realNode()
-    if (!node.available) return
-    const missing = missingBinary()
-    if (missing) return t.skip(missing)
-    const images = await importImages(node)
-    const namespace = await createNamespace('helm-real')
-    namespaces.push(namespace)
-    const suiteNamespace = await cnpgNamespace('helm-real-suite')
-    namespaces.push(suiteNamespace)
-    const claim = await redisClaim(namespace, node)
+    const node = chartNode(t)
+    if (!node) return
+    const {images, namespace, suiteNamespace, claim} = await prepareRelease(node, 'helm-real', namespaces)
 
     const {servers} = await installAndCheck({namespace, images, values: {...nodeValues(images, claim, [suiteNamespace]), oidc: {enabled: false}}})
 

@@ -7,12 +7,14 @@ import {execFile} from 'node:child_process'
 import {chownSync, existsSync, mkdtempSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
+import type {TestContext} from 'node:test'
 import {promisify} from 'node:util'
 import YAML from 'yaml'
+import {cnpgNamespace} from '../auth/helpers.ts'
 import {helmPath, runKmcp, type RunResult} from '../chart/helpers.ts'
 import {REPO_ROOT} from '../support/mcp.ts'
-import {expectStatus, harness, kubeRequest, waitFor} from '../support/kube.ts'
-import type {RealNodeInfo} from '../support/real-node.ts'
+import {createNamespace, expectStatus, harness, kubeRequest, waitFor} from '../support/kube.ts'
+import {realNode, skipUnlessRealNode, type RealNodeInfo} from '../support/real-node.ts'
 
 const run = promisify(execFile)
 export const RELEASE = 'kmcp'
@@ -34,9 +36,29 @@ export interface ReleasePod {
   status?: {conditions?: Array<{type: string; status: string}>; containerStatuses?: Array<{image: string; restartCount: number}>}
 }
 
-/** Why the chart cannot run on the node from this checkout, or undefined. */
-export function missingBinary(): string | undefined {
-  return existsSync(join(REPO_ROOT, 'dist', 'kmcp')) ? undefined : 'dist/kmcp is not built: run the tests with "npm test" (it builds the single executable)'
+/** The real node when the chart can run on it from this checkout; otherwise skips `t` with the reason. */
+export function chartNode(t: TestContext): RealNodeInfo | undefined {
+  if (!skipUnlessRealNode(t)) return undefined
+  const node = realNode()
+  if (!node.available) return undefined
+  if (!existsSync(join(REPO_ROOT, 'dist', 'kmcp'))) {
+    t.skip('dist/kmcp is not built: run the tests with "npm test" (it builds the single executable)')
+    return undefined
+  }
+  return node
+}
+
+/**
+ * The images imported, a release namespace holding the Redis claim, and a namespace for the cnpg
+ * suite's objects; both namespaces are added to `cleanup`.
+ */
+export async function prepareRelease(node: RealNodeInfo, prefix: string, cleanup: string[]): Promise<{images: ReleaseImages; namespace: string; suiteNamespace: string; claim: string}> {
+  const images = await importImages(node)
+  const namespace = await createNamespace(prefix)
+  cleanup.push(namespace)
+  const suiteNamespace = await cnpgNamespace(`${prefix}-suite`)
+  cleanup.push(suiteNamespace)
+  return {images, namespace, suiteNamespace, claim: await redisClaim(namespace, node)}
 }
 
 /** Builds (cached) and imports the kmcp and Redis images into the node's containerd. */
