@@ -115,6 +115,9 @@ copied into files/contract.json by scripts/gen-chart.ts).
 {{- if and $many (not (include "kmcp.redisOn" .)) (not .Values.mcp.stateless) }}
 {{- fail "more than one kmcp replica (replicaCount > 1 or autoscaling.enabled) needs Redis, where the replicas share sessions and OAuth state: set redis.enabled=true or redis.url, or mcp.stateless=true, or replicaCount=1" }}
 {{- end }}
+{{- if and .Values.caBundle.configMapName .Values.caBundle.secretName }}
+{{- fail "caBundle.configMapName and caBundle.secretName both name the extra certificate authorities: set one of them" }}
+{{- end }}
 {{- if and .Values.impersonation.enabled (not .Values.oidc.enabled) }}
 {{- fail "impersonation.enabled needs oidc.enabled: without sign-in there is no user to impersonate" }}
 {{- end }}
@@ -166,4 +169,9 @@ Server modes (docs/safety.md) as the environment of kmcp serve, so they apply wi
 - name: KMCP_NAMESPACES
   value: {{ join "," . | quote }}
 {{- end }}
+{{- end }}
+
+{{/* Whether extra certificate authorities are mounted (caBundle.configMapName or caBundle.secretName). */}}
+{{- define "kmcp.caBundleOn" -}}
+{{- if or .Values.caBundle.configMapName .Values.caBundle.secretName }}true{{- end }}
 {{- end }}

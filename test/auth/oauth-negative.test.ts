@@ -64,7 +64,15 @@ describe('access tokens presented to /mcp', () => {
     return new SignJWT(claims).setProtectedHeader({alg: 'HS256', typ: 'at+jwt', kid: kid(), ...header}).sign(key())
   }
 
+  /** kmcp's audit lines for refused MCP requests so far. */
+  const refusals = () =>
+    kmcp
+      .stderr()
+      .split('\n')
+      .filter((line) => line.includes('"kind":"audit"') && line.includes('"event":"mcp_unauthorized"'))
+
   async function expect401(token: string | undefined, what: string): Promise<void> {
+    const audited = refusals().length
     await storesNothing(async () => {
       const response = await initializeWith(mcpUrl, token === undefined ? undefined : `Bearer ${token}`)
       assert.equal(response.status, 401, what)
@@ -72,6 +80,12 @@ describe('access tokens presented to /mcp', () => {
       assert.match(challenge, /resource_metadata="/, what)
       if (token !== undefined) assert.match(challenge, /error="invalid_token"/, what)
     })
+    // Every refusal leaves one audit line with its reason, never the token.
+    await waitUntil(() => refusals().length > audited, `an audit line for: ${what}`)
+    const line = JSON.parse(refusals().at(-1)!) as Record<string, unknown>
+    assert.equal(line.result, 'refused', what)
+    assert.equal(line.reason, token === undefined ? 'no_token' : 'invalid_token', what)
+    if (token !== undefined) assert.ok(!JSON.stringify(line).includes(token.split('.')[1] ?? token), `${what}: the token is not logged`)
   }
 
   test('control: the real token and an identical re-signed one are accepted', async () => {

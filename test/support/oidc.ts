@@ -3,6 +3,7 @@
 // by an automatic approval for the user the test chose, so a fetch-based "browser" can walk the
 // whole redirect chain.
 import {createServer, type IncomingMessage, type Server, type ServerResponse} from 'node:http'
+import {createServer as createTlsServer} from 'node:https'
 import type {AddressInfo} from 'node:net'
 import {exportJWK, generateKeyPair, type JWK} from 'jose'
 import Provider from 'oidc-provider'
@@ -28,7 +29,7 @@ export const TEST_USERS: Record<string, TestUser> = {
 }
 
 export interface TestIdentityProvider {
-  /** The issuer, e.g. http://127.0.0.1:PORT (no trailing slash). */
+  /** The issuer, e.g. http://127.0.0.1:PORT (https://HOST:PORT with `tls`; no trailing slash). */
   issuer: string
   /** The client kmcp uses upstream. */
   clientId: string
@@ -46,15 +47,18 @@ export interface TestIdentityProvider {
 
 /**
  * Starts the provider. `kmcpCallback` is kmcp's fixed redirect URI (PUBLIC_URL/auth/callback);
- * `accessTokenTtl` is short in tests that exercise the transparent upstream refresh.
+ * `accessTokenTtl` is short in tests that exercise the transparent upstream refresh. By default it
+ * listens on http://127.0.0.1; `host` and `tls` (a PEM key and certificate for that host) make it
+ * an https issuer other network namespaces reach, e.g. kmcp pods on the real node.
  */
-export async function startIdentityProvider(options: {kmcpCallbacks: string[]; accessTokenTtl?: number}): Promise<TestIdentityProvider> {
+export async function startIdentityProvider(options: {kmcpCallbacks: string[]; accessTokenTtl?: number; host?: string; tls?: {key: string; cert: string}}): Promise<TestIdentityProvider> {
   const {privateKey, publicKey} = await generateKeyPair('RS256', {extractable: true})
   const privateJwk = {...(await exportJWK(privateKey)), kid: 'test-rs256', alg: 'RS256', use: 'sig'}
   const publicJwk = {...(await exportJWK(publicKey)), kid: 'test-rs256', alg: 'RS256', use: 'sig'}
-  const server: Server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  const server: Server = options.tls ? createTlsServer({key: options.tls.key, cert: options.tls.cert}) : createServer()
+  const host = options.host ?? '127.0.0.1'
+  await new Promise<void>((resolve) => server.listen(0, host, resolve))
+  const issuer = `${options.tls ? 'https' : 'http'}://${host}:${(server.address() as AddressInfo).port}`
   const clientId = 'kmcp-upstream'
   const clientSecret = 'upstream-client-secret-for-tests-0123456789'
   const audience = 'https://kmcp.test/api'

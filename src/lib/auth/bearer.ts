@@ -33,7 +33,7 @@ export class BearerAuthenticator {
 
   async authenticate(req: IncomingMessage, res: ServerResponse): Promise<{authInfo: AuthInfo; identity: CallerIdentity} | undefined> {
     const ctx = this.ctx
-    const refuse = async (status: 401, error?: {code: string; description: string}): Promise<undefined> => {
+    const refuse = async (status: 401, error?: {code: string; description: string}, detail?: string): Promise<undefined> => {
       // Requests without a valid token are counted per address (rate_limits.mcp_unauthenticated_per_ip).
       const address = ctx.clientAddress(req)
       const limited = await ctx.rateLimiter.hitAddress('mcp_unauthenticated_per_ip', address, {route: 'mcp', client_address: address}).catch(() => undefined)
@@ -41,6 +41,8 @@ export class BearerAuthenticator {
         sendJson(res, 429, {error: 'temporarily_unavailable', error_description: `too many requests without a valid token (rate_limits.mcp_unauthenticated_per_ip); try again in ${limited.retryAfterSeconds} s`}, {...CORS, 'retry-after': String(limited.retryAfterSeconds)})
         return undefined
       }
+      // Who knocked without a usable token, and why it was refused (never the token itself).
+      log.record('audit', {event: 'mcp_unauthorized', transport: 'http', result: 'refused', reason: error?.code ?? 'no_token', ...(detail ? {detail} : {}), client_address: address})
       return challenge(ctx, res, status, error)
     }
     const header = req.headers.authorization
@@ -50,8 +52,9 @@ export class BearerAuthenticator {
     let claims
     try {
       claims = await ctx.issuer.verify(token)
-    } catch {
-      return refuse(401, {code: 'invalid_token', description: 'the access token is invalid or expired'})
+    } catch (error) {
+      // jose's messages name the failed check ("unexpected \"aud\" claim value"), never a claim's value.
+      return refuse(401, {code: 'invalid_token', description: 'the access token is invalid or expired'}, (error as Error).message.slice(0, 200))
     }
     let grant: Grant | undefined
     try {
@@ -63,7 +66,7 @@ export class BearerAuthenticator {
       sendJson(res, 503, {error: 'temporarily_unavailable', error_description: 'kmcp cannot reach its token storage; try again shortly'}, {'retry-after': '5'})
       return undefined
     }
-    if (!grant) return refuse(401, {code: 'invalid_token', description: 'the sign-in behind this token has ended or was revoked; sign in again'})
+    if (!grant) return refuse(401, {code: 'invalid_token', description: 'the sign-in behind this token has ended or was revoked; sign in again'}, 'sign-in ended or revoked')
     const scopes = claims.scope.split(' ').filter(Boolean)
     const missing = ctx.config.mcpScopes.filter((s) => !scopes.includes(s))
     if (missing.length > 0) return challenge(ctx, res, 403, {code: 'insufficient_scope', description: `this request needs the scopes ${ctx.config.mcpScopes.join(' ')}`})
