@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict'
 // Shared pieces of the OAuth tests: the configuration files kmcp reads, an OAuthClientProvider for
 // the SDK's own client, and a minimal "browser" (fetch + cookie jar) that walks the redirects of
 // a sign-in the way a user's browser would.
@@ -304,4 +305,22 @@ export async function signInAndConnect(mcpUrl: string, provider: MemoryOAuthClie
   const connected = new Client({name: 'kmcp-oauth-test', version: '1.0.0'})
   await connected.connect(transport)
   return connected
+}
+
+/** Polls `check` every 200 ms until it holds; fails the test after 10 s naming `what`. */
+export async function waitUntil(check: () => Promise<boolean> | boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 10_000
+  while (!(await check())) {
+    if (Date.now() > deadline) assert.fail(`timed out waiting: ${what}`)
+    await new Promise((r) => setTimeout(r, 200))
+  }
+}
+
+/** Runs `action` and checks that no key was added to Redis meanwhile. */
+export async function storesNothing(redis: TestRedis, action: () => Promise<void>): Promise<void> {
+  const before = new Set(await redis.keys())
+  await action()
+  // Rate-limit counters count every request, refused or not; they are not OAuth state.
+  const added = (await redis.keys()).filter((k) => !before.has(k) && !k.startsWith('mcp:ratelimit:'))
+  assert.deepEqual(added, [], 'nothing may be stored for a refused request')
 }
