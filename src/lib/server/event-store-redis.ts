@@ -1,17 +1,15 @@
 import type {EventStore} from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js'
 import {isJSONRPCErrorResponse, isJSONRPCResultResponse, type JSONRPCMessage} from '@modelcontextprotocol/sdk/types.js'
-import {log} from './logger.ts'
+import {throttledWarning} from './logger.ts'
 import type {SessionBus} from './session-bus.ts'
 import {parseEventId, STANDALONE_STREAM} from './session-sharing.ts'
 
-let lastFailureLog = 0
+// During an outage every event fails: one line per 10 s says enough.
+const warnFailure = throttledWarning()
 
 function noteFailure(error: unknown): void {
   // The message still goes out on the open stream; only resuming it later is impossible.
-  // One line per 10 s at most: during an outage every event fails.
-  if (Date.now() - lastFailureLog < 10_000) return
-  lastFailureLog = Date.now()
-  log.warn('event store: could not store an SSE event in redis', {error: error instanceof Error ? error.message : String(error)})
+  warnFailure('event store: could not store an SSE event in redis', {error: error instanceof Error ? error.message : String(error)})
 }
 
 let lastMs = 0

@@ -6,7 +6,7 @@ import {hasUnexpectedBody} from './body.ts'
 import {ListenError} from './errors.ts'
 import {HostGuard} from './host-guard.ts'
 import {sendJson, sendJsonRpcError} from './json-reply.ts'
-import {log} from './logger.ts'
+import {log, throttledWarning} from './logger.ts'
 import {McpEndpoint} from './mcp-endpoint.ts'
 import {StatelessMcpEndpoint} from './stateless-endpoint.ts'
 import {type ReadinessCheck, runReadinessChecks} from './readiness.ts'
@@ -96,7 +96,8 @@ export async function serveHttp(options: HttpServeOptions): Promise<RunningHttpS
     : new McpEndpoint({kube: options.kube, auth: options.auth, anonymousIdentity: options.anonymousIdentity, limits, policy: options.policy, scopeGroups: options.scopeGroups, shared})
   let inFlight = 0
   let draining = false
-  let lastRefusalLog = 0
+  // A flood must not flood the log: one line per 10 s.
+  const warnRefused = throttledWarning()
   const readinessChecks: ReadinessCheck[] = [
     {
       name: 'kubernetes',
@@ -134,11 +135,7 @@ export async function serveHttp(options: HttpServeOptions): Promise<RunningHttpS
     if (!probe) {
       const refusal = hostGuard.check(req, !url.pathname.includes('/.well-known/'))
       if (refusal) {
-        // One line per 10 s at most: a flood must not flood the log.
-        if (Date.now() - lastRefusalLog > 10_000) {
-          lastRefusalLog = Date.now()
-          log.warn('request refused: Host or Origin not allowed (DNS rebinding protection)', {host: String(req.headers.host ?? '').slice(0, 100), origin: req.headers.origin?.slice(0, 100), path: url.pathname.slice(0, 100)})
-        }
+        warnRefused('request refused: Host or Origin not allowed (DNS rebinding protection)', {host: String(req.headers.host ?? '').slice(0, 100), origin: req.headers.origin?.slice(0, 100), path: url.pathname.slice(0, 100)})
         sendJsonRpcError(res, 403, -32000, refusal)
         return
       }

@@ -2,7 +2,7 @@ import {WebStandardStreamableHTTPServerTransport} from '@modelcontextprotocol/sd
 import type {McpServer} from '@modelcontextprotocol/sdk/server/mcp.js'
 import type {RequestId} from '@modelcontextprotocol/sdk/types.js'
 import type {ToolEnvironment} from '../tools/registry.ts'
-import {log} from './logger.ts'
+import {log, throttledWarning} from './logger.ts'
 import {createMcpServer} from './mcp-server.ts'
 import {RedisEventStore} from './event-store-redis.ts'
 import type {SessionBus} from './session-bus.ts'
@@ -26,6 +26,26 @@ export interface LiveSession {
 }
 
 let instances = 0
+
+/**
+ * How long a tool call waits for Redis to record it before it runs unrecorded: a Redis that accepts
+ * connections but does not answer must not hang every tool call (the record only lets another
+ * replica report the call should this one die).
+ */
+const RECORD_WAIT_MS = 10_000
+const warnUnrecorded = throttledWarning()
+
+/** `recorded`, or after `ms` a warning and a settled promise, whichever comes first. */
+function recordedWithin(recorded: Promise<void>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const late = new Promise<void>((resolve) => {
+    timer = setTimeout(() => {
+      warnUnrecorded(`session store: a tool call was not recorded in redis within ${ms / 1000} s; it runs without being reported should this replica stop`)
+      resolve()
+    }, ms)
+  })
+  return Promise.race([recorded, late]).finally(() => clearTimeout(timer))
+}
 
 function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error)
@@ -64,14 +84,14 @@ export function createLiveSession(options: {
       // One round trip records the request and says whether requests run elsewhere (some may be left by a replica that died).
       const recorded = shared.store.requestStarted(sessionId, id).then(
         (elsewhere) => void (elsewhere > 0 && reportOrphanedRequests(sessionId, STANDALONE_STREAM, shared)),
-        (error: unknown) => log.debug('session store: could not record a request', {error: describe(error)}),
+        (error: unknown) => warnUnrecorded('session store: could not record a request in redis; it runs without being reported should this replica stop', {error: describe(error)}),
       )
       const p = params as {level?: string; uri?: string} | undefined
       if (method === 'logging/setLevel' && p?.level) remember(() => shared.store.setLogLevel(sessionId, p.level!), 'the log level')
       if (method === 'resources/subscribe' && p?.uri) remember(() => shared.store.setSubscription(sessionId, p.uri!, true), 'a subscription')
       if (method === 'resources/unsubscribe' && p?.uri) remember(() => shared.store.setSubscription(sessionId, p.uri!, false), 'a subscription')
       // A tool runs only once its call is recorded: should this replica die, another one reports the call.
-      return method === 'tools/call' ? recorded : undefined
+      return method === 'tools/call' ? recordedWithin(recorded, RECORD_WAIT_MS) : undefined
     },
     requestEnded: (id: RequestId, answered: boolean) => {
       // An answer stored as an SSE event ends the request in the same round trip (RedisEventStore).

@@ -53,3 +53,16 @@ export const log: Logger = {
     process.stderr.write(JSON.stringify({time: new Date().toISOString(), kind, ...redact(fields)}) + '\n')
   },
 }
+
+/**
+ * A warning written at most once per `intervalMs` (the first at once): for conditions that repeat
+ * with every request during an outage or a flood, where one line says enough.
+ */
+export function throttledWarning(intervalMs = 10_000): (message: string, fields?: Record<string, unknown>) => void {
+  let last = -Infinity
+  return (message, fields) => {
+    if (Date.now() - last < intervalMs) return
+    last = Date.now()
+    log.warn(message, fields)
+  }
+}
