@@ -9,6 +9,7 @@ import {dirname, resolve} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import pjson from '../package.json' with {type: 'json'}
 import {helpKey, helpRequests, mayBeWsl} from '../src/lib/cli/help-requests.ts'
+import {mapWithConcurrency} from '../src/lib/util/concurrency.ts'
 
 declare const Bun: {
   build(options: Record<string, unknown>): Promise<{success: boolean; logs: unknown[]; outputs: Array<{path: string}>}>
@@ -71,8 +72,13 @@ export interface CliRun {
  * oclif's user agent) and the executable is that bun.
  */
 export function runSourcesUnderBun(argv: readonly string[], env: Record<string, string> = {}): Promise<CliRun> {
+  return captureRun(existsSync(BUN) ? BUN : process.execPath, [resolve(ROOT, 'src/main.ts'), ...argv], env)
+}
+
+/** Runs `command` in the repository with exactly `env`, and returns its exit status and output. */
+export function captureRun(command: string, args: readonly string[], env: Record<string, string> = {}): Promise<CliRun> {
   return new Promise((done, fail) => {
-    const child = spawn(existsSync(BUN) ? BUN : process.execPath, [resolve(ROOT, 'src/main.ts'), ...argv], {cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe']})
+    const child = spawn(command, args, {cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe']})
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk))
@@ -88,19 +94,6 @@ export async function kmcpHelpRequests(): Promise<string[][]> {
   return helpRequests(Object.keys(COMMANDS), Object.keys(pjson.oclif.topics))
 }
 
-/** Runs `work` over `items`, `limit` at a time, keeping the order of the results. */
-async function inParallel<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array(items.length)
-  let next = 0
-  const worker = async () => {
-    while (next < items.length) {
-      const index = next++
-      results[index] = await work(items[index])
-    }
-  }
-  await Promise.all(Array.from({length: Math.min(limit, items.length)}, worker))
-  return results
-}
 
 /**
  * The help texts by helpKey(). Fails when oclif does not answer one of the requests with help
@@ -108,7 +101,7 @@ async function inParallel<T, R>(items: readonly T[], limit: number, work: (item:
  */
 export async function renderHelpSnapshot(): Promise<Record<string, string>> {
   const requests = await kmcpHelpRequests()
-  const runs = await inParallel(requests, 4, (argv) => runSourcesUnderBun(argv))
+  const runs = await mapWithConcurrency(requests, 4, (argv) => runSourcesUnderBun(argv))
   const snapshot: Record<string, string> = {}
   requests.forEach((argv, index) => {
     const run = runs[index]

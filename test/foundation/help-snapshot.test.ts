@@ -5,25 +5,16 @@
 // still reach oclif unchanged (error text, exit code).
 import {test} from 'node:test'
 import assert from 'node:assert/strict'
-import {spawn} from 'node:child_process'
 import {existsSync} from 'node:fs'
 import {join} from 'node:path'
-import {BUN, kmcpHelpRequests, runSourcesUnderBun, type CliRun} from '../../scripts/build-binary.ts'
+import {BUN, captureRun, kmcpHelpRequests, runSourcesUnderBun, type CliRun} from '../../scripts/build-binary.ts'
 import {REPO_ROOT} from '../support/mcp.ts'
 
 const binary = join(REPO_ROOT, 'dist', 'kmcp')
 const skip = !existsSync(binary) ? 'dist/kmcp is missing (npm test builds it)' : !existsSync(BUN) ? 'node_modules/.bin/bun is missing (npm ci installs it)' : false
 
 function runBinary(argv: readonly string[], env: Record<string, string> = {}): Promise<CliRun> {
-  return new Promise((done, fail) => {
-    const child = spawn(binary, argv, {cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe']})
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk))
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk))
-    child.once('error', fail)
-    child.once('close', (status) => done({status, stdout, stderr}))
-  })
+  return captureRun(binary, argv, env)
 }
 
 /** The executable and the sources under bun give the same exit code, stdout and stderr. */

@@ -12,6 +12,7 @@ import {ensureObject, kubeCall, labelsDiffer, requireNamespace, sameJson, SetupK
 import {KMCP_RBAC, rbacObjectNames, toPolicyRules, type AccessCheck} from './rbac-rules.ts'
 import {setupLabels} from './secret-names.ts'
 import {ChangeLog, Progress, colour, table} from './ui.ts'
+import {mapWithConcurrency} from '../util/concurrency.ts'
 
 const RBAC_API = '/apis/rbac.authorization.k8s.io/v1'
 
@@ -219,18 +220,6 @@ export async function verifyRbac(kube: KubeClient, target: RbacTarget, progress:
 /** Reviews in flight at once: enough to be quick, few enough not to be throttled by the API server. */
 const REVIEW_CONCURRENCY = 8
 
-async function mapWithConcurrency<T, R>(items: T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array(items.length)
-  let next = 0
-  const worker = async () => {
-    while (next < items.length) {
-      const index = next++
-      results[index] = await work(items[index])
-    }
-  }
-  await Promise.all(Array.from({length: Math.min(limit, items.length)}, worker))
-  return results
-}
 
 export function renderAccessTable(rows: AccessRow[]): string {
   const body = rows.map((r) => [r.ok ? colour.ok('ok') : colour.bad('FAIL'), r.verb, r.resource, r.namespace, r.expected, r.actual, r.reason])
