@@ -324,3 +324,11 @@ export async function storesNothing(redis: TestRedis, action: () => Promise<void
   const added = (await redis.keys()).filter((k) => !before.has(k) && !k.startsWith('mcp:ratelimit:'))
   assert.deepEqual(added, [], 'nothing may be stored for a refused request')
 }
+
+/**
+ * The stack of the refusal suites: they fire dozens of registrations and sign-ins from one address
+ * within seconds, far above the default rate limits (which rate-limit.test.ts covers).
+ */
+export function startStackForAttacks(): Promise<AuthStack> {
+  return startAuthStack({extraConfig: {rate_limits: {register_per_ip: 1000, token_per_ip: 1000, authorize_per_ip: 1000}}})
+}

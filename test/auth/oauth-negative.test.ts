@@ -8,7 +8,7 @@ import type {HttpServerProcess} from '../support/mcp.ts'
 import type {TestIdentityProvider} from '../support/oidc.ts'
 import type {TestRedis} from '../support/redis.ts'
 import {signingKeyFrom} from '../../src/lib/auth/config.ts'
-import {Browser, authorizeUrl, consentFields, initializeWith, obtainCode, obtainTokens, pkcePair, postForm, registerClient, startAuthStack, storesNothing, waitUntil, type AuthFiles, type AuthStack} from './helpers.ts'
+import {Browser, authorizeUrl, consentFields, initializeWith, obtainCode, obtainTokens, pkcePair, postForm, registerClient, startStackForAttacks, storesNothing, waitUntil, type AuthFiles, type AuthStack} from './helpers.ts'
 
 let stack: AuthStack
 let redis: TestRedis
@@ -20,9 +20,7 @@ let mcpUrl: string
 const REDIRECT = 'http://127.0.0.1:53682/callback'
 
 before(async () => {
-  // This suite fires dozens of registrations and sign-ins from one address within seconds, far
-  // above the default rate limits (which rate-limit.test.ts covers).
-  stack = await startAuthStack({extraConfig: {rate_limits: {register_per_ip: 1000, token_per_ip: 1000, authorize_per_ip: 1000}}})
+  stack = await startStackForAttacks()
   ;({redis, idp, files, publicUrl} = stack)
   kmcp = stack.replicas[0]
   mcpUrl = `${publicUrl}/mcp`

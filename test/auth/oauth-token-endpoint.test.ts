@@ -7,7 +7,7 @@ import assert from 'node:assert/strict'
 import {after, before, beforeEach, describe, test} from 'node:test'
 import type {HttpServerProcess} from '../support/mcp.ts'
 import type {TestRedis} from '../support/redis.ts'
-import {initializeWith, obtainCode, obtainTokens, postForm, registerClient, startAuthStack, storesNothing, waitUntil, type AuthFiles, type AuthStack} from './helpers.ts'
+import {initializeWith, obtainCode, obtainTokens, postForm, registerClient, startStackForAttacks, storesNothing, waitUntil, type AuthFiles, type AuthStack} from './helpers.ts'
 
 let stack: AuthStack
 let redis: TestRedis
@@ -18,9 +18,7 @@ let mcpUrl: string
 const REDIRECT = 'http://127.0.0.1:53682/callback'
 
 before(async () => {
-  // Dozens of registrations and sign-ins from one address within seconds, far above the default
-  // rate limits (which rate-limit.test.ts covers).
-  stack = await startAuthStack({extraConfig: {rate_limits: {register_per_ip: 1000, token_per_ip: 1000, authorize_per_ip: 1000}}})
+  stack = await startStackForAttacks()
   ;({redis, files, publicUrl} = stack)
   kmcp = stack.replicas[0]
   mcpUrl = `${publicUrl}/mcp`
