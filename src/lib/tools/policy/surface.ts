@@ -3,6 +3,7 @@ import type {AnyTool} from '../registry.ts'
 import {confirmFlag} from '../confirm.ts'
 import {dryRunParam, formatParam} from '../validation.ts'
 import {waitParam, waitTimeoutParam} from '../wait.ts'
+import {once} from '../lazy.ts'
 
 /**
  * The schemas agents see: each tool's own parameters plus the ones the policy adds uniformly
@@ -20,11 +21,11 @@ export function inputShape(tool: AnyTool): Record<string, z.ZodType> {
   }
   if (tool.confirm) shape[tool.confirm.flag] = confirmFlag(tool.confirm.when)
   if (tool.waits) {
-    shape.wait = waitParam
-    shape.timeout = waitTimeoutParam
+    shape.wait = waitParam()
+    shape.timeout = waitTimeoutParam()
   }
-  if (!tool.annotations.readOnlyHint) shape.dry_run = dryRunParam
-  if (!shape.format) shape.format = formatParam
+  if (!tool.annotations.readOnlyHint) shape.dry_run = dryRunParam()
+  if (!shape.format) shape.format = formatParam()
   return shape
 }
 
@@ -39,27 +40,27 @@ export function inputSchema(tool: AnyTool): z.ZodObject {
   })
 }
 
-const waitOutcome = z.object({
+const waitOutcome = once(() => z.object({
   outcome: z.enum(['done', 'timeout', 'cancelled', 'deleted', 'failed']),
   message: z.string(),
   elapsed_seconds: z.number(),
-})
+}))
 
-const dryRunOutcome = z.object({
+const dryRunOutcome = once(() => z.object({
   requests: z.array(z.object({method: z.string(), path: z.string()})).describe('The write requests the API server accepted with dryRun=All'),
   object: z.record(z.string(), z.unknown()).optional().describe('The last object as the API server would store it'),
   apply_call: z.string().describe('The call that makes the change for real'),
-})
+}))
 
 /** What every mutating tool's structuredContent has, whatever else it reports. */
-export const changeEnvelope = {
+export const changeEnvelope = once(() => ({
   status: z.string().describe('What happened: e.g. "created", "deleted", "unchanged", "dry_run"'),
   target: z.string().optional().describe('The object acted on, "namespace/name"'),
   summary: z.string().optional().describe('What the change does, as explained before it was made'),
   confirmed_by: z.enum(['human', 'flag']).optional().describe('How a destructive change was confirmed'),
-  dry_run: dryRunOutcome.optional(),
-  wait: waitOutcome.optional().describe('Present when wait=true: how waiting for the operator ended'),
-}
+  dry_run: dryRunOutcome().optional(),
+  wait: waitOutcome().optional().describe('Present when wait=true: how waiting for the operator ended'),
+}))
 
 /** The output schema a tool is registered with. */
 export function outputSchema(tool: AnyTool): z.ZodObject {
@@ -67,5 +68,5 @@ export function outputSchema(tool: AnyTool): z.ZodObject {
   if (tool.annotations.readOnlyHint) return z.looseObject({})
   // A mutating tool's own fields are optional: a dry run or an unchanged result omits them.
   const own = Object.fromEntries(Object.entries(tool.output ?? {}).map(([key, schema]) => [key, (schema as z.ZodType).optional()]))
-  return z.looseObject({...own, ...changeEnvelope})
+  return z.looseObject({...own, ...changeEnvelope()})
 }
