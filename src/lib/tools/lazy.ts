@@ -14,3 +14,12 @@ export function once<T>(make: () => T): () => T {
     return value as T
   }
 }
+
+/** once() for each key: a tool's schemas are built on its first use, then shared by every session. */
+export function oncePerKey<K extends object, V>(make: (key: K) => V): (key: K) => V {
+  const made = new WeakMap<K, V>()
+  return (key) => {
+    if (!made.has(key)) made.set(key, make(key))
+    return made.get(key) as V
+  }
+}

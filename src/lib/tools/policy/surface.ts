@@ -3,7 +3,7 @@ import type {AnyTool} from '../registry.ts'
 import {confirmFlag} from '../confirm.ts'
 import {dryRunParam, formatParam} from '../validation.ts'
 import {waitParam, waitTimeoutParam} from '../wait.ts'
-import {once} from '../lazy.ts'
+import {once, oncePerKey} from '../lazy.ts'
 
 /**
  * The schemas agents see: each tool's own parameters plus the ones the policy adds uniformly
@@ -29,7 +29,8 @@ export function inputShape(tool: AnyTool): Record<string, z.ZodType> {
   return shape
 }
 
-export function inputSchema(tool: AnyTool): z.ZodObject {
+/** Built once per tool (the tool's getters build new zod objects on every read), shared by every session. */
+export const inputSchema = oncePerKey((tool: AnyTool): z.ZodObject => {
   const shape = inputShape(tool)
   const names = Object.keys(shape)
   return z.strictObject(shape, {
@@ -38,7 +39,7 @@ export function inputSchema(tool: AnyTool): z.ZodObject {
         ? `unknown argument(s) ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}: ${tool.name} takes only ${names.join(', ')}`
         : undefined,
   })
-}
+})
 
 const waitOutcome = once(() => z.object({
   outcome: z.enum(['done', 'timeout', 'cancelled', 'deleted', 'failed']),
@@ -62,11 +63,12 @@ export const changeEnvelope = once(() => ({
   wait: waitOutcome().optional().describe('Present when wait=true: how waiting for the operator ended'),
 }))
 
-/** The output schema a tool is registered with. */
-export function outputSchema(tool: AnyTool): z.ZodObject {
-  if (tool.annotations.readOnlyHint && tool.output) return z.object(tool.output)
+/** The output schema a tool is registered with; built once per tool, like inputSchema. */
+export const outputSchema = oncePerKey((tool: AnyTool): z.ZodObject => {
+  const output = tool.output
+  if (tool.annotations.readOnlyHint && output) return z.object(output)
   if (tool.annotations.readOnlyHint) return z.looseObject({})
   // A mutating tool's own fields are optional: a dry run or an unchanged result omits them.
-  const own = Object.fromEntries(Object.entries(tool.output ?? {}).map(([key, schema]) => [key, (schema as z.ZodType).optional()]))
+  const own = Object.fromEntries(Object.entries(output ?? {}).map(([key, schema]) => [key, (schema as z.ZodType).optional()]))
   return z.looseObject({...own, ...changeEnvelope()})
-}
+})
