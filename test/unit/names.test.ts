@@ -24,7 +24,7 @@ test('kubeName() turns a problem into a message that names the argument and the 
   const result = schema.safeParse('Team_A')
   assert.equal(result.success, false)
   assert.match(result.error?.issues[0]?.message ?? '', /^namespace "Team_A" is not a valid Kubernetes name: it must be lower case; .* \(RFC 1123: .* at most 63 characters\)$/)
-  const long = clusterNameParam.safeParse('c'.repeat(51))
+  const long = clusterNameParam().safeParse('c'.repeat(51))
   assert.equal(long.success, false, 'CNPG cluster names are limited to 50 characters')
   assert.match(long.error?.issues[0]?.message ?? '', /at most 50 characters \(got 51\)/)
 })

@@ -1,14 +1,10 @@
-/**
- * The response budget: no tool result may put more than RESPONSE_BUDGET characters in front of
- * the model, whatever the format. Lists are cut at item boundaries (and say how many items were
- * left out and how to get them); anything else is cut at the character limit with a note.
- */
 import {z} from 'zod'
+import {once} from './lazy.ts'
 
 export const RESPONSE_BUDGET = 25_000
 
 /** Present in a structured result when the budget shortened it. */
-export const truncationSchema = z
+export const truncationSchema = once(() => z
   .object({
     omitted_items: z.number().optional(),
     shown_items: z.number().optional(),
@@ -16,7 +12,7 @@ export const truncationSchema = z
     how_to_get_the_rest: z.string(),
   })
   .optional()
-  .describe('Present only when the response budget shortened this result')
+  .describe('Present only when the response budget shortened this result'))
 
 export interface TruncationNote {
   omitted_items?: number

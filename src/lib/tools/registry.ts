@@ -105,11 +105,12 @@ export interface ToolDefinition<I extends Shape = Shape, O extends Shape = Shape
   description: string
   /**
    * The tool's own parameters; the registry adds dry_run, the confirm flag, wait/timeout and format.
-   * Tools with many parameters declare it as a getter (`get input() { return {...} }`), so their
-   * zod schemas are built on first use rather than when the server starts.
+   * Declared as a getter (`get input() { return {...} }`), like `output`, and shared schemas with
+   * once() (./lazy.ts): loading the tool modules builds no zod schema (start-up time, checked by
+   * test/unit/lazy-schemas.test.ts); the registry reads each getter once per process.
    */
   input: I
-  /** The structured result; mutating tools get a common envelope when they declare none. */
+  /** The structured result; mutating tools get a common envelope when they declare none. A getter too. */
   output?: O
   annotations: Required<Pick<ToolAnnotations, 'readOnlyHint' | 'destructiveHint' | 'idempotentHint' | 'openWorldHint'>>
   /** Required for every destructiveHint tool: how it is confirmed. */

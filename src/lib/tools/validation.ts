@@ -1,5 +1,6 @@
 import {z} from 'zod'
 import {SHARED_PARAMETER_DESCRIPTIONS} from './common-parameters.ts'
+import {once} from './lazy.ts'
 
 /**
  * Input building blocks shared by every tool. Each rule failure names the rule, because the
@@ -34,40 +35,40 @@ export function kubeName(what: string, options: {maxLength?: number; description
     .describe(options.description ?? what)
 }
 
-export const namespaceParam = kubeName('namespace', {description: SHARED_PARAMETER_DESCRIPTIONS.namespace}).optional()
+export const namespaceParam = once(() => kubeName('namespace', {description: SHARED_PARAMETER_DESCRIPTIONS.namespace}).optional())
 
-export const formatParam = z
+export const formatParam = once(() => z
   .enum(['text', 'json'])
   .default('text')
-  .describe(SHARED_PARAMETER_DESCRIPTIONS.format)
+  .describe(SHARED_PARAMETER_DESCRIPTIONS.format))
 
-export const detailLevelParam = z
+export const detailLevelParam = once(() => z
   .enum(['concise', 'detailed'])
   .default('concise')
-  .describe(SHARED_PARAMETER_DESCRIPTIONS.detailLevel)
+  .describe(SHARED_PARAMETER_DESCRIPTIONS.detailLevel))
 
-export const limitParam = z
+export const limitParam = once(() => z
   .number()
   .int('limit must be a whole number')
   .min(1, 'limit must be at least 1')
   .max(500, 'limit must be at most 500')
   .optional()
-  .describe(SHARED_PARAMETER_DESCRIPTIONS.limit)
+  .describe(SHARED_PARAMETER_DESCRIPTIONS.limit))
 
-export const continueParam = z
+export const continueParam = once(() => z
   .string()
   .min(1)
   .max(4096, 'continue must be at most 4096 characters')
   .optional()
-  .describe(SHARED_PARAMETER_DESCRIPTIONS.continue)
+  .describe(SHARED_PARAMETER_DESCRIPTIONS.continue))
 
 /** true: the list covers every namespace kmcp can read (or the --namespaces allow-list). */
-export const allNamespacesParam = z.boolean().default(false).describe(SHARED_PARAMETER_DESCRIPTIONS.allNamespaces)
+export const allNamespacesParam = once(() => z.boolean().default(false).describe(SHARED_PARAMETER_DESCRIPTIONS.allNamespaces))
 
-export const dryRunParam = z
+export const dryRunParam = once(() => z
   .boolean()
   .default(false)
-  .describe(SHARED_PARAMETER_DESCRIPTIONS.dryRun)
+  .describe(SHARED_PARAMETER_DESCRIPTIONS.dryRun))
 
 /**
  * Kubernetes resource quantities (the grammar of k8s.io/apimachinery resource.Quantity):

@@ -3,6 +3,7 @@ import type {KubeClient} from '../k8s/client.ts'
 import {describeKubeError} from '../k8s/errors.ts'
 import type {ToolContext} from './registry.ts'
 import {SHARED_PARAMETER_DESCRIPTIONS} from './common-parameters.ts'
+import {once} from './lazy.ts'
 
 /**
  * Waiting for a long operation (cluster creation, scaling, restore) to finish: a watch rather than
@@ -105,18 +106,18 @@ export function describeWait(result: WaitResult<unknown>, what: string, timeoutS
   }
 }
 
-export const waitParam = z
+export const waitParam = once(() => z
   .boolean()
   .default(false)
-  .describe(SHARED_PARAMETER_DESCRIPTIONS.wait)
+  .describe(SHARED_PARAMETER_DESCRIPTIONS.wait))
 
-export const waitTimeoutParam = z
+export const waitTimeoutParam = once(() => z
   .number()
   .int('timeout must be a whole number of seconds')
   .min(5, 'timeout must be at least 5 seconds')
   .max(1800, 'timeout must be at most 1800 seconds (30 minutes)')
   .optional()
-  .describe(SHARED_PARAMETER_DESCRIPTIONS.timeout)
+  .describe(SHARED_PARAMETER_DESCRIPTIONS.timeout))
 
 /** The reference's default: a minute per instance, clamped to 30-600 s. */
 export function defaultWaitTimeout(instances: number): number {

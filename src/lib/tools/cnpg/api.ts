@@ -1,4 +1,5 @@
 import {z} from 'zod'
+import {once} from '../lazy.ts'
 
 /** CloudNativePG API coordinates and the parts of its objects kmcp reads. */
 export const CNPG_GROUP = 'postgresql.cnpg.io'
@@ -72,15 +73,15 @@ export interface CnpgCluster {
 }
 
 /** The condition fields kmcp reports (a stable subset of metav1.Condition). */
-export const conditionSchema = z.object({
+export const conditionSchema = once(() => z.object({
   type: z.string(),
   status: z.string(),
   reason: z.string().optional(),
   message: z.string().optional(),
   last_transition_time: z.string().optional(),
-})
+}))
 
-export function summarizeConditions(conditions: KubeCondition[] | undefined): z.infer<typeof conditionSchema>[] {
+export function summarizeConditions(conditions: KubeCondition[] | undefined): z.infer<ReturnType<typeof conditionSchema>>[] {
   return (conditions ?? []).map((c) => ({
     type: c.type,
     status: c.status,
@@ -90,7 +91,7 @@ export function summarizeConditions(conditions: KubeCondition[] | undefined): z.
   }))
 }
 
-export function renderConditions(conditions: z.infer<typeof conditionSchema>[]): string[] {
+export function renderConditions(conditions: z.infer<ReturnType<typeof conditionSchema>>[]): string[] {
   if (conditions.length === 0) return ['**Conditions:** none reported']
   const lines = ['**Conditions:**']
   for (const c of conditions) {

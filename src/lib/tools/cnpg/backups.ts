@@ -1,6 +1,7 @@
 import {z} from 'zod'
 import {ToolError} from '../errors.ts'
 import type {CnpgCluster, ObjectMeta} from './api.ts'
+import {once} from '../lazy.ts'
 
 /** Backup and ScheduledBackup objects, and the parameters the backup tools share. */
 
@@ -47,28 +48,28 @@ export interface CnpgScheduledBackup {
   status?: {lastCheckTime?: string; lastScheduleTime?: string; nextScheduleTime?: string; error?: string}
 }
 
-export const backupMethodParam = z
+export const backupMethodParam = once(() => z
   .enum(['barmanObjectStore', 'volumeSnapshot', 'plugin'])
   .default('barmanObjectStore')
-  .describe('Must be configured in the cluster\'s spec.backup.')
+  .describe('Must be configured in the cluster\'s spec.backup.'))
 
-export const pluginNameParam = z
+export const pluginNameParam = once(() => z
   .string()
   .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'plugin_name must be a plugin name such as "barman-cloud.cloudnative-pg.io" (lower-case letters, digits, "-" and ".")')
   .max(253)
   .optional()
-  .describe('For method "plugin", e.g. "barman-cloud.cloudnative-pg.io".')
+  .describe('For method "plugin", e.g. "barman-cloud.cloudnative-pg.io".'))
 
-export const pluginParametersParam = z
+export const pluginParametersParam = once(() => z
   .record(z.string().min(1).max(253), z.string().max(4096))
   .refine((map) => Object.keys(map).length <= 30, 'at most 30 plugin parameters')
   .optional()
-  .describe('For method "plugin".')
+  .describe('For method "plugin".'))
 
-export const backupTargetParam = z
+export const backupTargetParam = once(() => z
   .enum(['primary', 'prefer-standby'])
   .optional()
-  .describe('Default: the cluster\'s setting.')
+  .describe('Default: the cluster\'s setting.'))
 
 /**
  * The spec fields common to Backup and ScheduledBackup. Refuses a method the cluster is not
@@ -93,7 +94,7 @@ export function backupSpec(cluster: CnpgCluster, args: {method: 'barmanObjectSto
   return spec
 }
 
-export const backupSummarySchema = z.object({
+export const backupSummarySchema = once(() => z.object({
   name: z.string(),
   namespace: z.string(),
   cluster: z.string(),
@@ -105,9 +106,9 @@ export const backupSummarySchema = z.object({
   backup_id: z.string().optional(),
   destination_path: z.string().optional(),
   created: z.string().optional(),
-})
+}))
 
-export type BackupSummary = z.infer<typeof backupSummarySchema>
+export type BackupSummary = z.infer<ReturnType<typeof backupSummarySchema>>
 
 export function summarizeBackup(backup: CnpgBackup): BackupSummary {
   return {
@@ -131,7 +132,7 @@ export function renderBackup(b: BackupSummary): string {
 }
 
 /** The backup tool's output beyond the list summary: where the backup is and which WAL it spans. */
-export const backupDetailsSchema = backupSummarySchema.extend({
+export const backupDetailsSchema = once(() => backupSummarySchema().extend({
   online: z.boolean().optional().describe('true: hot backup taken while PostgreSQL ran; false: cold (status.online, else spec.online)'),
   target: z.string().optional().describe('Which instance was asked to take it: "primary" or "prefer-standby" (spec.target; the cluster\'s setting when absent)'),
   plugin: z.string().optional().describe('CNPG-I plugin taking the backup (method "plugin")'),
@@ -144,9 +145,9 @@ export const backupDetailsSchema = backupSummarySchema.extend({
   taken_from: z.string().optional().describe('Pod the backup was taken from'),
   postgres_major_version: z.number().optional(),
   command_error: z.string().optional().describe('Output of the failed backup command (at most 2,000 characters)'),
-})
+}))
 
-export type BackupDetails = z.infer<typeof backupDetailsSchema>
+export type BackupDetails = z.infer<ReturnType<typeof backupDetailsSchema>>
 
 /** A failed command can print pages; the start names the problem. */
 const COMMAND_ERROR_LIMIT = 2000
@@ -194,7 +195,7 @@ export function renderBackupDetails(b: BackupDetails): string {
   return lines.join('\n')
 }
 
-export const scheduledBackupSummarySchema = z.object({
+export const scheduledBackupSummarySchema = once(() => z.object({
   name: z.string(),
   namespace: z.string(),
   cluster: z.string(),
@@ -206,9 +207,9 @@ export const scheduledBackupSummarySchema = z.object({
   last_schedule_time: z.string().optional(),
   next_schedule_time: z.string().optional(),
   error: z.string().optional(),
-})
+}))
 
-export type ScheduledBackupSummary = z.infer<typeof scheduledBackupSummarySchema>
+export type ScheduledBackupSummary = z.infer<ReturnType<typeof scheduledBackupSummarySchema>>
 
 export function summarizeScheduledBackup(s: CnpgScheduledBackup): ScheduledBackupSummary {
   return {

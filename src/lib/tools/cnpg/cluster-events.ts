@@ -1,4 +1,5 @@
 import {z} from 'zod'
+import {once} from '../lazy.ts'
 
 /**
  * Which Kubernetes events belong to a CNPG cluster, and how to fold them into one line per
@@ -26,7 +27,7 @@ export interface CoreEvent {
   reportingComponent?: string
 }
 
-export const clusterEventSchema = z.object({
+export const clusterEventSchema = once(() => z.object({
   last_seen: z.string().optional(),
   first_seen: z.string().optional(),
   type: z.string().describe('Normal or Warning'),
@@ -35,8 +36,8 @@ export const clusterEventSchema = z.object({
   message: z.string(),
   count: z.number().describe('How many times it happened (repeats folded together)'),
   source: z.string().optional().describe('Component that reported it'),
-})
-export type ClusterEvent = z.infer<typeof clusterEventSchema>
+}))
+export type ClusterEvent = z.infer<ReturnType<typeof clusterEventSchema>>
 
 /** Objects of the cluster that exist now (labelled cnpg.io/cluster=<cluster>). */
 export interface OwnedObjects {

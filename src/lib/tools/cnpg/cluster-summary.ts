@@ -1,11 +1,12 @@
 import {z} from 'zod'
 import {type CnpgCluster, conditionSchema, postgresImage, renderConditions, summarizeConditions} from './api.ts'
+import {once} from '../lazy.ts'
 
 /**
  * One cluster as kmcp reports it, shared by list_postgres_clusters and get_cluster_status (and the
  * cluster resource), so the model sees the same fields with the same names everywhere.
  */
-export const clusterSummarySchema = z.object({
+export const clusterSummarySchema = once(() => z.object({
   name: z.string(),
   namespace: z.string(),
   instances: z.number().describe('Desired instances (spec.instances)'),
@@ -19,7 +20,7 @@ export const clusterSummarySchema = z.object({
   phase_reason: z.string().optional(),
   instance_names: z.array(z.string()).optional(),
   instances_status: z.record(z.string(), z.array(z.string())).optional().describe('Instance names per health state'),
-  conditions: z.array(conditionSchema).optional(),
+  conditions: z.array(conditionSchema()).optional(),
   postgresql_parameters: z.record(z.string(), z.string()).optional(),
   legacy_managed_roles: z.array(z.string()).optional().describe('Role names declared in spec.managed.roles'),
   hibernated: z.boolean().optional().describe('true while annotation cnpg.io/hibernation=on is set (requested)'),
@@ -28,12 +29,12 @@ export const clusterSummarySchema = z.object({
   last_failed_backup: z.string().optional().describe('status.lastFailedBackup (detailed)'),
   first_recoverability_point: z.string().optional().describe('Earliest time a point-in-time restore can target (detailed)'),
   creation_timestamp: z.string().optional(),
-})
+}))
 
 /** The condition CNPG keeps about hibernation (reason Hibernated when done). */
 const HIBERNATION_CONDITION = 'cnpg.io/hibernation'
 
-export type ClusterSummary = z.infer<typeof clusterSummarySchema>
+export type ClusterSummary = z.infer<ReturnType<typeof clusterSummarySchema>>
 
 export function summarizeCluster(cluster: CnpgCluster, detailed: boolean): ClusterSummary {
   const summary: ClusterSummary = {

@@ -21,12 +21,12 @@ export const createBackup = defineTool({
     return {
       cluster: kubeName('cluster', {maxLength: 50, description: SHARED_PARAMETER_DESCRIPTIONS.cluster}),
       name: kubeName('name', {description: 'Name of the Backup object; default "<cluster>-<yyyymmddhhmm>" (UTC).'}).optional(),
-      method: backupMethodParam,
-      plugin_name: pluginNameParam,
-      plugin_parameters: pluginParametersParam,
-      target: backupTargetParam,
+      method: backupMethodParam(),
+      plugin_name: pluginNameParam(),
+      plugin_parameters: pluginParametersParam(),
+      target: backupTargetParam(),
       online: z.boolean().optional().describe('volumeSnapshot: false for a cold backup.'),
-      namespace: namespaceParam,
+      namespace: namespaceParam(),
     }
   },
   annotations: {readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false},

@@ -21,10 +21,10 @@ export const createPooler = defineTool({
       name: kubeName('name', {description: 'Default: "<cluster>-pooler-<type>".'}).optional(),
       type: z.enum(['rw', 'ro']).default('rw').describe('rw: primary; ro: replicas.'),
       instances: z.number().int().min(1).max(10).default(1).describe('PgBouncer pods.'),
-      pool_mode: poolModeParam.default('session'),
-      parameters: pgbouncerParametersParam.optional(),
+      pool_mode: poolModeParam().default('session'),
+      parameters: pgbouncerParametersParam().optional(),
       paused: z.boolean().default(false).describe('Create it paused.'),
-      namespace: namespaceParam,
+      namespace: namespaceParam(),
     }
   },
   annotations: {readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false},

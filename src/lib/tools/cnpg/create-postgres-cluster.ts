@@ -8,10 +8,11 @@ import {CNPG_API_VERSION, type CnpgCluster, cnpgPath} from './api.ts'
 import {clusterWait} from './cluster-ops.ts'
 import {clusterNameParam, instancesParam, officialImage, postgresIdentifier, postgresVersionParam, ref} from './params.ts'
 import {requireAdminFor, requireAllowedImage} from '../privileged-fields.ts'
+import {once} from '../lazy.ts'
 
 const IMAGE_REFERENCE = /^[a-z0-9]+(?:[._-][a-z0-9]+)*(?::[0-9]+)?(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/
 
-const tolerationSchema = z
+const tolerationSchema = once(() => z
   .strictObject({
     key: z.string().max(316).optional().describe('Taint key to match; omit with operator "Exists" to tolerate every taint'),
     operator: z.enum(['Exists', 'Equal']).optional().describe('"Equal" (default) or "Exists"'),
@@ -20,14 +21,14 @@ const tolerationSchema = z
     tolerationSeconds: z.number().int().min(0).optional().describe('For NoExecute: how long the pod stays bound after the taint appears'),
   })
   .refine((t) => !(t.operator === 'Exists' && t.value), 'a toleration with operator "Exists" must not have a value')
-  .refine((t) => t.tolerationSeconds === undefined || t.effect === 'NoExecute', 'tolerationSeconds only applies to effect "NoExecute"')
+  .refine((t) => t.tolerationSeconds === undefined || t.effect === 'NoExecute', 'tolerationSeconds only applies to effect "NoExecute"'))
 
-const resourceAmounts = z
+const resourceAmounts = once(() => z
   .strictObject({
     cpu: resourceQuantityParam('cpu', 'CPU, e.g. "500m" or "2"').optional(),
     memory: resourceQuantityParam('memory', 'Memory, e.g. "1Gi"').optional(),
   })
-  .describe('cpu and/or memory')
+  .describe('cpu and/or memory'))
 
 const POSTGRES_PARAMETER_NAME = /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)?$/
 
@@ -41,7 +42,7 @@ export const createPostgresCluster = defineTool({
   ].join('\n'),
   get input() {
     return {
-      name: clusterNameParam,
+      name: clusterNameParam(),
       instances: instancesParam('Primary plus replicas.').default(3),
       storage_size: storageSizeParam('storage_size', 'Data volume size per instance.').default('10Gi'),
       postgres_version: postgresVersionParam('Version of the official image, e.g. "16.4".').default('17'),
@@ -54,11 +55,11 @@ export const createPostgresCluster = defineTool({
       storage_class: dnsSubdomainParam('storage_class', 'Default: the cluster default.').optional(),
       image_pull_policy: z.enum(['Always', 'Never', 'IfNotPresent']).optional().describe('Pull policy of the pods.'),
       node_selector: labelMapParam('node_selector', 'Node labels the pods need.').optional(),
-      tolerations: z.array(tolerationSchema).max(20, 'at most 20 tolerations').optional().describe('Pod tolerations, as in Kubernetes.'),
+      tolerations: z.array(tolerationSchema()).max(20, 'at most 20 tolerations').optional().describe('Pod tolerations, as in Kubernetes.'),
       database: postgresIdentifier('database', 'Application database.').default('app'),
       owner: postgresIdentifier('owner', 'Default: the database; password in Secret "<name>-app".').optional(),
       resources: z
-        .strictObject({requests: resourceAmounts.optional(), limits: resourceAmounts.optional()})
+        .strictObject({requests: resourceAmounts().optional(), limits: resourceAmounts().optional()})
         .optional()
         .describe('Per instance, e.g. {"requests": {"cpu": "1", "memory": "2Gi"}}.'),
       enable_pod_monitor: z.boolean().optional().describe('Create a Prometheus PodMonitor.'),
@@ -67,7 +68,7 @@ export const createPostgresCluster = defineTool({
         .refine((map) => Object.keys(map).length <= 50, 'at most 50 PostgreSQL parameters')
         .default({max_connections: '100', shared_buffers: '256MB'})
         .describe('postgresql.conf settings.'),
-      namespace: namespaceParam,
+      namespace: namespaceParam(),
     }
   },
   annotations: {readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false},

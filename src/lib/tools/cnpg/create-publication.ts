@@ -5,8 +5,9 @@ import {kubeName, namespaceParam} from '../validation.ts'
 import {createReplicationObject, postgresObjectNameParam, reclaimPolicyParam} from './logical-replication.ts'
 import {postgresIdentifier, settingsMapParam} from './params.ts'
 import {SHARED_PARAMETER_DESCRIPTIONS} from '../common-parameters.ts'
+import {once} from '../lazy.ts'
 
-const qualifiedTable = z.string().regex(/^([a-z_][a-z0-9_]*\.)?[a-z_][a-z0-9_]*$/, 'tables are "table" or "schema.table" in lower case').describe('"schema.table" or "table"')
+const qualifiedTable = once(() => z.string().regex(/^([a-z_][a-z0-9_]*\.)?[a-z_][a-z0-9_]*$/, 'tables are "table" or "schema.table" in lower case').describe('"schema.table" or "table"'))
 
 export const createPublication = defineTool({
   name: 'create_publication',
@@ -23,11 +24,11 @@ export const createPublication = defineTool({
       database: postgresIdentifier('database', 'Database.'),
       publication_name: postgresObjectNameParam('publication'),
       all_tables: z.boolean().default(false).describe('FOR ALL TABLES.'),
-      tables: z.array(qualifiedTable).max(100).optional().describe('Tables to publish.'),
+      tables: z.array(qualifiedTable()).max(100).optional().describe('Tables to publish.'),
       schemas: z.array(postgresIdentifier('schema', 'A schema')).max(20).optional().describe('FOR TABLES IN SCHEMA.'),
       parameters: settingsMapParam('Publication parameters', 'e.g. {"publish": "insert"}.').optional(),
       reclaim_policy: reclaimPolicyParam('publication'),
-      namespace: namespaceParam,
+      namespace: namespaceParam(),
     }
   },
   annotations: {readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false},

@@ -28,17 +28,17 @@ export const createScheduledBackup = defineTool({
           if (problem) ctx.addIssue({code: 'custom', message: `schedule "${value}" ${problem}`})
         })
         .describe('6-field cron, seconds first.'),
-      method: backupMethodParam,
-      plugin_name: pluginNameParam,
-      plugin_parameters: pluginParametersParam,
-      target: backupTargetParam,
+      method: backupMethodParam(),
+      plugin_name: pluginNameParam(),
+      plugin_parameters: pluginParametersParam(),
+      target: backupTargetParam(),
       immediate: z.boolean().default(false).describe('Also back up now.'),
       suspend: z.boolean().default(false).describe('Create it suspended.'),
       backup_owner_reference: z
         .enum(['none', 'self', 'cluster'])
         .default('none')
         .describe('What its Backups are deleted with.'),
-      namespace: namespaceParam,
+      namespace: namespaceParam(),
     }
   },
   annotations: {readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false},

@@ -32,7 +32,7 @@ export const createSubscription = defineTool({
       parameters: settingsMapParam('Subscription parameters', 'e.g. {"copy_data": "true"}.').optional(),
       reclaim_policy: reclaimPolicyParam('subscription'),
       connect_as: postgresName('connect_as', 'Source role (replication=true): links a CNPG source of this namespace into spec.externalClusters if missing.').optional(),
-      namespace: namespaceParam,
+      namespace: namespaceParam(),
     }
   },
   annotations: {readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false},

@@ -19,9 +19,9 @@ export const deleteClusterInstance = defineTool({
   ].join('\n'),
   get input() {
     return {
-      name: clusterNameParam,
-      instance: instanceParam,
-      namespace: namespaceParam,
+      name: clusterNameParam(),
+      instance: instanceParam(),
+      namespace: namespaceParam(),
     }
   },
   annotations: {readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false},

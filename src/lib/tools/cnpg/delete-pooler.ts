@@ -12,7 +12,9 @@ export const deletePooler = defineTool({
     'Example: {"name": "orders-db-pooler-rw", "confirm_deletion": true}.',
     'Errors: 404, 403.',
   ].join('\n'),
-  input: {name: poolerNameParam, namespace: namespaceParam},
+  get input() {
+    return {name: poolerNameParam(), namespace: namespaceParam()}
+  },
   annotations: {readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false},
   confirm: {flag: 'confirm_deletion', when: 'to delete the pooler', message: (args) => `Delete pooler ${String(args.name)}: applications connecting through it lose access.`},
   handler: async (args, context): Promise<ToolReply<Record<string, unknown>>> => {

@@ -17,8 +17,8 @@ export const deletePostgresCluster = defineTool({
   ].join('\n'),
   get input() {
     return {
-      name: clusterNameParam,
-      namespace: namespaceParam,
+      name: clusterNameParam(),
+      namespace: namespaceParam(),
     }
   },
   annotations: {readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false},

@@ -10,7 +10,9 @@ export const deletePublication = defineTool({
     'Example: {"name": "orders-pub", "confirm_deletion": true}.',
     'Errors: 404, 403.',
   ].join('\n'),
-  input: {name: replicationNameParam('publication'), namespace: namespaceParam},
+  get input() {
+    return {name: replicationNameParam('publication'), namespace: namespaceParam()}
+  },
   annotations: {readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false},
   confirm: {flag: 'confirm_deletion', when: 'to delete the publication', message: (args) => `Delete publication ${String(args.name)}.`},
   handler: (args, context) => deleteReplicationObject(context, 'publication', args),

@@ -16,7 +16,7 @@ export const deleteScheduledBackup = defineTool({
   get input() {
     return {
       name: kubeName('name', {description: SHARED_PARAMETER_DESCRIPTIONS.scheduledBackup}),
-      namespace: namespaceParam,
+      namespace: namespaceParam(),
     }
   },
   annotations: {readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false},

@@ -10,7 +10,9 @@ export const deleteSubscription = defineTool({
     'Example: {"name": "orders-sub", "confirm_deletion": true}.',
     'Errors: 404, 403.',
   ].join('\n'),
-  input: {name: replicationNameParam('subscription'), namespace: namespaceParam},
+  get input() {
+    return {name: replicationNameParam('subscription'), namespace: namespaceParam()}
+  },
   annotations: {readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false},
   confirm: {flag: 'confirm_deletion', when: 'to delete the subscription', message: (args) => `Delete subscription ${String(args.name)}: replication stops.`},
   handler: (args, context) => deleteReplicationObject(context, 'subscription', args),

@@ -19,11 +19,13 @@ export const getBackup = defineTool({
   get input() {
     return {
       name: kubeName('name', {description: SHARED_PARAMETER_DESCRIPTIONS.backup}),
-      namespace: namespaceParam,
-      format: formatParam,
+      namespace: namespaceParam(),
+      format: formatParam(),
     }
   },
-  output: backupDetailsSchema.extend({truncated: truncationSchema}).shape,
+  get output() {
+    return backupDetailsSchema().extend({truncated: truncationSchema()}).shape
+  },
   annotations: {readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false},
   handler: async (args, context) => {
     const kube = await context.kube()

@@ -7,15 +7,16 @@ import {loadCluster} from './cluster-ops.ts'
 import {type ClusterPod, listClusterPods, mainContainer, podKind, podProblem, restartCount, subresourceForbidden} from './cluster-pods.ts'
 import {LOG_LEVELS, type LogEntry, logEntrySchema, matchesFilter, newestFirst, parseLogText, renderLogEntry, renderNewestFirst, sinceCutoff} from './log-lines.ts'
 import {callExample, clusterNameParam} from './params.ts'
+import {once} from '../lazy.ts'
 
-const podReadSchema = z.object({
+const podReadSchema = once(() => z.object({
   pod: z.string(),
   kind: z.string().describe('"instance", or the job the pod ran (initdb, join, …)'),
   container: z.string().optional(),
   restarts: z.number(),
   lines_read: z.number(),
   problem: z.string().optional().describe('Why no logs could be read from this pod'),
-})
+}))
 
 export const getClusterLogs = defineTool({
   name: 'get_cluster_logs',
@@ -27,8 +28,8 @@ export const getClusterLogs = defineTool({
   ].join('\n'),
   get input() {
     return {
-      name: clusterNameParam,
-      namespace: namespaceParam,
+      name: clusterNameParam(),
+      namespace: namespaceParam(),
       instance: kubeName('instance', {description: 'Only this pod, e.g. "orders-db-2".'}).optional(),
       since: z.string().max(40).optional().describe('A duration ("15m", "2h") or an RFC 3339 time.'),
       min_level: z.enum(LOG_LEVELS).optional().describe('This level or stricter.'),
@@ -37,15 +38,17 @@ export const getClusterLogs = defineTool({
       previous: z.boolean().default(false).describe('The container before the last restart.'),
       tail_lines: z.number().int().min(1).max(5000).default(1000).describe('Lines read per pod before filtering.'),
       limit: z.number().int().min(1).max(1000).default(100).describe('Entries returned.'),
-      format: formatParam,
+      format: formatParam(),
     }
   },
-  output: {
-    cluster: z.string(),
-    entries: z.array(logEntrySchema).describe('Newest first'),
-    matched: z.number().describe('Entries that passed the filters (before "limit")'),
-    pods: z.array(podReadSchema),
-    truncated: truncationSchema,
+  get output() {
+    return {
+      cluster: z.string(),
+      entries: z.array(logEntrySchema()).describe('Newest first'),
+      matched: z.number().describe('Entries that passed the filters (before "limit")'),
+      pods: z.array(podReadSchema()),
+      truncated: truncationSchema(),
+    }
   },
   annotations: {readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false},
   handler: async (args, context) => {
@@ -75,9 +78,9 @@ export const getClusterLogs = defineTool({
       render: (s: typeof structured & {truncated?: TruncationNote}) => renderLogs(s, args.previous),
     }
 
-    async function readPod(pod: ClusterPod): Promise<{entries: LogEntry[]; summary: z.infer<typeof podReadSchema>}> {
+    async function readPod(pod: ClusterPod): Promise<{entries: LogEntry[]; summary: z.infer<ReturnType<typeof podReadSchema>>}> {
       const container = mainContainer(pod)
-      const summary: z.infer<typeof podReadSchema> = {pod: pod.metadata.name, kind: podKind(pod), container, restarts: restartCount(pod, container), lines_read: 0}
+      const summary: z.infer<ReturnType<typeof podReadSchema>> = {pod: pod.metadata.name, kind: podKind(pod), container, restarts: restartCount(pod, container), lines_read: 0}
       const started = pod.status?.containerStatuses?.find((s) => s.name === container)
       if (!started || (started.state?.waiting && summary.restarts === 0)) {
         const waiting = started?.state?.waiting
@@ -109,7 +112,7 @@ export const getClusterLogs = defineTool({
   },
 })
 
-function renderLogs(s: {cluster: string; entries: LogEntry[]; matched: number; pods: Array<z.infer<typeof podReadSchema>>; truncated?: TruncationNote}, previous: boolean): string {
+function renderLogs(s: {cluster: string; entries: LogEntry[]; matched: number; pods: Array<z.infer<ReturnType<typeof podReadSchema>>>; truncated?: TruncationNote}, previous: boolean): string {
   const lines = [`**Logs of cluster ${s.cluster}${previous ? ' (previous containers)' : ''}**`]
   const podLines = s.pods.map((p) => `${p.pod} (${p.kind}${p.restarts ? `, ${p.restarts} restart(s)` : ''}): ${p.problem ? `no logs: ${p.problem}` : `${p.lines_read} line(s) read`}`)
   lines.push(s.pods.length === 0 ? 'No pods: the cluster has none running or pending (list_cluster_events shows why).' : `Pods: ${podLines.join('; ')}`)

@@ -7,8 +7,9 @@ import {healthyInstances, loadCluster} from './cluster-ops.ts'
 import {type VolumeSummary, listClusterPvcs, quantityOrUndefined, sameSize, summarizeVolume} from './instances.ts'
 import {callExample, clusterNameParam} from './params.ts'
 import {VALIDATION_ANNOTATION} from './resize-postgres-cluster.ts'
+import {once} from '../lazy.ts'
 
-const volumeSchema = z.object({
+const volumeSchema = once(() => z.object({
   pvc_name: z.string(),
   instance: z.string(),
   pvc_role: z.string().describe('PG_DATA, PG_WAL or PG_TABLESPACE'),
@@ -16,7 +17,7 @@ const volumeSchema = z.object({
   requested_size: z.string().optional(),
   actual_size: z.string().optional(),
   phase: z.string().optional(),
-})
+}))
 
 export const getClusterResizeStatus = defineTool({
   name: 'get_cluster_resize_status',
@@ -28,28 +29,30 @@ export const getClusterResizeStatus = defineTool({
   ].join('\n'),
   get input() {
     return {
-      name: clusterNameParam,
-      namespace: namespaceParam,
-      format: formatParam,
+      name: clusterNameParam(),
+      namespace: namespaceParam(),
+      format: formatParam(),
     }
   },
-  output: {
-    cluster: z.string(),
-    desired_size: z.string(),
-    instances: z.number(),
-    ready_instances: z.number(),
-    phase: z.string(),
-    primary: z.string(),
-    target_primary: z.string().optional(),
-    validation_disabled: z.boolean(),
-    resize_complete: z.boolean().describe('Every data volume has the desired size, requested and actual'),
-    instances_at_desired_size: z.array(z.string()),
-    instances_at_previous_size: z.array(z.string()),
-    expanding: z.array(z.string()).describe('Instances whose volume was requested at the desired size but is not that big yet'),
-    healthy_instances: z.array(z.string()),
-    volumes: z.array(volumeSchema),
-    next_step: z.string(),
-    truncated: truncationSchema,
+  get output() {
+    return {
+      cluster: z.string(),
+      desired_size: z.string(),
+      instances: z.number(),
+      ready_instances: z.number(),
+      phase: z.string(),
+      primary: z.string(),
+      target_primary: z.string().optional(),
+      validation_disabled: z.boolean(),
+      resize_complete: z.boolean().describe('Every data volume has the desired size, requested and actual'),
+      instances_at_desired_size: z.array(z.string()),
+      instances_at_previous_size: z.array(z.string()),
+      expanding: z.array(z.string()).describe('Instances whose volume was requested at the desired size but is not that big yet'),
+      healthy_instances: z.array(z.string()),
+      volumes: z.array(volumeSchema()),
+      next_step: z.string(),
+      truncated: truncationSchema(),
+    }
   },
   annotations: {readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false},
   handler: async (args, context) => {

@@ -18,12 +18,14 @@ export const getClusterStatus = defineTool({
   get input() {
     return {
       name: kubeName('name', {description: SHARED_PARAMETER_DESCRIPTIONS.cluster}),
-      namespace: namespaceParam,
-      detail_level: detailLevelParam,
-      format: formatParam,
+      namespace: namespaceParam(),
+      detail_level: detailLevelParam(),
+      format: formatParam(),
     }
   },
-  output: clusterSummarySchema.extend({live_status: liveStatusSchema.optional().describe('detailed only: per-instance status from the instance managers'), truncated: truncationSchema}).shape,
+  get output() {
+    return clusterSummarySchema().extend({live_status: liveStatusSchema().optional().describe('detailed only: per-instance status from the instance managers'), truncated: truncationSchema()}).shape
+  },
   annotations: {readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false},
   handler: async (args, context) => {
     const kube = await context.kube()

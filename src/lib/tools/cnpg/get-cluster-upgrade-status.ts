@@ -13,8 +13,12 @@ export const getClusterUpgradeStatus = defineTool({
     'Example: {"name": "orders-db"}.',
     'Errors: 404, 403.',
   ].join('\n'),
-  input: {name: clusterNameParam, namespace: namespaceParam, format: formatParam},
-  output: upgradeStatusSchema.extend({truncated: truncationSchema}).shape,
+  get input() {
+    return {name: clusterNameParam(), namespace: namespaceParam(), format: formatParam()}
+  },
+  get output() {
+    return upgradeStatusSchema().extend({truncated: truncationSchema()}).shape
+  },
   annotations: {readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false},
   handler: async (args, context) => {
     const {kube, cluster} = await loadCluster(context, args.name, args.namespace)

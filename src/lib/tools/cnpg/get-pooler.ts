@@ -12,8 +12,12 @@ export const getPooler = defineTool({
     'Example: {"name": "orders-db-pooler-rw"}.',
     'Errors: 404, 403.',
   ].join('\n'),
-  input: {name: poolerNameParam, namespace: namespaceParam, format: formatParam},
-  output: poolerSummarySchema.extend({conditions: conditionSchema.array().optional(), truncated: truncationSchema}).shape,
+  get input() {
+    return {name: poolerNameParam(), namespace: namespaceParam(), format: formatParam()}
+  },
+  get output() {
+    return poolerSummarySchema().extend({conditions: conditionSchema().array().optional(), truncated: truncationSchema()}).shape
+  },
   annotations: {readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false},
   handler: async (args, context) => {
     const {kube, namespace, pooler} = await loadPooler(context, args.name, args.namespace)

@@ -11,8 +11,12 @@ export const getPublication = defineTool({
     'Example: {"name": "orders-pub"}.',
     'Errors: 404, 403.',
   ].join('\n'),
-  input: {name: replicationNameParam('publication'), namespace: namespaceParam, format: formatParam},
-  output: replicationSummarySchema.extend({truncated: truncationSchema}).shape,
+  get input() {
+    return {name: replicationNameParam('publication'), namespace: namespaceParam(), format: formatParam()}
+  },
+  get output() {
+    return replicationSummarySchema().extend({truncated: truncationSchema()}).shape
+  },
   annotations: {readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false},
   handler: async (args, context) => {
     const {object} = await getReplicationObject(context, 'publication', args.name, args.namespace)

@@ -11,8 +11,12 @@ export const getSubscription = defineTool({
     'Example: {"name": "orders-sub"}.',
     'Errors: 404, 403.',
   ].join('\n'),
-  input: {name: replicationNameParam('subscription'), namespace: namespaceParam, format: formatParam},
-  output: replicationSummarySchema.extend({truncated: truncationSchema}).shape,
+  get input() {
+    return {name: replicationNameParam('subscription'), namespace: namespaceParam(), format: formatParam()}
+  },
+  get output() {
+    return replicationSummarySchema().extend({truncated: truncationSchema()}).shape
+  },
   annotations: {readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false},
   handler: async (args, context) => {
     const {object} = await getReplicationObject(context, 'subscription', args.name, args.namespace)

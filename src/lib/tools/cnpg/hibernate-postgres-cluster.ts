@@ -11,7 +11,9 @@ export const hibernatePostgresCluster = defineTool({
     'Example: {"name": "orders-db", "confirm": true, "wait": true}.',
     'Errors: 404, 403.',
   ].join('\n'),
-  input: {name: clusterNameParam, namespace: namespaceParam},
+  get input() {
+    return {name: clusterNameParam(), namespace: namespaceParam()}
+  },
   annotations: {readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false},
   confirm: {flag: 'confirm', when: 'to hibernate the cluster (every instance stops; data is kept)', message: (args) => `Hibernate cluster ${String(args.name)}: every instance stops.`},
   waits: true,

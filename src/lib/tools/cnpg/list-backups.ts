@@ -15,9 +15,11 @@ export const listBackups = defineTool({
   get input() {
     return listInput('backups')
   },
-  output: {
-    backups: z.array(backupSummarySchema),
-    ...pageOutput('backups'),
+  get output() {
+    return {
+      backups: z.array(backupSummarySchema()),
+      ...pageOutput('backups'),
+    }
   },
   annotations: {readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false},
   handler: async (args, context) => {

@@ -24,19 +24,21 @@ export const listClusterEvents = defineTool({
   ].join('\n'),
   get input() {
     return {
-      name: clusterNameParam,
-      namespace: namespaceParam,
+      name: clusterNameParam(),
+      namespace: namespaceParam(),
       type: z.enum(['Normal', 'Warning']).optional().describe('"Warning" shows problems.'),
       since: z.string().max(40).optional().describe('A duration ("15m", "2h") or an RFC 3339 time.'),
       limit: z.number().int().min(1).max(500).default(50).describe('Events returned.'),
-      format: formatParam,
+      format: formatParam(),
     }
   },
-  output: {
-    cluster: z.string(),
-    events: z.array(clusterEventSchema).describe('Newest first'),
-    matched: z.number().describe('Distinct events that passed the filters (before "limit")'),
-    truncated: truncationSchema,
+  get output() {
+    return {
+      cluster: z.string(),
+      events: z.array(clusterEventSchema()).describe('Newest first'),
+      matched: z.number().describe('Distinct events that passed the filters (before "limit")'),
+      truncated: truncationSchema(),
+    }
   },
   annotations: {readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false},
   handler: async (args, context) => {

@@ -8,12 +8,12 @@ import type {CnpgPlural} from './api.ts'
 /** The list tools for backups and schedules: one page of CNPG objects, optionally of one cluster. */
 
 export const listInput = (what: string) => ({
-  namespace: namespaceParam,
-  all_namespaces: allNamespacesParam,
+  namespace: namespaceParam(),
+  all_namespaces: allNamespacesParam(),
   cluster: kubeName('cluster', {maxLength: 50, description: `Only ${what} of this cluster.`}).optional(),
-  format: formatParam,
-  limit: limitParam,
-  continue: continueParam,
+  format: formatParam(),
+  limit: limitParam(),
+  continue: continueParam(),
 })
 
 /** The fields every paged list tool returns beside its items. */
@@ -21,7 +21,7 @@ export const pageOutput = (what: string) => ({
   count: z.number().describe(`Number of ${what} in this page`),
   scope: z.string().describe('Which namespace(s) were listed'),
   continue: z.string().optional().describe('Pass back as "continue" to get the next page'),
-  truncated: truncationSchema,
+  truncated: truncationSchema(),
 })
 
 interface ListArgs {

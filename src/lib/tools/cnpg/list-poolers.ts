@@ -15,7 +15,9 @@ export const listPoolers = defineTool({
   get input() {
     return listInput('poolers')
   },
-  output: {poolers: z.array(poolerSummarySchema), ...pageOutput('poolers')},
+  get output() {
+    return {poolers: z.array(poolerSummarySchema()), ...pageOutput('poolers')}
+  },
   annotations: {readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false},
   handler: async (args, context) => {
     const page = await listCnpgPage<CnpgPooler>(context, 'poolers', 'poolers', args)

@@ -16,18 +16,20 @@ export const listPostgresClusters = defineTool({
   ].join('\n'),
   get input() {
     return {
-      namespace: namespaceParam,
-      all_namespaces: allNamespacesParam,
-      detail_level: detailLevelParam,
-      format: formatParam,
-      limit: limitParam,
-      continue: continueParam,
+      namespace: namespaceParam(),
+      all_namespaces: allNamespacesParam(),
+      detail_level: detailLevelParam(),
+      format: formatParam(),
+      limit: limitParam(),
+      continue: continueParam(),
     }
   },
-  output: {
-    clusters: z.array(clusterSummarySchema),
-    ...pageOutput('clusters'),
-    remaining_item_count: z.number().optional(),
+  get output() {
+    return {
+      clusters: z.array(clusterSummarySchema()),
+      ...pageOutput('clusters'),
+      remaining_item_count: z.number().optional(),
+    }
   },
   annotations: {readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false},
   handler: async (args, context) => {

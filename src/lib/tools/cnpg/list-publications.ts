@@ -15,7 +15,9 @@ export const listPublications = defineTool({
   get input() {
     return listInput('publications')
   },
-  output: {publications: z.array(replicationSummarySchema), ...pageOutput('publications')},
+  get output() {
+    return {publications: z.array(replicationSummarySchema()), ...pageOutput('publications')}
+  },
   annotations: {readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false},
   handler: async (args, context) => {
     const page = await listCnpgPage<ReplicationObject>(context, 'publications', 'publications', args)

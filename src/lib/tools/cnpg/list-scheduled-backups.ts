@@ -15,9 +15,11 @@ export const listScheduledBackups = defineTool({
   get input() {
     return listInput('scheduled backups')
   },
-  output: {
-    scheduled_backups: z.array(scheduledBackupSummarySchema),
-    ...pageOutput('scheduled backups'),
+  get output() {
+    return {
+      scheduled_backups: z.array(scheduledBackupSummarySchema()),
+      ...pageOutput('scheduled backups'),
+    }
   },
   annotations: {readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false},
   handler: async (args, context) => {

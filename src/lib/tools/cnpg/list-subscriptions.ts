@@ -15,7 +15,9 @@ export const listSubscriptions = defineTool({
   get input() {
     return listInput('subscriptions')
   },
-  output: {subscriptions: z.array(replicationSummarySchema), ...pageOutput('subscriptions')},
+  get output() {
+    return {subscriptions: z.array(replicationSummarySchema()), ...pageOutput('subscriptions')}
+  },
   annotations: {readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false},
   handler: async (args, context) => {
     const page = await listCnpgPage<ReplicationObject>(context, 'subscriptions', 'subscriptions', args)

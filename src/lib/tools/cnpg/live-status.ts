@@ -3,6 +3,7 @@ import type {KubeClient} from '../../k8s/client.ts'
 import {KubeApiError} from '../../k8s/errors.ts'
 import type {CnpgCluster} from './api.ts'
 import {type ClusterPod, isInstancePod, listClusterPods, podProblem, subresourceForbidden} from './cluster-pods.ts'
+import {once} from '../lazy.ts'
 
 /**
  * Live per-instance status, as `kubectl cnpg status` shows it: each instance manager serves
@@ -36,7 +37,7 @@ export interface PgStatus {
   replicationInfo?: Array<{applicationName?: string; state?: string; receivedLsn?: string; writeLsn?: string; flushLsn?: string; replayLsn?: string; writeLag?: string; flushLag?: string; replayLag?: string; syncState?: string}>
 }
 
-export const liveInstanceSchema = z.object({
+export const liveInstanceSchema = once(() => z.object({
   instance: z.string(),
   role: z.enum(['primary', 'replica', 'unknown']),
   pod_ready: z.boolean(),
@@ -71,16 +72,16 @@ export const liveInstanceSchema = z.object({
   replay_paused: z.boolean().optional(),
   manager_version: z.string().optional(),
   problem: z.string().optional().describe('Why the live status could not be read'),
-})
-export type LiveInstance = z.infer<typeof liveInstanceSchema>
+}))
+export type LiveInstance = z.infer<ReturnType<typeof liveInstanceSchema>>
 
-export const liveStatusSchema = z.object({
-  instances: z.array(liveInstanceSchema),
+export const liveStatusSchema = once(() => z.object({
+  instances: z.array(liveInstanceSchema()),
   missing_instances: z.array(z.string()).describe('Instances the operator lists that have no running pod, or "N more instance(s)" wanted by spec.instances'),
   not_streaming: z.array(z.string()).describe('Replicas the primary does not see streaming'),
   unavailable: z.string().optional().describe('Why no live status could be read at all (e.g. no pods/proxy permission)'),
-})
-export type LiveStatus = z.infer<typeof liveStatusSchema>
+}))
+export type LiveStatus = z.infer<ReturnType<typeof liveStatusSchema>>
 
 /** A PostgreSQL LSN ("16/B374D848") as a byte position, or undefined. */
 export function lsnToBytes(lsn: string | undefined): bigint | undefined {

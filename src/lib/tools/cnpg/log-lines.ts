@@ -1,6 +1,7 @@
 import {z} from 'zod'
 import {ToolError} from '../errors.ts'
 import type {TruncationNote} from '../budget.ts'
+import {once} from '../lazy.ts'
 
 /**
  * CloudNativePG instance logs, parsed. The instance manager writes one JSON object per line to
@@ -16,7 +17,7 @@ import type {TruncationNote} from '../budget.ts'
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warning', 'error'] as const
 export type LogLevel = (typeof LOG_LEVELS)[number]
 
-export const postgresRecordSchema = z.object({
+export const postgresRecordSchema = once(() => z.object({
   severity: z.string().describe('PostgreSQL error_severity: LOG, WARNING, ERROR, FATAL, PANIC, …'),
   sqlstate: z.string().optional().describe('SQLSTATE error code, e.g. 22023 (invalid parameter value)'),
   message: z.string(),
@@ -27,19 +28,19 @@ export const postgresRecordSchema = z.object({
   user: z.string().optional(),
   database: z.string().optional(),
   backend_type: z.string().optional(),
-})
-export type PostgresRecord = z.infer<typeof postgresRecordSchema>
+}))
+export type PostgresRecord = z.infer<ReturnType<typeof postgresRecordSchema>>
 
-export const logEntrySchema = z.object({
+export const logEntrySchema = once(() => z.object({
   time: z.string().optional().describe('When the line was written (RFC 3339)'),
   pod: z.string(),
   level: z.enum(LOG_LEVELS).describe('The stricter of the instance manager level and the PostgreSQL severity'),
   logger: z.string().optional().describe('postgres, instance-manager, wal-archive, pg_ctl, …'),
   message: z.string(),
   error: z.string().optional().describe('The error the instance manager attached to the line'),
-  postgres: postgresRecordSchema.optional().describe('The PostgreSQL log record, summarised'),
-})
-export type LogEntry = z.infer<typeof logEntrySchema>
+  postgres: postgresRecordSchema().optional().describe('The PostgreSQL log record, summarised'),
+}))
+export type LogEntry = z.infer<ReturnType<typeof logEntrySchema>>
 
 const LEVEL_RANK: Record<LogLevel, number> = {trace: 0, debug: 1, info: 2, warning: 3, error: 4}
 

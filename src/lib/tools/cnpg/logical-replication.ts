@@ -6,6 +6,7 @@ import {kubeName} from '../validation.ts'
 import {CNPG_API_VERSION, type ObjectMeta, cnpgPath} from './api.ts'
 import {loadCluster} from './cluster-ops.ts'
 import {SHARED_PARAMETER_DESCRIPTIONS} from '../common-parameters.ts'
+import {once} from '../lazy.ts'
 
 /**
  * CNPG's declarative logical replication: a Publication (on the source cluster) and a
@@ -35,7 +36,7 @@ interface ReplicationObject {
   status?: {applied?: boolean; message?: string; observedGeneration?: number}
 }
 
-export const replicationSummarySchema = z.object({
+export const replicationSummarySchema = once(() => z.object({
   name: z.string().describe('Kubernetes object name'),
   namespace: z.string(),
   cluster: z.string(),
@@ -47,8 +48,8 @@ export const replicationSummarySchema = z.object({
   target: z.string().optional().describe('Publication: what it publishes'),
   publication: z.string().optional().describe('Subscription: the publication it subscribes to'),
   external_cluster: z.string().optional().describe('Subscription: the spec.externalClusters entry of the source'),
-})
-export type ReplicationSummary = z.infer<typeof replicationSummarySchema>
+}))
+export type ReplicationSummary = z.infer<ReturnType<typeof replicationSummarySchema>>
 
 function describeTarget(target: ReplicationObject['spec']['target']): string {
   if (!target) return 'nothing'

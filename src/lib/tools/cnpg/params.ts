@@ -1,6 +1,7 @@
 import {z} from 'zod'
 import {kubeName} from '../validation.ts'
 import {SHARED_PARAMETER_DESCRIPTIONS} from '../common-parameters.ts'
+import {once} from '../lazy.ts'
 
 /**
  * Parameters several cluster tools share, with the same names as the reference so an agent
@@ -8,10 +9,10 @@ import {SHARED_PARAMETER_DESCRIPTIONS} from '../common-parameters.ts'
  */
 
 /** CNPG derives Service, Secret and PVC names from the cluster name, hence the 50-character cap. */
-export const clusterNameParam = kubeName('name', {maxLength: 50, description: SHARED_PARAMETER_DESCRIPTIONS.cluster})
+export const clusterNameParam = once(() => kubeName('name', {maxLength: 50, description: SHARED_PARAMETER_DESCRIPTIONS.cluster}))
 
 /** Instance (Pod) names are "<cluster>-<serial>". */
-export const instanceParam = kubeName('instance', {description: 'Instance (pod) name, e.g. "orders-db-2".'})
+export const instanceParam = once(() => kubeName('instance', {description: 'Instance (pod) name, e.g. "orders-db-2".'}))
 
 export const instancesParam = (description: string) =>
   z

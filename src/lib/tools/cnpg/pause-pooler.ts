@@ -10,7 +10,9 @@ export const pausePooler = defineTool({
     'Example: {"name": "orders-db-pooler-rw", "confirm": true}.',
     'Errors: 404, 403.',
   ].join('\n'),
-  input: {name: poolerNameParam, namespace: namespaceParam},
+  get input() {
+    return {name: poolerNameParam(), namespace: namespaceParam()}
+  },
   annotations: {readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false},
   confirm: {flag: 'confirm', when: 'to pause the pooler (queries wait until resume_pooler)', message: (args) => `Pause pooler ${String(args.name)}: applications stall until resume_pooler.`},
   handler: (args, context) => setPoolerPaused(context, args, true),

@@ -7,6 +7,7 @@ import type {ToolContext, ToolReply} from '../registry.ts'
 import {type ObjectList, type ObjectMeta, cnpgPath, renderConditions} from './api.ts'
 import {kubeName} from '../validation.ts'
 import {SHARED_PARAMETER_DESCRIPTIONS} from '../common-parameters.ts'
+import {once} from '../lazy.ts'
 
 /** CNPG Poolers (PgBouncer in front of a cluster): the object, its summary and the steps the pooler tools share. */
 
@@ -24,9 +25,9 @@ export interface CnpgPooler {
   status?: {instances?: number; phase?: string; phaseReason?: string; image?: string; error?: string; conditions?: Array<{type: string; status: string; reason?: string; message?: string}>}
 }
 
-export const poolerNameParam = kubeName('name', {description: SHARED_PARAMETER_DESCRIPTIONS.pooler})
+export const poolerNameParam = once(() => kubeName('name', {description: SHARED_PARAMETER_DESCRIPTIONS.pooler}))
 
-export const poolerSummarySchema = z.object({
+export const poolerSummarySchema = once(() => z.object({
   name: z.string(),
   namespace: z.string(),
   cluster: z.string(),
@@ -41,8 +42,8 @@ export const poolerSummarySchema = z.object({
   phase: z.string().optional(),
   error: z.string().optional(),
   pods: z.array(z.object({name: z.string(), ready: z.boolean(), phase: z.string().optional(), restarts: z.number()})).optional(),
-})
-export type PoolerSummary = z.infer<typeof poolerSummarySchema>
+}))
+export type PoolerSummary = z.infer<ReturnType<typeof poolerSummarySchema>>
 
 export function summarizePooler(pooler: CnpgPooler): PoolerSummary {
   return {
@@ -120,9 +121,9 @@ export async function poolerPods(kube: KubeClient, namespace: string, pooler: st
   }
 }
 
-export const poolModeParam = z.enum(['session', 'transaction']).describe('"transaction" serves more clients but keeps no session state.')
+export const poolModeParam = once(() => z.enum(['session', 'transaction']).describe('"transaction" serves more clients but keeps no session state.'))
 
-export const pgbouncerParametersParam = settingsMapParam('PgBouncer parameters', 'PgBouncer settings, e.g. {"max_client_conn": "1000"}.')
+export const pgbouncerParametersParam = once(() => settingsMapParam('PgBouncer parameters', 'PgBouncer settings, e.g. {"max_client_conn": "1000"}.'))
 
 /** Shared by pause_pooler and resume_pooler: spec.pgbouncer.paused. The registry confirms a pause (pause_pooler declares it). */
 export async function setPoolerPaused(context: ToolContext, args: {name: string; namespace?: string}, paused: boolean): Promise<ToolReply<Record<string, unknown>>> {

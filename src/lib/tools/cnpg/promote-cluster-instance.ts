@@ -20,10 +20,10 @@ export const promoteClusterInstance = defineTool({
   ].join('\n'),
   get input() {
     return {
-      name: clusterNameParam,
-      instance: instanceParam,
+      name: clusterNameParam(),
+      instance: instanceParam(),
       force: z.boolean().default(false).describe('Promote an unhealthy instance (may lose data); only if the user asked.'),
-      namespace: namespaceParam,
+      namespace: namespaceParam(),
     }
   },
   annotations: {readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false},

@@ -19,7 +19,7 @@ export const resizePostgresCluster = defineTool({
   ].join('\n'),
   get input() {
     return {
-      name: clusterNameParam,
+      name: clusterNameParam(),
       storage_size: storageSizeParam('storage_size', 'New data volume size, e.g. "50Gi".').optional(),
       extra_instances: z
         .number()
@@ -29,7 +29,7 @@ export const resizePostgresCluster = defineTool({
         .default(1)
         .describe('Shrink: replicas to add at the new size.'),
       restore_validation_only: z.boolean().default(false).describe('Only re-enable validation after a failed shrink.'),
-      namespace: namespaceParam,
+      namespace: namespaceParam(),
     }
   },
   annotations: {readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false},

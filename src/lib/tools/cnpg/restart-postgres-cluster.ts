@@ -12,7 +12,9 @@ export const restartPostgresCluster = defineTool({
     'Example: {"name": "orders-db", "confirm": true}.',
     'Errors: 404, 403.',
   ].join('\n'),
-  input: {name: clusterNameParam, namespace: namespaceParam},
+  get input() {
+    return {name: clusterNameParam(), namespace: namespaceParam()}
+  },
   annotations: {readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false},
   confirm: {flag: 'confirm', when: 'to restart every instance of the cluster', message: (args) => `Restart every instance of cluster ${String(args.name)} (short write interruption).`},
   waits: true,

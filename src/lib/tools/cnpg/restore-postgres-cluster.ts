@@ -22,7 +22,7 @@ export const restorePostgresCluster = defineTool({
   ].join('\n'),
   get input() {
     return {
-      name: clusterNameParam.describe('Name of the new (restored) cluster.'),
+      name: clusterNameParam().describe('Name of the new (restored) cluster.'),
       backup_name: kubeName('backup_name', {description: 'A completed Backup.'}).optional(),
       source_cluster: kubeName('source_cluster', {maxLength: 50, description: 'A cluster whose object store to use.'}).optional(),
       target_time: z
@@ -45,7 +45,7 @@ export const restorePostgresCluster = defineTool({
       postgres_version: postgresVersionParam('Default: the source\'s; same major.').optional(),
       database: postgresIdentifier('database', 'Application database in the backup.').optional(),
       owner: postgresIdentifier('owner', 'Its owner.').optional(),
-      namespace: namespaceParam,
+      namespace: namespaceParam(),
     }
   },
   annotations: {readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false},

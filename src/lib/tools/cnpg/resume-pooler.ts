@@ -10,7 +10,9 @@ export const resumePooler = defineTool({
     'Example: {"name": "orders-db-pooler-rw"}.',
     'Errors: 404, 403.',
   ].join('\n'),
-  input: {name: poolerNameParam, namespace: namespaceParam},
+  get input() {
+    return {name: poolerNameParam(), namespace: namespaceParam()}
+  },
   annotations: {readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false},
   handler: (args, context) => setPoolerPaused(context, args, false),
 })

@@ -12,7 +12,9 @@ export const resumePostgresCluster = defineTool({
     'Example: {"name": "orders-db", "wait": true}.',
     'Errors: 404, 403.',
   ].join('\n'),
-  input: {name: clusterNameParam, namespace: namespaceParam},
+  get input() {
+    return {name: clusterNameParam(), namespace: namespaceParam()}
+  },
   annotations: {readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false},
   waits: true,
   handler: (args, context) =>

@@ -13,9 +13,9 @@ export const scalePooler = defineTool({
   ].join('\n'),
   get input() {
     return {
-      name: poolerNameParam,
+      name: poolerNameParam(),
       instances: z.number().int().min(0).max(10).describe('PgBouncer pods; 0 stops it.'),
-      namespace: namespaceParam,
+      namespace: namespaceParam(),
     }
   },
   annotations: {readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false},

@@ -14,9 +14,9 @@ export const scalePostgresCluster = defineTool({
   ].join('\n'),
   get input() {
     return {
-      name: clusterNameParam,
+      name: clusterNameParam(),
       instances: instancesParam('New total, primary included.'),
-      namespace: namespaceParam,
+      namespace: namespaceParam(),
     }
   },
   annotations: {readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false},

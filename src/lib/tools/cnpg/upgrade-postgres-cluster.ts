@@ -17,11 +17,11 @@ export const upgradePostgresCluster = defineTool({
   ].join('\n'),
   get input() {
     return {
-      name: clusterNameParam,
+      name: clusterNameParam(),
       image: z.string().min(1).max(512).regex(/^[^\s]+$/, 'image must not contain spaces').optional().describe('Any image.'),
       postgres_version: postgresVersionParam('Official image version, e.g. "17".').optional(),
       catalog_major: z.number().int().min(13).max(99).optional().describe('Major from the ImageCatalog.'),
-      namespace: namespaceParam,
+      namespace: namespaceParam(),
     }
   },
   annotations: {readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false},

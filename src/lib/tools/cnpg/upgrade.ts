@@ -5,6 +5,7 @@ import type {CnpgCluster} from './api.ts'
 import {CNPG_GROUP, CNPG_VERSION} from './api.ts'
 import {listClusterPods} from './cluster-pods.ts'
 import type {WaitState} from '../wait.ts'
+import {once} from '../lazy.ts'
 
 /**
  * PostgreSQL version changes of a CNPG cluster. A new image of the same major is a rolling
@@ -49,7 +50,7 @@ export async function catalogImage(kube: KubeClient, namespace: string, ref: {ki
   return entry.image
 }
 
-export const upgradeStatusSchema = z.object({
+export const upgradeStatusSchema = once(() => z.object({
   cluster: z.string(),
   phase: z.string(),
   phase_reason: z.string().optional(),
@@ -61,8 +62,8 @@ export const upgradeStatusSchema = z.object({
   in_progress: z.boolean(),
   upgrade_jobs: z.array(z.object({pod: z.string(), phase: z.string().optional()})).describe('Pods of the major-upgrade job'),
   instances_on_image: z.record(z.string(), z.array(z.string())).optional().describe('Instance pods per image they run'),
-})
-export type UpgradeStatus = z.infer<typeof upgradeStatusSchema>
+}))
+export type UpgradeStatus = z.infer<ReturnType<typeof upgradeStatusSchema>>
 
 export async function upgradeStatus(kube: KubeClient, cluster: CnpgCluster, signal: AbortSignal): Promise<UpgradeStatus> {
   const namespace = cluster.metadata.namespace ?? ''

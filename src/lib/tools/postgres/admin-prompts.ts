@@ -2,13 +2,14 @@ import {z} from 'zod'
 import {defineTool, type ToolContext, type Toolset} from '../registry.ts'
 import {ToolError} from '../errors.ts'
 import {promptRegistry, type PromptManifest} from '../../server/prompts/registry.ts'
+import {once} from '../lazy.ts'
 
 /** Admin tools are only mounted for admins; this check also covers a caller change within a session. */
 function requireAdmin(context: ToolContext): void {
   if (!context.identity.isAdmin) throw new ToolError('Only kmcp administrators may use this tool (an admin user or group in the HTTP configuration, or the local user in stdio mode).')
 }
 
-const manifestShape = {
+const manifestShape = once(() => ({
   loaded: z.boolean(),
   source: z.string().describe('Bundle file path'),
   version: z.string().optional(),
@@ -19,7 +20,7 @@ const manifestShape = {
   builtin_prompt_ids: z.array(z.string()),
   last_error: z.string().optional().describe('Why the last load failed; the previous bundle stays in use'),
   error: z.string().optional(),
-}
+}))
 
 function renderManifest(manifest: PromptManifest): string {
   const lines = manifest.loaded
@@ -39,7 +40,9 @@ export const adminReloadPrompts = defineTool({
     'Errors: only for kmcp administrators.',
   ].join('\n'),
   input: {},
-  output: {...manifestShape, reloaded: z.boolean().describe('The bundle in use changed')},
+  get output() {
+    return {...manifestShape(), reloaded: z.boolean().describe('The bundle in use changed')}
+  },
   annotations: {readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false},
   handler: async (_args, context) => {
     requireAdmin(context)
@@ -65,7 +68,9 @@ export const adminGetPromptManifest = defineTool({
     'Errors: only for kmcp administrators.',
   ].join('\n'),
   input: {},
-  output: manifestShape,
+  get output() {
+    return manifestShape()
+  },
   annotations: {readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false},
   handler: async (_args, context) => {
     requireAdmin(context)

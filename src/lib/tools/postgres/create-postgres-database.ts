@@ -19,10 +19,10 @@ const localeText = (what: string, example: string) =>
 
 /** Built on first use (see policy/mount.ts): the executable starts without it. */
 const input = () => ({
-  cluster_name: clusterNameParam,
-  database_name: databaseNameParam,
+  cluster_name: clusterNameParam(),
+  database_name: databaseNameParam(),
   owner: postgresName('owner', 'An existing role, e.g. "app".'),
-  reclaim_policy: reclaimPolicyParam.default('retain').describe('"delete": deleting the object drops the database.'),
+  reclaim_policy: reclaimPolicyParam().default('retain').describe('"delete": deleting the object drops the database.'),
   encoding: localeText('encoding', '"UTF8"').optional().describe('e.g. "UTF8".'),
   locale: localeText('locale', '"en_US.UTF-8"').optional().describe('e.g. "en_US.UTF-8".'),
   locale_provider: z.enum(['builtin', 'icu', 'libc']).optional().describe('icu needs icu_locale; builtin needs builtin_locale.'),
@@ -33,7 +33,7 @@ const input = () => ({
   builtin_locale: localeText('builtin_locale', '"C.UTF-8"').optional().describe('"C" or "C.UTF-8" (PostgreSQL 17+).'),
   collation_version: z.string().min(1).max(64).regex(/^[A-Za-z0-9_.-]+$/, 'collation_version may contain only letters, digits, "_", "." and "-" (e.g. "153.120")').optional().describe('Rarely needed.'),
   skip_owner_check: z.boolean().default(false).describe('Allow an owner created by SQL.'),
-  namespace: namespaceParam,
+  namespace: namespaceParam(),
 })
 
 /** Roles kmcp can see for a cluster: DatabaseRoles, legacy managed roles, the bootstrap owner and postgres. */

@@ -1,5 +1,6 @@
 import {z} from 'zod'
 import type {Database, DatabaseObjectStatus} from './objects.ts'
+import {once} from '../lazy.ts'
 
 /**
  * The locale and encoding options of CREATE DATABASE that a CNPG Database carries: tool
@@ -19,31 +20,31 @@ export const CREATE_OPTIONS = [
 
 export type CreateOptionArg = (typeof CREATE_OPTIONS)[number]['arg']
 
-export const createOptionsSchema = z.object(Object.fromEntries(CREATE_OPTIONS.map((o) => [o.arg, z.string().optional()])) as Record<CreateOptionArg, z.ZodOptional<z.ZodString>>)
+export const createOptionsSchema = once(() => z.object(Object.fromEntries(CREATE_OPTIONS.map((o) => [o.arg, z.string().optional()])) as Record<CreateOptionArg, z.ZodOptional<z.ZodString>>))
 
-export const databaseSchema = z.object({
+export const databaseSchema = once(() => z.object({
   crd_name: z.string().describe('Name of the Database object'),
   database_name: z.string().describe('Database name inside PostgreSQL'),
   owner: z.string(),
   ensure: z.string(),
   reclaim_policy: z.string().describe('What happens to the PostgreSQL database when the Database object is deleted: "retain" or "delete"'),
   applied: z.boolean().optional(),
-  create_options: createOptionsSchema.describe('Locale and encoding options; absent when not set'),
-})
+  create_options: createOptionsSchema().describe('Locale and encoding options; absent when not set'),
+}))
 
-export type DatabaseSummary = z.infer<typeof databaseSchema>
+export type DatabaseSummary = z.infer<ReturnType<typeof databaseSchema>>
 
-const objectStatusSchema = z.object({name: z.string(), applied: z.boolean(), message: z.string().optional()})
+const objectStatusSchema = once(() => z.object({name: z.string(), applied: z.boolean(), message: z.string().optional()}))
 
-export const databaseStatusSchema = z.object({
+export const databaseStatusSchema = once(() => z.object({
   applied: z.boolean().optional(),
   observed_generation: z.number().optional(),
   message: z.string().optional(),
-  schemas: z.array(objectStatusSchema),
-  extensions: z.array(objectStatusSchema),
-  fdws: z.array(objectStatusSchema),
-  servers: z.array(objectStatusSchema),
-})
+  schemas: z.array(objectStatusSchema()),
+  extensions: z.array(objectStatusSchema()),
+  fdws: z.array(objectStatusSchema()),
+  servers: z.array(objectStatusSchema()),
+}))
 
 export function summarizeDatabase(database: Database): DatabaseSummary {
   const spec = database.spec
@@ -61,7 +62,7 @@ export function summarizeDatabase(database: Database): DatabaseSummary {
 
 const objects = (list: DatabaseObjectStatus[] | undefined) => (list ?? []).map((o) => ({name: o.name, applied: o.applied, message: o.message || undefined}))
 
-export function summarizeDatabaseStatus(database: Database): z.infer<typeof databaseStatusSchema> {
+export function summarizeDatabaseStatus(database: Database): z.infer<ReturnType<typeof databaseStatusSchema>> {
   const status = database.status ?? {}
   return {
     applied: status.applied ?? undefined,
@@ -85,7 +86,7 @@ export function renderCreateOptions(options: DatabaseSummary['create_options'], 
   return lines
 }
 
-export function renderDatabaseStatus(status: z.infer<typeof databaseStatusSchema>): string[] {
+export function renderDatabaseStatus(status: z.infer<ReturnType<typeof databaseStatusSchema>>): string[] {
   const lines = ['Operator Status:']
   if (status.applied === undefined && status.observed_generation === undefined && !status.message) {
     lines.push('- not reported by the operator yet (it has not reconciled this database)')

@@ -15,9 +15,9 @@ export const deletePostgresDatabase = defineTool({
   ].join('\n'),
   get input() {
     return {
-      cluster_name: clusterNameParam,
-      database_name: databaseNameParam,
-      namespace: namespaceParam,
+      cluster_name: clusterNameParam(),
+      database_name: databaseNameParam(),
+      namespace: namespaceParam(),
     }
   },
   annotations: {readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false},

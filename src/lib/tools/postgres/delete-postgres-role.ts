@@ -18,10 +18,10 @@ export const deletePostgresRole = defineTool({
   ].join('\n'),
   get input() {
     return {
-      cluster_name: clusterNameParam,
-      role_name: roleNameParam,
+      cluster_name: clusterNameParam(),
+      role_name: roleNameParam(),
       drop_role: z.boolean().default(false).describe('Drop the role in PostgreSQL too (its objects must be reassigned first).'),
-      namespace: namespaceParam,
+      namespace: namespaceParam(),
     }
   },
   annotations: {readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false},

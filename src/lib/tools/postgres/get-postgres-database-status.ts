@@ -23,20 +23,24 @@ export const getPostgresDatabaseStatus = defineTool({
     'Example: {"cluster_name": "orders-db", "database_name": "orders"}.',
     'Errors: "No Database object … was found"; 403.',
   ].join('\n'),
-  input: {cluster_name: clusterNameParam, database_name: databaseNameParam, namespace: namespaceParam, format: formatParam},
-  output: {
-    cluster: z.string(),
-    namespace: z.string(),
-    crd_name: z.string(),
-    database_name: z.string(),
-    owner: z.string(),
-    ensure: z.string(),
-    reclaim_policy: z.string(),
-    generation: z.number().optional(),
-    resource_version: z.string().optional(),
-    create_options: createOptionsSchema,
-    status: databaseStatusSchema,
-    truncated: truncationSchema,
+  get input() {
+    return {cluster_name: clusterNameParam(), database_name: databaseNameParam(), namespace: namespaceParam(), format: formatParam()}
+  },
+  get output() {
+    return {
+      cluster: z.string(),
+      namespace: z.string(),
+      crd_name: z.string(),
+      database_name: z.string(),
+      owner: z.string(),
+      ensure: z.string(),
+      reclaim_policy: z.string(),
+      generation: z.number().optional(),
+      resource_version: z.string().optional(),
+      create_options: createOptionsSchema(),
+      status: databaseStatusSchema(),
+      truncated: truncationSchema(),
+    }
   },
   annotations: {readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false},
   handler: async (args, context) => {

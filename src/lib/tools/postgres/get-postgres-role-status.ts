@@ -31,19 +31,23 @@ export const getPostgresRoleStatus = defineTool({
     'Example: {"cluster_name": "orders-db", "role_name": "app_reader"}.',
     'Errors: "No DatabaseRole … was found"; 403.',
   ].join('\n'),
-  input: {cluster_name: clusterNameParam, role_name: roleNameParam, namespace: namespaceParam, format: formatParam},
-  output: {
-    cluster: z.string(),
-    namespace: z.string(),
-    crd_name: z.string(),
-    role_name: z.string(),
-    ensure: z.string(),
-    reclaim_policy: z.string(),
-    generation: z.number().optional(),
-    resource_version: z.string().optional(),
-    attributes: roleSchema,
-    status: roleStatusSchema,
-    truncated: truncationSchema,
+  get input() {
+    return {cluster_name: clusterNameParam(), role_name: roleNameParam(), namespace: namespaceParam(), format: formatParam()}
+  },
+  get output() {
+    return {
+      cluster: z.string(),
+      namespace: z.string(),
+      crd_name: z.string(),
+      role_name: z.string(),
+      ensure: z.string(),
+      reclaim_policy: z.string(),
+      generation: z.number().optional(),
+      resource_version: z.string().optional(),
+      attributes: roleSchema(),
+      status: roleStatusSchema(),
+      truncated: truncationSchema(),
+    }
   },
   annotations: {readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false},
   handler: async (args, context) => {

@@ -14,8 +14,12 @@ export const listPostgresDatabases = defineTool({
     'Example: {"cluster_name": "orders-db"}.',
     'Errors: "cluster was not found"; 403.',
   ].join('\n'),
-  input: {cluster_name: clusterNameParam, namespace: namespaceParam, format: formatParam},
-  output: {cluster: z.string(), namespace: z.string(), databases: z.array(databaseSchema), count: z.number(), truncated: truncationSchema},
+  get input() {
+    return {cluster_name: clusterNameParam(), namespace: namespaceParam(), format: formatParam()}
+  },
+  get output() {
+    return {cluster: z.string(), namespace: z.string(), databases: z.array(databaseSchema()), count: z.number(), truncated: truncationSchema()}
+  },
   annotations: {readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false},
   handler: async (args, context) => {
     const kube = await context.kube()

@@ -14,14 +14,18 @@ export const listPostgresRoles = defineTool({
     'Example: {"cluster_name": "orders-db"}.',
     'Errors: "cluster was not found"; 403.',
   ].join('\n'),
-  input: {cluster_name: clusterNameParam, namespace: namespaceParam, format: formatParam},
-  output: {
-    cluster: z.string(),
-    namespace: z.string(),
-    roles: z.array(roleSchema),
-    count: z.number(),
-    legacy_managed_roles: z.array(z.string()).describe('Role names in the Cluster\'s spec.managed.roles (not DatabaseRole objects)'),
-    truncated: truncationSchema,
+  get input() {
+    return {cluster_name: clusterNameParam(), namespace: namespaceParam(), format: formatParam()}
+  },
+  get output() {
+    return {
+      cluster: z.string(),
+      namespace: z.string(),
+      roles: z.array(roleSchema()),
+      count: z.number(),
+      legacy_managed_roles: z.array(z.string()).describe('Role names in the Cluster\'s spec.managed.roles (not DatabaseRole objects)'),
+      truncated: truncationSchema(),
+    }
   },
   annotations: {readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false},
   handler: async (args, context) => {

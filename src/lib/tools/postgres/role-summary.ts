@@ -2,9 +2,10 @@ import {z} from 'zod'
 import {conditionSchema, renderConditions, summarizeConditions} from '../cnpg/api.ts'
 import type {DatabaseRole} from './objects.ts'
 import {roleSecretName} from './names.ts'
+import {once} from '../lazy.ts'
 
 /** One role as every role tool reports it (same names in list, status and create results). */
-export const roleSchema = z.object({
+export const roleSchema = once(() => z.object({
   crd_name: z.string().describe('Name of the DatabaseRole object'),
   name: z.string().describe('Role name inside PostgreSQL'),
   ensure: z.string(),
@@ -24,18 +25,18 @@ export const roleSchema = z.object({
   disable_password: z.boolean(),
   client_certificate: z.boolean(),
   password_secret: z.string().optional().describe('Secret holding the password (never the password itself)'),
-})
+}))
 
-export type RoleSummary = z.infer<typeof roleSchema>
+export type RoleSummary = z.infer<ReturnType<typeof roleSchema>>
 
-export const roleStatusSchema = z.object({
+export const roleStatusSchema = once(() => z.object({
   applied: z.boolean().optional(),
   observed_generation: z.number().optional(),
   message: z.string().optional(),
   client_certificate_expiration: z.string().optional(),
   client_certificate_message: z.string().optional(),
-  conditions: z.array(conditionSchema),
-})
+  conditions: z.array(conditionSchema()),
+}))
 
 export function summarizeRole(role: DatabaseRole): RoleSummary {
   const spec = role.spec
@@ -63,7 +64,7 @@ export function summarizeRole(role: DatabaseRole): RoleSummary {
   }
 }
 
-export function summarizeRoleStatus(role: DatabaseRole): z.infer<typeof roleStatusSchema> {
+export function summarizeRoleStatus(role: DatabaseRole): z.infer<ReturnType<typeof roleStatusSchema>> {
   const status = role.status ?? {}
   return {
     applied: status.applied ?? undefined,
@@ -103,7 +104,7 @@ export function renderRoleAttributes(role: RoleSummary): string[] {
   return lines
 }
 
-export function renderRoleStatus(status: z.infer<typeof roleStatusSchema>): string[] {
+export function renderRoleStatus(status: z.infer<ReturnType<typeof roleStatusSchema>>): string[] {
   const lines = ['Operator Status:']
   if (status.applied === undefined && status.observed_generation === undefined && !status.message && status.conditions.length === 0) {
     lines.push('- not reported by the operator yet (it has not reconciled this role)')

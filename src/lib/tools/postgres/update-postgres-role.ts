@@ -18,8 +18,8 @@ const FLAGS = ['login', 'superuser', 'inherit', 'createdb', 'createrole', 'repli
 
 /** Built on first use (see policy/mount.ts): the executable starts without it. */
 const input = () => ({
-  cluster_name: clusterNameParam,
-  role_name: roleNameParam,
+  cluster_name: clusterNameParam(),
+  role_name: roleNameParam(),
   login: z.boolean().optional().describe(ROLE_FLAG_DESCRIPTIONS.login),
   superuser: z.boolean().optional().describe(ROLE_FLAG_DESCRIPTIONS.superuser),
   inherit: z.boolean().optional().describe(ROLE_FLAG_DESCRIPTIONS.inherit),
@@ -27,16 +27,16 @@ const input = () => ({
   createrole: z.boolean().optional().describe(ROLE_FLAG_DESCRIPTIONS.createrole),
   replication: z.boolean().optional().describe(ROLE_FLAG_DESCRIPTIONS.replication),
   bypassrls: z.boolean().optional().describe(ROLE_FLAG_DESCRIPTIONS.bypassrls),
-  in_roles: inRolesParam.optional().describe('The complete new list of memberships ([] removes all).'),
-  connection_limit: connectionLimitParam.optional(),
-  valid_until: validUntilParam.optional(),
-  comment: commentParam.optional(),
+  in_roles: inRolesParam().optional().describe('The complete new list of memberships ([] removes all).'),
+  connection_limit: connectionLimitParam().optional(),
+  valid_until: validUntilParam().optional(),
+  comment: commentParam().optional(),
   disable_password: z.boolean().optional().describe('true: password NULL; false: from the Secret again.'),
   client_certificate: z.boolean().optional().describe('Issue a TLS client certificate, or stop.'),
-  reclaim_policy: reclaimPolicyParam.optional().describe('What deleting the DatabaseRole does to the role.'),
+  reclaim_policy: reclaimPolicyParam().optional().describe('What deleting the DatabaseRole does to the role.'),
   password: z.string().min(8, 'password must be at least 8 characters').max(1024, 'password must be at most 1024 characters').optional().describe('New password (prefer generate_password).'),
   generate_password: z.boolean().default(false).describe('Store a new random password (never shown).'),
-  namespace: namespaceParam,
+  namespace: namespaceParam(),
 })
 
 type Args = z.output<z.ZodObject<ReturnType<typeof input>>>
