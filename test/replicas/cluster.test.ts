@@ -9,11 +9,11 @@ import {Client} from '@modelcontextprotocol/sdk/client/index.js'
 import {StreamableHTTPClientTransport} from '@modelcontextprotocol/sdk/client/streamableHttp.js'
 import type {CallToolResult} from '@modelcontextprotocol/sdk/types.js'
 import {createNamespace, deleteNamespace, harness, kubeRequest, waitFor} from '../support/kube.ts'
-import {makeHealthyCluster} from '../support/operator.ts'
 import {haproxyMissing} from '../support/haproxy.ts'
 import {textOf, type HttpServerProcess} from '../support/mcp.ts'
 import {redisClusterMissing, startRedisCluster, type TestRedisCluster} from '../support/redis-cluster.ts'
-import {backendName, connectThroughBalancer, startLoadBalancer, startReplicas, type LoadBalancer} from './support.ts'
+import {connectThroughBalancer, startLoadBalancer, startReplicas, type BalancedClient, type LoadBalancer} from './support.ts'
+import {elicitationAnsweredViaAnotherReplica, subscriptionNotifiedOfChangeViaAnotherReplica} from './scenarios.ts'
 
 describe('replicas sharing sessions through a Redis Cluster, behind HAProxy', {skip: redisClusterMissing() ?? haproxyMissing()}, () => {
   let cluster: TestRedisCluster
@@ -22,14 +22,15 @@ describe('replicas sharing sessions through a Redis Cluster, behind HAProxy', {s
   let ns: string
   let client: Client
   let transport: StreamableHTTPClientTransport
-  let updates: string[]
+  let session: BalancedClient
 
   before(async () => {
     ns = await createNamespace('replicas-cluster')
     cluster = await startRedisCluster(3)
     replicas = await startReplicas(2, {kubeconfig: harness().kubeconfigFor('admin'), redisUrl: cluster.url})
     lb = await startLoadBalancer(replicas)
-    ;({client, transport, updates} = await connectThroughBalancer(lb, 'kmcp-cluster-tests'))
+    ;(session = await connectThroughBalancer(lb, 'kmcp-cluster-tests'))
+    ;({client, transport} = session)
   })
 
   after(async () => {
@@ -60,33 +61,12 @@ describe('replicas sharing sessions through a Redis Cluster, behind HAProxy', {s
   })
 
   test('a destructive call is confirmed through elicitation answered via the other replica', async () => {
-    await makeHealthyCluster(ns, 'doomed', {instances: 1})
-    const from = lb.served.length
-    lb.routeNext('tools/call', backendName(0))
-    lb.routeNext('response', backendName(1))
-    const result = (await client.callTool({name: 'delete_postgres_cluster', arguments: {name: 'doomed', namespace: ns}})) as CallToolResult
-    assert.notEqual(result.isError, true, textOf(result))
-    assert.match(textOf(result), /confirmed by the human/)
-    const call = lb.served.slice(from).find((s) => s.rpc === 'tools/call')!
-    const answer = lb.served.slice(from).find((s) => s.rpc === 'response')!
-    assert.notEqual(answer.backend, call.backend, 'the answer went to the other replica than the one waiting for it')
-    assert.equal((await kubeRequest('admin', 'GET', `/apis/postgresql.cnpg.io/v1/namespaces/${ns}/clusters/doomed`)).status, 404)
+    await elicitationAnsweredViaAnotherReplica(lb, session, ns)
   })
 
   test('a resource subscription is notified of a change made through the other replica', async () => {
-    await makeHealthyCluster(ns, 'watched', {instances: 1})
-    const uri = `cnpg://${ns}/clusters/watched`
-    const from = lb.served.length
-    lb.routeNext('resources/subscribe', backendName(0))
-    lb.routeNext('tools/call', backendName(1))
-    await client.subscribeResource({uri})
-    await new Promise((r) => setTimeout(r, 500))
-    const changed = (await client.callTool({name: 'hibernate_postgres_cluster', arguments: {name: 'watched', namespace: ns, confirm: true}})) as CallToolResult
-    assert.notEqual(changed.isError, true, textOf(changed))
-    await waitFor(() => updates.includes(uri), {timeoutMs: 15_000, message: `notifications/resources/updated for ${uri} (got ${JSON.stringify(updates)})`})
-    const subscribedOn = lb.served.slice(from).find((s) => s.rpc === 'resources/subscribe')!.backend
-    assert.notEqual(lb.served.slice(from).find((s) => s.rpc === 'tools/call')!.backend, subscribedOn, 'the change went through the other replica than the watch')
-    assert.equal(cluster.cli('HGET', `kmcp:mcp:session:{${transport.sessionId}}:subscriptions`, uri), lb.served.slice(from).find((s) => s.rpc === 'resources/subscribe')!.replica)
+    const {uri, subscribe} = await subscriptionNotifiedOfChangeViaAnotherReplica(lb, session, ns)
+    assert.equal(cluster.cli('HGET', `kmcp:mcp:session:{${transport.sessionId}}:subscriptions`, uri), subscribe.replica)
   })
 
   test('DELETE through one replica ends the session on both', async () => {

@@ -7,11 +7,12 @@ import {Client} from '@modelcontextprotocol/sdk/client/index.js'
 import {StreamableHTTPClientTransport} from '@modelcontextprotocol/sdk/client/streamableHttp.js'
 import type {CallToolResult} from '@modelcontextprotocol/sdk/types.js'
 import {createNamespace, deleteNamespace, harness, kubeRequest, waitFor} from '../support/kube.ts'
-import {healthyClusterStatus, makeHealthyCluster, setClusterStatus} from '../support/operator.ts'
+import {healthyClusterStatus, setClusterStatus} from '../support/operator.ts'
 import {textOf, type HttpServerProcess} from '../support/mcp.ts'
 import {BACKEND_HEADER, haproxyMissing} from '../support/haproxy.ts'
 import {startRedis, type TestRedis} from '../support/redis.ts'
-import {backendName, connectThroughBalancer, haproxyLogged, replicaIdOf, startLoadBalancer, startReplicas, type LoadBalancer} from './support.ts'
+import {backendName, connectThroughBalancer, haproxyLogged, replicaIdOf, startLoadBalancer, startReplicas, type BalancedClient, type LoadBalancer} from './support.ts'
+import {elicitationAnsweredViaAnotherReplica, subscriptionNotifiedOfChangeViaAnotherReplica} from './scenarios.ts'
 
 const CNPG = '/apis/postgresql.cnpg.io/v1'
 
@@ -22,7 +23,7 @@ describe('replicas sharing sessions through Redis, behind HAProxy', {skip: hapro
   let ns: string
   let client: Client
   let clientTransport: StreamableHTTPClientTransport
-  let questions: string[]
+  let session: BalancedClient
   let updates: string[]
 
   before(async () => {
@@ -31,7 +32,8 @@ describe('replicas sharing sessions through Redis, behind HAProxy', {skip: hapro
     redis = await startRedis({persistent: true})
     replicas = await startReplicas(3, {kubeconfig: harness().kubeconfigFor('admin'), redisUrl: redis.url})
     lb = await startLoadBalancer(replicas)
-    ;({client, transport: clientTransport, questions, updates} = await connectThroughBalancer(lb, 'kmcp-replica-tests'))
+    ;(session = await connectThroughBalancer(lb, 'kmcp-replica-tests'))
+    ;({client, transport: clientTransport, updates} = session)
   })
 
   after(async () => {
@@ -64,19 +66,7 @@ describe('replicas sharing sessions through Redis, behind HAProxy', {skip: hapro
   })
 
   test('a destructive call is confirmed through elicitation answered via another replica', async () => {
-    await makeHealthyCluster(ns, 'doomed', {instances: 1})
-    const from = lb.served.length
-    lb.routeNext('tools/call', backendName(0))
-    lb.routeNext('response', backendName(1))
-    const result = (await client.callTool({name: 'delete_postgres_cluster', arguments: {name: 'doomed', namespace: ns}})) as CallToolResult
-    assert.notEqual(result.isError, true, textOf(result))
-    assert.match(textOf(result), /confirmed by the human/)
-    assert.match(questions.at(-1) ?? '', /Deleting cluster .*doomed/)
-    const call = lb.served.slice(from).find((s) => s.rpc === 'tools/call')!
-    const answer = lb.served.slice(from).find((s) => s.rpc === 'response')!
-    assert.notEqual(answer.backend, call.backend, 'the answer went to another replica than the one waiting for it')
-    assert.notEqual(answer.replica, call.replica)
-    assert.equal((await kubeRequest('admin', 'GET', `${CNPG}/namespaces/${ns}/clusters/doomed`)).status, 404)
+    await elicitationAnsweredViaAnotherReplica(lb, session, ns)
   })
 
   test('progress notifications of a wait reach the client', async () => {
@@ -91,19 +81,7 @@ describe('replicas sharing sessions through Redis, behind HAProxy', {skip: hapro
   })
 
   test('a resource subscription is notified of a change made through another replica', async () => {
-    await makeHealthyCluster(ns, 'watched', {instances: 1})
-    const uri = `cnpg://${ns}/clusters/watched`
-    const from = lb.served.length
-    lb.routeNext('resources/subscribe', backendName(0))
-    lb.routeNext('tools/call', backendName(1))
-    await client.subscribeResource({uri})
-    // Give the watch a moment to start, then change the cluster through another replica.
-    await new Promise((r) => setTimeout(r, 500))
-    const changed = (await client.callTool({name: 'hibernate_postgres_cluster', arguments: {name: 'watched', namespace: ns, confirm: true}})) as CallToolResult
-    assert.notEqual(changed.isError, true, textOf(changed))
-    await waitFor(() => updates.includes(uri), {timeoutMs: 15_000, message: `notifications/resources/updated for ${uri} (got ${JSON.stringify(updates)})`})
-    const subscribedOn = lb.served.slice(from).find((s) => s.rpc === 'resources/subscribe')!.backend
-    assert.notEqual(lb.served.slice(from).find((s) => s.rpc === 'tools/call')!.backend, subscribedOn, 'the change went through another replica than the watch')
+    const {uri} = await subscriptionNotifiedOfChangeViaAnotherReplica(lb, session, ns)
     await client.unsubscribeResource({uri})
   })
 
